@@ -1,0 +1,11 @@
+/** What the local side tells the bundle in the header line, before any frame. */
+export interface BootConfig {
+  /** File descriptor the remote writes frames to: 1 (stdout) or 3 (a pipe of its own, popen). */
+  wireFd: number;
+  /** Where remote stdout/stderr text goes: 'fd' (its own stderr) or 'frames' (OUTPUT frames). */
+  output: 'fd' | 'frames';
+  /** Kill the whole process group when the local side disappears (popen starts a new group). */
+  killGroup?: boolean;
+  /** Local pid for the parent-death watchdog (0: watch nothing). */
+  watchPpid?: boolean;
+}

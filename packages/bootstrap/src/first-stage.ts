@@ -1,0 +1,20 @@
+/**
+ * The program passed to `node -e`. It reads one header line and the bundle from stdin, checks the
+ * bundle's length and SHA-256, puts any bytes after it back onto stdin, and runs it. It must parse
+ * on every Node we support (18+) and stay small: over SSH it travels inside a shell command.
+ *
+ * Header line: `TSNET1 <bundle bytes> <sha256 hex> <config JSON>\n`
+ */
+export const FIRST_STAGE = [
+  "const p=process.stdin;let b=Buffer.alloc(0);",
+  "function f(d){b=Buffer.concat([b,d]);const i=b.indexOf(10);if(i<0)return;",
+  "const h=b.toString('latin1',0,i).split(' ');const n=+h[1];if(b.length<i+1+n)return;",
+  "p.removeListener('data',f);p.pause();const s=b.subarray(i+1,i+1+n);",
+  "if(h[0]!=='TSNET1'||require('crypto').createHash('sha256').update(s).digest('hex')!==h[2]){",
+  "process.stderr.write('tsnet: the bootstrap payload arrived corrupted (length or hash mismatch)\\n');process.exit(97)}",
+  "const r=b.subarray(i+1+n);if(r.length)p.unshift(r);",
+  "new Function('require','__tsnetBoot',s.toString())(require,JSON.parse(h.slice(3).join(' ')))}",
+  "p.on('data',f);p.on('end',function(){if(b.length===0)process.exit(0)})",
+].join('');
+
+export const HEADER_MAGIC = 'TSNET1';

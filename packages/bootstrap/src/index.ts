@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BootConfig } from './boot-config.js';
+import { FIRST_STAGE, HEADER_MAGIC } from './first-stage.js';
+
+export type { BootConfig } from './boot-config.js';
+export { FIRST_STAGE } from './first-stage.js';
+
+/** Path of the bundled remote side (also the standalone server file to copy to hosts). */
+export const BOOTSTRAP_FILE: string = fileURLToPath(new URL('../dist/standalone/tsnet-bootstrap.js', import.meta.url));
+
+let cached: { code: Buffer; hash: string } | undefined;
+
+/** The bundle's bytes and SHA-256, read once. */
+export function bundle(): { code: Buffer; hash: string } {
+  if (!cached) {
+    let code: Buffer;
+    try {
+      code = readFileSync(BOOTSTRAP_FILE);
+    } catch (error) {
+      throw new Error(`@tsnet/bootstrap: ${BOOTSTRAP_FILE} is missing; build the package (npm run build) or reinstall it`, { cause: error });
+    }
+    cached = { code, hash: createHash('sha256').update(code).digest('hex') };
+  }
+  return cached;
+}
+
+/** What is written to the remote's stdin before any frame: the header line and the bundle. */
+export function preamble(config: BootConfig): Buffer {
+  const { code, hash } = bundle();
+  const header = `${HEADER_MAGIC} ${code.length} ${hash} ${JSON.stringify(config)}\n`;
+  return Buffer.concat([Buffer.from(header, 'latin1'), code]);
+}

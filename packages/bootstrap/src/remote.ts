@@ -1,0 +1,165 @@
+/**
+ * The remote side: what the first stage runs after reading this bundle from stdin. Also the
+ * standalone CLI (`node tsnet-bootstrap.js serve …`) when run as a file.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { type Channel, type ExecRequest, type Transport, type TransportExit, WorkerGateway, execute } from '@tsnet/core/internal';
+import type { BootConfig } from './boot-config.js';
+
+declare const __tsnetBoot: (BootConfig & { stdin?: NodeJS.ReadableStream }) | undefined;
+
+const started = Date.now();
+
+/** The wire as a Transport: frames in on `input`, out on `output`. */
+function streamTransport(label: string, input: NodeJS.ReadableStream, output: net.Socket | NodeJS.WritableStream, rawWrite: (b: Uint8Array) => boolean): Transport {
+  let resolveClosed!: (e: TransportExit) => void;
+  const closed = new Promise<TransportExit>((r) => {
+    resolveClosed = r;
+  });
+  const done = (): void => resolveClosed({ code: null, signal: null });
+  input.on('end', done);
+  input.on('close', done);
+  input.on('error', done);
+  output.on('error', done);
+  const out = output as net.Socket;
+  return {
+    label,
+    onData(h: (chunk: Uint8Array) => void) {
+      input.on('data', h as (c: Buffer) => void);
+      input.resume();
+    },
+    onDrain(h: () => void) {
+      output.on('drain', h);
+    },
+    write: rawWrite,
+    writev(chunks: Uint8Array[]) {
+      out.cork();
+      let ok = true;
+      for (const c of chunks) ok = rawWrite(c);
+      process.nextTick(() => out.uncork());
+      return ok;
+    },
+    end() {
+      out.end();
+    },
+    closed,
+    async kill() {
+      process.exit(137);
+    },
+  };
+}
+
+function serveWorker(config: BootConfig): void {
+  const stdout = process.stdout;
+  let wireOut: net.Socket;
+  let rawWrite: (b: Uint8Array) => boolean;
+  if (config.wireFd === 1) {
+    // stdout is the wire: keep its real write for frames and point everything else at stderr.
+    wireOut = stdout as unknown as net.Socket;
+    const write = stdout.write;
+    rawWrite = (b) => write.call(stdout, b);
+  } else {
+    wireOut = new net.Socket({ fd: config.wireFd, readable: false, writable: true });
+    rawWrite = (b) => wireOut.write(b);
+  }
+  const transport = streamTransport('wire', process.stdin, wireOut, rawWrite);
+  const execRequire = createRequire(path.join(process.cwd(), '__tsnet_exec__.js'));
+
+  let gateway: WorkerGateway | undefined;
+  const exit = (code: number): void => {
+    const timer = setTimeout(() => process.exit(code), 2000);
+    timer.unref();
+    gateway?._flushNow();
+    wireOut.write(new Uint8Array(0), () => process.exit(code));
+  };
+
+  gateway = new WorkerGateway(transport, {
+    execute: (channel: Channel, request: ExecRequest) => execute(channel, request, { require: execRequire, cwd: process.cwd() }),
+    info: () => ({
+      pid: process.pid,
+      ppid: process.ppid,
+      cwd: process.cwd(),
+      platform: process.platform,
+      arch: process.arch,
+      hostname: os.hostname(),
+      executable: process.execPath,
+      runtime: 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node',
+      versions: { ...process.versions },
+    }),
+    memory: () => process.memoryUsage(),
+    uptime: () => (Date.now() - started) / 1000,
+    globals: () => Object.getOwnPropertyNames(globalThis),
+    exit,
+  });
+
+  if (config.wireFd === 1 || config.output === 'frames') redirectOutput(gateway, config.output);
+
+  const crash = (error: unknown): void => {
+    try {
+      process.stderr.write(`tsnet remote side: uncaught ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    } catch {
+      // stderr gone
+    }
+    gateway?.reportCrash(error);
+    exit(70);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  if (config.watchPpid) startWatchdog(config.killGroup === true);
+}
+
+/** console.log and process.stdout.write must never reach the wire. */
+function redirectOutput(gateway: WorkerGateway, mode: 'fd' | 'frames'): void {
+  const toStream = (stream: 'stdout' | 'stderr') =>
+    function write(this: unknown, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+      const done = typeof encoding === 'function' ? encoding : cb;
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : (chunk as Uint8Array);
+      if (mode === 'frames') gateway.writeOutput(stream, bytes);
+      else fs.writeSync(2, bytes);
+      if (typeof done === 'function') process.nextTick(done as () => void);
+      return true;
+    };
+  process.stdout.write = toStream('stdout') as typeof process.stdout.write;
+  if (mode === 'frames') process.stderr.write = toStream('stderr') as typeof process.stderr.write;
+}
+
+/**
+ * When the local process dies without closing our stdin (SIGKILL while we are busy), a thread of
+ * our own notices the parent change and ends us (and our process group for popen).
+ */
+function startWatchdog(killGroup: boolean): void {
+  const start = setTimeout(() => {
+    try {
+      const w = new Worker(
+        `const {workerData:d}=require('worker_threads');setInterval(()=>{if(process.ppid!==d.ppid){try{if(d.group)process.kill(-d.pid,'SIGKILL')}catch{}process.kill(d.pid,'SIGKILL')}},200)`,
+        { eval: true, workerData: { ppid: process.ppid, pid: process.pid, group: killGroup }, stdout: false, stderr: false },
+      );
+      w.unref();
+    } catch {
+      // no worker threads on this runtime: stdin EOF still ends us when idle
+    }
+  }, 150);
+  start.unref();
+}
+
+function main(): void {
+  if (typeof __tsnetBoot !== 'undefined') {
+    serveWorker(__tsnetBoot);
+    return;
+  }
+  // Run as a file: the standalone CLI.
+  import('./cli.js').then(
+    (m) => m.cli(process.argv.slice(2)),
+    (error: unknown) => {
+      process.stderr.write(`tsnet-bootstrap: ${String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+main();

@@ -1,0 +1,397 @@
+import { Channel } from './channel.js';
+import {
+  DumpError,
+  GatewayClosedError,
+  type GatewayCloseInfo,
+  LoadError,
+  ProtocolError,
+  RemoteError,
+  type RemoteErrorInfo,
+  describeError,
+} from './errors.js';
+import { FrameDecoder } from './frame-decoder.js';
+import { FrameType, HEADER_SIZE, frameTypeNames, readU32, writeHeader } from './frame.js';
+import { type ChannelCodec, type ChannelLike, dumpParts, loads } from './serializer.js';
+import type { Transport } from './transport.js';
+
+export interface WireOptions {
+  /** Receive window per channel in bytes: how much a peer may send before we read. Default 4 MiB. */
+  window?: number;
+  /** Largest frame payload in bytes; larger messages travel in pieces. Default 1 MiB. */
+  maxFrame?: number;
+  /** Bytes queued for the transport above which send() waits. Default 8 MiB. */
+  writeHighWater?: number;
+}
+
+export const DEFAULT_WINDOW = 4 << 20;
+export const DEFAULT_MAX_FRAME = 1 << 20;
+const SMALL_FRAME = 8192;
+const SLAB = 64 * 1024;
+const RESOLVED: Promise<void> = Promise.resolve();
+
+const tick: (fn: () => void) => void =
+  typeof (globalThis as { process?: { nextTick?: unknown } }).process?.nextTick === 'function'
+    ? (globalThis as unknown as { process: { nextTick(fn: () => void): void } }).process.nextTick
+    : queueMicrotask;
+
+/**
+ * The channel multiplexer shared by both ends: frames in and out, channel table, flow control,
+ * batching of writes. The local Gateway and the remote WorkerGateway add their roles on top.
+ */
+export abstract class BaseGateway {
+  /** The gateway's id within its group (gw0, gw1, …, or the spec's id=). */
+  id: string;
+  /** @internal */ readonly _window: number;
+  /** @internal */ _maxFrame: number;
+  /** @internal */ readonly _creditThreshold: number;
+  /** @internal peer's window: the credit a new channel starts with. */
+  _peerWindow: number;
+  protected readonly transport: Transport;
+  readonly #channels = new Map<number, Channel>();
+  #nextId: number;
+  readonly #parity: number;
+  readonly #decoder: FrameDecoder;
+  readonly #codec: ChannelCodec;
+  readonly #highWater: number;
+
+  // writer state
+  #slab = new Uint8Array(SLAB);
+  #slabStart = 0;
+  #slabPos = 0;
+  #out: Uint8Array[] = [];
+  #outBytes = 0;
+  #flushScheduled = false;
+  #blocked = false;
+  #drainWaiters: Array<{ resolve(): void; reject(e: unknown): void }> = [];
+
+  #down: GatewayClosedError | null = null;
+
+  constructor(id: string, transport: Transport, role: 'master' | 'worker', options?: WireOptions) {
+    this.id = id;
+    this.transport = transport;
+    this._window = options?.window ?? DEFAULT_WINDOW;
+    this._maxFrame = Math.min(options?.maxFrame ?? DEFAULT_MAX_FRAME, Math.floor((this._window * 3) / 4));
+    this._creditThreshold = Math.max(1, Math.floor(this._window / 4));
+    this._peerWindow = this._window;
+    this.#highWater = options?.writeHighWater ?? 8 << 20;
+    this.#parity = role === 'master' ? 1 : 0;
+    this.#nextId = role === 'master' ? 1 : 2;
+    this.#decoder = new FrameDecoder(this, { maxPayload: Math.max(this._maxFrame, DEFAULT_MAX_FRAME) });
+    this.#codec = {
+      toWire: (ch: ChannelLike, path: string) => {
+        const c = ch as unknown as Channel;
+        if (c.gateway !== this) {
+          throw new DumpError(
+            `cannot send channel ${c.id} of gateway ${c.gateway.id} over gateway ${this.id} (at ${path}): a channel only travels over its own gateway`,
+            path,
+          );
+        }
+        return c.id;
+      },
+      fromWire: (id: number) => {
+        const ch = this.#lookup(id, true);
+        if (!ch) throw new LoadError(`channel reference ${id} names a channel this side never opened`);
+        return ch;
+      },
+    };
+    transport.onDrain(() => this.#onDrain());
+    transport.onData((chunk) => this.#onBytes(chunk));
+  }
+
+  /** Opens a new channel; the peer learns of it when it is sent inside a message. */
+  newChannel<T = unknown>(): Channel<T> {
+    this._checkOpen();
+    const id = this.#nextId;
+    this.#nextId += 2;
+    const ch = new Channel<T>(this, id, this._peerWindow);
+    this.#channels.set(id, ch as Channel);
+    return ch;
+  }
+
+  /** @internal throws GatewayClosedError when down. */
+  _checkOpen(): void {
+    if (this.#down) throw this.#down;
+  }
+
+  get isDown(): boolean {
+    return this.#down !== null;
+  }
+
+  /** @internal */
+  get _numChannels(): number {
+    return this.#channels.size;
+  }
+
+  /** @internal */
+  _channels(): IterableIterator<Channel> {
+    return this.#channels.values();
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  #onBytes(chunk: Uint8Array): void {
+    if (this.#down) return;
+    try {
+      this.#decoder.push(chunk);
+    } catch (error) {
+      const pe =
+        error instanceof ProtocolError
+          ? error
+          : error instanceof LoadError
+            ? new ProtocolError(`undecodable message near byte ${this.#decoder.offset}: ${error.message}`, {
+                cause: error,
+                offset: this.#decoder.offset,
+              })
+            : new ProtocolError(`internal error while reading frames: ${(error as Error)?.message}`, { cause: error });
+      this._protocolFailure(pe);
+    }
+  }
+
+  /** Subclasses decide what a broken wire means (kill the process, exit). */
+  protected abstract _protocolFailure(error: ProtocolError): void;
+  protected abstract _onControl(type: number, flags: number, channelId: number, payload: Uint8Array): void;
+
+  /** @internal FrameSink */
+  onFrame(type: number, flags: number, channelId: number, payload: Uint8Array): void {
+    switch (type) {
+      case FrameType.DATA: {
+        const ch = this.#lookup(channelId, true);
+        ch?._onData(flags, payload);
+        return;
+      }
+      case FrameType.CREDIT: {
+        if (payload.length !== 4) throw this.#bad(`CREDIT frame with ${payload.length} payload bytes (expected 4)`);
+        const ch = this.#lookup(channelId, false);
+        ch?._onCredit(readU32(payload));
+        return;
+      }
+      case FrameType.CLOSE:
+      case FrameType.CLOSE_ERROR: {
+        if (channelId === 0) {
+          this._onControl(type, flags, channelId, payload);
+          return;
+        }
+        const ch = this.#lookup(channelId, false);
+        let err: RemoteError | null = null;
+        if (type === FrameType.CLOSE_ERROR) err = new RemoteError(this._loadErrorInfo(payload), this.id, channelId);
+        ch?._onClose(err);
+        return;
+      }
+      default:
+        this._onControl(type, flags, channelId, payload);
+    }
+  }
+
+  /** @internal */
+  _loadErrorInfo(payload: Uint8Array): RemoteErrorInfo {
+    const v = loads(payload) as Partial<RemoteErrorInfo> | null;
+    if (typeof v !== 'object' || v === null) throw new LoadError('CLOSE_ERROR payload is not an error description');
+    return {
+      name: String(v.name ?? 'Error'),
+      message: String(v.message ?? ''),
+      stack: String(v.stack ?? ''),
+      ...(v.code !== undefined ? { code: v.code } : {}),
+    };
+  }
+
+  #bad(what: string): ProtocolError {
+    return new ProtocolError(`bad frame before byte ${this.#decoder.offset}: ${what}`, { offset: this.#decoder.offset });
+  }
+
+  /** Finds a channel, creating one the peer opened. Throws for ids this side could not have issued. */
+  #lookup(id: number, create: boolean): Channel | undefined {
+    const ch = this.#channels.get(id);
+    if (ch) return ch;
+    if (id === 0) throw this.#bad('channel frame for channel 0 (reserved for the gateway)');
+    if ((id & 1) === this.#parity) {
+      if (id >= this.#nextId) throw this.#bad(`frame for channel ${id}, which this side never opened`);
+      return undefined; // closed and forgotten: a late frame
+    }
+    if (!create) return undefined;
+    const fresh = new Channel(this, id, this._peerWindow);
+    this.#channels.set(id, fresh);
+    return fresh;
+  }
+
+  /** @internal registers a channel the peer opened with EXEC or STATUS. */
+  _acceptChannel(id: number): Channel {
+    if (id === 0 || (id & 1) === this.#parity) throw this.#bad(`peer opened channel ${id} with the wrong parity`);
+    if (this.#channels.has(id)) throw this.#bad(`peer opened channel ${id} twice`);
+    const ch = new Channel(this, id, this._peerWindow);
+    this.#channels.set(id, ch);
+    return ch;
+  }
+
+  /** @internal */
+  _forget(id: number): void {
+    this.#channels.delete(id);
+  }
+
+  /** @internal */
+  _dump(value: unknown): Uint8Array[] {
+    return dumpParts(value, this.#codec);
+  }
+
+  /** @internal */
+  _load(bytes: Uint8Array, _channelId: number): unknown {
+    return loads(bytes, this.#codec);
+  }
+
+  // ------------------------------------------------------------------ writing
+
+  /** @internal queues one frame; written in a batch on the next tick. */
+  _writeFrame(type: number, flags: number, channelId: number, parts: readonly Uint8Array[], total: number): void {
+    if (this.#down) return;
+    if (total <= SMALL_FRAME) {
+      if (this.#slab.length - this.#slabPos < HEADER_SIZE + total) this.#newSlab();
+      writeHeader(this.#slab, this.#slabPos, type, flags, channelId, total);
+      let at = this.#slabPos + HEADER_SIZE;
+      for (const p of parts) {
+        this.#slab.set(p, at);
+        at += p.length;
+      }
+      this.#slabPos = at;
+    } else {
+      if (this.#slab.length - this.#slabPos < HEADER_SIZE) this.#newSlab();
+      writeHeader(this.#slab, this.#slabPos, type, flags, channelId, total);
+      this.#slabPos += HEADER_SIZE;
+      this.#pushSlab();
+      for (const p of parts) if (p.length > 0) this.#out.push(p);
+    }
+    this.#outBytes += HEADER_SIZE + total;
+    if (this.#outBytes >= 1 << 20 && !this.#blocked) this.#flush();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      tick(this.#flushTick);
+    }
+  }
+
+  #newSlab(): void {
+    this.#pushSlab();
+    this.#slab = new Uint8Array(SLAB);
+    this.#slabStart = 0;
+    this.#slabPos = 0;
+  }
+
+  #pushSlab(): void {
+    if (this.#slabPos > this.#slabStart) {
+      this.#out.push(this.#slab.subarray(this.#slabStart, this.#slabPos));
+      this.#slabStart = this.#slabPos;
+    }
+  }
+
+  readonly #flushTick = (): void => {
+    this.#flushScheduled = false;
+    if (!this.#blocked) this.#flush();
+  };
+
+  #flush(): void {
+    this.#pushSlab();
+    if (this.#out.length === 0 || this.#down) return;
+    const chunks = this.#out;
+    this.#out = [];
+    this.#outBytes = 0;
+    let ok: boolean;
+    if (chunks.length === 1) ok = this.transport.write(chunks[0]!);
+    else if (this.transport.writev) ok = this.transport.writev(chunks);
+    else {
+      ok = true;
+      for (const c of chunks) ok = this.transport.write(c) && ok;
+    }
+    if (!ok) this.#blocked = true;
+    else this.#releaseWriters();
+  }
+
+  #onDrain(): void {
+    this.#blocked = false;
+    this.#flush();
+    if (!this.#blocked) this.#releaseWriters();
+  }
+
+  #releaseWriters(): void {
+    if (this.#outBytes >= this.#highWater) return;
+    for (const w of this.#drainWaiters.splice(0)) w.resolve();
+  }
+
+  /** @internal resolves when the writer can take more (transport not backed up). */
+  _writable(): Promise<void> {
+    if (this.#down) return Promise.reject(this.#down);
+    if (!this.#blocked || this.#outBytes < this.#highWater) return RESOLVED;
+    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+  }
+
+  /** @internal */
+  _writeCredit(channelId: number, bytes: number): void {
+    const b = new Uint8Array(4);
+    b[0] = bytes >>> 24;
+    b[1] = (bytes >>> 16) & 0xff;
+    b[2] = (bytes >>> 8) & 0xff;
+    b[3] = bytes & 0xff;
+    this._writeFrame(FrameType.CREDIT, 0, channelId, [b], 4);
+  }
+
+  /** @internal */
+  _writeClose(channelId: number, error: unknown): void {
+    if (error === undefined || error === null) {
+      this._writeFrame(FrameType.CLOSE, 0, channelId, [], 0);
+      return;
+    }
+    const parts = dumpParts(describeError(error));
+    let total = 0;
+    for (const p of parts) total += p.length;
+    if (total > this._maxFrame) {
+      const info = describeError(error);
+      return this._writeClose(channelId, { name: info.name, message: info.message.slice(0, 4096), stack: info.stack.slice(0, 16384) });
+    }
+    this._writeFrame(FrameType.CLOSE_ERROR, 0, channelId, parts, total);
+  }
+
+  /** @internal writes a small control frame carrying JSON. */
+  _writeJson(type: number, flags: number, channelId: number, value: unknown): void {
+    const bytes = new TextEncoder().encode(JSON.stringify(value));
+    this._writeFrame(type, flags, channelId, [bytes], bytes.length);
+  }
+
+  /** @internal flushes queued frames now (before exit). */
+  _flushNow(): void {
+    if (!this.#blocked) this.#flush();
+  }
+
+  /** @internal bytes queued locally for the wire. */
+  get _queuedOut(): number {
+    return this.#outBytes + (this.#slabPos - this.#slabStart);
+  }
+
+  /**
+   * @internal takes the gateway down: every channel and pending call fails with a
+   * GatewayClosedError built from `info`. Idempotent; returns the error.
+   */
+  _markDown(info: GatewayCloseInfo, stderr = ''): GatewayClosedError {
+    if (this.#down) return this.#down;
+    const error = new GatewayClosedError(this.id, info, stderr);
+    this.#down = error;
+    this.#out = [];
+    this.#outBytes = 0;
+    for (const w of this.#drainWaiters.splice(0)) w.reject(error);
+    for (const ch of [...this.#channels.values()]) ch._onGatewayClosed(error);
+    this.#channels.clear();
+    return error;
+  }
+
+  /** @internal */
+  get _decoderOffset(): number {
+    return this.#decoder.offset;
+  }
+
+  /** @internal frame type name for messages. */
+  static _typeName(type: number): string {
+    return frameTypeNames[type] ?? `type ${type}`;
+  }
+
+  /** @internal Node stream adapters, provided by the platform layer (streams.ts). */
+  abstract _makeFile(
+    channel: Channel,
+    mode: 'r' | 'w',
+    options?: { proxyClose?: boolean },
+  ): import('node:stream').Readable | import('node:stream').Writable;
+}

@@ -1,0 +1,567 @@
+import { ChannelClosedError, RemoteError, TimeoutError, TsnetError } from './errors.js';
+import { channelBrand } from './serializer.js';
+import type { BaseGateway } from './base-gateway.js';
+
+export interface ReceiveOptions {
+  /** Milliseconds; on expiry receive() rejects with TimeoutError and consumes nothing. */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+export interface CallbackOptions<E> {
+  /** Passed to the callback once when the channel closes (normally, with an error, or by gateway death). */
+  endmarker?: E;
+}
+
+type Callback = (item: unknown) => unknown;
+
+interface Waiter {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  cleanup(): void;
+}
+
+interface QueuedItem {
+  value: unknown;
+  /** Bytes of this message not yet returned to the sender as credit. */
+  size: number;
+}
+
+interface PendingSend {
+  parts: Uint8Array[];
+  total: number;
+  /** Bytes of `parts` already written. */
+  sent: number;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+const noEndmarker = Symbol('no endmarker');
+
+/**
+ * One bidirectional, ordered message stream over a gateway. The same class serves the local and
+ * the remote side. Items are decoded as they arrive and queued until receive() or the callback
+ * takes them; the sender's window is refilled only as they are taken, so an unread channel stops
+ * its sender without touching other channels (docs/protocol.md, flow control).
+ */
+export class Channel<T = unknown> implements AsyncIterable<T> {
+  readonly [channelBrand] = true as const;
+  readonly id: number;
+  readonly gateway: BaseGateway;
+
+  // receive side
+  #queue: QueuedItem[] = [];
+  #queueHead = 0;
+  #waiters: Waiter[] = [];
+  /** Error that receive() gives once the queue is drained; set when no more items can arrive. */
+  #terminal: Error | null = null;
+  #callback: Callback | null = null;
+  #endmarker: unknown = noEndmarker;
+  #delivering = false;
+  #callbackDone: Promise<void> | null = null;
+  #callbackDoneResolve: (() => void) | null = null;
+  #callbackError: unknown = null;
+  /** Bytes taken by the reader but not yet granted back to the sender. */
+  #creditOwed = 0;
+  #partial: Uint8Array[] = [];
+  #partialUncredited = 0;
+
+  // send side
+  #credit: number;
+  #pendingSends: PendingSend[] = [];
+  #sentClose = false;
+  /** Sends wait while held (a module is still being bundled and its request must go first). */
+  #held = false;
+  #closeWhenDrained: { error: unknown; resolve(): void } | null = null;
+
+  // close bookkeeping
+  #recvClose = false;
+  #closedBy: 'local' | 'remote' | 'gateway' | null = null;
+  #closeWaiters: Array<() => void> = [];
+
+  /** @internal use gateway.newChannel() */
+  constructor(gateway: BaseGateway, id: number, credit: number) {
+    this.gateway = gateway;
+    this.id = id;
+    this.#credit = credit;
+  }
+
+  /** True once either side closed the channel or the gateway went down. */
+  isClosed(): boolean {
+    return this.#closedBy !== null;
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /**
+   * Sends one item. Resolves when the item was handed to the wire and the receiver had room for
+   * it; rejects with DumpError (channel stays usable) or ChannelClosedError/GatewayClosedError.
+   */
+  send(item: T): Promise<void> {
+    if (this.#sentClose || this.#closedBy !== null) return Promise.reject(this.#sendClosedError());
+    let parts: Uint8Array[];
+    try {
+      parts = this.gateway._dump(item);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this._sendParts(parts);
+  }
+
+  /** @internal sends an already serialized item. */
+  _sendParts(parts: Uint8Array[]): Promise<void> {
+    let total = 0;
+    for (const p of parts) total += p.length;
+    const max = this.gateway._maxFrame;
+    if (!this.#held && this.#pendingSends.length === 0 && total <= this.#credit && total <= max) {
+      this.#credit -= total;
+      this.gateway._writeFrame(3 /* DATA */, 0, this.id, parts, total);
+      return this.gateway._writable();
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#pendingSends.push({ parts, total, sent: 0, resolve, reject });
+      this.#pumpSends();
+    });
+  }
+
+  #pumpSends(): void {
+    if (this.#held) return;
+    const max = this.gateway._maxFrame;
+    while (this.#pendingSends.length > 0) {
+      const head = this.#pendingSends[0]!;
+      while (head.sent < head.total || head.total === 0) {
+        const chunk = Math.min(max, head.total - head.sent);
+        if (this.#credit < chunk) return; // wait for CREDIT
+        this.#credit -= chunk;
+        const more = head.sent + chunk < head.total;
+        this.gateway._writeFrame(3 /* DATA */, more ? 1 : 0, this.id, slice(head.parts, head.sent, chunk), chunk);
+        head.sent += chunk;
+        if (head.total === 0) break;
+      }
+      this.#pendingSends.shift();
+      this.gateway._writable().then(head.resolve, head.reject);
+    }
+    if (this.#closeWhenDrained) {
+      const { error, resolve } = this.#closeWhenDrained;
+      this.#closeWhenDrained = null;
+      this.#writeClose(error);
+      resolve();
+    }
+  }
+
+  /**
+   * @internal holds sends until `ready` settles. `ready` resolves with the item that must go
+   * first (or undefined for none), or rejects with the error that ends the channel locally.
+   */
+  _holdUntil(ready: Promise<{ first: Uint8Array[] } | undefined>): void {
+    this.#held = true;
+    ready.then(
+      (r) => {
+        this.#held = false;
+        if (r) {
+          let total = 0;
+          for (const p of r.first) total += p.length;
+          this.#pendingSends.unshift({ parts: r.first, total, sent: 0, resolve: () => {}, reject: () => {} });
+        }
+        this.#pumpSends();
+      },
+      (error: unknown) => {
+        this.#held = false;
+        this._onGatewayClosed(error instanceof Error ? error : new Error(String(error)));
+        this.gateway._forget(this.id);
+      },
+    );
+  }
+
+  /** @internal the peer freed `bytes` of our window. */
+  _onCredit(bytes: number): void {
+    this.#credit += bytes;
+    if (this.#pendingSends.length > 0 || this.#closeWhenDrained) this.#pumpSends();
+  }
+
+  #sendClosedError(): Error {
+    if (this.#closedBy === 'gateway' && this.#terminal) return this.#terminal;
+    return new ChannelClosedError(this.id, this.gateway.id, this.#closedBy === 'remote' ? 'remote' : 'local');
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  /** @internal a DATA frame arrived. */
+  _onData(flags: number, payload: Uint8Array): void {
+    if (this.#sentClose || this.#closedBy !== null) return; // closed here; the peer learns from our CLOSE
+    if (flags & 1 /* MORE */) {
+      this.#partial.push(payload);
+      // A message larger than the window must still get through: its chunks are granted at once
+      // unless complete items are waiting to be read, so memory stays at one message + window.
+      if (this.#queue.length === this.#queueHead) this.#grant(payload.length);
+      else this.#partialUncredited += payload.length;
+      return;
+    }
+    let size = payload.length;
+    let bytes = payload;
+    if (this.#partial.length > 0) {
+      this.#partial.push(payload);
+      bytes = concatAll(this.#partial);
+      size += this.#partialUncredited;
+      this.#partial = [];
+      this.#partialUncredited = 0;
+    }
+    const value = this.gateway._load(bytes, this.id);
+    this.#queue.push({ value, size });
+    if (this.#callback) this.#deliver();
+    else if (this.#waiters.length > 0) this.#serveWaiter();
+  }
+
+  #serveWaiter(): void {
+    while (this.#waiters.length > 0 && this.#queue.length > this.#queueHead) {
+      const w = this.#waiters.shift()!;
+      w.cleanup();
+      w.resolve(this.#take());
+    }
+  }
+
+  #take(): unknown {
+    const item = this.#queue[this.#queueHead]!;
+    this.#queue[this.#queueHead] = undefined as never;
+    this.#queueHead++;
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+    this.#grant(item.size);
+    return item.value;
+  }
+
+  #grant(bytes: number): void {
+    if (this.#recvClose || this.#closedBy !== null) return;
+    this.#creditOwed += bytes;
+    // Grants go out a quarter window at a time. The maximum frame is at most 3/4 of the window, so
+    // a sender blocked for credit always finds the reader owing at least that much once it caught up.
+    if (this.#creditOwed >= this.gateway._creditThreshold) {
+      this.gateway._writeCredit(this.id, this.#creditOwed);
+      this.#creditOwed = 0;
+    }
+  }
+
+  /**
+   * Waits for the next item. Queued items come first; after the peer closed, ChannelClosedError
+   * (or the sticky RemoteError); after gateway death, GatewayClosedError.
+   */
+  receive(options?: ReceiveOptions): Promise<T> {
+    if (this.#callback) {
+      return Promise.reject(
+        new TsnetError(`receive() on channel ${this.id} of gateway ${this.gateway.id}: the channel has a callback; items go to it`, {
+          code: 'TSNET_ERR_CALLBACK_SET',
+        }),
+      );
+    }
+    if (this.#queue.length > this.#queueHead) return Promise.resolve(this.#take() as T);
+    if (this.#terminal) return Promise.reject(this.#terminal);
+    if (this.#closedBy === 'local') return Promise.reject(this.#sendClosedError());
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = (): void => {
+        remove();
+        reject(signal!.reason);
+      };
+      const remove = (): void => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i !== -1) this.#waiters.splice(i, 1);
+        waiter.cleanup();
+      };
+      const waiter: Waiter = {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        cleanup: () => {
+          if (timer !== undefined) clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      const timeout = options?.timeout;
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          remove();
+          reject(new TimeoutError(`no item on channel ${this.id} of gateway ${this.gateway.id} after ${timeout} ms`, timeout));
+        }, timeout);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      try {
+        yield await this.receive();
+      } catch (error) {
+        if (error instanceof ChannelClosedError) return;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Delivers every item to `fn`: first the queued ones, then each new one, in order. A returned
+   * promise is awaited before the next item. With `endmarker`, `fn(endmarker)` is called once when
+   * the channel closes for any reason. If `fn` throws, the channel is closed with that error.
+   */
+  setCallback<E = never>(fn: (item: T | E) => unknown, options?: CallbackOptions<E>): void {
+    if (this.#callback) throw new TsnetError(`channel ${this.id} already has a callback`, { code: 'TSNET_ERR_CALLBACK_SET' });
+    if (typeof fn !== 'function') throw new TypeError('setCallback() takes a function');
+    this.#callback = fn as Callback;
+    if (options && 'endmarker' in options) this.#endmarker = options.endmarker;
+    this.#callbackDone = new Promise<void>((r) => {
+      this.#callbackDoneResolve = r;
+    });
+    for (const w of this.#waiters.splice(0)) {
+      w.cleanup();
+      w.reject(new TsnetError(`a callback was set on channel ${this.id} while receive() waited`, { code: 'TSNET_ERR_CALLBACK_SET' }));
+    }
+    this.#deliver();
+  }
+
+  #deliver(): void {
+    if (this.#delivering) return;
+    this.#delivering = true;
+    const step = (): void => {
+      while (this.#callback) {
+        if (this.#queue.length > this.#queueHead) {
+          const value = this.#take();
+          let r: unknown;
+          try {
+            r = this.#callback(value);
+          } catch (error) {
+            this.#callbackFailed(error);
+            return;
+          }
+          if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
+            (r as PromiseLike<unknown>).then(step, (error: unknown) => this.#callbackFailed(error));
+            return;
+          }
+          continue;
+        }
+        if (this.#terminal || this.#closedBy !== null) {
+          this.#finishCallback();
+          return;
+        }
+        break;
+      }
+      this.#delivering = false;
+    };
+    step();
+  }
+
+  #callbackFailed(error: unknown): void {
+    this.#callbackError = error;
+    this.#callback = null;
+    this.#delivering = false;
+    this.close(error instanceof Error ? error : new Error(String(error))).catch(() => {});
+    this.#resolveCallbackDone();
+  }
+
+  #finishCallback(): void {
+    const cb = this.#callback;
+    this.#callback = null;
+    this.#delivering = false;
+    if (cb && this.#endmarker !== noEndmarker) {
+      let r: unknown;
+      try {
+        r = cb(this.#endmarker);
+      } catch (error) {
+        this.#callbackError = error;
+      }
+      if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
+        (r as PromiseLike<unknown>).then(
+          () => this.#resolveCallbackDone(),
+          (error: unknown) => {
+            this.#callbackError = error;
+            this.#resolveCallbackDone();
+          },
+        );
+        return;
+      }
+    }
+    this.#resolveCallbackDone();
+  }
+
+  #resolveCallbackDone(): void {
+    const r = this.#callbackDoneResolve;
+    this.#callbackDoneResolve = null;
+    r?.();
+  }
+
+  /**
+   * Resolves when the channel is closed (by the peer, locally, or by gateway death) and, with a
+   * callback, after its last call. Rejects with the peer's RemoteError, the callback's own error,
+   * GatewayClosedError, or TimeoutError after `timeout` ms.
+   */
+  async waitClose(options?: { timeout?: number }): Promise<void> {
+    const timeout = options?.timeout;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const closed = new Promise<void>((resolve) => {
+      if (this.#closedBy !== null) resolve();
+      else this.#closeWaiters.push(resolve);
+    });
+    const all = closed.then(() => this.#callbackDone ?? undefined);
+    try {
+      if (timeout === undefined) await all;
+      else {
+        await Promise.race([
+          all,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new TimeoutError(`channel ${this.id} of gateway ${this.gateway.id} not closed after ${timeout} ms`, timeout)),
+              timeout,
+            );
+          }),
+        ]);
+      }
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+    if (this.#callbackError !== null) throw this.#callbackError;
+    if (this.#terminal && !(this.#terminal instanceof ChannelClosedError)) throw this.#terminal;
+  }
+
+  /**
+   * Closes the channel for both sides, after the items already sent. With `error`, the peer's
+   * receive()/waitClose() reject with a RemoteError carrying it. Closing twice is a no-op.
+   */
+  close(error?: Error): Promise<void> {
+    if (this.#sentClose || this.#closeWhenDrained || this.#closedBy === 'gateway') return Promise.resolve();
+    const firstClose = this.#closedBy === null;
+    if (firstClose) this.#setClosed('local', null);
+    if (this.#pendingSends.length > 0) {
+      return new Promise<void>((resolve) => {
+        this.#closeWhenDrained = { error, resolve };
+      });
+    }
+    this.#writeClose(error);
+    return Promise.resolve();
+  }
+
+  #writeClose(error: unknown): void {
+    if (this.#sentClose || this.#closedBy === 'gateway') return;
+    this.#sentClose = true;
+    this.gateway._writeClose(this.id, error);
+    if (this.#recvClose) this.gateway._forget(this.id);
+  }
+
+  /** @internal the peer closed the channel (error: the RemoteError it sent). */
+  _onClose(error: RemoteError | null): void {
+    if (this.#recvClose) return;
+    this.#recvClose = true;
+    this.#partial = [];
+    if (this.#closedBy === null) {
+      this.#terminal = error ?? new ChannelClosedError(this.id, this.gateway.id, 'remote');
+      this.#setClosed('remote', this.#terminal);
+    } else if (error && this.#terminal === null) {
+      this.#terminal = error;
+    }
+    // The peer stopped reading: sends still waiting for its credit can never complete.
+    for (const p of this.#pendingSends.splice(0)) p.reject(new ChannelClosedError(this.id, this.gateway.id, 'remote'));
+    if (this.#closeWhenDrained) {
+      this.#closeWhenDrained.resolve();
+      this.#closeWhenDrained = null;
+    }
+    if (!this.#sentClose) this.#writeClose(undefined);
+    else this.gateway._forget(this.id);
+  }
+
+  /** @internal the gateway is down. */
+  _onGatewayClosed(error: Error): void {
+    if (this.#closedBy === 'gateway') return;
+    const wasOpen = this.#closedBy === null;
+    this.#recvClose = true;
+    this.#sentClose = true;
+    this.#partial = [];
+    for (const p of this.#pendingSends.splice(0)) p.reject(error);
+    if (this.#closeWhenDrained) {
+      this.#closeWhenDrained.resolve();
+      this.#closeWhenDrained = null;
+    }
+    if (wasOpen) {
+      // Items already queued stay readable; after them the gateway's error.
+      this.#terminal = error;
+      this.#closedBy = 'gateway';
+      this.#wake(error);
+    }
+  }
+
+  #setClosed(by: 'local' | 'remote', terminal: Error | null): void {
+    this.#closedBy = by;
+    this.#wake(terminal ?? this.#sendClosedError());
+  }
+
+  #wake(error: Error): void {
+    if (this.#queue.length === this.#queueHead) {
+      for (const w of this.#waiters.splice(0)) {
+        w.cleanup();
+        w.reject(error);
+      }
+    }
+    for (const r of this.#closeWaiters.splice(0)) r();
+    if (this.#callback) this.#deliver();
+  }
+
+  /** @internal for status reports. */
+  get _queuedBytes(): number {
+    let n = 0;
+    for (let i = this.#queueHead; i < this.#queue.length; i++) n += this.#queue[i]!.size;
+    return n;
+  }
+
+  /** @internal bytes waiting to be sent for lack of credit. */
+  get _pendingBytes(): number {
+    let n = 0;
+    for (const p of this.#pendingSends) n += p.total - p.sent;
+    return n;
+  }
+
+  /**
+   * A Node stream over this channel: 'w' gives a Writable whose chunks are sent one item each
+   * (backpressure follows the channel's window); 'r' gives a Readable of Buffers that ends when
+   * the channel closes. Implemented by the gateway's platform layer.
+   */
+  makeFile(mode: 'r'): import('node:stream').Readable;
+  makeFile(mode: 'w', options?: { proxyClose?: boolean }): import('node:stream').Writable;
+  makeFile(mode: 'r' | 'w', options?: { proxyClose?: boolean }): import('node:stream').Readable | import('node:stream').Writable {
+    return this.gateway._makeFile(this as Channel<unknown>, mode, options);
+  }
+
+  toString(): string {
+    return `<Channel id=${this.id} ${this.#closedBy ? 'closed' : 'open'}>`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+function slice(parts: Uint8Array[], start: number, length: number): Uint8Array[] {
+  if (start === 0 && parts.length === 1 && parts[0]!.length === length) return parts;
+  const out: Uint8Array[] = [];
+  let pos = 0;
+  const end = start + length;
+  for (const p of parts) {
+    const pEnd = pos + p.length;
+    if (pEnd > start && pos < end) out.push(p.subarray(Math.max(0, start - pos), Math.min(p.length, end - pos)));
+    pos = pEnd;
+    if (pos >= end) break;
+  }
+  return out;
+}
+
+function concatAll(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,138 @@
+import { ProtocolError } from './errors.js';
+import { HEADER_SIZE, MAGIC, frameTypeNames, isFrameType } from './frame.js';
+
+export interface FrameSink {
+  /** `payload` may be a view into the pushed chunk: copy it if kept beyond the call. */
+  onFrame(type: number, flags: number, channelId: number, payload: Uint8Array): void;
+}
+
+/**
+ * Turns a byte stream, pushed in arbitrary pieces, into frames. Does no I/O and keeps no timers,
+ * so it is tested with plain buffers split at every offset. Any violation throws a ProtocolError
+ * carrying the stream offset of the bad byte; after that the decoder refuses further input.
+ */
+export class FrameDecoder {
+  readonly maxPayload: number;
+  #sink: FrameSink;
+  #offset = 0; // stream offset of the start of the current chunk
+  #header = new Uint8Array(HEADER_SIZE);
+  #headerFill = 0;
+  #type = 0;
+  #flags = 0;
+  #channel = 0;
+  #remaining = -1; // payload bytes still expected; -1 while reading a header
+  #payload: Uint8Array | null = null;
+  #payloadFill = 0;
+  #failed: ProtocolError | null = null;
+
+  constructor(sink: FrameSink, options?: { maxPayload?: number }) {
+    this.#sink = sink;
+    this.maxPayload = options?.maxPayload ?? 1 << 20;
+  }
+
+  /** Bytes consumed so far. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** True when the stream ended on a frame boundary. */
+  get idle(): boolean {
+    return this.#remaining === -1 && this.#headerFill === 0;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.#failed) throw this.#failed;
+    let pos = 0;
+    const len = chunk.length;
+    try {
+      while (pos < len) {
+        if (this.#remaining === -1) {
+          let length: number;
+          if (this.#headerFill === 0 && len - pos >= HEADER_SIZE) {
+            length = this.#parseHeader(chunk, pos);
+            pos += HEADER_SIZE;
+          } else {
+            const n = Math.min(HEADER_SIZE - this.#headerFill, len - pos);
+            this.#header.set(chunk.subarray(pos, pos + n), this.#headerFill);
+            this.#headerFill += n;
+            pos += n;
+            if (this.#headerFill < HEADER_SIZE) break;
+            this.#headerFill = 0;
+            length = this.#parseHeader(this.#header, 0, pos - HEADER_SIZE);
+          }
+          if (length === 0) this.#emit(new Uint8Array(0));
+          continue;
+        }
+        const avail = len - pos;
+        if (this.#payload === null && avail >= this.#remaining) {
+          const end = pos + this.#remaining;
+          const payload = chunk.subarray(pos, end);
+          pos = end;
+          this.#emit(payload);
+          continue;
+        }
+        if (this.#payload === null) {
+          this.#payload = new Uint8Array(this.#remaining);
+          this.#payloadFill = 0;
+        }
+        const n = Math.min(this.#payload.length - this.#payloadFill, avail);
+        this.#payload.set(chunk.subarray(pos, pos + n), this.#payloadFill);
+        this.#payloadFill += n;
+        pos += n;
+        if (this.#payloadFill === this.#payload.length) {
+          const payload = this.#payload;
+          this.#payload = null;
+          this.#emit(payload);
+        }
+      }
+    } catch (error) {
+      if (error instanceof ProtocolError) this.#failed = error;
+      throw error;
+    } finally {
+      this.#offset += pos;
+    }
+  }
+
+  #emit(payload: Uint8Array): void {
+    this.#remaining = -1;
+    this.#sink.onFrame(this.#type, this.#flags, this.#channel, payload);
+  }
+
+  /** `relOffset`: header start relative to the current chunk (may be negative when it spanned chunks). */
+  #parseHeader(b: Uint8Array, at: number, relOffset = at): number {
+    const where = this.#offset + relOffset;
+    if (b[at] !== MAGIC) {
+      throw new ProtocolError(
+        `bad frame at byte ${where}: expected magic 0xf7, got ${describeBytes(b.subarray(at, at + HEADER_SIZE))}. ` +
+          'Something other than tsnet wrote to the wire: remote code must use channel.send(), not raw writes to stdout (fd 1).',
+        { offset: where },
+      );
+    }
+    const type = b[at + 1]!;
+    if (!isFrameType(type)) {
+      throw new ProtocolError(`bad frame at byte ${where}: unknown frame type ${type}`, { offset: where });
+    }
+    if (b[at + 3] !== 0) {
+      throw new ProtocolError(`bad frame at byte ${where}: reserved header byte is ${b[at + 3]}, expected 0`, { offset: where });
+    }
+    const length = ((b[at + 8]! << 24) | (b[at + 9]! << 16) | (b[at + 10]! << 8) | b[at + 11]!) >>> 0;
+    if (length > this.maxPayload) {
+      throw new ProtocolError(
+        `bad frame at byte ${where}: ${frameTypeNames[type]} frame declares ${length} payload bytes, above the maximum of ${this.maxPayload}`,
+        { offset: where },
+      );
+    }
+    this.#type = type;
+    this.#flags = b[at + 2]!;
+    this.#channel = ((b[at + 4]! << 24) | (b[at + 5]! << 16) | (b[at + 6]! << 8) | b[at + 7]!) >>> 0;
+    this.#remaining = length;
+    return length;
+  }
+}
+
+function describeBytes(b: Uint8Array): string {
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
+  let text = '';
+  for (const x of b) text += x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.';
+  return `${hex} ("${text}")`;
+}

@@ -1,0 +1,436 @@
+import { BaseGateway, type WireOptions } from './base-gateway.js';
+import type { Channel } from './channel.js';
+import {
+  BootstrapError,
+  type GatewayCloseInfo,
+  GatewayClosedError,
+  ProtocolError,
+  SourceError,
+  TsnetError,
+} from './errors.js';
+import { FrameFlag, FrameType, PROTOCOL_VERSION } from './frame.js';
+import { type ExecRequest, functionSource } from './remote-source.js';
+import { makeFileFor } from './streams.js';
+import type { Transport, TransportExit } from './transport.js';
+import type { XSpec } from './xspec.js';
+
+export interface RemoteInfo {
+  pid: number;
+  ppid: number;
+  cwd: string;
+  platform: string;
+  arch: string;
+  hostname: string;
+  executable: string;
+  runtime: 'node' | 'bun' | 'deno';
+  versions: Record<string, string>;
+}
+
+export interface RemoteStatus {
+  numChannels: number;
+  numExecuting: number;
+  /** Seconds since the remote runtime started. */
+  uptime: number;
+  memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+  /** Bytes received by the remote and not yet read by remote code. */
+  queuedBytesIn: number;
+  /** Bytes remote code sent that wait for the wire or for local credit. */
+  queuedBytesOut: number;
+}
+
+export interface GatewayOptions extends WireOptions {
+  /** Where remote stdout/stderr go: 'inherit' (local stderr, each line prefixed `[id] `), or 'ignore'. Default 'inherit'. */
+  output?: 'inherit' | 'ignore';
+  /** Milliseconds to wait for the remote runtime's handshake. Default 30000. */
+  connectTimeout?: number;
+  signal?: AbortSignal;
+}
+
+export type OutputListener = (stream: 'stdout' | 'stderr', text: string, gatewayId: string) => void;
+
+/** What the remote side says about itself in its handshake. */
+export interface WorkerHello {
+  version: number;
+  window: number;
+  maxFrame: number;
+  globals: string[];
+  info: RemoteInfo;
+  error?: string;
+}
+
+const STDERR_LINES = 40;
+let execCounter = 0;
+
+/**
+ * The local end of a connection to one remote runtime. Create it with makeGateway().
+ */
+export class Gateway extends BaseGateway {
+  readonly spec: XSpec;
+  /** Resolves (never rejects) once the gateway is down for any reason. */
+  readonly closed: Promise<GatewayCloseInfo>;
+  #resolveClosed!: (info: GatewayCloseInfo) => void;
+  #closeInfo: GatewayCloseInfo | null = null;
+  #hello: WorkerHello | null = null;
+  #helloWaiter: { resolve(h: WorkerHello): void; reject(e: Error): void } | null = null;
+  #globals = new Set<string>();
+  #info: RemoteInfo | null = null;
+  #exitPromise: Promise<void> | null = null;
+  #exiting = false;
+  #crash: string | null = null;
+  #stderrTail: string[] = [];
+  #partialLine = { stdout: '', stderr: '' };
+  #listeners = new Set<OutputListener>();
+  #inherit: boolean;
+  /** @internal set by Group */
+  _onExit: (() => void) | undefined;
+  /** @internal the gateway this one was reached through (via=). */
+  _master: Gateway | undefined;
+  #killedOnExit = false;
+  #reaped = false;
+
+  /** @internal use makeGateway() */
+  constructor(id: string, spec: XSpec, transport: Transport, options?: GatewayOptions) {
+    super(id, transport, 'master', options);
+    this.spec = spec;
+    this.#inherit = (options?.output ?? 'inherit') === 'inherit';
+    this.closed = new Promise((r) => {
+      this.#resolveClosed = r;
+    });
+    transport.onStderr?.((text) => this.#output('stderr', text));
+    transport.onStdout?.((text) => this.#output('stdout', text));
+    transport.closed.then((exit) => this.#onTransportClosed(exit));
+  }
+
+  /** @internal sends our handshake and waits for the remote's. */
+  async _start(options?: GatewayOptions): Promise<void> {
+    this._writeJson(FrameType.HELLO, 0, 0, {
+      version: PROTOCOL_VERSION,
+      id: this.id,
+      window: this._window,
+      maxFrame: this._maxFrame,
+      trace: typeof process !== 'undefined' ? (process.env.TSNET_DEBUG ?? '') : '',
+    });
+    const timeout = options?.connectTimeout ?? 30_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const signal = options?.signal;
+    let onAbort: (() => void) | undefined;
+    try {
+      const hello = await new Promise<WorkerHello>((resolve, reject) => {
+        this.#helloWaiter = { resolve, reject };
+        timer = setTimeout(
+          () =>
+            reject(
+              new BootstrapError(
+                `gateway ${this.id} (${this.transport.label}): the remote runtime did not answer the handshake within ${timeout} ms${this.#tailText()}\n` +
+                  'Check that the node binary works on the remote side, or raise connectTimeout.',
+                { stderr: this.stderr },
+              ),
+            ),
+          timeout,
+        );
+        if (signal) {
+          onAbort = () => reject(signal.reason);
+          if (signal.aborted) onAbort();
+          else signal.addEventListener('abort', onAbort, { once: true });
+        }
+      });
+      this.#hello = hello;
+      this.#info = hello.info;
+      this.#globals = new Set(hello.globals);
+      this._peerWindow = hello.window;
+      this._maxFrame = Math.min(this._maxFrame, hello.maxFrame);
+    } catch (error) {
+      await this.#abandon();
+      throw error;
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+      this.#helloWaiter = null;
+    }
+  }
+
+  async #abandon(): Promise<void> {
+    this.#exiting = true;
+    await this.transport.kill();
+    await this.closed;
+  }
+
+  /** Last lines the remote wrote to stderr. */
+  get stderr(): string {
+    return this.#stderrTail.join('\n');
+  }
+
+  #tailText(): string {
+    const t = this.stderr.trim();
+    return t ? `\nLast lines of remote stderr:\n${t.replace(/^/gm, '  ')}` : '';
+  }
+
+  // ---------------------------------------------------------------- control frames
+
+  protected _onControl(type: number, flags: number, channelId: number, payload: Uint8Array): void {
+    switch (type) {
+      case FrameType.HELLO: {
+        let hello: WorkerHello;
+        try {
+          hello = JSON.parse(new TextDecoder().decode(payload)) as WorkerHello;
+        } catch {
+          throw new ProtocolError('the remote handshake is not valid JSON', { offset: this._decoderOffset });
+        }
+        if (hello.version !== PROTOCOL_VERSION) {
+          const error = new ProtocolError(
+            `protocol version mismatch on gateway ${this.id} (${this.transport.label}): this side speaks tsnet protocol ${PROTOCOL_VERSION}, ` +
+              `the remote side speaks ${String(hello.version)}. Use the same @tsnet version on both sides (re-copy tsnet-bootstrap.js to the server).`,
+            { code: 'TSNET_ERR_VERSION' },
+          );
+          this.#helloWaiter?.reject(error);
+          this._protocolFailure(error);
+          return;
+        }
+        if (hello.error) {
+          this.#helloWaiter?.reject(new BootstrapError(`gateway ${this.id}: the remote side refused the handshake: ${hello.error}`));
+          return;
+        }
+        if (this.#hello || !this.#helloWaiter) throw new ProtocolError('unexpected second handshake from the remote side');
+        this.#helloWaiter.resolve(hello);
+        return;
+      }
+      case FrameType.OUTPUT:
+        this.#output(flags & FrameFlag.STDERR ? 'stderr' : 'stdout', new TextDecoder().decode(payload));
+        return;
+      case FrameType.CLOSE_ERROR: {
+        // channel 0: the remote runtime is about to die of an uncaught error.
+        const info = this._loadErrorInfo(payload);
+        this.#crash = `the remote runtime crashed with an uncaught ${info.name}: ${info.message}`;
+        this.#stderrTail.push(...info.stack.split('\n').slice(0, 12));
+        return;
+      }
+      case FrameType.EXEC:
+        throw new ProtocolError(`the remote side sent EXEC for channel ${channelId}: only the local side may execute code remotely`);
+      default:
+        throw new ProtocolError(`unexpected ${BaseGateway._typeName(type)} frame on the local side`);
+    }
+  }
+
+  protected _protocolFailure(error: ProtocolError): void {
+    this.#helloWaiter?.reject(error);
+    this.#setCloseInfo({ reason: `protocol error: ${error.message}`, error });
+    this.#exiting = true;
+    void this.transport.kill();
+  }
+
+  #output(stream: 'stdout' | 'stderr', text: string): void {
+    if (stream === 'stderr') {
+      const lines = (this.#partialLine.stderr + text).split('\n');
+      for (const l of lines.slice(0, -1)) {
+        this.#stderrTail.push(l);
+        if (this.#stderrTail.length > STDERR_LINES) this.#stderrTail.shift();
+      }
+    }
+    for (const l of this.#listeners) {
+      try {
+        l(stream, text, this.id);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+    if (!this.#inherit) {
+      if (stream === 'stderr') this.#partialLine.stderr = text.slice(text.lastIndexOf('\n') + 1);
+      return;
+    }
+    const buffered = this.#partialLine[stream] + text;
+    const cut = buffered.lastIndexOf('\n');
+    this.#partialLine[stream] = buffered.slice(cut + 1);
+    if (cut === -1) return;
+    const prefix = `[${this.id}${stream === 'stdout' ? '' : ' stderr'}] `;
+    const body = buffered.slice(0, cut).split('\n').map((l) => prefix + l).join('\n');
+    if (typeof process !== 'undefined') process.stderr.write(`${body}\n`);
+  }
+
+  /** Listens to remote stdout/stderr text (console.log and friends); returns an unsubscribe function. */
+  onOutput(listener: OutputListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  #setCloseInfo(info: GatewayCloseInfo): void {
+    if (!this.#closeInfo) this.#closeInfo = info;
+  }
+
+  #onTransportClosed(exit: TransportExit): void {
+    for (const s of ['stdout', 'stderr'] as const) {
+      if (this.#partialLine[s]) this.#output(s, '\n');
+    }
+    const detail: GatewayCloseInfo = {
+      reason: '',
+      ...(exit.code !== null ? { exitCode: exit.code } : {}),
+      ...(exit.signal ? { signal: exit.signal } : {}),
+      ...(exit.error ? { error: exit.error } : {}),
+    };
+    let info = this.#closeInfo;
+    if (!info) {
+      let reason: string;
+      if (this.#exiting) reason = 'exited on request (gw.exit())';
+      else if (this.#crash) reason = this.#crash;
+      else if (exit.reason) reason = exit.reason;
+      else if (exit.signal) reason = `the remote process was killed by ${exit.signal}`;
+      else if (exit.code !== null && exit.code !== 0) reason = `the remote process exited with code ${exit.code}`;
+      else if (exit.code === 0) reason = 'the remote process exited (code 0)';
+      else reason = `the connection was lost${exit.error ? `: ${exit.error.message}` : ''}`;
+      info = { ...detail, reason };
+    } else {
+      info = { ...detail, ...info };
+    }
+    this.#closeInfo = info;
+    const error = this._markDown(info, this.#exiting && !this.#crash ? '' : this.stderr);
+    this.#helloWaiter?.reject(
+      new BootstrapError(`gateway ${this.id} (${this.transport.label}) died during bootstrap: ${info.reason}${this.#tailText()}`, {
+        cause: error,
+        stderr: this.stderr,
+      }),
+    );
+    this.#reaped = true;
+    this._onExit?.();
+    this.#resolveClosed(info);
+  }
+
+  /**
+   * Asks the remote runtime to finish and resolves when its process has ended; after `timeout` ms
+   * (default 5000) it is killed. Safe to call more than once. Afterwards every call on the gateway
+   * and its channels rejects with GatewayClosedError.
+   */
+  exit(options?: { timeout?: number }): Promise<void> {
+    if (this.#exitPromise) return this.#exitPromise;
+    const timeout = options?.timeout ?? 5000;
+    this.#exitPromise = (async () => {
+      if (!this.isDown) {
+        this.#exiting = true;
+        this._writeFrame(FrameType.TERMINATE, 0, 0, [], 0);
+        this._flushNow();
+        this.transport.end();
+        this._markDown({ reason: 'exit() was called on the gateway' });
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = await Promise.race([
+        this.transport.closed.then(() => false),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(true), timeout);
+        }),
+      ]);
+      if (timer !== undefined) clearTimeout(timer);
+      if (timedOut) {
+        this.#killedOnExit = true;
+        await this.transport.kill();
+      }
+      await this.closed;
+    })();
+    return this.#exitPromise;
+  }
+
+  /** @internal exit() and tell whether the remote side had to be killed. */
+  async _exitReport(timeout: number): Promise<boolean> {
+    await this.exit({ timeout });
+    return this.#killedOnExit;
+  }
+
+  /** @internal true once the remote process is gone. */
+  get isDownAndReaped(): boolean {
+    return this.#reaped;
+  }
+
+  /** Forcibly ends the remote runtime (its whole process tree where the transport can). */
+  async kill(): Promise<void> {
+    this.#exiting = true;
+    this._markDown({ reason: 'the gateway was killed (gw.kill())' });
+    await this.transport.kill();
+    await this.closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.exit();
+  }
+
+  // ---------------------------------------------------------------- remote execution
+
+  /**
+   * Runs code remotely and returns the channel connected to it. `source` is a string (the body of an
+   * async function with `channel`, `kwargs` and `require` in scope), a self-contained function
+   * (called as `fn(channel, kwargs)`), or a module `URL` (bundled with its relative imports; its
+   * default export, if a function, is called as `fn(channel, kwargs)`).
+   */
+  remoteExec<T = unknown>(source: string | ((channel: Channel<T>, kwargs: never) => unknown) | URL, kwargs?: unknown): Channel<T> {
+    this._checkOpen();
+    const n = ++execCounter;
+    let request: ExecRequest;
+    if (typeof source === 'string') {
+      request = { kind: 'source', source, filename: `tsnet-exec-${n}.js`, kwargs };
+    } else if (typeof source === 'function') {
+      const fn = functionSource(source as (...a: never[]) => unknown, this.#globals);
+      request = { kind: 'function', source: fn.expression, filename: `tsnet-fn-${fn.name}-${n}.js`, kwargs };
+    } else if (source instanceof URL) {
+      return this.#execModule<T>(source, kwargs);
+    } else {
+      throw new SourceError(`remoteExec() takes a string of source, a function or a module URL, got ${describeType(source)}`);
+    }
+    const parts = this._dump(request); // DumpError for bad kwargs, before anything is sent
+    const ch = this.newChannel<T>();
+    this._writeFrame(FrameType.EXEC, 0, ch.id, [], 0);
+    ch._sendParts(parts).catch(() => {});
+    return ch;
+  }
+
+  #execModule<T>(url: URL, kwargs: unknown): Channel<T> {
+    const ch = this.newChannel<T>();
+    const ready = (async () => {
+      if (url.protocol !== 'file:') throw new SourceError(`remoteExec(): module URLs must be file: URLs, got ${url.href}`);
+      const { bundleModule } = await import('./bundle-module.js');
+      const code = await bundleModule(url);
+      const parts = this._dump({ kind: 'module', source: code, filename: url.href, kwargs } satisfies ExecRequest);
+      this._checkOpen();
+      this._writeFrame(FrameType.EXEC, 0, ch.id, [], 0);
+      return { first: parts };
+    })();
+    ch._holdUntil(ready);
+    return ch;
+  }
+
+  /** Facts about the remote runtime (cached from the handshake; `refresh` asks again). */
+  async remoteInfo(options?: { refresh?: boolean }): Promise<RemoteInfo> {
+    if (this.#info && !options?.refresh) return this.#info;
+    this.#info = (await this.#statusRequest(1)) as RemoteInfo;
+    return this.#info;
+  }
+
+  /** Counters from the remote side; answered even while remote code is busy in other tasks. */
+  async remoteStatus(): Promise<RemoteStatus> {
+    return (await this.#statusRequest(0)) as RemoteStatus;
+  }
+
+  async #statusRequest(flags: number): Promise<unknown> {
+    const ch = this.newChannel();
+    this._writeFrame(FrameType.STATUS, flags, ch.id, [], 0);
+    return ch.receive();
+  }
+
+  /** @internal */
+  _makeFile(channel: Channel, mode: 'r' | 'w', options?: { proxyClose?: boolean }) {
+    return makeFileFor(channel, mode, options);
+  }
+
+  override toString(): string {
+    return `<Gateway id=${this.id} ${this.isDown ? 'closed' : 'open'}, ${this._numChannels} channels>`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}
+
+export { GatewayClosedError };

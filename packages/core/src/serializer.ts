@@ -1,0 +1,349 @@
+import { SuperJSON } from 'superjson';
+import { DumpError, LoadError } from './errors.js';
+
+/**
+ * The one place that says what may cross the wire.
+ *
+ * superjson carries the value model (undefined, bigint, Map, Set, Date, RegExp, Error, -0, NaN,
+ * repeated and cyclic references); binary travels out of band beside its JSON, never as numbers
+ * or base64. Values that need no annotation take a plain-JSON fast path, and a top-level
+ * Uint8Array is sent as raw bytes without a copy. Payload layout (docs/protocol.md):
+ *
+ *   0x01 JSON          utf8 JSON text
+ *   0x02 SUPERJSON     u32 n, n × u32 blob length, u32 json length, superjson JSON, blobs
+ *   0x03 BYTES         u8 kind (0 Uint8Array, 1 Buffer), raw bytes
+ *   0x04 UNDEFINED     nothing
+ */
+
+export const MAX_DEPTH = 1000;
+
+const TAG_JSON = 1;
+const TAG_SUPERJSON = 2;
+const TAG_BYTES = 3;
+const TAG_UNDEFINED = 4;
+
+/** Marks an object that travels as a channel reference. Channel implements it. */
+export const channelBrand: unique symbol = Symbol.for('tsnet.channel');
+
+export interface ChannelLike {
+  readonly [channelBrand]: true;
+  readonly id: number;
+}
+
+/** How channels inside values are turned into wire ids and back; supplied by a gateway. */
+export interface ChannelCodec {
+  toWire(channel: ChannelLike, path: string): number;
+  fromWire(id: number): unknown;
+}
+
+interface Ctx {
+  blobs: Uint8Array[];
+  channels: ChannelCodec | undefined;
+  loading: boolean;
+}
+let ctx: Ctx | null = null;
+
+const NodeBuffer = (globalThis as { Buffer?: { from(a: ArrayBufferLike, o: number, l: number): Uint8Array; isBuffer(v: unknown): boolean } }).Buffer;
+const isBuffer = (v: unknown): boolean => NodeBuffer !== undefined && NodeBuffer.isBuffer(v);
+function toBuffer(view: Uint8Array): Uint8Array {
+  return NodeBuffer ? NodeBuffer.from(view.buffer, view.byteOffset, view.byteLength) : view;
+}
+
+const sj = new SuperJSON();
+sj.allowErrorProps('stack', 'cause', 'code');
+sj.registerCustom<Uint8Array, [number, number]>(
+  {
+    isApplicable: (v): v is Uint8Array => v instanceof Uint8Array,
+    serialize: (v) => {
+      const c = ctx as Ctx;
+      c.blobs.push(v);
+      return [c.blobs.length - 1, isBuffer(v) ? 1 : 0];
+    },
+    deserialize: (v) => {
+      const c = ctx as Ctx;
+      const [index, kind] = Array.isArray(v) ? v : [-1, 0];
+      const blob = typeof index === 'number' ? c.blobs[index] : undefined;
+      if (blob === undefined) throw new LoadError(`binary reference ${String(index)} points to no blob (${c.blobs.length} present)`);
+      return kind === 1 ? toBuffer(blob) : blob;
+    },
+  },
+  'b',
+);
+sj.registerCustom<unknown, number>(
+  {
+    isApplicable: (v): v is ChannelLike => typeof v === 'object' && v !== null && (v as ChannelLike)[channelBrand] === true,
+    serialize: (v) => (ctx as Ctx).channels!.toWire(v as ChannelLike, 'value'),
+    deserialize: (id) => {
+      const c = ctx as Ctx;
+      if (!c.channels) throw new LoadError(`a channel reference (id ${id}) can only be loaded by a gateway`);
+      if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0 || id > 0xffffffff) throw new LoadError(`bad channel id ${String(id)}`);
+      return c.channels.fromWire(id);
+    },
+  },
+  'ch',
+);
+
+const enc = new TextEncoder();
+const dec = new TextDecoder('utf-8', { fatal: true });
+const NodeBufferFull = (globalThis as { Buffer?: { from(s: string, e: string): Uint8Array; byteLength(s: string, e: string): number } }).Buffer;
+function utf8(s: string): Uint8Array {
+  // Buffer.from beats TextEncoder by far for short strings on Node; both give the same bytes.
+  return NodeBufferFull ? NodeBufferFull.from(s, 'utf8') : enc.encode(s);
+}
+
+/**
+ * Serializes a value as a list of byte parts (large binaries stay uncopied). Throws DumpError naming
+ * the path to the first value that cannot be carried.
+ */
+export function dumpParts(value: unknown, channels?: ChannelCodec): Uint8Array[] {
+  if (value === undefined) return [new Uint8Array([TAG_UNDEFINED])];
+  if (value instanceof Uint8Array && (value.constructor === Uint8Array || isBuffer(value))) {
+    return [new Uint8Array([TAG_BYTES, isBuffer(value) ? 1 : 0]), value];
+  }
+  const plain = typeof value !== 'object' || value === null ? checkPrimitive(value, 'value') : checkTree(value, channels);
+  if (plain) {
+    const json = utf8(JSON.stringify(value));
+    const out = new Uint8Array(json.length + 1);
+    out[0] = TAG_JSON;
+    out.set(json, 1);
+    return [out];
+  }
+  const prev = ctx;
+  const c: Ctx = { blobs: [], channels, loading: false };
+  ctx = c;
+  let text: string;
+  try {
+    text = JSON.stringify(sj.serialize(value as never));
+  } catch (error) {
+    if (error instanceof DumpError) throw error;
+    throw new DumpError(`cannot serialize value: ${(error as Error).message}`);
+  } finally {
+    ctx = prev;
+  }
+  const json = utf8(text);
+  const head = new Uint8Array(1 + 4 + 4 * c.blobs.length + 4 + json.length);
+  const dv = new DataView(head.buffer);
+  head[0] = TAG_SUPERJSON;
+  dv.setUint32(1, c.blobs.length);
+  let at = 5;
+  for (const b of c.blobs) {
+    dv.setUint32(at, b.length);
+    at += 4;
+  }
+  dv.setUint32(at, json.length);
+  head.set(json, at + 4);
+  return [head, ...c.blobs];
+}
+
+export function dumps(value: unknown): Uint8Array {
+  return concat(dumpParts(value));
+}
+
+export function loads(bytes: Uint8Array, channels?: ChannelCodec): unknown {
+  if (!(bytes instanceof Uint8Array)) throw new LoadError('loads() takes a Uint8Array');
+  if (bytes.length === 0) throw new LoadError('empty payload: expected a serializer tag byte', 0);
+  const tag = bytes[0];
+  switch (tag) {
+    case TAG_UNDEFINED:
+      if (bytes.length !== 1) throw new LoadError(`undefined carries no data, got ${bytes.length - 1} extra bytes`, 1);
+      return undefined;
+    case TAG_BYTES: {
+      if (bytes.length < 2) throw new LoadError('truncated binary payload', bytes.length);
+      const view = bytes.subarray(2);
+      if (bytes[1] === 1) return toBuffer(view);
+      if (bytes[1] === 0) return view;
+      throw new LoadError(`unknown binary kind ${bytes[1]}`, 1);
+    }
+    case TAG_JSON:
+      return parseJson(bytes, 1, bytes.length);
+    case TAG_SUPERJSON: {
+      if (bytes.length < 9) throw new LoadError('truncated superjson payload header', bytes.length);
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const n = dv.getUint32(1);
+      if (5 + 4 * n + 4 > bytes.length) throw new LoadError(`payload declares ${n} binary parts but has only ${bytes.length} bytes`, 1);
+      let at = 5;
+      let total = 0;
+      const lengths: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const l = dv.getUint32(at);
+        lengths.push(l);
+        total += l;
+        at += 4;
+      }
+      const jsonLen = dv.getUint32(at);
+      at += 4;
+      if (at + jsonLen + total !== bytes.length) {
+        throw new LoadError(`payload lengths disagree: header declares ${at + jsonLen + total} bytes, got ${bytes.length}`, at - 4);
+      }
+      const tree = parseJson(bytes, at, at + jsonLen) as { json?: unknown; meta?: unknown };
+      if (typeof tree !== 'object' || tree === null || !('json' in tree)) throw new LoadError('superjson payload lacks its "json" member', at);
+      let b = at + jsonLen;
+      const blobs = lengths.map((l) => {
+        const blob = bytes.subarray(b, b + l);
+        b += l;
+        return blob;
+      });
+      const prev = ctx;
+      ctx = { blobs, channels, loading: true };
+      try {
+        return sj.deserialize(tree as never, { inPlace: true });
+      } catch (error) {
+        if (error instanceof LoadError) throw error;
+        throw new LoadError(`cannot deserialize value: ${(error as Error).message}`);
+      } finally {
+        ctx = prev;
+      }
+    }
+    default:
+      throw new LoadError(`unknown serializer tag 0x${(tag ?? 0).toString(16)}: not a tsnet payload, or written by an incompatible version`, 0);
+  }
+}
+
+function parseJson(bytes: Uint8Array, start: number, end: number): unknown {
+  checkDepth(bytes, start, end);
+  let text: string;
+  try {
+    text = dec.decode(bytes.subarray(start, end));
+  } catch {
+    throw new LoadError('payload is not valid UTF-8', start);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new LoadError(`payload is not valid JSON: ${(error as Error).message}`, start);
+  }
+}
+
+/** Refuses nesting beyond MAX_DEPTH before anything recursive looks at the tree. */
+function checkDepth(b: Uint8Array, start: number, end: number): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < end; i++) {
+    const c = b[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_DEPTH + 4) throw new LoadError(`value nested deeper than ${MAX_DEPTH} levels`, i);
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+}
+
+function checkPrimitive(v: unknown, path: string): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0);
+    case 'undefined':
+    case 'bigint':
+      return false;
+    case 'symbol':
+      throw new DumpError(`cannot serialize a symbol at ${path}: symbols do not cross processes; send a string instead`, path);
+    case 'function':
+      throw new DumpError(`cannot serialize a function at ${path}: send its source with remoteExec() or data describing it`, path);
+    default:
+      return v === null;
+  }
+}
+
+/**
+ * One walk that refuses what cannot travel (with its path) and tells whether plain JSON carries
+ * the value exactly (no annotations, no repeated references).
+ */
+function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
+  const seen = new Set<object>();
+  let plain = true;
+  const walk = (v: unknown, path: string, depth: number): void => {
+    if (typeof v !== 'object' || v === null) {
+      if (!checkPrimitive(v, path)) plain = false;
+      return;
+    }
+    if (depth > MAX_DEPTH) throw new DumpError(`value nested deeper than ${MAX_DEPTH} levels at ${path}`, path);
+    if (seen.has(v)) {
+      plain = false;
+      return;
+    }
+    seen.add(v);
+    if (Array.isArray(v)) {
+      if (Object.getPrototypeOf(v) !== Array.prototype) throw classError(v, path);
+      for (let i = 0; i < v.length; i++) walk(v[i], `${path}[${i}]`, depth + 1);
+      return;
+    }
+    const proto = Object.getPrototypeOf(v);
+    if (proto === Object.prototype || proto === null) {
+      if (proto === null) plain = false;
+      for (const key of Object.keys(v)) {
+        if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+          throw new DumpError(`cannot serialize the key "${key}" at ${path}: it is refused to keep prototypes safe on the other side`, path);
+        }
+        walk((v as Record<string, unknown>)[key], propPath(path, key), depth + 1);
+      }
+      return;
+    }
+    plain = false;
+    if ((v as ChannelLike)[channelBrand] === true) {
+      if (!channels) throw new DumpError(`cannot serialize a channel at ${path} outside a gateway: send it with channel.send()`, path);
+      channels.toWire(v as ChannelLike, path);
+      return;
+    }
+    if (v instanceof Map) {
+      let i = 0;
+      for (const [k, val] of v) {
+        walk(k, `${path}[Map key #${i}]`, depth + 1);
+        walk(val, `${path}.get(${describeKey(k)})`, depth + 1);
+        i++;
+      }
+      return;
+    }
+    if (v instanceof Set) {
+      let i = 0;
+      for (const x of v) walk(x, `${path}[Set item #${i++}]`, depth + 1);
+      return;
+    }
+    if (v instanceof Error) {
+      const e = v as Error & { cause?: unknown; code?: unknown };
+      if (e.cause !== undefined) walk(e.cause, `${path}.cause`, depth + 1);
+      if (e.code !== undefined) walk(e.code, `${path}.code`, depth + 1);
+      return;
+    }
+    if (v instanceof Date || v instanceof RegExp || ArrayBuffer.isView(v) || v instanceof URL) return;
+    throw classError(v, path);
+  };
+  walk(root, 'value', 0);
+  return plain;
+}
+
+function classError(v: object, path: string): DumpError {
+  const name = (v as { constructor?: { name?: string } }).constructor?.name || 'an object with a custom prototype';
+  return new DumpError(
+    `cannot serialize ${name} instance at ${path}: class instances do not cross processes; send a plain object (e.g. { ...obj }) and rebuild it on the other side`,
+    path,
+  );
+}
+
+const identRe = /^[A-Za-z_$][\w$]*$/;
+function propPath(path: string, key: string): string {
+  return identRe.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+function describeKey(k: unknown): string {
+  if (typeof k === 'string') return JSON.stringify(k);
+  if (typeof k === 'number' || typeof k === 'boolean' || k === null || k === undefined) return String(k);
+  if (typeof k === 'bigint') return `${k}n`;
+  return typeof k;
+}
+
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

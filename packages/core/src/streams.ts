@@ -1,0 +1,48 @@
+import { Readable, Writable } from 'node:stream';
+import type { Channel } from './channel.js';
+import { ChannelClosedError, TsnetError } from './errors.js';
+
+/** A Writable that sends each chunk as one item; backpressure follows the channel's window. */
+export function channelWritable(channel: Channel, options?: { proxyClose?: boolean }): Writable {
+  return new Writable({
+    highWaterMark: 256 * 1024,
+    decodeStrings: false,
+    write(chunk: Buffer | string, _encoding, callback) {
+      channel.send(chunk).then(() => callback(), callback);
+    },
+    final(callback) {
+      if (options?.proxyClose) channel.close().then(() => callback(), callback);
+      else callback();
+    },
+    destroy(error, callback) {
+      if (options?.proxyClose && error) channel.close(error).catch(() => {});
+      callback(error);
+    },
+  });
+}
+
+/** A Readable of Buffers (strings are UTF-8 encoded); ends when the channel closes. */
+export function channelReadable(channel: Channel): Readable {
+  return new Readable({
+    highWaterMark: 256 * 1024,
+    read() {
+      channel.receive().then(
+        (item) => {
+          if (typeof item === 'string') this.push(Buffer.from(item, 'utf8'));
+          else if (item instanceof Uint8Array) this.push(Buffer.from(item.buffer, item.byteOffset, item.byteLength));
+          else this.destroy(new TypeError(`channel ${channel.id} carried a ${typeof item} where makeFile('r') expects bytes or strings`));
+        },
+        (error: unknown) => {
+          if (error instanceof ChannelClosedError) this.push(null);
+          else this.destroy(error as Error);
+        },
+      );
+    },
+  });
+}
+
+export function makeFileFor(channel: Channel, mode: 'r' | 'w', options?: { proxyClose?: boolean }): Readable | Writable {
+  if (mode === 'w') return channelWritable(channel, options);
+  if (mode === 'r') return channelReadable(channel);
+  throw new TsnetError(`makeFile() mode must be 'r' or 'w', got ${JSON.stringify(mode)}`);
+}

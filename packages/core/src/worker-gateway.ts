@@ -1,0 +1,174 @@
+import { BaseGateway, type WireOptions } from './base-gateway.js';
+import type { Channel } from './channel.js';
+import { type GatewayCloseInfo, ProtocolError, describeError } from './errors.js';
+import { FrameFlag, FrameType, PROTOCOL_VERSION } from './frame.js';
+import { makeFileFor } from './streams.js';
+import type { ExecRequest } from './remote-source.js';
+import { dumpParts } from './serializer.js';
+import type { Transport } from './transport.js';
+
+/** What the remote platform layer provides to run code. */
+export interface WorkerHost {
+  /** Runs one request; resolves or rejects when the code finished. */
+  execute(channel: Channel, request: ExecRequest): Promise<unknown>;
+  /** Facts for remoteInfo(). */
+  info(): unknown;
+  /** Counters for remoteStatus() that only the platform knows. */
+  memory(): unknown;
+  uptime(): number;
+  globals(): string[];
+  /** Ends the process (after the wire was flushed). */
+  exit(code: number): void;
+}
+
+export interface MasterHello {
+  version: number;
+  id: string;
+  window: number;
+  maxFrame: number;
+  trace?: string;
+}
+
+/**
+ * The remote end: answers the handshake, runs EXEC requests concurrently, answers STATUS without
+ * an exec slot, and exits when the local side asks or goes away.
+ */
+export class WorkerGateway extends BaseGateway {
+  readonly #host: WorkerHost;
+  #executing = 0;
+  #terminating = false;
+  #greeted = false;
+
+  constructor(transport: Transport, host: WorkerHost, options?: WireOptions) {
+    super('worker', transport, 'worker', options);
+    this.#host = host;
+    transport.closed.then(() => this.#terminate('the local side went away (end of input)'));
+  }
+
+  protected _onControl(type: number, flags: number, channelId: number, payload: Uint8Array): void {
+    switch (type) {
+      case FrameType.HELLO: {
+        if (this.#greeted) throw new ProtocolError('second handshake from the local side');
+        this.#greeted = true;
+        let hello: MasterHello;
+        try {
+          hello = JSON.parse(new TextDecoder().decode(payload)) as MasterHello;
+        } catch {
+          throw new ProtocolError('the local handshake is not valid JSON');
+        }
+        this.id = `${String(hello.id)}-worker`;
+        if (hello.version !== PROTOCOL_VERSION) {
+          this._writeJson(FrameType.HELLO, 0, 0, {
+            version: PROTOCOL_VERSION,
+            error: `protocol version mismatch: local side speaks ${String(hello.version)}, this side speaks ${PROTOCOL_VERSION}`,
+          });
+          this._flushNow();
+          setTimeout(() => this.#host.exit(76), 50);
+          return;
+        }
+        this._peerWindow = Number(hello.window) || this._peerWindow;
+        this._maxFrame = Math.min(this._maxFrame, Number(hello.maxFrame) || this._maxFrame);
+        this._writeJson(FrameType.HELLO, 0, 0, {
+          version: PROTOCOL_VERSION,
+          window: this._window,
+          maxFrame: this._maxFrame,
+          globals: this.#host.globals(),
+          info: this.#host.info(),
+        });
+        return;
+      }
+      case FrameType.EXEC: {
+        const ch = this._acceptChannel(channelId);
+        void this.#run(ch);
+        return;
+      }
+      case FrameType.STATUS: {
+        const ch = this._acceptChannel(channelId);
+        const value = flags & 1 ? this.#host.info() : this.#status();
+        void ch.send(value).then(() => ch.close(), () => {});
+        return;
+      }
+      case FrameType.TERMINATE:
+        this.#terminate('exit() was called on the gateway');
+        return;
+      default:
+        throw new ProtocolError(`unexpected ${BaseGateway._typeName(type)} frame on the remote side (channel ${channelId})`);
+    }
+  }
+
+  #status(): unknown {
+    let queuedIn = 0;
+    let queuedOut = this._queuedOut;
+    for (const ch of this._channels()) {
+      queuedIn += ch._queuedBytes;
+      queuedOut += ch._pendingBytes;
+    }
+    return {
+      numChannels: this._numChannels - 1, // not counting the status channel itself
+      numExecuting: this.#executing,
+      uptime: this.#host.uptime(),
+      memory: this.#host.memory(),
+      queuedBytesIn: queuedIn,
+      queuedBytesOut: queuedOut,
+    };
+  }
+
+  async #run(ch: Channel): Promise<void> {
+    this.#executing++;
+    try {
+      const request = (await ch.receive()) as ExecRequest;
+      await this.#host.execute(ch, request);
+      await ch.close();
+    } catch (error) {
+      await ch.close(error instanceof Error ? error : new Error(String(error))).catch(() => {});
+    } finally {
+      this.#executing--;
+      if (this.#terminating && this.#executing === 0) this.#finish(0);
+    }
+  }
+
+  /** Reports an uncaught error to the local side before the process dies of it. */
+  reportCrash(error: unknown): void {
+    try {
+      const parts = dumpParts(describeError(error));
+      let total = 0;
+      for (const p of parts) total += p.length;
+      this._writeFrame(FrameType.CLOSE_ERROR, 0, 0, parts, total);
+      this._flushNow();
+    } catch {
+      // nothing more to do: the process is going down anyway
+    }
+  }
+
+  /** Sends remote stdout/stderr text as OUTPUT frames (transports without a stderr side stream). */
+  writeOutput(stream: 'stdout' | 'stderr', bytes: Uint8Array): void {
+    this._writeFrame(FrameType.OUTPUT, stream === 'stderr' ? FrameFlag.STDERR : 0, 0, [bytes], bytes.length);
+  }
+
+  #terminate(reason: string): void {
+    if (this.#terminating) return;
+    this.#terminating = true;
+    this._flushNow();
+    // Tasks blocked in receive() fail now; a task that keeps computing is killed by the local side.
+    this._markDown({ reason } satisfies GatewayCloseInfo);
+    if (this.#executing === 0) this.#finish(0);
+  }
+
+  #finish(code: number): void {
+    this.#host.exit(code);
+  }
+
+  protected _protocolFailure(error: ProtocolError): void {
+    try {
+      process.stderr.write(`tsnet remote side: ${error.message}\n`);
+    } catch {
+      // stderr may be gone
+    }
+    this.#host.exit(75);
+  }
+
+  /** @internal */
+  _makeFile(channel: Channel, mode: 'r' | 'w', options?: { proxyClose?: boolean }) {
+    return makeFileFor(channel, mode, options);
+  }
+}

@@ -1,0 +1,179 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import type { Readable } from 'node:stream';
+import { FIRST_STAGE, preamble } from '@tsnet/bootstrap';
+import { ConnectError, type ConnectOptions, type Transport, type TransportExit, type TransportProvider } from '@tsnet/core/internal';
+
+/** How long stdio may stay open after the process exited (a grandchild holding a pipe) before we stop waiting. */
+const STDIO_GRACE_MS = 300;
+
+export interface PopenCommand {
+  command: string;
+  args: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** argv for a popen gateway: `node [flags] -e <first stage>` (execnet's popen_args). */
+export function popenCommand(options: ConnectOptions): PopenCommand {
+  const { spec } = options;
+  const nodeSpec = spec.getString('node');
+  const [command, ...flags] = nodeSpec ? nodeSpec.trim().split(/\s+/) : [process.execPath];
+  const chdir = spec.getString('chdir');
+  const cwd = chdir ? resolvePath(chdir) : process.cwd();
+  return {
+    command: command ?? process.execPath,
+    args: [...flags, '-e', FIRST_STAGE],
+    cwd,
+    env: { ...process.env, ...spec.env },
+  };
+}
+
+/**
+ * Spawns a fresh Node runtime in its own process group. Frames go in on its stdin and come back on
+ * fd 3 (a pipe of their own), so nothing the remote writes to stdout, even natively, can corrupt
+ * the wire; its stdout and stderr are read as text.
+ */
+export const popen: TransportProvider = {
+  type: 'popen',
+  async connect(options: ConnectOptions): Promise<Transport> {
+    const cmd = popenCommand(options);
+    const { spec } = options;
+    if (spec.getString('chdir')) {
+      try {
+        mkdirSync(cmd.cwd, { recursive: true });
+      } catch (error) {
+        throw new ConnectError(`popen: cannot create chdir=${cmd.cwd}: ${(error as Error).message}`, { cause: error });
+      }
+    }
+    const child = spawn(cmd.command, cmd.args, {
+      cwd: cmd.cwd,
+      env: cmd.env,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+      windowsHide: true,
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        reject(
+          new ConnectError(
+            `popen: cannot start the remote runtime ${JSON.stringify(cmd.command)}: ${error.message}. ` +
+              (error.code === 'ENOENT' ? 'Is Node installed at that path? Pass node=/path/to/node in the spec.' : ''),
+            { cause: error },
+          ),
+        );
+      };
+      child.once('error', onError);
+      child.once('spawn', () => {
+        child.removeListener('error', onError);
+        resolve();
+      });
+    });
+    const nice = spec.getString('nice');
+    if (nice !== undefined && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, Math.min(19, getPriority(child.pid) + Number(nice)));
+      } catch (error) {
+        child.kill('SIGKILL');
+        throw new ConnectError(`popen: cannot apply nice=${nice}: ${(error as Error).message}`, { cause: error });
+      }
+    }
+    const transport = new PopenTransport(child);
+    child.stdin!.write(preamble({ wireFd: 3, output: 'fd', killGroup: true, watchPpid: true }));
+    return transport;
+  },
+};
+
+export class PopenTransport implements Transport {
+  readonly label: string;
+  readonly pid: number;
+  readonly closed: Promise<TransportExit>;
+  readonly #child: ChildProcess;
+  readonly #wire: Readable;
+  #exited = false;
+
+  constructor(child: ChildProcess) {
+    this.#child = child;
+    this.pid = child.pid!;
+    this.label = `popen:${this.pid}`;
+    this.#wire = child.stdio[3] as Readable;
+    const stdin = child.stdin!;
+    stdin.on('error', () => {}); // EPIPE after the remote died: `closed` reports it
+    this.#wire.on('error', () => {});
+    this.closed = new Promise<TransportExit>((resolve) => {
+      let exit: TransportExit | undefined;
+      const finish = () => {
+        if (exit) resolve(exit);
+      };
+      child.once('exit', (code, signal) => {
+        this.#exited = true;
+        exit = { code, signal };
+        // stdio normally closes right after; a grandchild may hold it open, so do not wait long.
+        setTimeout(() => {
+          for (const s of child.stdio) s?.destroy();
+          finish();
+        }, STDIO_GRACE_MS).unref();
+      });
+      child.once('close', finish);
+    });
+  }
+
+  onData(handler: (chunk: Uint8Array) => void): void {
+    this.#wire.on('data', handler);
+  }
+
+  onDrain(handler: () => void): void {
+    this.#child.stdin!.on('drain', handler);
+  }
+
+  onStderr(handler: (text: string) => void): void {
+    const s = this.#child.stderr!;
+    s.setEncoding('utf8');
+    s.on('data', handler);
+  }
+
+  onStdout(handler: (text: string) => void): void {
+    const s = this.#child.stdout!;
+    s.setEncoding('utf8');
+    s.on('data', handler);
+  }
+
+  write(chunk: Uint8Array): boolean {
+    const stdin = this.#child.stdin!;
+    if (stdin.destroyed || stdin.writableEnded) return true;
+    return stdin.write(chunk);
+  }
+
+  writev(chunks: Uint8Array[]): boolean {
+    const stdin = this.#child.stdin!;
+    if (stdin.destroyed || stdin.writableEnded) return true;
+    stdin.cork();
+    let ok = true;
+    for (const c of chunks) ok = stdin.write(c);
+    stdin.uncork();
+    return ok;
+  }
+
+  end(): void {
+    const stdin = this.#child.stdin!;
+    if (!stdin.destroyed && !stdin.writableEnded) stdin.end();
+  }
+
+  /** SIGKILLs the remote process group (the runtime and everything it started). */
+  async kill(): Promise<TransportExit> {
+    if (!this.#exited) {
+      try {
+        process.kill(-this.pid, 'SIGKILL');
+      } catch {
+        try {
+          this.#child.kill('SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    return this.closed;
+  }
+}
