@@ -71,6 +71,58 @@ export class ConnectError extends TsnetError {
   }
 }
 
+/** SSH login failed. Names the user, host and port, and every method tried (`methods`). */
+export class AuthenticationError extends ConnectError {
+  readonly user: string;
+  readonly host: string;
+  readonly port: number;
+  /** What was tried, in order, e.g. `publickey (agent key ED25519 SHA256:…)`, `publickey (~/.ssh/id_ed25519)`. */
+  readonly methods: readonly string[];
+  constructor(message: string, details: { user: string; host: string; port: number; methods: readonly string[]; cause?: unknown }) {
+    super(message, { cause: details.cause, code: 'TSNET_ERR_AUTH' });
+    this.user = details.user;
+    this.host = details.host;
+    this.port = details.port;
+    this.methods = details.methods;
+  }
+}
+
+/**
+ * An SSH host key was refused: unknown under strict checking, different from the recorded one
+ * (`changed`: always refused), or marked @revoked. `fingerprint` is the key the server showed,
+ * `knownFingerprints` what known_hosts holds for that host (SHA256:… as ssh-keygen -l prints them).
+ */
+export class HostKeyError extends ConnectError {
+  readonly host: string;
+  readonly port: number;
+  readonly reason: 'unknown' | 'changed' | 'revoked';
+  readonly keyType: string;
+  readonly fingerprint: string;
+  readonly knownFingerprints: readonly string[];
+  readonly knownHostsFiles: readonly string[];
+  constructor(
+    message: string,
+    details: {
+      host: string;
+      port: number;
+      reason: 'unknown' | 'changed' | 'revoked';
+      keyType: string;
+      fingerprint: string;
+      knownFingerprints: readonly string[];
+      knownHostsFiles: readonly string[];
+    },
+  ) {
+    super(message, { code: 'TSNET_ERR_HOST_KEY' });
+    this.host = details.host;
+    this.port = details.port;
+    this.reason = details.reason;
+    this.keyType = details.keyType;
+    this.fingerprint = details.fingerprint;
+    this.knownFingerprints = details.knownFingerprints;
+    this.knownHostsFiles = details.knownHostsFiles;
+  }
+}
+
 /** The remote runtime started but never completed the handshake; `stderr` holds what it said. */
 export class BootstrapError extends TsnetError {
   readonly stderr: string;

@@ -10,6 +10,8 @@ export {
   SpecError,
   SourceError,
   ConnectError,
+  AuthenticationError,
+  HostKeyError,
   BootstrapError,
   ProtocolError,
   GatewayClosedError,

@@ -9,6 +9,15 @@ export type { ExecRequest } from './remote-source.js';
 export { FrameDecoder, type FrameSink } from './frame-decoder.js';
 export { FrameType, FrameFlag, MAGIC, HEADER_SIZE, PROTOCOL_VERSION, encodeFrame, writeHeader } from './frame.js';
 export { dumpParts, concat, MAX_DEPTH } from './serializer.js';
-export { describeError, ConnectError, BootstrapError, ProtocolError, type RemoteErrorInfo } from './errors.js';
+export {
+  describeError,
+  ConnectError,
+  AuthenticationError,
+  HostKeyError,
+  BootstrapError,
+  ProtocolError,
+  SpecError,
+  type RemoteErrorInfo,
+} from './errors.js';
 export type { Transport, TransportExit, TransportProvider, ConnectOptions } from './transport.js';
 export { Channel } from './channel.js';

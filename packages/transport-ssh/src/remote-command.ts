@@ -1,0 +1,83 @@
+/**
+ * The command an SSH gateway runs remotely. sshd hands it to the user's login shell with `-c`, so it
+ * starts with a plain `exec` of either `/bin/sh` (node given as an absolute path) or the user's
+ * shell as a login shell (`"$SHELL" -l`, so PATH is what an interactive login sees: nvm, asdf,
+ * ~/.local/bin…), which in turn execs `/bin/sh` with the POSIX script below. The script goes to
+ * chdir=, exports env:, checks that node exists (exit 127 with a `tsnet:` line otherwise), prints
+ * the ready marker with its pid (which stays the runtime's pid: every step execs) and execs
+ * `[nice -n N] node -e <first stage>`. The bootstrap itself then arrives on stdin.
+ */
+import { FIRST_STAGE } from '@tsnet/bootstrap';
+import { SpecError } from '@tsnet/core/internal';
+
+/** Exit codes the script uses before node runs (node itself never gets that far with these). */
+export const EXIT_NODE_NOT_FOUND = 127;
+export const EXIT_CHDIR_FAILED = 122;
+/** Prefix of the script's own diagnostics on stderr. */
+export const SCRIPT_TAG = 'tsnet:';
+
+export interface RemoteCommandOptions {
+  /** `node=`: a program name looked up on PATH, or a path; may carry flags after a space. */
+  node?: string | undefined;
+  chdir?: string | undefined;
+  env?: Record<string, string>;
+  nice?: string | undefined;
+  /** Printed (followed by a space, the pid and a newline) right before node starts. */
+  marker: string;
+  spec: string;
+}
+
+/** POSIX single-quoting: safe for any byte string. */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A path word: a leading `~/` becomes `"$HOME"/…` so that the shell expands it. */
+function pathWord(p: string): string {
+  if (p === '~') return '"$HOME"';
+  if (p.startsWith('~/')) return `"$HOME"/${shq(p.slice(2))}`;
+  return shq(p);
+}
+
+export function remoteScript(o: RemoteCommandOptions): string {
+  const lines: string[] = [];
+  if (o.chdir) {
+    lines.push(
+      `d=${pathWord(o.chdir)}`,
+      `{ cd -- "$d" 2>/dev/null || { mkdir -p -- "$d" && cd -- "$d"; }; } || { echo "${SCRIPT_TAG} cannot change directory to $d (chdir=)" >&2; exit ${EXIT_CHDIR_FAILED}; }`,
+    );
+  }
+  for (const [name, value] of Object.entries(o.env ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new SpecError(`gateway spec ${JSON.stringify(o.spec)}: env:${name} is not a valid environment variable name for a POSIX shell`);
+    }
+    lines.push(`${name}=${shq(value)}; export ${name}`);
+  }
+  const words = (o.node ?? 'node').trim().split(/\s+/);
+  const node = words[0]!;
+  const flags = words.slice(1).map(shq);
+  lines.push(
+    `n=${pathWord(node)}`,
+    `command -v "$n" >/dev/null 2>&1 || { echo "${SCRIPT_TAG} node not found: \\"$n\\" is not on PATH ($PATH) or not executable" >&2; exit ${EXIT_NODE_NOT_FOUND}; }`,
+    `printf '%s %s\\n' ${shq(o.marker)} "$$"`,
+  );
+  const nice = o.nice !== undefined ? `nice -n ${Number(o.nice)} ` : '';
+  lines.push(`exec ${nice}"$n" ${flags.map((f) => `${f} `).join('')}-e ${shq(FIRST_STAGE)}`);
+  return lines.join('\n');
+}
+
+/** Whether the node word needs a PATH lookup (and so a login shell). */
+export function needsLoginShell(node: string | undefined): boolean {
+  const first = (node ?? 'node').trim().split(/\s+/)[0]!;
+  return !(first.startsWith('/') || first.startsWith('~/'));
+}
+
+export function remoteCommand(o: RemoteCommandOptions): string {
+  const inner = `exec /bin/sh -c ${shq(remoteScript(o))}`;
+  return needsLoginShell(o.node) ? `exec "$SHELL" -l -c ${shq(inner)}` : inner;
+}
+
+/** Ends the runtime's process group (it leads one: sshd starts each session with setsid). */
+export function killCommand(pid: number): string {
+  return `exec /bin/sh -c ${shq(`kill -9 -${pid} 2>/dev/null || kill -9 ${pid} 2>/dev/null; exit 0`)}`;
+}

@@ -1,0 +1,281 @@
+import { randomBytes } from 'node:crypto';
+import { preamble } from '@tsnet/bootstrap';
+import { BootstrapError, type ConnectOptions, ConnectError, SpecError, type Transport, type TransportProvider } from '@tsnet/core/internal';
+import type { XSpec } from '@tsnet/core';
+import type { AuthOptions } from './auth.js';
+import { type ConnectionSettings, ConnectionPool, type HostKeyPolicy, type SshConnection, type Target } from './connection.js';
+import { type HostConfig, expandHome, resolveHostConfig } from './host-config.js';
+import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, SCRIPT_TAG, remoteCommand } from './remote-command.js';
+import { SshTransport } from './ssh-transport.js';
+
+/** The oldest Node the first stage and the bundle run on. */
+export const MIN_NODE = 18;
+
+/** Options given in code; spec keys win over them, and they win over ~/.ssh/config. */
+export interface SshOptions extends AuthOptions {
+  /** ssh config file to read instead of ~/.ssh/config + /etc/ssh/ssh_config (`ssh -F`). Also: spec `ssh-config=`, env TSNET_SSH_CONFIG. */
+  configFile?: string;
+  /** How ssh config is evaluated: 'auto' (default: `ssh -G` when OpenSSH is installed, else the ssh-config parser), 'ssh' or 'parser'. */
+  configResolver?: 'auto' | 'ssh' | 'parser';
+  /** Host key policy for every gateway of this provider (spec `hostkey=` wins). */
+  hostKeyPolicy?: HostKeyPolicy;
+  /** Keepalive interval in seconds; 0 disables (spec `keepalive=` wins). */
+  keepalive?: number;
+  /** SSH handshake and login timeout in ms (default 20000; ConnectTimeout in ssh config wins). */
+  readyTimeout?: number;
+  /** How long the remote shell may take to start node, in ms (default 30000). */
+  startTimeout?: number;
+  /** zlib compression (spec `compress` wins; default: Compression in ssh config). */
+  compression?: boolean;
+  /** Receives ssh2's debug lines and ours. */
+  debug?: (line: string) => void;
+}
+
+/** The remote host has no usable Node runtime. */
+export class NodeNotFoundError extends BootstrapError {
+  readonly host: string;
+  readonly node: string;
+  constructor(host: string, node: string, stderr: string) {
+    super(
+      `node not found on ${host}: install Node ≥ ${MIN_NODE} there, or pass node=/path/to/node in the spec ` +
+        `(looked for "${node}"${node.includes('/') ? '' : ' on the PATH of a login shell'}).${stderr.trim() ? `\nRemote stderr:\n${indent(stderr)}` : ''}`,
+      { stderr },
+    );
+    this.host = host;
+    this.node = node;
+  }
+}
+
+function indent(text: string): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
+
+/** `[user@]host[:port]`, with IPv6 as `[::1]:22` (or bare, without a port). */
+export function parseTarget(text: string, specText: string): Target {
+  const bad = (why: string) => new SpecError(`gateway spec ${JSON.stringify(specText)}: ssh=${text}: ${why} (expected ssh=[user@]host[:port])`);
+  let rest = text.trim();
+  let user: string | undefined;
+  const at = rest.lastIndexOf('@');
+  if (at !== -1) {
+    user = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+    if (!user) throw bad('empty user name');
+  }
+  let host: string;
+  let portText: string | undefined;
+  const v6 = /^\[([^\]]+)\](?::(.*))?$/.exec(rest);
+  if (v6) {
+    host = v6[1]!;
+    portText = v6[2];
+  } else if ((rest.match(/:/g) ?? []).length > 1) {
+    host = rest; // a bare IPv6 address
+  } else {
+    const colon = rest.indexOf(':');
+    host = colon === -1 ? rest : rest.slice(0, colon);
+    portText = colon === -1 ? undefined : rest.slice(colon + 1);
+  }
+  if (!host) throw bad('no host');
+  let port: number | undefined;
+  if (portText !== undefined) {
+    port = Number(portText);
+    if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw bad(`bad port ${JSON.stringify(portText)}`);
+  }
+  return { user, host, port };
+}
+
+interface ProviderState {
+  options: SshOptions;
+  pool: ConnectionPool;
+}
+
+/** Config of each hop before the target: ProxyJump `a,b` reaches b through a, a as its own config says. */
+async function resolveChain(cfg: HostConfig, resolve: (t: Target) => Promise<HostConfig>, depth = 0): Promise<HostConfig[]> {
+  if (cfg.proxyJump.length === 0) return [cfg];
+  if (depth >= 8) throw new ConnectError(`ssh: the ProxyJump chain to ${cfg.host} is longer than 8 hops (a loop in the ssh config?)`);
+  const hops = cfg.proxyJump;
+  const lastText = hops[hops.length - 1]!;
+  let last = await resolve(parseTarget(lastText.replace(/^ssh:\/\//, ''), `ProxyJump ${hops.join(',')}`));
+  // Earlier hops of the list replace the last hop's own ProxyJump (as `ssh -J a b` does).
+  if (hops.length > 1) last = { ...last, proxyJump: hops.slice(0, -1) };
+  return [...(await resolveChain(last, resolve, depth + 1)), cfg];
+}
+
+function specFlag(spec: XSpec, key: string): boolean | undefined {
+  const v = spec.get(key);
+  if (v === undefined) return undefined;
+  if (v === true) return true;
+  if (/^(yes|true|on|1)$/i.test(v)) return true;
+  if (/^(no|false|off|0)$/i.test(v)) return false;
+  throw new SpecError(`gateway spec ${JSON.stringify(String(spec))}: ${key} must be yes or no, got ${JSON.stringify(v)}`);
+}
+
+function isSessionLimit(error: unknown): boolean {
+  const e = error as { reason?: unknown; message?: string };
+  // sshd answers "open failed" (administratively prohibited) past MaxSessions.
+  return e?.reason === 1 || /open failed|administratively prohibited/i.test(e?.message ?? '');
+}
+
+async function connect(state: ProviderState, options: ConnectOptions): Promise<Transport> {
+  const { spec } = options;
+  const specText = String(spec);
+  if (options.via !== undefined) {
+    throw new SpecError(`gateway spec ${JSON.stringify(specText)}: ssh gateways do not take via=; reach hosts behind a bastion with ProxyJump in ~/.ssh/config`);
+  }
+  const targetText = spec.getString('ssh');
+  if (!targetText) throw new SpecError(`gateway spec ${JSON.stringify(specText)}: ssh needs a host (ssh=[user@]host[:port])`);
+  const target = parseTarget(targetText, specText);
+  const o = state.options;
+
+  const hostkey = spec.getString('hostkey');
+  if (hostkey !== undefined && hostkey !== 'strict' && hostkey !== 'accept-new') {
+    throw new SpecError(`gateway spec ${JSON.stringify(specText)}: hostkey must be strict or accept-new, got ${JSON.stringify(hostkey)}`);
+  }
+  const keepaliveText = spec.getString('keepalive');
+  let keepalive = o.keepalive;
+  if (keepaliveText !== undefined) {
+    keepalive = Number(keepaliveText);
+    if (!Number.isFinite(keepalive) || keepalive < 0) {
+      throw new SpecError(`gateway spec ${JSON.stringify(specText)}: keepalive must be a number of seconds (0 disables), got ${JSON.stringify(keepaliveText)}`);
+    }
+  }
+  const identity = spec.getString('identity');
+  const configFile = spec.getString('ssh-config') ?? o.configFile ?? (process.env.TSNET_SSH_CONFIG || undefined);
+  const resolveOptions = (t: Target) => ({
+    configFile: configFile ? expandHome(configFile) : undefined,
+    user: t.user,
+    port: t.port,
+    resolver: o.configResolver ?? 'auto',
+  });
+  const resolve = (t: Target) => resolveHostConfig(t.host, resolveOptions(t));
+  const cfg = await resolve(target);
+  const chain = await resolveChain(cfg, resolve);
+  const settings: ConnectionSettings = {
+    hostKeyPolicy: (hostkey as HostKeyPolicy | undefined) ?? o.hostKeyPolicy,
+    keepalive,
+    identity: identity ? expandHome(identity) : undefined,
+    auth: o,
+    readyTimeout: o.readyTimeout ?? 20_000,
+    compression: specFlag(spec, 'compress') ?? o.compression,
+    debug: o.debug,
+  };
+  options.signal?.throwIfAborted();
+
+  const node = spec.getString('node');
+  const marker = `TSNET-READY-${randomBytes(8).toString('hex')}`;
+  const command = remoteCommand({
+    node,
+    chdir: spec.getString('chdir'),
+    env: spec.env,
+    nice: spec.getString('nice'),
+    marker,
+    spec: specText,
+  });
+
+  let conn: SshConnection = await state.pool.acquire(chain, settings);
+  let channel;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      channel = await conn.exec(command);
+      break;
+    } catch (error) {
+      conn.release();
+      if (isSessionLimit(error) && attempt < 3) {
+        // sshd's MaxSessions is reached on this connection: open another one to the same host.
+        conn.full = true;
+        conn = await state.pool.acquire(chain, settings);
+        continue;
+      }
+      throw new ConnectError(`ssh ${conn.label}: cannot start the remote command: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const label = `ssh:${target.host}`;
+  const transport = new SshTransport(channel, conn, label, marker);
+  const owned = conn;
+  void transport.closed.then(() => owned.release());
+  // The bootstrap goes out at once; the shell reads none of it, node's first stage all of it.
+  channel.write(preamble({ wireFd: 1, output: 'fd', killGroup: true, watchPpid: true }));
+
+  const timeout = o.startTimeout ?? 30_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([
+      transport.ready,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new ConnectError(`ssh ${conn.label}: the remote shell did not start node within ${timeout} ms${stderrTail(transport)}`)),
+          timeout,
+        );
+        if (options.signal) {
+          const signal = options.signal;
+          onAbort = () => reject(signal.reason);
+          signal.addEventListener('abort', onAbort, { once: true });
+        }
+      }),
+    ]);
+  } catch (error) {
+    const exit = transport.exitInfo;
+    if (!exit) await transport.kill();
+    else await transport.closed;
+    throw startFailure(error as Error, transport, conn, target.host, node ?? 'node');
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    if (onAbort) options.signal?.removeEventListener('abort', onAbort);
+  }
+  return transport;
+}
+
+function stderrTail(t: SshTransport): string {
+  const text = t.bufferedStderr.trim();
+  return text ? `\nRemote stderr:\n${indent(text.split('\n').slice(-20).join('\n'))}` : '';
+}
+
+function startFailure(error: Error, t: SshTransport, conn: SshConnection, host: string, node: string): Error {
+  const exit = t.exitInfo;
+  const stderr = t.bufferedStderr;
+  if (exit?.code === EXIT_NODE_NOT_FOUND && (stderr.includes(`${SCRIPT_TAG} node not found`) || /not found/.test(stderr))) {
+    return new NodeNotFoundError(host, node, stderr);
+  }
+  if (exit?.code === EXIT_CHDIR_FAILED && stderr.includes(SCRIPT_TAG)) {
+    return new ConnectError(`ssh ${conn.label}: ${stderr.trim().split('\n').pop()!.replace(`${SCRIPT_TAG} `, '')}`);
+  }
+  if (exit) {
+    const how = exit.code !== null ? `exited with code ${exit.code}` : `was killed by ${exit.signal}`;
+    return new ConnectError(`ssh ${conn.label}: the remote command ${how} before node started${stderrTail(t)}`);
+  }
+  if (error instanceof ConnectError || (error as { name?: string }).name === 'AbortError') return error;
+  const lost = conn.lostReason;
+  return new ConnectError(`ssh ${conn.label}: ${lost ? lost.reason : error.message}${stderrTail(t)}`, { cause: error });
+}
+
+export interface SshProvider extends TransportProvider {
+  readonly type: 'ssh';
+  /** Open connections of this provider: who, and how many gateways (exec channels) each carries. */
+  connections(): Array<{ label: string; channels: number }>;
+  /** Closes every connection of this provider (their gateways go down with them). */
+  closeAll(): void;
+}
+
+/**
+ * An ssh transport provider with options given in code (keys, passphrases, a config file…). Register
+ * it with `registerTransport(createSsh({...}))` so that `makeGateway('ssh=…')` uses it, or pass it
+ * to makeGateway directly.
+ */
+export function createSsh(options: SshOptions = {}): SshProvider {
+  const state: ProviderState = { options, pool: new ConnectionPool() };
+  return {
+    type: 'ssh',
+    connect: (connectOptions) => connect(state, connectOptions),
+    connections: () => state.pool.connections().map((c) => ({ label: c.label, channels: c.channels })),
+    closeAll: () => {
+      for (const c of state.pool.connections()) c.close();
+    },
+  };
+}
+
+/** The default provider: ~/.ssh/config, ssh-agent, ~/.ssh/known_hosts. */
+export const ssh: SshProvider = createSsh();

@@ -1,0 +1,242 @@
+import type { Transport, TransportExit } from '@tsnet/core/internal';
+import type ssh2 from 'ssh2';
+import type { SshConnection } from './connection.js';
+import { killCommand as killCommandFor } from './remote-command.js';
+
+/** Small frames are coalesced into writes of up to this many bytes: one SSH packet each. */
+const COALESCE = 32 * 1024;
+/** How long kill() waits for the channel to close before giving up on the remote side. */
+const KILL_WAIT_MS = 5000;
+
+/**
+ * A gateway's byte stream over one SSH exec channel: frames go to the remote stdin and come back on
+ * its stdout (after the ready marker the start script prints; anything a login shell printed
+ * before it is passed on as stdout text); stderr is the remote diagnostics.
+ */
+export class SshTransport implements Transport {
+  readonly label: string;
+  readonly closed: Promise<TransportExit>;
+  /** Resolves with the remote pid once the start script printed its marker; rejects if it never does. */
+  readonly ready: Promise<number>;
+  readonly #channel: ssh2.ClientChannel;
+  readonly #conn: SshConnection;
+  readonly #marker: Buffer;
+  #pid: number | undefined;
+  #synced = false;
+  #pre: Buffer = Buffer.alloc(0);
+  #data: ((chunk: Uint8Array) => void) | null = null;
+  #pending: Buffer[] = [];
+  #stderr: ((text: string) => void) | null = null;
+  #stderrText = '';
+  #stdout: ((text: string) => void) | null = null;
+  #stdoutText = '';
+  #exit: { code: number | null; signal: string | null } | null = null;
+  #done = false;
+  #resolveClosed!: (exit: TransportExit) => void;
+  #readyWaiter!: { resolve(pid: number): void; reject(e: Error): void };
+
+  constructor(channel: ssh2.ClientChannel, conn: SshConnection, label: string, marker: string) {
+    this.#channel = channel;
+    this.#conn = conn;
+    this.label = label;
+    this.#marker = Buffer.from(`${marker} `, 'latin1');
+    this.closed = new Promise((r) => {
+      this.#resolveClosed = r;
+    });
+    this.ready = new Promise((resolve, reject) => {
+      this.#readyWaiter = { resolve, reject };
+    });
+    this.ready.catch(() => {});
+    channel.on('data', (chunk: Buffer) => this.#onStdout(chunk));
+    channel.stderr.setEncoding('utf8');
+    channel.stderr.on('data', (text: string) => {
+      if (this.#stderr) this.#stderr(text);
+      else this.#stderrText += text;
+    });
+    channel.on('error', () => {}); // surfaces as 'close' (and the connection's reason)
+    channel.on('exit', (code: number | null, signal?: string) => {
+      this.#exit = {
+        code: typeof code === 'number' ? code : null,
+        signal: signal ? (signal.startsWith('SIG') ? signal : `SIG${signal}`) : null,
+      };
+    });
+    channel.on('close', () => {
+      // The connection's own failure (keepalive timeout, reset) is reported just before or after
+      // its channels close: give it a moment to be known, so the reason names it.
+      setImmediate(() => this.#finish());
+    });
+    conn.onLost(() => this.#finish());
+  }
+
+  /** Remote pid (also the process group: sshd starts the session with setsid), once known. */
+  get remotePid(): number | undefined {
+    return this.#pid;
+  }
+
+  /** Everything the remote wrote to stderr so far, when no handler took it yet. */
+  get bufferedStderr(): string {
+    return this.#stderrText;
+  }
+
+  get exitInfo(): { code: number | null; signal: string | null } | null {
+    return this.#exit;
+  }
+
+  #onStdout(chunk: Buffer): void {
+    if (this.#done) return;
+    if (this.#synced) {
+      this.#deliver(chunk);
+      return;
+    }
+    this.#pre = this.#pre.length ? Buffer.concat([this.#pre, chunk]) : chunk;
+    const at = this.#pre.indexOf(this.#marker);
+    if (at === -1) {
+      // Keep only what could still be the start of the marker; the rest is shell chatter.
+      const keep = this.#marker.length + 16;
+      if (this.#pre.length > keep * 4) {
+        this.#chatter(this.#pre.subarray(0, this.#pre.length - keep));
+        this.#pre = this.#pre.subarray(this.#pre.length - keep);
+      }
+      return;
+    }
+    const nl = this.#pre.indexOf(10, at);
+    if (nl === -1) return;
+    if (at > 0) this.#chatter(this.#pre.subarray(0, at));
+    const pid = Number(this.#pre.subarray(at + this.#marker.length, nl).toString('latin1'));
+    const rest = this.#pre.subarray(nl + 1);
+    this.#pre = Buffer.alloc(0);
+    this.#synced = true;
+    if (Number.isInteger(pid) && pid > 0) this.#pid = pid;
+    this.#readyWaiter.resolve(this.#pid ?? 0);
+    if (rest.length) this.#deliver(rest);
+  }
+
+  #chatter(bytes: Buffer): void {
+    const text = bytes.toString('utf8');
+    if (this.#stdout) this.#stdout(text);
+    else this.#stdoutText += text;
+  }
+
+  #deliver(chunk: Buffer): void {
+    if (this.#data) this.#data(chunk);
+    else this.#pending.push(chunk);
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    const lost = this.#conn.lostReason;
+    const exit: TransportExit = this.#exit ? { ...this.#exit } : { code: null, signal: null };
+    if (!this.#exit && lost) {
+      exit.reason = lost.reason;
+      if (lost.error) exit.error = lost.error;
+    } else if (!this.#exit) {
+      exit.reason = `the SSH channel to ${this.#conn.label} closed without an exit status`;
+    }
+    this.#readyWaiter.reject(new Error(exit.reason ?? 'the remote command ended before starting node'));
+    try {
+      this.#channel.removeAllListeners('data');
+      this.#channel.destroy();
+    } catch {
+      // already closed
+    }
+    this.#resolveClosed(exit);
+  }
+
+  onData(handler: (chunk: Uint8Array) => void): void {
+    this.#data = handler;
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const c of pending) handler(c);
+  }
+
+  onDrain(handler: () => void): void {
+    this.#channel.on('drain', handler);
+  }
+
+  onStderr(handler: (text: string) => void): void {
+    this.#stderr = handler;
+    if (this.#stderrText) {
+      const t = this.#stderrText;
+      this.#stderrText = '';
+      handler(t);
+    }
+  }
+
+  onStdout(handler: (text: string) => void): void {
+    this.#stdout = handler;
+    if (this.#stdoutText) {
+      const t = this.#stdoutText;
+      this.#stdoutText = '';
+      handler(t);
+    }
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#done || !this.#channel.writable) return true;
+    return this.#channel.write(chunk);
+  }
+
+  /**
+   * ssh2 sends every write as its own SSH packet (one cipher pass and one socket write each), so
+   * small frames are joined into writes of up to one packet.
+   */
+  writev(chunks: Uint8Array[]): boolean {
+    if (this.#done || !this.#channel.writable) return true;
+    let ok = true;
+    let batch: Uint8Array[] = [];
+    let size = 0;
+    const flush = () => {
+      if (batch.length === 0) return;
+      ok = this.#channel.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, size)) && ok;
+      batch = [];
+      size = 0;
+    };
+    for (const c of chunks) {
+      if (c.length >= COALESCE) {
+        flush();
+        ok = this.#channel.write(c) && ok;
+        continue;
+      }
+      if (size + c.length > COALESCE) flush();
+      batch.push(c);
+      size += c.length;
+    }
+    flush();
+    return ok;
+  }
+
+  end(): void {
+    if (this.#done) return;
+    try {
+      this.#channel.end();
+    } catch {
+      // channel already gone
+    }
+  }
+
+  /**
+   * Ends the remote runtime and its process group: a `signal` channel request (honoured by sshd for
+   * sessions of non-root users) and, as sshd refuses to signal root sessions, `kill -9 -<pid>` over
+   * a second exec channel of the same connection.
+   */
+  async kill(): Promise<TransportExit> {
+    if (this.#done) return this.closed;
+    try {
+      this.#channel.signal('KILL');
+    } catch {
+      // not open any more
+    }
+    if (this.#pid !== undefined) await this.#conn.run(killCommandFor(this.#pid)).catch(() => {});
+    else this.#channel.close();
+    const timer = setTimeout(() => {
+      // The connection does not answer: nothing more can reach the remote side.
+      this.#channel.close();
+      this.#finish();
+    }, KILL_WAIT_MS);
+    timer.unref();
+    const exit = await this.closed;
+    clearTimeout(timer);
+    return exit;
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * A private OpenSSH server for tests: `/usr/sbin/sshd -D -e` on a free port, with throwaway
+ * ed25519 host and user keys in a temp dir, plus a client ssh config and known_hosts that point at
+ * it. Nothing outside the temp dir is touched (except /run/sshd, sshd's privilege-separation dir).
+ * Optionally runs inside a network namespace (`ip netns exec NS sshd …`).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+
+export const SSHD = '/usr/sbin/sshd';
+
+/** Fails with the way to install sshd: these tests must run, never be skipped. */
+export function requireSshd(): void {
+  if (!existsSync(SSHD)) {
+    throw new Error(
+      `OpenSSH's sshd is required for the SSH tests and ${SSHD} is missing. Install it with:\n` +
+        '  apt-get update && apt-get install -y openssh-server openssh-client iproute2\n' +
+        '(.ci/run does this on CI; the tests are not skipped without it).',
+    );
+  }
+}
+
+export interface KeyPair {
+  privateFile: string;
+  publicLine: string;
+  /** The public key blob (base64), second field of publicLine. */
+  blob: string;
+}
+
+/** Writes an ed25519 key pair in OpenSSH format (optionally encrypted with a passphrase). */
+export function writeKeyPair(path: string, options?: { passphrase?: string; comment?: string }): KeyPair {
+  const pair = ssh2.utils.generateKeyPairSync('ed25519', {
+    comment: options?.comment ?? 'tsnet-test',
+    ...(options?.passphrase ? { passphrase: options.passphrase, cipher: 'aes256-ctr', rounds: 4 } : {}),
+  });
+  writeFileSync(path, pair.private, { mode: 0o600 });
+  writeFileSync(`${path}.pub`, `${pair.public}\n`, { mode: 0o644 });
+  return { privateFile: path, publicLine: pair.public.trim(), blob: pair.public.trim().split(/\s+/)[1]! };
+}
+
+export interface SshdOptions {
+  /** Address to listen on (default 127.0.0.1). */
+  address?: string;
+  /** Network namespace to run sshd in. */
+  netns?: string;
+  /** Port; default: a free one (found by binding port 0 in this namespace). */
+  port?: number;
+  /** Extra sshd_config lines. */
+  config?: string[];
+  /** Host alias written to the client config (default tsnet-test). */
+  alias?: string;
+}
+
+export interface Sshd {
+  address: string;
+  port: number;
+  alias: string;
+  dir: string;
+  user: string;
+  pid: number;
+  hostKey: KeyPair;
+  userKey: KeyPair;
+  /** Client ssh config with a `Host <alias>` block (identity, port, known_hosts all set). */
+  sshConfig: string;
+  /** known_hosts with this server's key under `[address]:port`. */
+  knownHosts: string;
+  /** `[address]:port` as known_hosts names it. */
+  knownHostsName: string;
+  /** Everything sshd logged (stderr). */
+  log(): string;
+  /** Pids of the per-connection sshd processes (not the listener, not the sessions' commands). */
+  connectionProcesses(): number[];
+  /** Stops sshd and every session process it started; removes the temp dir. */
+  stop(): Promise<void>;
+}
+
+async function freePort(address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, address, () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Pids of every descendant of `pid` (from /proc), deepest first. */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(name));
+      children.set(ppid, list);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      walk(c);
+      out.push(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/** Name of a process (/proc/PID/comm), or undefined when it is gone. */
+export function processName(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
+  requireSshd();
+  const address = options.address ?? '127.0.0.1';
+  const alias = options.alias ?? 'tsnet-test';
+  const dir = mkdtempSync(join(tmpdir(), 'tsnet-sshd-'));
+  const user = userInfo().username;
+  const hostKey = writeKeyPair(join(dir, 'ssh_host_ed25519_key'), { comment: 'tsnet-test-host' });
+  const userKey = writeKeyPair(join(dir, 'id_ed25519'), { comment: 'tsnet-test-user' });
+  writeFileSync(join(dir, 'authorized_keys'), `${userKey.publicLine}\n`, { mode: 0o600 });
+  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = options.port ?? (options.netns ? 2200 + attempt : await freePort(address));
+    const configFile = join(dir, 'sshd_config');
+    writeFileSync(
+      configFile,
+      [
+        // sshd keeps the first value of a keyword: the caller's lines come first.
+        ...(options.config ?? []),
+        `ListenAddress ${address}:${port}`,
+        `HostKey ${hostKey.privateFile}`,
+        `PidFile ${join(dir, 'sshd.pid')}`,
+        `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+        'PubkeyAuthentication yes',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'PermitRootLogin prohibit-password',
+        'UsePAM no',
+        'StrictModes no',
+        'UseDNS no',
+        'PrintMotd no',
+        'PrintLastLog no',
+        'X11Forwarding no',
+        'MaxStartups 100:30:200',
+        'MaxSessions 50',
+        'LogLevel INFO',
+        '',
+      ].join('\n'),
+    );
+    const argv = [SSHD, '-D', '-e', '-f', configFile];
+    const child: ChildProcess = options.netns
+      ? spawn('ip', ['netns', 'exec', options.netns, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr!.setEncoding('utf8');
+    const listening = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`sshd did not start listening within 10 s:\n${log}`)), 10_000);
+      child.stderr!.on('data', (t: string) => {
+        log += t;
+        if (log.includes('Server listening on')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`sshd exited (${code ?? signal}) before listening:\n${log}`));
+      });
+    });
+    try {
+      await listening;
+    } catch (error) {
+      lastError = error as Error;
+      child.kill('SIGKILL');
+      if (/Address already in use/.test(log) && options.port === undefined) continue;
+      break;
+    }
+    const knownHostsName = port === 22 ? address : `[${address}]:${port}`;
+    const knownHosts = join(dir, 'known_hosts');
+    writeFileSync(knownHosts, `${knownHostsName} ${hostKey.publicLine.split(' ').slice(0, 2).join(' ')}\n`);
+    const sshConfig = join(dir, 'ssh_config');
+    writeFileSync(
+      sshConfig,
+      [
+        `Host ${alias}`,
+        `  HostName ${address}`,
+        `  Port ${port}`,
+        `  User ${user}`,
+        `  IdentityFile ${userKey.privateFile}`,
+        '  IdentitiesOnly yes',
+        `  UserKnownHostsFile ${knownHosts}`,
+        '  GlobalKnownHostsFile /dev/null',
+        '  StrictHostKeyChecking yes',
+        '  LogLevel ERROR',
+        '',
+      ].join('\n'),
+    );
+    const pid = child.pid!;
+    let stopped: Promise<void> | undefined;
+    return {
+      address,
+      port,
+      alias,
+      dir,
+      user,
+      pid,
+      hostKey,
+      userKey,
+      sshConfig,
+      knownHosts,
+      knownHostsName,
+      log: () => log,
+      connectionProcesses: () => descendants(pid).filter((p) => processName(p) === 'sshd'),
+      stop: () =>
+        (stopped ??= (async () => {
+          const exited = new Promise<void>((r) => {
+            if (child.exitCode !== null || child.signalCode !== null) r();
+            else child.once('exit', () => r());
+          });
+          // Session processes (one per connection) outlive the listener: end them by pid first.
+          for (const p of descendants(pid)) {
+            try {
+              process.kill(p, 'SIGKILL');
+            } catch {
+              // already gone
+            }
+          }
+          child.kill('SIGTERM');
+          await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+          if (isAlive(pid)) child.kill('SIGKILL');
+          rmSync(dir, { recursive: true, force: true });
+        })()),
+    };
+  }
+  rmSync(dir, { recursive: true, force: true });
+  throw lastError ?? new Error('sshd did not start');
+}
