@@ -267,6 +267,12 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
       return;
     }
     seen.add(v);
+    if ((v as ChannelLike)[channelBrand] === true) {
+      plain = false;
+      if (!channels) throw new DumpError(`cannot serialize a channel at ${path} outside a gateway: send it with channel.send()`, path);
+      channels.toWire(v as ChannelLike, path);
+      return;
+    }
     if (Array.isArray(v)) {
       if (Object.getPrototypeOf(v) !== Array.prototype) throw classError(v, path);
       for (let i = 0; i < v.length; i++) walk(v[i], `${path}[${i}]`, depth + 1);
@@ -284,11 +290,6 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
       return;
     }
     plain = false;
-    if ((v as ChannelLike)[channelBrand] === true) {
-      if (!channels) throw new DumpError(`cannot serialize a channel at ${path} outside a gateway: send it with channel.send()`, path);
-      channels.toWire(v as ChannelLike, path);
-      return;
-    }
     if (v instanceof Map) {
       let i = 0;
       for (const [k, val] of v) {
