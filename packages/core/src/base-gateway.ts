@@ -341,7 +341,8 @@ export abstract class BaseGateway {
     for (const p of parts) total += p.length;
     if (total > this._maxFrame) {
       const info = describeError(error);
-      return this._writeClose(channelId, { name: info.name, message: info.message.slice(0, 4096), stack: info.stack.slice(0, 16384) });
+      this._writeClose(channelId, { name: info.name, message: info.message.slice(0, 4096), stack: info.stack.slice(0, 16384) });
+      return;
     }
     this._writeFrame(FrameType.CLOSE_ERROR, 0, channelId, parts, total);
   }
