@@ -118,8 +118,22 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       this.gateway._writeFrame(3 /* DATA */, 0, this.id, parts, total);
       return this.gateway._writable();
     }
+    this.gateway._hold(1);
+    const release = () => this.gateway._hold(-1);
     return new Promise<void>((resolve, reject) => {
-      this.#pendingSends.push({ parts, total, sent: 0, resolve, reject });
+      this.#pendingSends.push({
+        parts,
+        total,
+        sent: 0,
+        resolve: () => {
+          release();
+          resolve();
+        },
+        reject: (e) => {
+          release();
+          reject(e);
+        },
+      });
       this.#pumpSends();
     });
   }
@@ -271,12 +285,18 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
         if (i !== -1) this.#waiters.splice(i, 1);
         waiter.cleanup();
       };
+      let held = true;
+      this.gateway._hold(1);
       const waiter: Waiter = {
         resolve: resolve as (v: unknown) => void,
         reject,
         cleanup: () => {
           if (timer !== undefined) clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
+          if (held) {
+            held = false;
+            this.gateway._hold(-1);
+          }
         },
       };
       const timeout = options?.timeout;
@@ -312,8 +332,12 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     if (typeof fn !== 'function') throw new TypeError('setCallback() takes a function');
     this.#callback = fn as Callback;
     if (options && 'endmarker' in options) this.#endmarker = options.endmarker;
+    this.gateway._hold(1);
     this.#callbackDone = new Promise<void>((r) => {
-      this.#callbackDoneResolve = r;
+      this.#callbackDoneResolve = () => {
+        this.gateway._hold(-1);
+        r();
+      };
     });
     for (const w of this.#waiters.splice(0)) {
       w.cleanup();
@@ -405,6 +429,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       else this.#closeWaiters.push(resolve);
     });
     const all = closed.then(() => this.#callbackDone ?? undefined);
+    this.gateway._hold(1);
     try {
       if (timeout === undefined) await all;
       else {
@@ -420,6 +445,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       }
     } finally {
       if (timer !== undefined) clearTimeout(timer);
+      this.gateway._hold(-1);
     }
     if (this.#callbackError !== null) throw this.#callbackError;
     if (this.#terminal && !(this.#terminal instanceof ChannelClosedError)) throw this.#terminal;
