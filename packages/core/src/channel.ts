@@ -311,15 +311,23 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     });
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      try {
-        yield await this.receive();
-      } catch (error) {
-        if (error instanceof ChannelClosedError) return;
-        throw error;
-      }
-    }
+  /** Yields items until the channel closes; a RemoteError or GatewayClosedError is thrown. */
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    // A plain iterator, not an async generator: one promise per item instead of several.
+    const done: IteratorResult<T> = { value: undefined as never, done: true };
+    return {
+      next: (): Promise<IteratorResult<T>> => {
+        if (this.#queue.length > this.#queueHead && !this.#callback) return Promise.resolve({ value: this.#take() as T, done: false });
+        return this.receive().then(
+          (value) => ({ value, done: false }),
+          (error: unknown) => {
+            if (error instanceof ChannelClosedError) return done;
+            throw error;
+          },
+        );
+      },
+      return: (): Promise<IteratorResult<T>> => Promise.resolve(done),
+    };
   }
 
   /**
