@@ -1,18 +1,17 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BootConfig } from './boot-config.js';
-import { FIRST_STAGE, HEADER_MAGIC } from './first-stage.js';
+import { FIRST_STAGE, HEADER_MAGIC, fnv1a } from './first-stage.js';
 
 export type { BootConfig } from './boot-config.js';
-export { FIRST_STAGE } from './first-stage.js';
+export { FIRST_STAGE, fnv1a } from './first-stage.js';
 
 /** Path of the bundled remote side (also the standalone server file to copy to hosts). */
 export const BOOTSTRAP_FILE: string = fileURLToPath(new URL('../dist/standalone/tsnet-bootstrap.js', import.meta.url));
 
 let cached: { code: Buffer; hash: string } | undefined;
 
-/** The bundle's bytes and SHA-256, read once. */
+/** The bundle's bytes and FNV-1a hash (what the first stage checks), read once. */
 export function bundle(): { code: Buffer; hash: string } {
   if (!cached) {
     let code: Buffer;
@@ -21,7 +20,7 @@ export function bundle(): { code: Buffer; hash: string } {
     } catch (error) {
       throw new Error(`@tsnet/bootstrap: ${BOOTSTRAP_FILE} is missing; build the package (npm run build) or reinstall it`, { cause: error });
     }
-    cached = { code, hash: createHash('sha256').update(code).digest('hex') };
+    cached = { code, hash: fnv1a(code) };
   }
   return cached;
 }

@@ -98,6 +98,12 @@ export abstract class BaseGateway {
     transport.onData((chunk) => this.#onBytes(chunk));
   }
 
+  /**
+   * @internal Something local waits on this gateway (+1) or stopped waiting (-1). The local Gateway
+   * keeps the process alive only while something waits; the remote side ignores it.
+   */
+  _hold(_delta: number): void {}
+
   /** Opens a new channel; the peer learns of it when it is sent inside a message. */
   newChannel<T = unknown>(): Channel<T> {
     this._checkOpen();
@@ -341,7 +347,8 @@ export abstract class BaseGateway {
     for (const p of parts) total += p.length;
     if (total > this._maxFrame) {
       const info = describeError(error);
-      return this._writeClose(channelId, { name: info.name, message: info.message.slice(0, 4096), stack: info.stack.slice(0, 16384) });
+      this._writeClose(channelId, { name: info.name, message: info.message.slice(0, 4096), stack: info.stack.slice(0, 16384) });
+      return;
     }
     this._writeFrame(FrameType.CLOSE_ERROR, 0, channelId, parts, total);
   }

@@ -118,8 +118,22 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       this.gateway._writeFrame(3 /* DATA */, 0, this.id, parts, total);
       return this.gateway._writable();
     }
+    this.gateway._hold(1);
+    const release = () => this.gateway._hold(-1);
     return new Promise<void>((resolve, reject) => {
-      this.#pendingSends.push({ parts, total, sent: 0, resolve, reject });
+      this.#pendingSends.push({
+        parts,
+        total,
+        sent: 0,
+        resolve: () => {
+          release();
+          resolve();
+        },
+        reject: (e) => {
+          release();
+          reject(e);
+        },
+      });
       this.#pumpSends();
     });
   }
@@ -260,6 +274,13 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     if (this.#closedBy === 'local') return Promise.reject(this.#sendClosedError());
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (options?.timeout === undefined && !signal) {
+      // The common case, without timers or listeners to set up and tear down.
+      return new Promise<T>((resolve, reject) => {
+        this.gateway._hold(1);
+        this.#waiters.push({ resolve: resolve as (v: unknown) => void, reject, cleanup: this.#release });
+      });
+    }
     return new Promise<T>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
@@ -271,12 +292,18 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
         if (i !== -1) this.#waiters.splice(i, 1);
         waiter.cleanup();
       };
+      let held = true;
+      this.gateway._hold(1);
       const waiter: Waiter = {
         resolve: resolve as (v: unknown) => void,
         reject,
         cleanup: () => {
           if (timer !== undefined) clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
+          if (held) {
+            held = false;
+            this.gateway._hold(-1);
+          }
         },
       };
       const timeout = options?.timeout;
@@ -291,15 +318,25 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     });
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      try {
-        yield await this.receive();
-      } catch (error) {
-        if (error instanceof ChannelClosedError) return;
-        throw error;
-      }
-    }
+  readonly #release = (): void => this.gateway._hold(-1);
+
+  /** Yields items until the channel closes; a RemoteError or GatewayClosedError is thrown. */
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    // A plain iterator, not an async generator: one promise per item instead of several.
+    const done: IteratorResult<T> = { value: undefined as never, done: true };
+    return {
+      next: (): Promise<IteratorResult<T>> => {
+        if (this.#queue.length > this.#queueHead && !this.#callback) return Promise.resolve({ value: this.#take() as T, done: false });
+        return this.receive().then(
+          (value) => ({ value, done: false }),
+          (error: unknown) => {
+            if (error instanceof ChannelClosedError) return done;
+            throw error;
+          },
+        );
+      },
+      return: (): Promise<IteratorResult<T>> => Promise.resolve(done),
+    };
   }
 
   /**
@@ -312,8 +349,12 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     if (typeof fn !== 'function') throw new TypeError('setCallback() takes a function');
     this.#callback = fn as Callback;
     if (options && 'endmarker' in options) this.#endmarker = options.endmarker;
+    this.gateway._hold(1);
     this.#callbackDone = new Promise<void>((r) => {
-      this.#callbackDoneResolve = r;
+      this.#callbackDoneResolve = () => {
+        this.gateway._hold(-1);
+        r();
+      };
     });
     for (const w of this.#waiters.splice(0)) {
       w.cleanup();
@@ -405,6 +446,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       else this.#closeWaiters.push(resolve);
     });
     const all = closed.then(() => this.#callbackDone ?? undefined);
+    this.gateway._hold(1);
     try {
       if (timeout === undefined) await all;
       else {
@@ -420,6 +462,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       }
     } finally {
       if (timer !== undefined) clearTimeout(timer);
+      this.gateway._hold(-1);
     }
     if (this.#callbackError !== null) throw this.#callbackError;
     if (this.#terminal && !(this.#terminal instanceof ChannelClosedError)) throw this.#terminal;

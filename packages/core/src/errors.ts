@@ -33,9 +33,6 @@ export class TsnetError extends Error {
     this.code = options?.code ?? 'TSNET_ERR';
     Object.defineProperty(this, brand, { value: true });
   }
-  override get name(): string {
-    return this.constructor.name;
-  }
 }
 
 /** True for any tsnet error (from any copy of the package), optionally with the given code. */
@@ -260,4 +257,22 @@ function safeString(v: unknown): string {
   } catch {
     return Object.prototype.toString.call(v);
   }
+}
+
+// Names survive minification (the remote bundle is minified; so may be a user's bundle).
+for (const [name, cls] of Object.entries({
+  TsnetError,
+  SpecError,
+  SourceError,
+  ConnectError,
+  BootstrapError,
+  ProtocolError,
+  GatewayClosedError,
+  ChannelClosedError,
+  RemoteError,
+  TimeoutError,
+  DumpError,
+  LoadError,
+})) {
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
 }

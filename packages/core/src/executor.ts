@@ -5,6 +5,10 @@ const AsyncFunction = (async () => {}).constructor as new (...args: string[]) =>
 
 /** esbuild's keepNames helper, which functions compiled by esbuild/tsx/vitest may call. */
 const __name = <F>(fn: F, _name?: string): F => fn;
+/** A real dynamic import (a bundler would turn a literal `import()` into require()). */
+const dynamicImport = new Function('id', 'return import(id)') as (id: string) => Promise<unknown>;
+const helperNames = ['__name', '__vite_ssr_dynamic_import__'];
+const helpers = [__name, dynamicImport];
 
 export interface ExecutorScope {
   /** `require` resolving from the remote working directory. */
@@ -24,12 +28,12 @@ export async function execute(channel: Channel, request: ExecRequest, scope: Exe
   const sourceUrl = `\n//# sourceURL=${filename}`;
   switch (kind) {
     case 'source': {
-      const fn = new AsyncFunction('channel', 'kwargs', 'require', '__name', '__filename', '__dirname', source + sourceUrl);
-      return fn(channel, kwargs, scope.require, __name, file, dir);
+      const fn = new AsyncFunction('channel', 'kwargs', 'require', '__filename', '__dirname', ...helperNames, source + sourceUrl);
+      return fn(channel, kwargs, scope.require, file, dir, ...helpers);
     }
     case 'function': {
-      const make = new Function('require', '__name', '__filename', '__dirname', `return ${source}${sourceUrl}`);
-      const fn = make(scope.require, __name, file, dir) as (ch: Channel, kw: unknown) => unknown;
+      const make = new Function('require', '__filename', '__dirname', ...helperNames, `return ${source}${sourceUrl}`);
+      const fn = make(scope.require, file, dir, ...helpers) as (ch: Channel, kw: unknown) => unknown;
       return fn(channel, kwargs);
     }
     case 'module': {

@@ -86,6 +86,9 @@ export class Gateway extends BaseGateway {
   /** @internal the gateway this one was reached through (via=). */
   _master: Gateway | undefined;
   #killedOnExit = false;
+  #holds = 0;
+  #refed = true;
+  #refCheck = false;
   #reaped = false;
 
   /** @internal use makeGateway() */
@@ -135,6 +138,8 @@ export class Gateway extends BaseGateway {
         }
       });
       this.#hello = hello;
+      this.#started = true;
+      this._hold(0);
       this.#info = hello.info;
       this.#globals = new Set(hello.globals);
       this._peerWindow = hello.window;
@@ -154,6 +159,35 @@ export class Gateway extends BaseGateway {
     await this.transport.kill();
     await this.closed;
   }
+
+  /**
+   * @internal A gateway keeps the local process alive only while something waits on it (a receive,
+   * a pending send, a callback, waitClose, the handshake, exit). An idle gateway lets the process end;
+   * the default group then terminates it.
+   */
+  override _hold(delta: number): void {
+    this.#holds += delta;
+    if (this.#holds > 0) {
+      if (!this.#refed) {
+        this.#refed = true;
+        this.transport.ref?.();
+      }
+    } else if (this.#refed && !this.#refCheck) {
+      // Decide a little later, once: a ping-pong drops to zero holds between every receive and the
+      // next, and one timer per 20 ms costs nothing where one per round trip would.
+      this.#refCheck = true;
+      const timer = setTimeout(() => {
+        this.#refCheck = false;
+        if (this.#holds <= 0 && this.#refed && this.#started) {
+          this.#refed = false;
+          this.transport.unref?.();
+        } else if (this.#holds <= 0) this._hold(0);
+      }, 20);
+      (timer as { unref?: () => void }).unref?.();
+    }
+  }
+
+  #started = false;
 
   /** Last lines the remote wrote to stderr. */
   get stderr(): string {
@@ -303,6 +337,7 @@ export class Gateway extends BaseGateway {
   exit(options?: { timeout?: number }): Promise<void> {
     if (this.#exitPromise) return this.#exitPromise;
     const timeout = options?.timeout ?? 5000;
+    this._hold(1); // released never: an exited gateway has nothing left to keep alive
     this.#exitPromise = (async () => {
       if (!this.isDown) {
         this.#exiting = true;
@@ -326,6 +361,13 @@ export class Gateway extends BaseGateway {
       await this.closed;
     })();
     return this.#exitPromise;
+  }
+
+  /** @internal synchronous last resort at process exit: SIGKILL without waiting. */
+  _killNow(): void {
+    if (this.#reaped) return;
+    this.#exiting = true;
+    void this.transport.kill();
   }
 
   /** @internal exit() and tell whether the remote side had to be killed. */

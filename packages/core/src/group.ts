@@ -172,6 +172,10 @@ export function hookDefaultGroup(): void {
   process.on('beforeExit', () => {
     if (defaultGroup.size > 0) void defaultGroup.terminate({ timeout: 1000 });
   });
+  // process.exit() or an uncaught error: no time for a polite exit, but leave no process behind.
+  process.on('exit', () => {
+    for (const gw of defaultGroup) gw._killNow();
+  });
 }
 
 /** Opens a gateway in the default group: `makeGateway()` is `makeGateway('popen')`. */

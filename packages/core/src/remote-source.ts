@@ -3,7 +3,18 @@ import { analyze } from 'eslint-scope';
 import { SourceError } from './errors.js';
 
 /** Names every remote execution scope provides besides the runtime's globals. */
-export const EXEC_SCOPE_NAMES = ['channel', 'kwargs', 'require', 'module', 'exports', '__filename', '__dirname', '__name'] as const;
+export const EXEC_SCOPE_NAMES = [
+  'channel',
+  'kwargs',
+  'require',
+  'module',
+  'exports',
+  '__filename',
+  '__dirname',
+  // helpers that compilers inject into functions: esbuild/tsx keepNames, vitest's import() rewrite
+  '__name',
+  '__vite_ssr_dynamic_import__',
+] as const;
 
 /** What travels in the first item of an EXEC channel. */
 export interface ExecRequest {
@@ -42,7 +53,7 @@ export function functionSource(fn: (...args: never[]) => unknown, remoteGlobals:
   for (const [i, candidate] of candidates.entries()) {
     let ast: Node;
     try {
-      ast = parse(candidate, { ecmaVersion: 'latest', sourceType: 'script', allowAwaitOutsideFunction: false });
+      ast = parse(candidate, { ecmaVersion: 'latest', sourceType: 'script', ranges: true });
     } catch (error) {
       lastError = error;
       continue;

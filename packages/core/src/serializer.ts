@@ -13,6 +13,7 @@ import { DumpError, LoadError } from './errors.js';
  *   0x02 SUPERJSON     u32 n, n × u32 blob length, u32 json length, superjson JSON, blobs
  *   0x03 BYTES         u8 kind (0 Uint8Array, 1 Buffer), raw bytes
  *   0x04 UNDEFINED     nothing
+ *   0x05 INT32         4 bytes, little-endian two's complement (the commonest small value, no JSON)
  */
 
 export const MAX_DEPTH = 1000;
@@ -21,6 +22,9 @@ const TAG_JSON = 1;
 const TAG_SUPERJSON = 2;
 const TAG_BYTES = 3;
 const TAG_UNDEFINED = 4;
+const TAG_INT32 = 5;
+const TAG_JSON_PART = new Uint8Array([TAG_JSON]);
+const UNDEFINED_PARTS: readonly Uint8Array[] = [new Uint8Array([TAG_UNDEFINED])];
 
 /** Marks an object that travels as a channel reference. Channel implements it. */
 export const channelBrand: unique symbol = Symbol.for('tsnet.channel');
@@ -96,18 +100,21 @@ function utf8(s: string): Uint8Array {
  * the path to the first value that cannot be carried.
  */
 export function dumpParts(value: unknown, channels?: ChannelCodec): Uint8Array[] {
-  if (value === undefined) return [new Uint8Array([TAG_UNDEFINED])];
+  if (value === undefined) return UNDEFINED_PARTS as Uint8Array[];
+  if (typeof value === 'number' && (value | 0) === value && !Object.is(value, -0)) {
+    const b = new Uint8Array(5);
+    b[0] = TAG_INT32;
+    b[1] = value & 0xff;
+    b[2] = (value >>> 8) & 0xff;
+    b[3] = (value >>> 16) & 0xff;
+    b[4] = (value >>> 24) & 0xff;
+    return [b];
+  }
   if (value instanceof Uint8Array && (value.constructor === Uint8Array || isBuffer(value))) {
     return [new Uint8Array([TAG_BYTES, isBuffer(value) ? 1 : 0]), value];
   }
   const plain = typeof value !== 'object' || value === null ? checkPrimitive(value, 'value') : checkTree(value, channels);
-  if (plain) {
-    const json = utf8(JSON.stringify(value));
-    const out = new Uint8Array(json.length + 1);
-    out[0] = TAG_JSON;
-    out.set(json, 1);
-    return [out];
-  }
+  if (plain) return [TAG_JSON_PART, utf8(JSON.stringify(value))];
   const prev = ctx;
   const c: Ctx = { blobs: [], channels, loading: false };
   ctx = c;
@@ -156,6 +163,9 @@ export function loads(bytes: Uint8Array, channels?: ChannelCodec): unknown {
     }
     case TAG_JSON:
       return parseJson(bytes, 1, bytes.length);
+    case TAG_INT32:
+      if (bytes.length !== 5) throw new LoadError(`int32 payload has ${bytes.length - 1} bytes, expected 4`, 1);
+      return bytes[1]! | (bytes[2]! << 8) | (bytes[3]! << 16) | (bytes[4]! << 24);
     case TAG_SUPERJSON: {
       if (bytes.length < 9) throw new LoadError('truncated superjson payload header', bytes.length);
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -267,6 +277,12 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
       return;
     }
     seen.add(v);
+    if ((v as ChannelLike)[channelBrand] === true) {
+      plain = false;
+      if (!channels) throw new DumpError(`cannot serialize a channel at ${path} outside a gateway: send it with channel.send()`, path);
+      channels.toWire(v as ChannelLike, path);
+      return;
+    }
     if (Array.isArray(v)) {
       if (Object.getPrototypeOf(v) !== Array.prototype) throw classError(v, path);
       for (let i = 0; i < v.length; i++) walk(v[i], `${path}[${i}]`, depth + 1);
@@ -284,11 +300,6 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
       return;
     }
     plain = false;
-    if ((v as ChannelLike)[channelBrand] === true) {
-      if (!channels) throw new DumpError(`cannot serialize a channel at ${path} outside a gateway: send it with channel.send()`, path);
-      channels.toWire(v as ChannelLike, path);
-      return;
-    }
     if (v instanceof Map) {
       let i = 0;
       for (const [k, val] of v) {

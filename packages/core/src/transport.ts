@@ -44,6 +44,9 @@ export interface Transport {
   onStderr?(handler: (text: string) => void): void;
   /** Remote stdout bytes outside the wire, when the transport keeps it apart (popen). */
   onStdout?(handler: (text: string) => void): void;
+  /** Let the transport keep the local process alive (the default) or not; a gateway unrefs it while nothing waits on it. */
+  ref?(): void;
+  unref?(): void;
   /** Remote process id, where known before the handshake. */
   readonly pid?: number;
 }

@@ -161,6 +161,16 @@ export class PopenTransport implements Transport {
     if (!stdin.destroyed && !stdin.writableEnded) stdin.end();
   }
 
+  ref(): void {
+    this.#child.ref();
+    for (const s of this.#child.stdio) (s as { ref?: () => void } | null)?.ref?.();
+  }
+
+  unref(): void {
+    this.#child.unref();
+    for (const s of this.#child.stdio) (s as { unref?: () => void } | null)?.unref?.();
+  }
+
   /** SIGKILLs the remote process group (the runtime and everything it started). */
   async kill(): Promise<TransportExit> {
     if (!this.#exited) {

@@ -1,0 +1,24 @@
+// Checks the bundled remote side: size budget, ASCII only, no import/require of anything but Node
+// builtins, and that it parses as a function body (how the first stage runs it).
+import { readFileSync } from 'node:fs';
+
+const BUDGET = 128 * 1024; // bytes, minified; stated in the README
+const file = new URL('../packages/bootstrap/dist/standalone/tsnet-bootstrap.js', import.meta.url);
+const code = readFileSync(file);
+const problems = [];
+if (code.length > BUDGET) problems.push(`size ${code.length} B is over the budget of ${BUDGET} B`);
+const nonAscii = code.findIndex((b) => b > 0x7e || (b < 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09));
+if (nonAscii !== -1) problems.push(`non-ASCII byte 0x${code[nonAscii].toString(16)} at offset ${nonAscii}`);
+const text = code.toString('latin1');
+const required = new Set([...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]));
+for (const r of required) if (!r.startsWith('node:') && !['fs', 'net', 'os', 'path', 'crypto', 'child_process', 'module', 'worker_threads', 'stream', 'tls', 'http', 'https', 'events', 'url', 'zlib', 'buffer', 'util'].includes(r)) problems.push(`requires non-builtin module ${r}`);
+try {
+  new Function('require', '__tsnetBoot', text);
+} catch (error) {
+  problems.push(`does not parse as a function body: ${error.message}`);
+}
+if (problems.length) {
+  console.error(`tsnet-bootstrap.js check failed:\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+console.log(`tsnet-bootstrap.js: ${code.length} B of ${BUDGET} B budget, ASCII, builtins only: ${[...required].sort().join(', ')}`);

@@ -1,0 +1,34 @@
+// The remote side ends when the local side goes away, and an idle gateway does not keep a script alive.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { expect, test } from 'vitest';
+import { makeGateway } from '@tsnet/core';
+
+async function gone(pid: number, withinMs: number): Promise<boolean> {
+  const until = Date.now() + withinMs;
+  while (Date.now() < until) {
+    if (!existsSync(`/proc/${pid}`) || /State:\s+Z/.test(String(execFileSync('cat', [`/proc/${pid}/status`]).toString()))) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+test('a script that never calls exit() still ends, and its remote process with it', async () => {
+  const out = execFileSync(process.execPath, [new URL('./fixtures/forgets-exit.mjs', import.meta.url).pathname], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  const { result, pid } = JSON.parse(out) as { result: number; pid: number };
+  expect(result).toBe(2);
+  expect(await gone(pid, 2000)).toBe(true);
+});
+
+test('end of input ends an idle remote process', async () => {
+  const gw = await makeGateway('popen', { output: 'ignore' });
+  const { pid } = await gw.remoteInfo();
+  // what exit() does without asking politely first: the remote sees EOF on its stdin
+  (gw as unknown as { transport: { end(): void } }).transport.end();
+  expect(await gone(pid, 2000)).toBe(true);
+  const info = await gw.closed;
+  expect(info.exitCode).toBe(0);
+});
