@@ -2,7 +2,7 @@
  * SSH gateways against a real OpenSSH sshd on 127.0.0.1 (throwaway keys, temp config; the machine's
  * ~/.ssh is never read or written: every gateway names its ssh config file).
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,6 +193,18 @@ describe('lifecycle', () => {
     await busy.exit({ timeout: 500 });
     expect(Date.now() - t0).toBeLessThan(10_000);
     await expect.poll(() => isAlive(busyPid), { timeout: 5000 }).toBe(false);
+  });
+
+  test('a script that never calls exit() still ends (idle connections do not hold the process), and its remote with it', async () => {
+    const script = new URL('../fixtures/ssh-forgets-exit.mjs', import.meta.url).pathname;
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [script, sshd.alias], { env: { ...process.env, TSNET_SSH_CONFIG: sshd.sshConfig }, timeout: 30_000 }, (error, stdout) =>
+        error ? reject(error) : resolve(stdout),
+      );
+    });
+    const { result, pid } = JSON.parse(out) as { result: number; pid: number };
+    expect(result).toBe(2);
+    await expect.poll(() => isAlive(pid), { timeout: 5000 }).toBe(false);
   });
 
   test('a dead host (sshd frozen) is detected by keepalive: channels reject with GatewayClosedError', async () => {

@@ -265,6 +265,8 @@ for (const [name, cls] of Object.entries({
   SpecError,
   SourceError,
   ConnectError,
+  AuthenticationError,
+  HostKeyError,
   BootstrapError,
   ProtocolError,
   GatewayClosedError,

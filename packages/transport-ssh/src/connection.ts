@@ -70,6 +70,8 @@ export class SshConnection {
   #channels = 0;
   #lostListeners = new Set<() => void>();
   #ending = false;
+  #refs = 0;
+  #keepalive: ReturnType<typeof setInterval> | undefined;
   /** @internal */ _entry: PoolEntry | null = null;
   /** @internal */ _via: SshConnection | null = null;
   /** @internal */ _pool: ConnectionPool | null = null;
@@ -84,8 +86,75 @@ export class SshConnection {
     return this.#channels;
   }
 
+  /**
+   * Keeps the local process alive while a gateway on this connection (or on one reached through it)
+   * waits for something; an idle connection lets the process end (the gateways' unref()).
+   */
+  holdRef(): void {
+    if (this.#refs++ === 0) this.#setRef(true);
+  }
+
+  dropRef(): void {
+    if (--this.#refs === 0) this.#setRef(false);
+  }
+
+  #setRef(on: boolean): void {
+    const sock = (this.client as unknown as { _sock?: { ref?(): void; unref?(): void } })._sock;
+    if (on) sock?.ref?.();
+    else sock?.unref?.();
+    if (on) this._via?.holdRef();
+    else this._via?.dropRef();
+  }
+
+  /**
+   * Our own keepalive rather than ssh2's, whose timer cannot be unref'd: every `interval` s a
+   * keepalive@openssh.com request (what ssh's ServerAliveInterval sends); no answer for
+   * `count` intervals and the connection is declared lost and torn down.
+   */
+  startKeepalive(interval: number, count: number, describe: string): void {
+    if (interval <= 0) return;
+    const ms = interval * 1000;
+    // The last answer came at most ~one interval before a tick; a silent peer is given up on at the
+    // tick `count` intervals after its last answer.
+    const limit = Math.max(2, count) * ms - ms / 2;
+    const internals = this.client as unknown as { _protocol?: { ping?(): void }; _callbacks?: Array<(err: unknown) => void> };
+    let last = Date.now();
+    const heard = () => {
+      last = Date.now();
+    };
+    const ping =
+      typeof internals._protocol?.ping === 'function' && Array.isArray(internals._callbacks)
+        ? () => {
+            internals._callbacks!.push(heard);
+            internals._protocol!.ping!();
+          }
+        : // Public fallback: a global request the server answers with a failure; any answer will do.
+          () => this.client.unforwardIn('tsnet-keepalive.invalid', 0, heard);
+    this.#keepalive = setInterval(() => {
+      if (!this.isAlive) return this.#stopKeepalive();
+      if (Date.now() - last >= limit) {
+        this.#stopKeepalive();
+        this._lost({ reason: `the SSH connection to ${this.label} was lost: no answer to keepalive within ${describe}` });
+        this.client.destroy();
+        return;
+      }
+      try {
+        ping();
+      } catch {
+        // the socket is going down: 'close' reports it
+      }
+    }, ms);
+    this.#keepalive.unref();
+  }
+
+  #stopKeepalive(): void {
+    if (this.#keepalive !== undefined) clearInterval(this.#keepalive);
+    this.#keepalive = undefined;
+  }
+
   /** @internal the connection went down by itself. */
   _lost(info: LostInfo): void {
+    this.#stopKeepalive();
     if (this.lostReason || this.#ending) return;
     this.lostReason = info;
     if (this._entry) this._entry.dead = true;
@@ -171,6 +240,7 @@ export class SshConnection {
   close(): void {
     if (this.#ending) return;
     this.#ending = true;
+    this.#stopKeepalive();
     if (this._entry) {
       this._entry.dead = true;
       this._pool?._remove(this._entry);
@@ -372,13 +442,7 @@ export async function openConnection(cfg: HostConfig, via: SshConnection | null,
     });
     client.on('error', (error: Error & { level?: string; code?: string }) => {
       if (settled) {
-        conn._lost({
-          reason:
-            error.level === 'client-timeout'
-              ? `the SSH connection to ${conn.label} was lost: no answer to keepalive within ${describeKeepalive(interval, Math.max(2, count))}`
-              : `the SSH connection to ${conn.label} was lost: ${error.message}`,
-          error,
-        });
+        conn._lost({ reason: `the SSH connection to ${conn.label} was lost: ${error.message}`, error });
         return;
       }
       if (refusal) return fail(refusal);
@@ -419,9 +483,7 @@ export async function openConnection(cfg: HostConfig, via: SshConnection | null,
         username: cfg.user,
         hostVerifier,
         authHandler: auth.handler,
-        keepaliveInterval: interval * 1000,
-        // ssh2 gives up after countMax + 1 silent intervals; OpenSSH after ServerAliveCountMax.
-        keepaliveCountMax: Math.max(1, count - 1),
+        keepaliveInterval: 0, // ours: startKeepalive()
         readyTimeout,
         algorithms,
         ...(settings.debug ? { debug: settings.debug } : {}),
@@ -430,6 +492,7 @@ export async function openConnection(cfg: HostConfig, via: SshConnection | null,
       fail(new ConnectError(`ssh ${where}: ${(error as Error).message}`, { cause: error }));
     }
   });
+  conn.startKeepalive(interval, count, describeKeepalive(interval, Math.max(2, count)));
   settings.debug?.(`connected to ${conn.label}${recorded ? ' (host key recorded)' : ''}`);
   return conn;
 }

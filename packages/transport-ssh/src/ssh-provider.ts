@@ -45,6 +45,7 @@ export class NodeNotFoundError extends BootstrapError {
     this.node = node;
   }
 }
+Object.defineProperty(NodeNotFoundError.prototype, 'name', { value: 'NodeNotFoundError', writable: true, configurable: true });
 
 function indent(text: string): string {
   return text

@@ -32,6 +32,7 @@ export class SshTransport implements Transport {
   #stdoutText = '';
   #exit: { code: number | null; signal: string | null } | null = null;
   #done = false;
+  #refed = true;
   #resolveClosed!: (exit: TransportExit) => void;
   #readyWaiter!: { resolve(pid: number): void; reject(e: Error): void };
 
@@ -66,6 +67,21 @@ export class SshTransport implements Transport {
       setImmediate(() => this.#finish());
     });
     conn.onLost(() => this.#finish());
+    conn.holdRef();
+  }
+
+  /** The process stays alive for this gateway (the default while it is busy). */
+  ref(): void {
+    if (this.#refed || this.#done) return;
+    this.#refed = true;
+    this.#conn.holdRef();
+  }
+
+  /** This gateway alone does not keep the process alive (it is idle). */
+  unref(): void {
+    if (!this.#refed || this.#done) return;
+    this.#refed = false;
+    this.#conn.dropRef();
   }
 
   /** Remote pid (also the process group: sshd starts the session with setsid), once known. */
@@ -134,6 +150,10 @@ export class SshTransport implements Transport {
       exit.reason = `the SSH channel to ${this.#conn.label} closed without an exit status`;
     }
     this.#readyWaiter.reject(new Error(exit.reason ?? 'the remote command ended before starting node'));
+    if (this.#refed) {
+      this.#refed = false;
+      this.#conn.dropRef();
+    }
     try {
       this.#channel.removeAllListeners('data');
       this.#channel.destroy();
