@@ -11,6 +11,7 @@ import { homedir, hostname as localHostname, userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import SSHConfig, { type Line, LineType, type Section } from 'ssh-config';
 import { SpecError } from '@tsnet/core/internal';
+import { matchPattern } from './known-hosts.js';
 
 export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no' | 'ask';
 
@@ -163,7 +164,7 @@ function fromParser(host: string, options: ResolveOptions): HostConfig {
       continue;
     }
     const system = file === SYSTEM_CONFIG;
-    config.push(...withIncludes(SSHConfig.parse(text), system ? '/etc/ssh' : join(homedir(), '.ssh'), 0));
+    config.push(...withIncludes(SSHConfig.parse(text), system ? '/etc/ssh' : join(homedir(), '.ssh'), host, 0));
   }
   const computed = config.compute(options.user !== undefined ? { Host: host, User: options.user } : { Host: host }, { ignoreCase: true });
   const str = (k: string): string | undefined => {
@@ -199,25 +200,28 @@ function fromParser(host: string, options: ResolveOptions): HostConfig {
 
 /**
  * Replaces `Include` lines by the lines of the files they name (globs allowed; relative paths are
- * relative to ~/.ssh, or /etc/ssh for the system file), as OpenSSH does. An Include inside a
- * Host/Match block adds the included directives to that block; Host/Match blocks of an included
- * file follow the including block.
+ * relative to ~/.ssh, or /etc/ssh for the system file), as OpenSSH does. An Include inside a Host
+ * block is conditional: it counts only when that block matches `host`; then the included
+ * directives join the block and the included Host/Match blocks follow it. (Inside a Match block it
+ * is taken as if the block matched.)
  */
-function withIncludes(config: SSHConfig, base: string, depth: number): Line[] {
+function withIncludes(config: SSHConfig, base: string, host: string, depth: number): Line[] {
   if (depth > 16) throw new SpecError('ssh config: Include nested more than 16 deep (a loop?)');
   const out: Line[] = [];
   for (const line of config) {
     if (line.type === LineType.DIRECTIVE && /^include$/i.test(line.param)) {
-      out.push(...includedLines(line, base, depth));
+      out.push(...includedLines(line, base, host, depth));
       continue;
     }
     if (line.type === LineType.DIRECTIVE && 'config' in line) {
       const section = line as Section;
+      const active = !/^host$/i.test(section.param) || hostMatches(valueList(section.value), host);
       const inner: Line[] = [];
       const trailing: Line[] = [];
       for (const sub of section.config) {
         if (sub.type === LineType.DIRECTIVE && /^include$/i.test(sub.param)) {
-          for (const l of includedLines(sub, base, depth)) {
+          if (!active) continue;
+          for (const l of includedLines(sub, base, host, depth)) {
             if (l.type === LineType.DIRECTIVE && 'config' in l) trailing.push(l);
             else inner.push(l);
           }
@@ -234,9 +238,24 @@ function withIncludes(config: SSHConfig, base: string, depth: number): Line[] {
   return out;
 }
 
-function includedLines(line: Line & { value: unknown }, base: string, depth: number): Line[] {
-  const value = line.value as string | { val: string }[];
-  const patterns = Array.isArray(value) ? value.map((v) => v.val) : value.split(/\s+/);
+function valueList(value: unknown): string[] {
+  const v = value as string | { val: string }[];
+  return Array.isArray(v) ? v.map((x) => x.val) : v.split(/\s+/).filter(Boolean);
+}
+
+/** OpenSSH's Host line: some pattern matches and no negated one does. */
+function hostMatches(patterns: string[], host: string): boolean {
+  let matched = false;
+  for (const p of patterns) {
+    if (p.startsWith('!')) {
+      if (matchPattern(p.slice(1), host)) return false;
+    } else if (matchPattern(p, host)) matched = true;
+  }
+  return matched;
+}
+
+function includedLines(line: Line & { value: unknown }, base: string, host: string, depth: number): Line[] {
+  const patterns = valueList(line.value);
   const out: Line[] = [];
   for (const raw of patterns) {
     if (!raw) continue;
@@ -249,7 +268,7 @@ function includedLines(line: Line & { value: unknown }, base: string, depth: num
       } catch {
         continue; // OpenSSH ignores Include files it cannot read
       }
-      out.push(...withIncludes(SSHConfig.parse(text), base, depth + 1));
+      out.push(...withIncludes(SSHConfig.parse(text), base, host, depth + 1));
     }
   }
   return out;

@@ -1,0 +1,81 @@
+/**
+ * The remote start command, run the way sshd runs it (`$SHELL -c <command>`) on this machine, with
+ * a stand-in "node" that prints what it received.
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FIRST_STAGE } from '@tsnet/bootstrap';
+import { afterAll, expect, test } from 'vitest';
+import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand } from '../src/remote-command.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tsnet-cmd-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const fake = join(dir, 'fake-node'); // node= splits on spaces: the rest are flags
+writeFileSync(fake, '#!/bin/sh\nprintf "pid=%s\\ncwd=%s\\nx=%s\\n" "$$" "$PWD" "$TSNET_X"\nfor a in "$@"; do printf "arg=%s\\n" "$a"; done\n');
+chmodSync(fake, 0o755);
+
+function run(command: string, shell = '/bin/sh'): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(shell, ['-c', command], { cwd: dir, env: { PATH: '/usr/bin:/bin', HOME: dir, SHELL: shell } }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
+    child.stdin?.end();
+  });
+}
+
+test('marker with the pid node will have, then node with the first stage; env and chdir quoted', async () => {
+  const value = `a'b "c" $HOME \`id\` \\ ; * \n end`;
+  const cmd = remoteCommand({ node: `${fake} --flag=1`, chdir: 'sub dir/x', env: { TSNET_X: value }, marker: 'MARK', spec: 'test' });
+  for (const shell of ['/bin/sh', '/bin/bash']) {
+    const { code, stdout, stderr } = await run(cmd, shell);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const [marker, ...rest] = stdout.split('\n');
+    const pid = marker!.replace('MARK ', '');
+    expect(rest[0]).toBe(`pid=${pid}`); // every step execs: the marker's pid is node's
+    expect(rest[1]).toBe(`cwd=${join(dir, 'sub dir/x')}`); // relative to the login home, created
+    expect(stdout).toContain(`x=${value}\n`);
+    expect(rest.filter((l) => l.startsWith('arg=')).slice(0, 3)).toEqual(['arg=--flag=1', 'arg=-e', `arg=${FIRST_STAGE.split('\n')[0]}`]);
+  }
+});
+
+test('node looked up on PATH goes through a login shell; an absolute path does not', () => {
+  expect(needsLoginShell(undefined)).toBe(true);
+  expect(needsLoginShell('node22 --max-old-space-size=100')).toBe(true);
+  expect(needsLoginShell('/opt/node/bin/node')).toBe(false);
+  expect(needsLoginShell('~/.nvm/versions/node/v20/bin/node')).toBe(false);
+  expect(remoteCommand({ marker: 'M', spec: 's' })).toMatch(/^exec "\$SHELL" -l -c /);
+  expect(remoteCommand({ node: '/usr/bin/node', marker: 'M', spec: 's' })).toMatch(/^exec \/bin\/sh -c /);
+});
+
+test('a node that is not there: exit 127 and a tsnet: line naming it', async () => {
+  const { code, stderr, stdout } = await run(remoteCommand({ node: 'no-such-node-xyz', marker: 'MARK', spec: 's' }), '/bin/bash');
+  expect(code).toBe(EXIT_NODE_NOT_FOUND);
+  expect(stdout).toBe('');
+  expect(stderr).toMatch(/^tsnet: node not found: "no-such-node-xyz" is not on PATH/m);
+});
+
+test('a chdir that cannot be made: exit 122', async () => {
+  writeFileSync(join(dir, 'file'), '');
+  const { code, stderr } = await run(remoteCommand({ node: fake, chdir: join(dir, 'file', 'sub'), marker: 'MARK', spec: 's' }));
+  expect(code).toBe(EXIT_CHDIR_FAILED);
+  expect(stderr).toContain('tsnet: cannot change directory to');
+});
+
+test('nice= and ~/ paths', async () => {
+  const cmd = remoteCommand({ node: '~/fake-node', chdir: '~/home-sub', nice: '3', marker: 'MARK', spec: 's' });
+  const { code, stdout } = await run(`${cmd}`);
+  expect(code).toBe(0);
+  expect(stdout).toContain(`cwd=${join(dir, 'home-sub')}`);
+  const niceness = join(dir, 'print-niceness');
+  writeFileSync(niceness, '#!/bin/sh\nprintf "nice=%s\\n" "$(nice)"\n');
+  chmodSync(niceness, 0o755);
+  const nice = await run(remoteCommand({ node: niceness, nice: '3', marker: 'M', spec: 's' }));
+  expect(nice.stdout).toContain(`nice=${Math.min(19, getPriority() + 3)}\n`);
+});
+
+test('env names a shell cannot take are refused', () => {
+  expect(() => remoteCommand({ env: { 'A-B': '1' }, marker: 'M', spec: 's' })).toThrow(/env:A-B is not a valid/);
+});
