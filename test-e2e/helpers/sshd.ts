@@ -4,12 +4,11 @@
  * it. Nothing outside the temp dir is touched (except /run/sshd, sshd's privilege-separation dir).
  * Optionally runs inside a network namespace (`ip netns exec NS sshd …`).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -31,15 +30,19 @@ export interface KeyPair {
   blob: string;
 }
 
-/** Writes an ed25519 key pair in OpenSSH format (optionally encrypted with a passphrase). */
+/**
+ * Writes an ed25519 key pair in OpenSSH format (optionally encrypted with a passphrase), made by
+ * ssh-keygen: ssh2's generateKeyPairSync('ed25519') writes a key neither ssh2 nor OpenSSH can read
+ * about once in 150 tries.
+ */
 export function writeKeyPair(path: string, options?: { passphrase?: string; comment?: string }): KeyPair {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', {
-    comment: options?.comment ?? 'tsnet-test',
-    ...(options?.passphrase ? { passphrase: options.passphrase, cipher: 'aes256-ctr', rounds: 4 } : {}),
+  rmSync(path, { force: true });
+  rmSync(`${path}.pub`, { force: true });
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-a', '4', '-N', options?.passphrase ?? '', '-C', options?.comment ?? 'tsnet-test', '-f', path], {
+    stdio: 'ignore',
   });
-  writeFileSync(path, pair.private, { mode: 0o600 });
-  writeFileSync(`${path}.pub`, `${pair.public}\n`, { mode: 0o644 });
-  return { privateFile: path, publicLine: pair.public.trim(), blob: pair.public.trim().split(/\s+/)[1]! };
+  const publicLine = readFileSync(`${path}.pub`, 'utf8').trim();
+  return { privateFile: path, publicLine, blob: publicLine.split(/\s+/)[1]! };
 }
 
 export interface SshdOptions {
@@ -146,7 +149,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
 
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = options.port ?? (options.netns ? 2200 + attempt : await freePort(address));
+    // In a namespace of our own, port 22 is free; elsewhere ask the kernel for a free port.
+    const port = options.port ?? (options.netns ? 22 : await freePort(address));
     const configFile = join(dir, 'sshd_config');
     writeFileSync(
       configFile,

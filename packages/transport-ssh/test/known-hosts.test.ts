@@ -10,7 +10,9 @@ const dir = mkdtempSync(join(tmpdir(), 'tsnet-kh-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function key(type: 'ed25519' | 'ecdsa' = 'ed25519'): { line: string; blob: Buffer; type: string } {
-  const pair = ssh2.utils.generateKeyPairSync(type, type === 'ecdsa' ? { bits: 256 } : {});
+  let pair = ssh2.utils.generateKeyPairSync(type, type === 'ecdsa' ? { bits: 256 } : {});
+  // ssh2's generator writes an unreadable ed25519 key about once in 150 tries.
+  while (ssh2.utils.parseKey(pair.private) instanceof Error) pair = ssh2.utils.generateKeyPairSync(type, type === 'ecdsa' ? { bits: 256 } : {});
   const [t, b64] = pair.public.trim().split(/\s+/) as [string, string];
   return { line: `${t} ${b64}`, blob: Buffer.from(b64, 'base64'), type: t };
 }
