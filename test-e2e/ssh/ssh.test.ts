@@ -174,6 +174,35 @@ describe('shared connections', () => {
   });
 });
 
+describe('bulk data', () => {
+  test('16 MiB each way, intact, with and without compression (compress)', async () => {
+    fresh();
+    const { createHash } = await import('node:crypto');
+    for (const extra of ['', '//compress']) {
+      const debug: string[] = [];
+      const gw = await open(base(`//${NODE}${extra}`), createSsh({ debug: (line) => debug.push(line) }));
+      expect(debug).toContain(`Handshake: C->S compression: ${extra ? 'zlib@openssh.com' : 'none'}`);
+      const down = gw.remoteExec(
+        'const { createHash, randomBytes } = require("node:crypto"); const h = createHash("sha256"); for (let i = 0; i < 64; i++) { const b = randomBytes(256 * 1024); h.update(b); await channel.send(b); } await channel.send(h.digest("hex"))',
+      );
+      const local = createHash('sha256');
+      for (let i = 0; i < 64; i++) local.update((await down.receive()) as Buffer);
+      expect(await down.receive()).toBe(local.digest('hex'));
+      const up = gw.remoteExec('const h = require("node:crypto").createHash("sha256"); for await (const b of channel) { if (b === null) break; h.update(b); } channel.send(h.digest("hex"))');
+      const sent = createHash('sha256');
+      const block = Buffer.alloc(256 * 1024);
+      for (let i = 0; i < 64; i++) {
+        block.fill(i);
+        sent.update(block);
+        await up.send(Buffer.from(block));
+      }
+      await up.send(null);
+      expect(await up.receive()).toBe(sent.digest('hex'));
+      await gw.exit();
+    }
+  });
+});
+
 describe('lifecycle', () => {
   test('kill() ends the remote runtime and its children; exit() of a busy runtime kills it after the timeout', async () => {
     fresh();

@@ -27,6 +27,11 @@ export interface SshOptions extends AuthOptions {
   startTimeout?: number;
   /** zlib compression (spec `compress` wins; default: Compression in ssh config). */
   compression?: boolean;
+  /**
+   * Receive window of each gateway's SSH channel in bytes (default 8 MiB; ssh2 and OpenSSH use 2
+   * MiB, which limits one channel to ~2 MiB per round trip on long links).
+   */
+  receiveWindow?: number;
   /** Receives ssh2's debug lines and ours. */
   debug?: (line: string) => void;
 }
@@ -194,7 +199,7 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     }
   }
   const label = `ssh:${target.host}`;
-  const transport = new SshTransport(channel, conn, label, marker);
+  const transport = new SshTransport(channel, conn, label, marker, o.receiveWindow);
   const owned = conn;
   void transport.closed.then(() => owned.release());
   // The bootstrap goes out at once; the shell reads none of it, node's first stage all of it.

@@ -7,6 +7,18 @@ import { killCommand as killCommandFor } from './remote-command.js';
 const COALESCE = 32 * 1024;
 /** How long kill() waits for the channel to close before giving up on the remote side. */
 const KILL_WAIT_MS = 5000;
+/**
+ * Receive window of an exec channel. ssh2 (like OpenSSH) keeps 1-2 MiB in flight, which caps one
+ * channel at about 2 MiB per round trip; we read everything at once (tsnet channels do their own
+ * flow control), so a larger window costs no buffering and lifts that cap on long links.
+ */
+export const RECEIVE_WINDOW = 8 << 20;
+
+interface ChannelInternals {
+  incoming?: { window?: number; state?: string };
+  outgoing?: { id?: number; state?: string };
+  _client?: { _protocol?: { channelWindowAdjust?(id: number, amount: number): void } };
+}
 
 /**
  * A gateway's byte stream over one SSH exec channel: frames go to the remote stdin and come back on
@@ -36,7 +48,7 @@ export class SshTransport implements Transport {
   #resolveClosed!: (exit: TransportExit) => void;
   #readyWaiter!: { resolve(pid: number): void; reject(e: Error): void };
 
-  constructor(channel: ssh2.ClientChannel, conn: SshConnection, label: string, marker: string) {
+  constructor(channel: ssh2.ClientChannel, conn: SshConnection, label: string, marker: string, receiveWindow = RECEIVE_WINDOW) {
     this.#channel = channel;
     this.#conn = conn;
     this.label = label;
@@ -48,7 +60,12 @@ export class SshTransport implements Transport {
       this.#readyWaiter = { resolve, reject };
     });
     this.ready.catch(() => {});
-    channel.on('data', (chunk: Buffer) => this.#onStdout(chunk));
+    const grow = windowGrower(channel, receiveWindow);
+    channel.on('data', (chunk: Buffer) => {
+      grow();
+      this.#onStdout(chunk);
+    });
+    grow();
     channel.stderr.setEncoding('utf8');
     channel.stderr.on('data', (text: string) => {
       if (this.#stderr) this.#stderr(text);
@@ -259,4 +276,25 @@ export class SshTransport implements Transport {
     clearTimeout(timer);
     return exit;
   }
+}
+
+/**
+ * Tops the channel's receive window up to `target` whenever it falls below half of it, the
+ * way ssh2's own windowAdjust() does (same bookkeeping, so ssh2's check at 1 MiB never fires). A
+ * no-op if ssh2's internals ever change shape: ssh2's own 2 MiB window then applies.
+ */
+function windowGrower(channel: ssh2.ClientChannel, target: number): () => void {
+  const c = channel as unknown as ChannelInternals;
+  if (target <= 2 << 20) return () => {}; // ssh2's own window is that large already
+  const adjust = c._client?._protocol?.channelWindowAdjust;
+  if (typeof adjust !== 'function' || typeof c.incoming?.window !== 'number' || typeof c.outgoing?.id !== 'number') return () => {};
+  const protocol = c._client!._protocol!;
+  return () => {
+    const incoming = c.incoming!;
+    const window = incoming.window!;
+    if (window >= target / 2 || c.outgoing!.state === 'closed' || c.outgoing!.state === 'closing') return;
+    const amount = target - window;
+    incoming.window = window + amount;
+    adjust.call(protocol, c.outgoing!.id!, amount);
+  };
 }
