@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type Gateway, GatewayClosedError, Group, HostKeyError, registerTransport } from '@tsnet/core';
 import { createSsh, ssh } from '@tsnet/transport-ssh';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type NetHost, SUBNET, cleanupNetns, createNetHosts, cutLink } from '../helpers/netns.js';
+import { cleanupNetns, createNetHosts, cutLink, type NetHost, SUBNET } from '../helpers/netns.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 
 const N = 4;
@@ -27,12 +27,7 @@ function keyLine(s: Sshd): string {
 function writeClientConfig(): void {
   const blocks: string[] = [];
   for (const [i, s] of sshds.entries()) {
-    blocks.push(
-      `Host h${i + 1} h${i + 1}-via-h1`,
-      `  HostName ${s.address}`,
-      `  User ${s.user}`,
-      `  IdentityFile ${s.userKey.privateFile}`,
-    );
+    blocks.push(`Host h${i + 1} h${i + 1}-via-h1`, `  HostName ${s.address}`, `  User ${s.user}`, `  IdentityFile ${s.userKey.privateFile}`);
   }
   blocks.push(
     'Host h*-via-h1',
@@ -87,9 +82,7 @@ test('fan out to all four hosts', async () => {
     for await (const [ch, item] of group.remoteExec(WHERE).makeReceiveQueue({ endmarker: null })) {
       if (item !== null) answers.set(ch.gateway.id, item);
     }
-    expect(Object.fromEntries(answers)).toEqual(
-      Object.fromEntries(hosts.map((h, i) => [`h${i + 1}`, { from: `${SUBNET}.1`, to: h.address }])),
-    );
+    expect(Object.fromEntries(answers)).toEqual(Object.fromEntries(hosts.map((h, i) => [`h${i + 1}`, { from: `${SUBNET}.1`, to: h.address }])));
   } finally {
     await group.terminate();
   }
@@ -128,7 +121,7 @@ test('ProxyJump: through h1 to h3, each hop verified', async () => {
   }
 });
 
-test("a host cut off mid-transfer: its channels reject within the keepalive bound, the other three finish", async () => {
+test('a host cut off mid-transfer: its channels reject within the keepalive bound, the other three finish', async () => {
   const group = new Group();
   try {
     // h4 with keepalive=1 (× ServerAliveCountMax 3 = 3 s); the others with the default.

@@ -7,9 +7,9 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthenticationError, GatewayClosedError, Group, HostKeyError, registerTransport } from '@tsnet/core';
-import { NodeNotFoundError, type SshProvider, createSsh, fingerprint, ssh } from '@tsnet/transport-ssh';
+import { createSsh, fingerprint, NodeNotFoundError, type SshProvider, ssh } from '@tsnet/transport-ssh';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { type Sshd, isAlive, startSshd, writeKeyPair } from '../helpers/sshd.js';
+import { isAlive, type Sshd, startSshd, writeKeyPair } from '../helpers/sshd.js';
 
 const NODE = 'node=/usr/bin/node'; // skips the login shell: faster; the default (PATH) is tested once
 
@@ -140,7 +140,11 @@ describe('shared connections', () => {
   test('gateways to one host share one SSH connection, closed when the last gateway exits', async () => {
     fresh();
     const provider = createSsh();
-    const logins = () => sshd.log().split('\n').filter((l) => l.startsWith('Accepted publickey')).length;
+    const logins = () =>
+      sshd
+        .log()
+        .split('\n')
+        .filter((l) => l.startsWith('Accepted publickey')).length;
     const before = logins();
     const gws = await Promise.all([1, 2, 3].map(() => open(base(`//${NODE}`), provider)));
     expect(provider.connections()).toEqual([{ label: `${sshd.user}@127.0.0.1:${sshd.port}`, channels: 3 }]);
@@ -164,7 +168,12 @@ describe('shared connections', () => {
       const spec = `ssh=${limited.alias}//ssh-config=${limited.sshConfig}//${NODE}`;
       const gws = [];
       for (let i = 0; i < 3; i++) gws.push(await open(spec, provider));
-      expect(provider.connections().map((c) => c.channels).sort()).toEqual([1, 2]);
+      expect(
+        provider
+          .connections()
+          .map((c) => c.channels)
+          .sort(),
+      ).toEqual([1, 2]);
       for (const gw of gws) expect((await gw.remoteExec('channel.send(1)').receive()) as number).toBe(1);
       await group.terminate();
       expect(provider.connections()).toEqual([]);
@@ -188,7 +197,9 @@ describe('bulk data', () => {
       const local = createHash('sha256');
       for (let i = 0; i < 64; i++) local.update((await down.receive()) as Buffer);
       expect(await down.receive()).toBe(local.digest('hex'));
-      const up = gw.remoteExec('const h = require("node:crypto").createHash("sha256"); for await (const b of channel) { if (b === null) break; h.update(b); } channel.send(h.digest("hex"))');
+      const up = gw.remoteExec(
+        'const h = require("node:crypto").createHash("sha256"); for await (const b of channel) { if (b === null) break; h.update(b); } channel.send(h.digest("hex"))',
+      );
       const sent = createHash('sha256');
       const block = Buffer.alloc(256 * 1024);
       for (let i = 0; i < 64; i++) {
@@ -332,7 +343,10 @@ describe('authentication', () => {
   test('a refused key: AuthenticationError naming user, host and what was tried (never "host not found")', async () => {
     fresh();
     const stranger = writeKeyPair(join(tmp, 'stranger'));
-    const { config } = writeConfig(hostBlock('h-stranger').map((l) => l.replace(sshd.userKey.privateFile, stranger.privateFile)), sshd.knownHosts);
+    const { config } = writeConfig(
+      hostBlock('h-stranger').map((l) => l.replace(sshd.userKey.privateFile, stranger.privateFile)),
+      sshd.knownHosts,
+    );
     const error = (await open(`ssh=h-stranger//ssh-config=${config}//${NODE}`, createSsh({ agent: false })).catch((e: unknown) => e)) as AuthenticationError;
     expect(error).toBeInstanceOf(AuthenticationError);
     expect(error.code).toBe('TSNET_ERR_AUTH');
@@ -346,12 +360,20 @@ describe('authentication', () => {
     fresh();
     const locked = writeKeyPair(join(tmp, 'locked'), { passphrase: 'open sesame' });
     appendFileSync(join(sshd.dir, 'authorized_keys'), `${locked.publicLine}\n`);
-    const { config } = writeConfig(hostBlock('h-locked').map((l) => l.replace(sshd.userKey.privateFile, locked.privateFile)), sshd.knownHosts);
+    const { config } = writeConfig(
+      hostBlock('h-locked').map((l) => l.replace(sshd.userKey.privateFile, locked.privateFile)),
+      sshd.knownHosts,
+    );
     const error = (await open(`ssh=h-locked//ssh-config=${config}//${NODE}`, createSsh()).catch((e: unknown) => e)) as AuthenticationError;
     expect(error).toBeInstanceOf(AuthenticationError);
     expect(error.message).toMatch(/locked: encrypted, and no passphrase was given/);
     const asked: string[] = [];
-    const provider = createSsh({ passphrase: (file) => (asked.push(file), 'open sesame') });
+    const provider = createSsh({
+      passphrase: (file) => {
+        asked.push(file);
+        return 'open sesame';
+      },
+    });
     await (await open(`ssh=h-locked//ssh-config=${config}//${NODE}`, provider)).exit();
     expect(asked).toEqual([locked.privateFile]);
   });
@@ -362,13 +384,15 @@ describe('authentication', () => {
     const sock = join(agentDir, 'agent.sock');
     const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
     try {
-      await expect.poll(() => {
-        try {
-          return readFileSync(sock) && true;
-        } catch (e) {
-          return (e as NodeJS.ErrnoException).code !== 'ENOENT';
-        }
-      }).toBe(true);
+      await expect
+        .poll(() => {
+          try {
+            return readFileSync(sock) && true;
+          } catch (e) {
+            return (e as NodeJS.ErrnoException).code !== 'ENOENT';
+          }
+        })
+        .toBe(true);
       const add = spawn('ssh-add', [sshd.userKey.privateFile], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
       expect(await new Promise((r) => add.on('exit', r))).toBe(0);
       // No IdentityFile: only the agent can log in.
@@ -382,7 +406,10 @@ describe('authentication', () => {
       expect(error).toBeInstanceOf(AuthenticationError);
       expect(error.message).toContain('IdentitiesOnly');
       // A key given in code.
-      const { config: bare } = writeConfig(lines.filter((l) => !l.includes('IdentityAgent')), sshd.knownHosts);
+      const { config: bare } = writeConfig(
+        lines.filter((l) => !l.includes('IdentityAgent')),
+        sshd.knownHosts,
+      );
       const inCode = createSsh({ privateKey: readFileSync(sshd.userKey.privateFile), agent: false });
       await (await open(`ssh=h-agent//ssh-config=${bare}//${NODE}`, inCode)).exit();
     } finally {
@@ -429,7 +456,13 @@ describe('ssh config', () => {
     // and the target as localhost:port from the jump host.
     const known = join(tmp, 'known_jump');
     writeFileSync(known, `${hostKeyLine()}${hostKeyLine(`[localhost]:${sshd.port}`)}`);
-    const common = [`  User ${sshd.user}`, `  IdentityFile ${sshd.userKey.privateFile}`, '  IdentitiesOnly yes', `  UserKnownHostsFile ${known}`, '  GlobalKnownHostsFile /dev/null'];
+    const common = [
+      `  User ${sshd.user}`,
+      `  IdentityFile ${sshd.userKey.privateFile}`,
+      '  IdentitiesOnly yes',
+      `  UserKnownHostsFile ${known}`,
+      '  GlobalKnownHostsFile /dev/null',
+    ];
     const config = join(tmp, 'jump_config');
     writeFileSync(
       config,
@@ -449,7 +482,12 @@ describe('ssh config', () => {
     const provider = createSsh();
     const gw = await open(`ssh=behind//ssh-config=${config}//${NODE}`, provider);
     expect(await gw.remoteExec('channel.send(process.env.SSH_CONNECTION.split(" ")[0])').receive()).toBe('127.0.0.1');
-    expect(provider.connections().map((c) => c.label).sort()).toEqual([`${sshd.user}@127.0.0.1:${sshd.port}`, `${sshd.user}@localhost:${sshd.port}`]);
+    expect(
+      provider
+        .connections()
+        .map((c) => c.label)
+        .sort(),
+    ).toEqual([`${sshd.user}@127.0.0.1:${sshd.port}`, `${sshd.user}@localhost:${sshd.port}`]);
     await gw.exit();
     expect(provider.connections()).toEqual([]);
     // The jump hop's key unknown: refused, naming the jump host.

@@ -131,7 +131,10 @@ export class SshConnection {
         : // Public fallback: a global request the server answers with a failure; any answer will do.
           () => this.client.unforwardIn('tsnet-keepalive.invalid', 0, heard);
     this.#keepalive = setInterval(() => {
-      if (!this.isAlive) return this.#stopKeepalive();
+      if (!this.isAlive) {
+        this.#stopKeepalive();
+        return;
+      }
       if (Date.now() - last >= limit) {
         this.#stopKeepalive();
         this._lost({ reason: `the SSH connection to ${this.label} was lost: no answer to keepalive within ${describe}` });
@@ -294,7 +297,7 @@ export class ConnectionPool {
    */
   async acquire(chain: HostConfig[], settings: ConnectionSettings, options?: { fresh?: boolean }): Promise<SshConnection> {
     const cfg = chain[chain.length - 1]!;
-    const key = chainKey(chain, settings.identity);
+    const key = chainKey(chain, settings);
     const list = this.#entries.get(key) ?? [];
     if (!options?.fresh) {
       for (const entry of list) {
@@ -338,9 +341,15 @@ export class ConnectionPool {
   }
 }
 
-function chainKey(chain: HostConfig[], identity: string | undefined): string {
+/** What makes two gateways share a connection: the same hops, and the same connection-level settings. */
+function chainKey(chain: HostConfig[], settings: ConnectionSettings): string {
   const hops = chain.map((c) => `${c.user}@${c.hostname}:${c.port}`).join(' -> ');
-  return identity ? `${hops} [identity ${identity}]` : hops;
+  const extra = [
+    settings.identity !== undefined ? `identity ${settings.identity}` : '',
+    settings.compression !== undefined ? `compress ${settings.compression}` : '',
+    settings.keepalive !== undefined ? `keepalive ${settings.keepalive}` : '',
+  ].filter(Boolean);
+  return extra.length ? `${hops} [${extra.join(', ')}]` : hops;
 }
 
 function describeKeepalive(interval: number, count: number): string {
@@ -368,13 +377,17 @@ export async function openConnection(cfg: HostConfig, via: SshConnection | null,
     const fp = fingerprint(key);
     const fpOf = (e: { key: string; keyType: string; file: string; line: number }) =>
       `${e.keyType} ${fingerprint(Buffer.from(e.key, 'base64'))} (${tildify(e.file)}:${e.line})`;
-    if (verdict.status === 'match') return verify(true);
+    if (verdict.status === 'match') {
+      verify(true);
+      return;
+    }
     if (verdict.status === 'revoked') {
       refusal = new HostKeyError(
         `ssh ${where}: the host key ${type} ${fp} is marked @revoked in ${tildify(verdict.entry.file)}:${verdict.entry.line}; refusing to connect.`,
         { host: name, port: cfg.port, reason: 'revoked', keyType: type, fingerprint: fp, knownFingerprints: [fpOf(verdict.entry)], knownHostsFiles: files },
       );
-      return verify(false);
+      verify(false);
+      return;
     }
     if (verdict.status === 'changed') {
       refusal = new HostKeyError(
@@ -383,7 +396,8 @@ export async function openConnection(cfg: HostConfig, via: SshConnection | null,
           `If the change is expected, remove the old key (ssh-keygen -R '${name}'${files[0] ? ` -f ${tildify(files[0])}` : ''}) and connect again.`,
         { host: name, port: cfg.port, reason: 'changed', keyType: type, fingerprint: fp, knownFingerprints: verdict.known.map(fpOf), knownHostsFiles: files },
       );
-      return verify(false);
+      verify(false);
+      return;
     }
     if (policy === 'accept-new') {
       const file = cfg.userKnownHostsFiles[0];
@@ -396,7 +410,8 @@ export async function openConnection(cfg: HostConfig, via: SshConnection | null,
           settings.debug?.(`could not record the host key in ${file}: ${(error as Error).message}`);
         }
       }
-      return verify(true);
+      verify(true);
+      return;
     }
     const others = verdict.other.length ? ` known_hosts has other key types for it: ${verdict.other.map(fpOf).join(', ')}.` : '';
     refusal = new HostKeyError(
@@ -419,9 +434,12 @@ export async function openConnection(cfg: HostConfig, via: SshConnection | null,
     try {
       sock = await via.forwardOut(cfg.hostname, cfg.port);
     } catch (error) {
-      throw new ConnectError(`ssh ${where}: the jump host ${via.label} could not open a connection to ${cfg.hostname}:${cfg.port}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new ConnectError(
+        `ssh ${where}: the jump host ${via.label} could not open a connection to ${cfg.hostname}:${cfg.port}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 

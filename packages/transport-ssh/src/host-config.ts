@@ -6,11 +6,11 @@
  *   system-wide /etc/ssh/ssh_config, and OpenSSH's defaults.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir, hostname as localHostname, userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import SSHConfig, { type Line, LineType, type Section } from 'ssh-config';
 import { SpecError } from '@tsnet/core/internal';
+import SSHConfig, { type Line, LineType, type Section } from 'ssh-config';
 import { matchPattern } from './known-hosts.js';
 
 export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no' | 'ask';
@@ -106,26 +106,34 @@ async function fromSshG(host: string, options: ResolveOptions): Promise<HostConf
   }
   const one = (k: string): string | undefined => values.get(k)?.[0];
   const many = (k: string): string[] => values.get(k) ?? [];
-  const words = (k: string): string[] => many(k).flatMap((v) => v.split(/\s+/)).filter(Boolean);
-  return finish(host, 'ssh -G', {
-    hostname: one('hostname'),
-    port: one('port'),
-    user: one('user'),
-    identityFiles: many('identityfile'),
-    identitiesOnly: one('identitiesonly'),
-    identityAgent: one('identityagent'),
-    proxyJump: one('proxyjump'),
-    serverAliveInterval: one('serveraliveinterval'),
-    serverAliveCountMax: one('serveralivecountmax'),
-    strictHostKeyChecking: one('stricthostkeychecking'),
-    userKnownHostsFiles: words('userknownhostsfile'),
-    globalKnownHostsFiles: words('globalknownhostsfile'),
-    hostKeyAlias: one('hostkeyalias'),
-    connectTimeout: one('connecttimeout'),
-    compression: one('compression'),
-    hashKnownHosts: one('hashknownhosts'),
-    proxyCommand: one('proxycommand'),
-  }, options);
+  const words = (k: string): string[] =>
+    many(k)
+      .flatMap((v) => v.split(/\s+/))
+      .filter(Boolean);
+  return finish(
+    host,
+    'ssh -G',
+    {
+      hostname: one('hostname'),
+      port: one('port'),
+      user: one('user'),
+      identityFiles: many('identityfile'),
+      identitiesOnly: one('identitiesonly'),
+      identityAgent: one('identityagent'),
+      proxyJump: one('proxyjump'),
+      serverAliveInterval: one('serveraliveinterval'),
+      serverAliveCountMax: one('serveralivecountmax'),
+      strictHostKeyChecking: one('stricthostkeychecking'),
+      userKnownHostsFiles: words('userknownhostsfile'),
+      globalKnownHostsFiles: words('globalknownhostsfile'),
+      hostKeyAlias: one('hostkeyalias'),
+      connectTimeout: one('connecttimeout'),
+      compression: one('compression'),
+      hashKnownHosts: one('hashknownhosts'),
+      proxyCommand: one('proxycommand'),
+    },
+    options,
+  );
 }
 
 // ------------------------------------------------------------------------------------ parser
@@ -177,25 +185,30 @@ function fromParser(host: string, options: ResolveOptions): HostConfig {
     return (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(/\s+/)).filter(Boolean);
   };
   const identityFiles = computed.identityfile === undefined ? [] : ([] as string[]).concat(computed.identityfile);
-  return finish(host, 'ssh-config', {
-    hostname: str('hostname'),
-    port: str('port'),
-    user: str('user'),
-    identityFiles: identityFiles.length > 0 ? identityFiles : DEFAULT_IDENTITIES,
-    identitiesOnly: str('identitiesonly'),
-    identityAgent: str('identityagent'),
-    proxyJump: str('proxyjump'),
-    serverAliveInterval: str('serveraliveinterval'),
-    serverAliveCountMax: str('serveralivecountmax'),
-    strictHostKeyChecking: str('stricthostkeychecking'),
-    userKnownHostsFiles: computed.userknownhostsfile === undefined ? DEFAULT_USER_KNOWN_HOSTS : list('userknownhostsfile'),
-    globalKnownHostsFiles: computed.globalknownhostsfile === undefined ? DEFAULT_GLOBAL_KNOWN_HOSTS : list('globalknownhostsfile'),
-    hostKeyAlias: str('hostkeyalias'),
-    connectTimeout: str('connecttimeout'),
-    compression: str('compression'),
-    hashKnownHosts: str('hashknownhosts'),
-    proxyCommand: str('proxycommand'),
-  }, options);
+  return finish(
+    host,
+    'ssh-config',
+    {
+      hostname: str('hostname'),
+      port: str('port'),
+      user: str('user'),
+      identityFiles: identityFiles.length > 0 ? identityFiles : DEFAULT_IDENTITIES,
+      identitiesOnly: str('identitiesonly'),
+      identityAgent: str('identityagent'),
+      proxyJump: str('proxyjump'),
+      serverAliveInterval: str('serveraliveinterval'),
+      serverAliveCountMax: str('serveralivecountmax'),
+      strictHostKeyChecking: str('stricthostkeychecking'),
+      userKnownHostsFiles: computed.userknownhostsfile === undefined ? DEFAULT_USER_KNOWN_HOSTS : list('userknownhostsfile'),
+      globalKnownHostsFiles: computed.globalknownhostsfile === undefined ? DEFAULT_GLOBAL_KNOWN_HOSTS : list('globalknownhostsfile'),
+      hostKeyAlias: str('hostkeyalias'),
+      connectTimeout: str('connecttimeout'),
+      compression: str('compression'),
+      hashKnownHosts: str('hashknownhosts'),
+      proxyCommand: str('proxycommand'),
+    },
+    options,
+  );
 }
 
 /**
@@ -291,7 +304,12 @@ function globFiles(pattern: string): string[] {
   } catch {
     return [];
   }
-  const re = new RegExp(`^${name.replace(/[\\^$.|+(){}]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${name
+      .replace(/[\\^$.|+(){}]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return entries
     .filter((e) => re.test(e) && !e.startsWith('.'))
     .sort()
@@ -358,7 +376,13 @@ function finish(host: string, resolver: HostConfig['resolver'], raw: RawValues, 
     identityFiles: files(raw.identityFiles),
     identitiesOnly: yes(raw.identitiesOnly, false),
     identityAgent,
-    proxyJump: !jump || jump === 'none' ? [] : jump.split(',').map((s) => s.trim()).filter(Boolean),
+    proxyJump:
+      !jump || jump === 'none'
+        ? []
+        : jump
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
     serverAliveInterval: num(raw.serverAliveInterval, 0, 'ServerAliveInterval'),
     serverAliveCountMax: num(raw.serverAliveCountMax, 3, 'ServerAliveCountMax'),
     strictHostKeyChecking: strictness(raw.strictHostKeyChecking),

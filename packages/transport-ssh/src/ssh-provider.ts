@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { preamble } from '@tsnet/bootstrap';
-import { BootstrapError, type ConnectOptions, ConnectError, SpecError, type Transport, type TransportProvider } from '@tsnet/core/internal';
 import type { XSpec } from '@tsnet/core';
+import { BootstrapError, ConnectError, type ConnectOptions, SpecError, type Transport, type TransportProvider } from '@tsnet/core/internal';
+import type ssh2 from 'ssh2';
 import type { AuthOptions } from './auth.js';
-import { type ConnectionSettings, ConnectionPool, type HostKeyPolicy, type SshConnection, type Target } from './connection.js';
-import { type HostConfig, expandHome, resolveHostConfig } from './host-config.js';
-import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, SCRIPT_TAG, remoteCommand } from './remote-command.js';
+import { ConnectionPool, type ConnectionSettings, type HostKeyPolicy, type SshConnection, type Target } from './connection.js';
+import { expandHome, type HostConfig, resolveHostConfig } from './host-config.js';
+import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, remoteCommand, SCRIPT_TAG } from './remote-command.js';
 import { SshTransport } from './ssh-transport.js';
 
 /** The oldest Node the first stage and the bundle run on. */
@@ -129,7 +130,9 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   const { spec } = options;
   const specText = String(spec);
   if (options.via !== undefined) {
-    throw new SpecError(`gateway spec ${JSON.stringify(specText)}: ssh gateways do not take via=; reach hosts behind a bastion with ProxyJump in ~/.ssh/config`);
+    throw new SpecError(
+      `gateway spec ${JSON.stringify(specText)}: ssh gateways do not take via=; reach hosts behind a bastion with ProxyJump in ~/.ssh/config`,
+    );
   }
   const targetText = spec.getString('ssh');
   if (!targetText) throw new SpecError(`gateway spec ${JSON.stringify(specText)}: ssh needs a host (ssh=[user@]host[:port])`);
@@ -182,7 +185,7 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   });
 
   let conn: SshConnection = await state.pool.acquire(chain, settings);
-  let channel;
+  let channel: ssh2.ClientChannel;
   for (let attempt = 0; ; attempt++) {
     try {
       channel = await conn.exec(command);

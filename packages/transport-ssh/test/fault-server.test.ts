@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, type Server as NetServer, createServer } from 'node:net';
+import { type AddressInfo, createServer, type Server as NetServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Group, registerTransport } from '@tsnet/core';
@@ -104,7 +104,10 @@ test('a login shell that prints to stdout before node starts does not corrupt th
   });
   const printed: string[] = [];
   const write = process.stderr.write;
-  process.stderr.write = ((chunk: string) => (printed.push(String(chunk)), true)) as typeof write;
+  process.stderr.write = ((chunk: string) => {
+    printed.push(String(chunk));
+    return true;
+  }) as typeof write;
   try {
     const gw = await openWith(createSsh({ configFile: config, agent: false }), '', 'inherit');
     expect(await gw.remoteExec('channel.send(21 * 2)').receive()).toBe(42);

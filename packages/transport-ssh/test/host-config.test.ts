@@ -105,10 +105,18 @@ const cases: Array<[string, { user?: string; port?: number }, Partial<HostConfig
       hashKnownHosts: true,
     },
   ],
-  ['build01', { user: 'override', port: 2022 }, { user: 'override', port: 2022, userKnownHostsFiles: [`${dir}/kh_build01.lab.example_2022`, join(homedir(), 'kh2')] }],
+  [
+    'build01',
+    { user: 'override', port: 2022 },
+    { user: 'override', port: 2022, userKnownHostsFiles: [`${dir}/kh_build01.lab.example_2022`, join(homedir(), 'kh2')] },
+  ],
   ['behind', {}, { hostname: '10.1.2.3', proxyJump: ['jumper@bastion:2200', 'b1'], user: me, port: 22, strictHostKeyChecking: 'yes', serverAliveCountMax: 2 }],
   ['web.lab.example', {}, { user: 'labuser', compression: true, strictHostKeyChecking: 'yes' }],
-  ['secret.lab.example', {}, { user: me, compression: false, strictHostKeyChecking: 'no', identityAgent: undefined, hostKeyAlias: 'secret-alias', connectTimeout: 7 }],
+  [
+    'secret.lab.example',
+    {},
+    { user: me, compression: false, strictHostKeyChecking: 'no', identityAgent: undefined, hostKeyAlias: 'secret-alias', connectTimeout: 7 },
+  ],
   ['inc-x', {}, { hostname: '10.9.0.1', user: 'first', port: 2202, serverAliveInterval: 9 }],
   // An Include inside the secret.lab.example block does not apply to other hosts.
   ['other', {}, { hostname: 'other', user: me, port: 22 }],

@@ -1,0 +1,199 @@
+#!/usr/bin/env node
+// SSH gateway startup and bulk throughput beside OpenSSH's own client, on this machine.
+//
+//   npm run build && node bench/ssh-transport.mjs [--runs 3] [--startups 10] [--mib 1024] [--quick]
+//
+// Starts a private sshd on 127.0.0.1 (throwaway keys in a temp dir; ~/.ssh is not touched), then
+// measures, interleaved run by run:
+//   startup.first    makeGateway('ssh=…') on a new connection (handshake, login, shell, node, bootstrap)
+//   startup.shared   another gateway to the same host while one is open (one more exec channel)
+//   (each with the default node from the PATH of a login shell, and with node=/usr/bin/node)
+//   startup.ssh_true `ssh host true` with OpenSSH
+//   bulk.upload      MiB of 1 MiB Buffers sent on a channel, remote counts; MB/s
+//   bulk.download    the same from remote to local
+//   bulk.ssh_cat     `head -c N /dev/zero | ssh host 'cat > /dev/null'`, wall clock incl. connection
+//   bulk.ssh_dd      the same timed on the remote side (`dd of=/dev/null`, excludes connection setup)
+//   bulk.ssh2_cat    ssh2 alone: an exec channel to `cat > /dev/null` (what tsnet adds on top)
+// MB/s = 10^6 bytes/s. Prints one JSON object per figure and a summary table (medians).
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { Group, registerTransport } from '@tsnet/core';
+import { createSsh } from '@tsnet/transport-ssh';
+import ssh2 from 'ssh2';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i === -1 ? dflt : Number(args[i + 1]);
+};
+const quick = args.includes('--quick');
+const RUNS = opt('runs', quick ? 1 : 3);
+const STARTUPS = opt('startups', quick ? 3 : 10);
+const MIB = opt('mib', quick ? 128 : 1024);
+const MB = (MIB * 1048576) / 1e6;
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const results = {};
+const record = (name, value, unit) => {
+  (results[name] ??= { unit, values: [] }).values.push(value);
+  console.log(JSON.stringify({ suite: 'tsnet-ssh', name, value: Math.round(value * 10) / 10, unit }));
+};
+
+// ------------------------------------------------------------------ a private sshd
+const dir = mkdtempSync(join(tmpdir(), 'tsnet-bench-sshd-'));
+const user = userInfo().username;
+const keygen = (file) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file], { stdio: 'ignore' });
+keygen(join(dir, 'host_key'));
+keygen(join(dir, 'id'));
+writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'id.pub')));
+const port = await new Promise((r) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const p = s.address().port;
+    s.close(() => r(p));
+  });
+});
+writeFileSync(
+  join(dir, 'sshd_config'),
+  [
+    `ListenAddress 127.0.0.1:${port}`,
+    `HostKey ${join(dir, 'host_key')}`,
+    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+    `PidFile ${join(dir, 'pid')}`,
+    'PermitRootLogin prohibit-password',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    'StrictModes no',
+    'UseDNS no',
+    'PrintMotd no',
+    'MaxSessions 50',
+    'MaxStartups 100:30:200',
+    '',
+  ].join('\n'),
+);
+execFileSync('mkdir', ['-p', '/run/sshd']);
+const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+await new Promise((resolve, reject) => {
+  let log = '';
+  sshd.stderr.on('data', (d) => {
+    log += d;
+    if (log.includes('Server listening')) resolve();
+  });
+  sshd.on('exit', () => reject(new Error(`sshd failed:\n${log}`)));
+});
+writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
+const config = join(dir, 'ssh_config');
+writeFileSync(
+  config,
+  `Host bench\n  HostName 127.0.0.1\n  Port ${port}\n  User ${user}\n  IdentityFile ${join(dir, 'id')}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${join(dir, 'known_hosts')}\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n`,
+);
+const cleanup = () => {
+  sshd.kill();
+  rmSync(dir, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+registerTransport(createSsh({ configFile: config, agent: false }));
+const sh = (command) => execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const SSH = `ssh -F ${config} bench`;
+
+// ------------------------------------------------------------------ measurements
+async function timeIt(fn) {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function startups() {
+  const group = new Group();
+  for (let i = 0; i < STARTUPS; i++) {
+    record('startup.ssh_true', await timeIt(() => sh(`${SSH} true`)), 'ms');
+    for (const [label, spec] of [
+      ['', 'ssh=bench'],
+      ['.abs_node', 'ssh=bench//node=/usr/bin/node'],
+    ]) {
+      let gw;
+      record(`startup.first${label}`, await timeIt(async () => (gw = await group.makeGateway(spec, { output: 'ignore' }))), 'ms');
+      let second;
+      record(`startup.shared${label}`, await timeIt(async () => (second = await group.makeGateway(spec, { output: 'ignore' }))), 'ms');
+      await second.exit();
+      await gw.exit();
+    }
+  }
+}
+
+async function bulk() {
+  const group = new Group();
+  const gw = await group.makeGateway('ssh=bench//node=/usr/bin/node', { output: 'ignore' });
+  const chunk = Buffer.alloc(1 << 20, 0x5a);
+  // upload
+  const up = gw.remoteExec('let n = 0; for await (const c of channel) { if (c === null) break; n += c.length; } channel.send(n)');
+  let t = performance.now();
+  for (let i = 0; i < MIB; i++) await up.send(chunk);
+  await up.send(null);
+  if ((await up.receive()) !== MIB * 1048576) throw new Error('upload: wrong byte count');
+  record('bulk.upload', MB / ((performance.now() - t) / 1000), 'MB/s');
+  // download
+  const down = gw.remoteExec('const c = Buffer.alloc(1 << 20, 0x5a); for (let i = 0; i < kwargs.n; i++) await channel.send(c); await channel.send(null)', {
+    n: MIB,
+  });
+  t = performance.now();
+  let n = 0;
+  for (;;) {
+    const item = await down.receive();
+    if (item === null) break;
+    n += item.length;
+  }
+  if (n !== MIB * 1048576) throw new Error('download: wrong byte count');
+  record('bulk.download', MB / ((performance.now() - t) / 1000), 'MB/s');
+  await group.terminate();
+
+  // OpenSSH
+  t = performance.now();
+  sh(`head -c ${MIB * 1048576} /dev/zero | ${SSH} 'cat > /dev/null'`);
+  record('bulk.ssh_cat', MB / ((performance.now() - t) / 1000), 'MB/s');
+  const dd = sh(`head -c ${MIB * 1048576} /dev/zero | ${SSH} 'LC_ALL=C dd of=/dev/null bs=1M 2>&1'`);
+  const m = /([\d.]+) s,/.exec(dd);
+  if (m) record('bulk.ssh_dd', MB / Number(m[1]), 'MB/s');
+
+  // ssh2 alone
+  const client = new ssh2.Client();
+  await new Promise((resolve, reject) => {
+    client.once('ready', resolve).once('error', reject);
+    client.connect({ host: '127.0.0.1', port, username: user, privateKey: readFileSync(join(dir, 'id')), hostVerifier: () => true });
+  });
+  const ch = await new Promise((resolve, reject) => client.exec('cat > /dev/null', (e, c) => (e ? reject(e) : resolve(c))));
+  ch.resume();
+  ch.stderr.resume();
+  t = performance.now();
+  await new Promise((resolve) => {
+    let i = 0;
+    const pump = () => {
+      while (i < MIB) {
+        i++;
+        if (!ch.write(chunk)) return void ch.once('drain', pump);
+      }
+      ch.end();
+    };
+    ch.on('close', resolve);
+    pump();
+  });
+  record('bulk.ssh2_cat', MB / ((performance.now() - t) / 1000), 'MB/s');
+  client.end();
+}
+
+for (let run = 0; run < RUNS; run++) {
+  await startups();
+  await bulk();
+}
+
+console.log('\n| figure | median | runs | unit |\n|---|---:|---:|---|');
+for (const [name, { unit, values }] of Object.entries(results)) {
+  console.log(`| ${name} | ${Math.round(median(values) * 10) / 10} | ${values.length} | ${unit} |`);
+}
+process.exit(0);
