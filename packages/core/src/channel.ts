@@ -86,6 +86,16 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     this.#credit = credit;
   }
 
+  /**
+   * @internal A plumbing channel (the relay of a via= gateway) that must not keep the process alive
+   * by itself: whoever uses it holds the gateway when it has reason to.
+   */
+  _unheld = false;
+
+  #hold(delta: number): void {
+    if (!this._unheld) this.gateway._hold(delta);
+  }
+
   /** True once either side closed the channel or the gateway went down. */
   isClosed(): boolean {
     return this.#closedBy !== null;
@@ -118,8 +128,8 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       this.gateway._writeFrame(3 /* DATA */, 0, this.id, parts, total);
       return this.gateway._writable();
     }
-    this.gateway._hold(1);
-    const release = () => this.gateway._hold(-1);
+    this.#hold(1);
+    const release = () => this.#hold(-1);
     return new Promise<void>((resolve, reject) => {
       this.#pendingSends.push({
         parts,
@@ -286,7 +296,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
         waiter.cleanup();
       };
       let held = true;
-      this.gateway._hold(1);
+      this.#hold(1);
       const waiter: Waiter = {
         resolve: resolve as (v: unknown) => void,
         reject,
@@ -295,7 +305,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
           signal?.removeEventListener('abort', onAbort);
           if (held) {
             held = false;
-            this.gateway._hold(-1);
+            this.#hold(-1);
           }
         },
       };
@@ -340,10 +350,10 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     if (typeof fn !== 'function') throw new TypeError('setCallback() takes a function');
     this.#callback = fn as Callback;
     if (options && 'endmarker' in options) this.#endmarker = options.endmarker;
-    this.gateway._hold(1);
+    this.#hold(1);
     this.#callbackDone = new Promise<void>((r) => {
       this.#callbackDoneResolve = () => {
-        this.gateway._hold(-1);
+        this.#hold(-1);
         r();
       };
     });
@@ -437,7 +447,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       else this.#closeWaiters.push(resolve);
     });
     const all = closed.then(() => this.#callbackDone ?? undefined);
-    this.gateway._hold(1);
+    this.#hold(1);
     try {
       if (timeout === undefined) await all;
       else {
@@ -453,7 +463,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       }
     } finally {
       if (timer !== undefined) clearTimeout(timer);
-      this.gateway._hold(-1);
+      this.#hold(-1);
     }
     if (this.#callbackError !== null) throw this.#callbackError;
     if (this.#terminal && !(this.#terminal instanceof ChannelClosedError)) throw this.#terminal;

@@ -10,7 +10,7 @@ import {
 } from './errors.js';
 import { FrameFlag, FrameType, PROTOCOL_VERSION } from './frame.js';
 import { type ExecRequest, functionSource } from './remote-source.js';
-import { makeFileFor } from './streams.js';
+import { makeFileFor, outputReadable } from './streams.js';
 import type { Transport, TransportExit } from './transport.js';
 import type { XSpec } from './xspec.js';
 
@@ -282,6 +282,15 @@ export class Gateway extends BaseGateway {
   onOutput(listener: OutputListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * The remote's stdout or stderr as a Readable of text, from now on, ending when the gateway
+   * closes; `stream.gatewayId` is this gateway's id. Read it (or destroy it): remote output cannot
+   * be paused, so past 8 MiB unread, newer output is dropped with a note.
+   */
+  outputStream(which: 'stdout' | 'stderr'): import('node:stream').Readable & { readonly gatewayId: string } {
+    return outputReadable(this.id, which, (l) => this.onOutput(l), this.closed);
   }
 
   // ---------------------------------------------------------------- lifecycle

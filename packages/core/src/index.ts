@@ -13,6 +13,7 @@ export {
   BootstrapError,
   ProtocolError,
   GatewayClosedError,
+  GroupError,
   ChannelClosedError,
   RemoteError,
   TimeoutError,
@@ -23,4 +24,6 @@ export {
 } from './errors.js';
 export type { Transport, TransportExit, TransportProvider, ConnectOptions } from './transport.js';
 export { registerTransport } from './transports.js';
+/** For transport packages: start a `via=` gateway's command on its master's host. */
+export { connectVia, type ViaCommand } from './via-transport.js';
 export { PROTOCOL_VERSION } from './frame.js';

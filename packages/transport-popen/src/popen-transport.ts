@@ -4,7 +4,14 @@ import { getPriority, setPriority } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FIRST_STAGE, preamble } from '@tsnet/bootstrap';
-import { ConnectError, type ConnectOptions, type Transport, type TransportExit, type TransportProvider } from '@tsnet/core/internal';
+import {
+  ConnectError,
+  type ConnectOptions,
+  type Transport,
+  type TransportExit,
+  type TransportProvider,
+} from '@tsnet/core/internal';
+import { connectVia } from '@tsnet/core';
 
 /** How long stdio may stay open after the process exited (a grandchild holding a pipe) before we stop waiting. */
 const STDIO_GRACE_MS = 300;
@@ -39,6 +46,7 @@ export function popenCommand(options: ConnectOptions): PopenCommand {
 export const popen: TransportProvider = {
   type: 'popen',
   async connect(options: ConnectOptions): Promise<Transport> {
+    if (options.via) return connectPopenVia(options);
     const cmd = popenCommand(options);
     const { spec } = options;
     if (spec.getString('chdir')) {
@@ -85,6 +93,43 @@ export const popen: TransportProvider = {
     return transport;
   },
 };
+
+/**
+ * `popen//via=gw0`: the same runtime, started by gw0's runtime on its host. Its node, chdir and env
+ * are resolved there (the master's `process.execPath`, cwd and environment); the bundle travels
+ * from here through the master.
+ */
+async function connectPopenVia(options: ConnectOptions): Promise<Transport> {
+  const { spec, via } = options;
+  const nodeSpec = spec.getString('node');
+  const [command, ...flags] = nodeSpec ? nodeSpec.trim().split(/\s+/) : [];
+  const chdir = spec.getString('chdir');
+  const nice = spec.getString('nice');
+  let transport: Transport;
+  try {
+    transport = await connectVia(via!, {
+      what: 'popen',
+      ...(command ? { command } : {}),
+      args: [...flags, '-e', FIRST_STAGE],
+      ...(chdir ? { chdir } : {}),
+      env: spec.env,
+      ...(nice !== undefined ? { nice: Number(nice) } : {}),
+      wireFd: 3,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (error) {
+    const remoteCode = (error as { cause?: { remoteCode?: unknown } }).cause?.remoteCode;
+    if (remoteCode === 'ENOENT' && error instanceof Error) {
+      throw new ConnectError(
+        `${error.message}. Is Node installed at that path on the host of ${via!.id}? Pass node=/path/to/node in the spec.`,
+        { cause: error.cause },
+      );
+    }
+    throw error;
+  }
+  transport.write(preamble({ wireFd: 3, output: 'fd', killGroup: true, watchPpid: true }));
+  return transport;
+}
 
 export class PopenTransport implements Transport {
   readonly label: string;
