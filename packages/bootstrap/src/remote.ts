@@ -71,6 +71,7 @@ function serveWorker(config: BootConfig): void {
   const execRequire = createRequire(path.join(process.cwd(), '__tsnet_exec__.js'));
 
   let gateway: WorkerGateway | undefined;
+  let watchdogNow = (): void => {};
   const exit = (code: number): void => {
     const timer = setTimeout(() => process.exit(code), 2000);
     timer.unref();
@@ -79,7 +80,10 @@ function serveWorker(config: BootConfig): void {
   };
 
   gateway = new WorkerGateway(transport, {
-    execute: (channel: Channel, request: ExecRequest) => execute(channel, request, { require: execRequire, cwd: process.cwd() }),
+    execute: (channel: Channel, request: ExecRequest) => {
+      watchdogNow();
+      return execute(channel, request, { require: execRequire, cwd: process.cwd() });
+    },
     info: () => ({
       pid: process.pid,
       ppid: process.ppid,
@@ -110,7 +114,7 @@ function serveWorker(config: BootConfig): void {
   };
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
-  if (config.watchPpid) startWatchdog(config.killGroup === true);
+  if (config.watchPpid) watchdogNow = startWatchdog(config.killGroup === true);
 }
 
 /** console.log and process.stdout.write must never reach the wire. */
@@ -130,10 +134,17 @@ function redirectOutput(gateway: WorkerGateway, mode: 'fd' | 'frames'): void {
 
 /**
  * When the local process dies without closing our stdin (SIGKILL while we are busy), a thread of
- * our own notices the parent change and ends us (and our process group for popen).
+ * our own notices the parent change and ends us (and our process group for popen). It starts a
+ * little after boot, to keep the handshake fast, or at the first remote execution, whichever
+ * comes first: code that blocks the event loop (`while (true) {}`) must find it running.
+ * Returns the function that starts it now.
  */
-function startWatchdog(killGroup: boolean): void {
-  const start = setTimeout(() => {
+function startWatchdog(killGroup: boolean): () => void {
+  let started = false;
+  const now = (): void => {
+    if (started) return;
+    started = true;
+    clearTimeout(timer);
     try {
       const w = new Worker(
         `const {workerData:d}=require('worker_threads');setInterval(()=>{if(process.ppid!==d.ppid){try{if(d.group)process.kill(-d.pid,'SIGKILL')}catch{}process.kill(d.pid,'SIGKILL')}},200)`,
@@ -143,8 +154,10 @@ function startWatchdog(killGroup: boolean): void {
     } catch {
       // no worker threads on this runtime: stdin EOF still ends us when idle
     }
-  }, 150);
-  start.unref();
+  };
+  const timer = setTimeout(now, 150);
+  timer.unref();
+  return now;
 }
 
 function main(): void {

@@ -25,6 +25,8 @@ interface QueuedItem {
   value: unknown;
   /** Bytes of this message not yet returned to the sender as credit. */
   size: number;
+  /** Bytes of this message on the wire (for status reports). */
+  length: number;
 }
 
 interface PendingSend {
@@ -231,7 +233,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       this.#partialUncredited = 0;
     }
     const value = this.gateway._load(bytes, this.id);
-    this.#queue.push({ value, size });
+    this.#queue.push({ value, size, length: bytes.length });
     if (this.#callback) this.#deliver();
     else if (this.#waiters.length > 0) this.#serveWaiter();
   }
@@ -553,7 +555,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   /** @internal for status reports. */
   get _queuedBytes(): number {
     let n = 0;
-    for (let i = this.#queueHead; i < this.#queue.length; i++) n += this.#queue[i]!.size;
+    for (let i = this.#queueHead; i < this.#queue.length; i++) n += this.#queue[i]!.length;
     return n;
   }
 

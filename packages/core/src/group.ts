@@ -165,9 +165,7 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
       else if (typeof spec === 'string') xspec = new XSpec(spec);
       else throw new SpecError(`makeGateway() takes a spec string, an XSpec or a transport provider, got ${typeof spec}`);
       if (xspec.id !== undefined && this.#entries.has(xspec.id)) {
-        throw new GroupError(
-          `gateway id "${xspec.id}" is already in use in this group ${String(this)}: pick another id= or leave it out to get one`,
-        );
+        throw new GroupError(`gateway id "${xspec.id}" is already in use in this group ${String(this)}: pick another id= or leave it out to get one`);
       }
       // The master must exist (or be in the making) before this one: that also rules out cycles.
       master = this.#viaEntry(xspec);

@@ -2,7 +2,7 @@ import type { Channel } from './channel.js';
 import { RemoteError } from './errors.js';
 
 /** Unread items in a receive queue above which members wait. */
-const QUEUE_HIGH_WATER = 1024;
+const QUEUE_HIGH_WATER = 128;
 
 /**
  * The channels of one group.remoteExec(), one per gateway, in the group's order.

@@ -98,6 +98,12 @@ export async function tsnetViaRelay(channel: Channel, kw: RelayArgs): Promise<vo
     const exitInfo = new Promise<[number | null, string | null]>((resolve) => {
       child.once('exit', (code, signal) => {
         exited = true;
+        // What it started in its process group goes with it.
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // nobody left
+        }
         resolve([code, signal]);
       });
     });

@@ -117,7 +117,11 @@ class ViaTransport implements Transport {
       (message: unknown) => {
         if (message !== end) this.#onControl(message);
         // The relay closes its control channel with its error when it fails.
-        else ctl.waitClose().then(() => this.#relayEnded(), (error: unknown) => this.#relayEnded(error));
+        else
+          ctl.waitClose().then(
+            () => this.#relayEnded(),
+            (error: unknown) => this.#relayEnded(error),
+          );
       },
       { endmarker: end },
     );
@@ -180,7 +184,9 @@ class ViaTransport implements Transport {
   #relayEnded(error?: unknown): void {
     if (this.#done) return;
     if (this.#master.isDown) {
-      this.#spawned?.reject(new ConnectError(`${this.#what} via ${this.#master.id}: its master gateway closed while the runtime was starting`, { cause: error }));
+      this.#spawned?.reject(
+        new ConnectError(`${this.#what} via ${this.#master.id}: its master gateway closed while the runtime was starting`, { cause: error }),
+      );
       this.#spawned = null;
       // Settle only once the master's own process ended: our runtime was its child.
       void this.#master.closed.then((info: GatewayCloseInfo) =>

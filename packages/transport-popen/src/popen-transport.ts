@@ -118,11 +118,12 @@ async function connectPopenVia(options: ConnectOptions): Promise<Transport> {
       ...(options.signal ? { signal: options.signal } : {}),
     });
   } catch (error) {
-    const remoteCode = (error as { cause?: { remoteCode?: unknown } }).cause?.remoteCode;
-    if (remoteCode === 'ENOENT' && error instanceof Error) {
+    const cause = (error as { cause?: { remoteCode?: unknown; remoteMessage?: unknown } }).cause;
+    if (cause?.remoteCode === 'ENOENT') {
       throw new ConnectError(
-        `${error.message}. Is Node installed at that path on the host of ${via!.id}? Pass node=/path/to/node in the spec.`,
-        { cause: error.cause },
+        `popen via ${via!.id}: cannot start the remote runtime ${JSON.stringify(command ?? 'node')} on the host of ${via!.id} ` +
+          `(${String(cause.remoteMessage)}). Is Node installed at that path there? Pass node=/path/to/node in the spec.`,
+        { cause },
       );
     }
     throw error;
@@ -155,6 +156,13 @@ export class PopenTransport implements Transport {
       child.once('exit', (code, signal) => {
         this.#exited = true;
         exit = { code, signal };
+        // The runtime is gone; what it started in its process group goes with it (the group id
+        // stays reserved while members are left, so this reaches only them).
+        try {
+          process.kill(-this.pid, 'SIGKILL');
+        } catch {
+          // nobody left
+        }
         // stdio normally closes right after; a grandchild may hold it open, so do not wait long.
         setTimeout(() => {
           for (const s of child.stdio) s?.destroy();
