@@ -121,7 +121,8 @@ export async function tsnetViaRelay(channel: Channel, kw: RelayArgs): Promise<vo
         },
       );
     });
-    for (const name of ['stdout', 'stderr'] as const) {
+    // With the wire on stdout (wireFd 1), only stderr is output.
+    for (const name of kw.wireFd === 1 ? (['stderr'] as const) : (['stdout', 'stderr'] as const)) {
       const s = child[name] as import('node:stream').Readable;
       s.setEncoding('utf8');
       s.on('error', () => {});
