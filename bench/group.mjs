@@ -39,7 +39,9 @@ async function measure(label, specs) {
   console.log(`${label.padEnd(28)} start ${stats(start)}   terminate ${stats(stop)}`);
 }
 
-console.log(`node ${process.version}, ${cpus().length} cores, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}, ${rounds} rounds`);
+console.log(
+  `node ${process.version}, ${cpus().length} cores, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}, ${rounds} rounds`,
+);
 for (const n of sizes) await measure(`${n} popen`, () => Array.from({ length: n }, () => 'popen'));
 for (const n of sizes.filter((n) => n <= 8)) {
   await measure(`1 popen + ${n} via it`, () => ['popen//id=m', ...Array.from({ length: n }, () => 'popen//via=m')]);
