@@ -321,8 +321,11 @@ export function channelContract(kind: GatewayKind): void {
       await expect(makeGateway(kind.spec('//node=/nonexistent/node'))).rejects.toThrow(/cannot start the remote runtime.*node=/);
     });
 
-    test('an unknown gateway type names the known ones', async () => {
-      await expect(makeGateway('popen2=x' as string)).rejects.toThrow(/names no gateway type/);
+    test('an unknown gateway type names the known ones and the package that would provide it', async () => {
+      const err = (await makeGateway('docker=box').catch((e: unknown) => e)) as Error & { code: string };
+      expect(err.code).toBe('TSNET_ERR_SPEC');
+      expect(err.message).toMatch(/no transport provides the type "docker".*popen, ssh, socket, ws.*@tsnet\/transport-docker/s);
+      await expect(makeGateway('id=x//chdir=/tmp')).rejects.toThrow(/names no gateway type/);
     });
 
     test('a killed gateway rejects pending receives within a second, with the reason', async () => {

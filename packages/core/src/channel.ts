@@ -286,6 +286,13 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     if (this.#closedBy === 'local') return Promise.reject(this.#sendClosedError());
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (options?.timeout === undefined && !signal) {
+      // The common case, without timers or listeners to set up and tear down.
+      return new Promise<T>((resolve, reject) => {
+        this.#hold(1);
+        this.#waiters.push({ resolve: resolve as (v: unknown) => void, reject, cleanup: this.#release });
+      });
+    }
     return new Promise<T>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
@@ -322,6 +329,8 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       this.#waiters.push(waiter);
     });
   }
+
+  readonly #release = (): void => this.#hold(-1);
 
   /** Yields items until the channel closes; a RemoteError or GatewayClosedError is thrown. */
   [Symbol.asyncIterator](): AsyncIterator<T> {

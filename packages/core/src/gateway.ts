@@ -173,15 +173,17 @@ export class Gateway extends BaseGateway {
         this.transport.ref?.();
       }
     } else if (this.#refed && !this.#refCheck) {
-      // Decide later: a ping-pong drops to zero holds between every receive and the next.
+      // Decide a little later, once: a ping-pong drops to zero holds between every receive and the
+      // next, and one timer per 20 ms costs nothing where one per round trip would.
       this.#refCheck = true;
-      setImmediate(() => {
+      const timer = setTimeout(() => {
         this.#refCheck = false;
         if (this.#holds <= 0 && this.#refed && this.#started) {
           this.#refed = false;
           this.transport.unref?.();
-        }
-      });
+        } else if (this.#holds <= 0) this._hold(0);
+      }, 20);
+      (timer as { unref?: () => void }).unref?.();
     }
   }
 

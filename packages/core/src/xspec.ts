@@ -4,6 +4,27 @@ import { SpecError } from './errors.js';
 export const GATEWAY_TYPES = ['popen', 'ssh', 'socket', 'ws'] as const;
 
 /**
+ * Keys that configure a gateway rather than name its type. A spec without a known type takes its
+ * first other key as the type, so `docker=x` asks for @tsnet/transport-docker instead of failing here.
+ */
+const OPTION_KEYS = new Set([
+  'id',
+  'node',
+  'chdir',
+  'nice',
+  'via',
+  'hostkey',
+  'identity',
+  'keepalive',
+  'compress',
+  'token-file',
+  'token-env',
+  'tls',
+  'tls-fingerprint',
+  'tls-ca',
+]);
+
+/**
  * A gateway specification such as `popen//node=/usr/bin/node//chdir=/tmp//env:FOO=bar//id=w1`.
  * Keys are `//`-separated; a bare key means `true`; `env:NAME=value` keys collect into `env`.
  * Unknown keys are kept and readable (as in execnet), so transports can define their own.
@@ -43,6 +64,7 @@ export class XSpec {
       this.#keys.set(key, value);
       if (type === undefined && (GATEWAY_TYPES as readonly string[]).includes(key)) type = key;
     }
+    type ??= [...this.#keys.keys()].find((k) => !OPTION_KEYS.has(k));
     if (type === undefined) {
       throw new SpecError(
         `gateway spec ${JSON.stringify(text)} names no gateway type: start it with one of ${GATEWAY_TYPES.join(', ')} (e.g. "popen" or "ssh=user@host")`,

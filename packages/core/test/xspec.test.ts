@@ -26,6 +26,7 @@ describe('XSpec', () => {
   test.each([
     ['', /empty gateway spec/],
     ['node=/x', /names no gateway type/],
+    ['id=a//chdir=/tmp', /names no gateway type/],
     ['popen//chdir=a//chdir=b', /gives the key "chdir" twice/],
     ['popen////id=x', /empty key/],
     ['popen//', /empty key/],
@@ -37,6 +38,11 @@ describe('XSpec', () => {
   ])('%j is refused', (text, message) => {
     expect(() => new XSpec(text)).toThrow(SpecError);
     expect(() => new XSpec(text)).toThrow(message);
+  });
+
+  test('an unknown first key is taken as the type, for the transport lookup to name its package', () => {
+    expect(new XSpec('docker=box//id=d').type).toBe('docker');
+    expect(new XSpec('id=d//vagrant_ssh=default').type).toBe('vagrant_ssh');
   });
 
   test('the message shows the spec', () => {
