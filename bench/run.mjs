@@ -511,6 +511,13 @@ const ROWS = [
       { vs: 'execnet', label: '× execnet' },
     ],
   },
+  {
+    figure: 'bulk ssh, vs execnet without -C',
+    t: T('ssh.large_bytes'),
+    execnet: E('ssh_nocomp.large_bytes'),
+    note: 'execnet with its forced ssh -C patched out (execnet_bench.py ssh_nocomp; not stock execnet)',
+    cmp: [{ vs: 'execnet', label: '× execnet' }],
+  },
   { figure: 'startup socket (server running)', t: T('socket.startup'), cmp: [] },
   { figure: 'round trip socket', t: T('socket.rtt'), floor: N('node.tcp_rtt'), floorName: 'TCP ping-pong', cmp: [{ vs: 'floor', label: '× tcp' }] },
   { figure: 'small msgs socket, int', t: T('socket.small_msgs'), cmp: [] },
