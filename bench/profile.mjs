@@ -37,14 +37,10 @@ for (const name of chosen) {
   const dir = `${outRoot}/${name}`;
   mkdirSync(dir, { recursive: true });
   console.error(`== profiling ${name}`);
-  const r = await runJsonLines(process.execPath, [
-    '--cpu-prof',
-    `--cpu-prof-dir=${dir}/local`,
-    `${BENCH}tsnet-bench.mjs`,
-    ...argv,
-    '--profile-remote',
-    `${dir}/remote`,
-  ]);
+  const local = ['--cpu-prof', `--cpu-prof-dir=${dir}/local`, ...(name === 'startup' ? ['--cpu-prof-interval=100'] : [])];
+  const r = await runJsonLines(process.execPath, [...local, `${BENCH}tsnet-bench.mjs`, ...argv, '--profile-remote', `${dir}/remote`], {
+    env: name === 'startup' ? envWithoutExtraCa() : process.env,
+  });
   if (r.error) {
     console.error(r.error);
     continue;

@@ -16,7 +16,20 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname } from 'node:path';
-import { BENCH, DEBIAN_PYTHON, EXECNET_SCRIPT, envWithoutExtraCa, execnetStatus, median, parseArgs, REPO, round, runJsonLines, sleep } from './lib/common.mjs';
+import {
+  BENCH,
+  DEBIAN_PYTHON,
+  EXECNET_SCRIPT,
+  envWithoutExtraCa,
+  execnetStatus,
+  killRunningJobs,
+  median,
+  parseArgs,
+  REPO,
+  round,
+  runJsonLines,
+  sleep,
+} from './lib/common.mjs';
 
 const GROUPS = ['startup', 'rtt', 'small', 'bulk', 'fanout', 'ssh', 'socket'];
 const opts = parseArgs(process.argv.slice(2));
@@ -268,6 +281,15 @@ function jobsFor(group) {
 }
 
 // ------------------------------------------------------------------ run
+
+// Jobs run in their own sessions, so Ctrl-C does not reach them: end them here.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    killRunningJobs();
+    if (socket.server) socket.server.kill('SIGKILL');
+    process.exit(130);
+  });
+}
 
 const samples = [];
 const errors = [];
@@ -540,9 +562,7 @@ for (const r of ROWS) {
   for (const c of r.cmp) {
     const key = r[c.vs];
     const res = key && figures[key] ? compare(r.t, key, c.kind) : null;
-    const target = c.op
-      ? `${c.op === '<=' ? '≤' : '≥'} ${c.target}${c.kind === 'diff' ? ' ms' : '×'} ${c.label.replace(/^[×−] /, '')}`
-      : null;
+    const target = c.op ? `${c.op === '<=' ? '≤' : '≥'} ${c.target}${c.kind === 'diff' ? ' ms' : '×'} ${c.label.replace(/^[×−] /, '')}` : null;
     const holds = res && c.op ? (c.op === '<=' ? res.value <= c.target : res.value >= c.target) : null;
     row.comparisons.push({ label: c.label, kind: c.kind ?? 'ratio', value: res?.value ?? null, perRun: res?.perRun ?? [], target, holds });
   }

@@ -78,7 +78,8 @@ const ITEMS = {
 // ------------------------------------------------------------------ floors (bare process starts)
 
 function spawnExit(command, argv, env = process.env) {
-  const child = spawn(command, argv, { stdio: 'ignore', env });
+  // detached like a popen gateway: its own session, hence its own autogroup CPU share on Linux
+  const child = spawn(command, argv, { stdio: 'ignore', env, detached: true });
   return exited(child).then(() => {
     if (child.exitCode !== 0) throw new Error(`${command} ${argv.join(' ')} exited with ${child.exitCode ?? child.signalCode}`);
   });

@@ -17,6 +17,8 @@
 //                                                                         (clock after the remote shell said ready, stopped
 //                                                                         when cat finished; connection setup excluded)
 // Throughput clocks start once the receiver is up and stop when the receiver's count comes back.
+// Children start in their own session (detached), as tsnet's popen gateways do: with Linux autogroup
+// scheduling a session is also a CPU share, and on a busy machine that share must be the same for both.
 import { fork, spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import net from 'node:net';
@@ -138,7 +140,7 @@ function childMain(role, a) {
 const self = (role, ...rest) => [SELF, '--child', role, ...rest];
 
 function startSink(role, ...rest) {
-  const child = spawn(process.execPath, self(role, ...rest), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, self(role, ...rest), { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   let onReady;
   const ready = new Promise((r) => {
@@ -197,7 +199,7 @@ const bwName = (base, dir, mib) => `${base}${dir === 'recv' ? '.recv' : ''}${mib
 async function pipeRtt() {
   const n = Number(args.n ?? 20000);
   const warm = Number(args.warm ?? 1000);
-  const child = spawn(process.execPath, self('pipe-echo'), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, self('pipe-echo'), { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
   let handler;
   child.stdout.on('data', (d) => handler(d));
   const w = (b) => child.stdin.write(b);
@@ -271,7 +273,7 @@ async function pipeBw() {
     await exited(child);
     if (Number(out) !== n * size) throw new Error(`pipe-sink got ${out}, expected ${n * size}`);
   } else {
-    const child = spawn(process.execPath, self('pipe-source', String(n), String(size)), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, self('pipe-source', String(n), String(size)), { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     await readLine(child.stderr.setEncoding('utf8'));
     let got = 0;
     const done = new Promise((r) => child.stdout.on('end', r));
@@ -298,7 +300,7 @@ async function ipc() {
   if (what === 'rtt') {
     const n = Number(args.n ?? 20000);
     const warm = Number(args.warm ?? 1000);
-    const child = fork(SELF, ['--child', 'ipc-echo'], { serialization: ser, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(SELF, ['--child', 'ipc-echo'], { serialization: ser, detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const run = (count) =>
       new Promise((res) => {
         let i = 0;
@@ -324,7 +326,7 @@ async function ipc() {
   const n = Number(args.n ?? (large ? 200 : 200000));
   const item = large ? randomPayload(Number(args.mib ?? 4) * MiB) : 12345;
   const window = large ? 4 : 1024;
-  const child = fork(SELF, ['--child', 'ipc-count'], { serialization: ser, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(SELF, ['--child', 'ipc-count'], { serialization: ser, detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   await new Promise((r) => child.once('message', r)); // 'ready'
   const reply = new Promise((r) => child.once('message', r));
   let written = 0;
@@ -358,7 +360,7 @@ async function ipc() {
 async function tcpRtt() {
   const n = Number(args.n ?? 20000);
   const warm = Number(args.warm ?? 1000);
-  const child = spawn(process.execPath, self('tcp-echo'), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, self('tcp-echo'), { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = Number(await readLine(child.stdout.setEncoding('utf8')));
   const sock = net.connect(port, '127.0.0.1');
   sock.setNoDelay(true);
@@ -380,7 +382,7 @@ async function tcpBw() {
   const mib = Number(args.mib ?? 4);
   const n = Number(args.n ?? 200);
   const size = mib * MiB;
-  const child = spawn(process.execPath, self('tcp-sink', String(n * size)), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, self('tcp-sink', String(n * size)), { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = Number(await readLine(child.stdout.setEncoding('utf8')));
   const sock = net.connect(port, '127.0.0.1');
   await new Promise((r) => sock.once('connect', r));

@@ -72,6 +72,19 @@ export function envWithoutExtraCa(env = process.env) {
   return e;
 }
 
+const runningJobs = new Set();
+
+/** Kills the process groups of the jobs runJsonLines() started that are still running (Ctrl-C). */
+export function killRunningJobs() {
+  for (const child of runningJobs) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 /**
  * Runs a command whose stdout carries JSON lines; resolves with the parsed records (lines that are
  * not JSON objects are passed to stderr). Never rejects: a failure is returned as `error`.
@@ -81,11 +94,14 @@ export function runJsonLines(command, args, { env = process.env, timeoutMs = 10 
     const started = now();
     let child;
     try {
-      child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      // its own session and process group: one job cannot leave strays behind when it is killed
+      child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     } catch (error) {
       resolve({ records: [], error: String(error), seconds: 0 });
       return;
     }
+    runningJobs.add(child);
+    child.once('exit', () => runningJobs.delete(child));
     const records = [];
     let buf = '';
     let stderr = '';
@@ -113,7 +129,11 @@ export function runJsonLines(command, args, { env = process.env, timeoutMs = 10 
     });
     const timer = setTimeout(() => {
       stderr += `\n(killed after ${timeoutMs} ms)`;
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
     }, timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
