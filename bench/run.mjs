@@ -624,10 +624,14 @@ function perMsg(key) {
   if (xs.length === 0) return null;
   const m = (f) => median(xs.map((x) => x[f]));
   return {
-    cpu: `${fmt(m('cpu_us_local'))} / ${fmt(m('cpu_us_remote'))}`,
-    sys: `${fsys(m('reads_local'))}r ${fsys(m('writes_local'))}w / ${fsys(m('reads_remote'))}r ${fsys(m('writes_remote'))}w`,
+    cpu: `${fcpu(m('cpu_us_local'))} / ${fcpu(m('cpu_us_remote'))}`,
+    sys:
+      xs[0].reads_local === undefined
+        ? '–'
+        : `${fsys(m('reads_local'))}r ${fsys(m('writes_local'))}w / ${fsys(m('reads_remote'))}r ${fsys(m('writes_remote'))}w`,
   };
 }
+const fcpu = (us) => (Number.isFinite(us) && us >= 10000 ? `${(us / 1000).toFixed(1)} ms` : fmt(us));
 const fsys = (x) => (Number.isFinite(x) && Math.abs(x) < 0.1 ? x.toFixed(3) : fmt(x));
 const costs = [];
 for (const r of ROWS) {
@@ -650,7 +654,8 @@ if (mem.length) {
   out += `${mem.join('\n')}\n`;
 }
 if (costs.length) {
-  out += '\nCost per message (round trip for rtt), local / remote process: CPU µs (user + system, all threads) and read/write syscalls\n\n';
+  out += '\nCost per message (per round trip for rtt, per start for startup), local / remote process: CPU µs (user + system, all threads;';
+  out += ' for startup the remote side is its main thread, the floor is a bare node start) and read/write syscalls\n\n';
   out += '| figure | tsnet CPU µs | raw Node floor CPU µs | tsnet syscalls | raw Node floor syscalls |\n|---|---:|---:|---:|---:|\n';
   out += `${costs.join('\n')}\n`;
 }

@@ -97,16 +97,23 @@ async function startup() {
   const samples = Number(args.samples ?? 10);
   const floorCmd = floorCommand();
   const handshake = [];
+  const cpuLocal = [];
+  const cpuRemote = [];
   const one = async () => {
     const group = new Group();
+    const c0 = process.cpuUsage();
     const t0 = now();
     const gw = await open(group);
     const t1 = now();
     const answer = await gw.remoteExec('await channel.send(1)').receive();
     const ms = now() - t0;
+    const c = process.cpuUsage(c0);
+    const remote = schedstatMs((await gw.remoteInfo()).pid);
     if (answer !== 1) throw new Error(`startup: remote answered ${answer}`);
     await group.terminate();
     handshake.push(t1 - t0);
+    cpuLocal.push((c.user + c.system) / 1000);
+    if (remote !== undefined) cpuRemote.push(remote);
     return ms;
   };
   const floor = async () => {
@@ -118,6 +125,8 @@ async function startup() {
   // warm-up (discarded, as hyperfine --warmup): the first makeGateway also imports the transport
   const cold = await one();
   handshake.length = 0;
+  cpuLocal.length = 0;
+  cpuRemote.length = 0;
   await floor();
   const ts = [];
   const fs = [];
@@ -132,8 +141,55 @@ async function startup() {
   }
   const floorName = args['floor-ssh'] ? 'startup.ssh_node_e' : 'startup.node_e';
   const extra = (xs) => ({ n: xs.length, min: round(Math.min(...xs)), max: round(Math.max(...xs)), env: envNote() });
-  emit('tsnet', `${prefix}.startup${tag}`, median(ts), 'ms', { ...extra(ts), make_gateway_ms: round(median(handshake)), cold_ms: round(cold), spec });
-  if (floorCmd) emit('node', `${floorName}${tag}`, median(fs), 'ms', { ...extra(fs), command: [floorCmd[0], ...floorCmd[1]].join(' ') });
+  // CPU per start (µs, for the cost table): wall-clock startup on a busy machine is mostly waiting
+  // for a CPU share, CPU time is what a start really costs.
+  const cpu = (local, remote) =>
+    remote.length ? { per_msg: { cpu_us_local: round(median(local) * 1000, 0), cpu_us_remote: round(median(remote) * 1000, 0) } } : {};
+  emit('tsnet', `${prefix}.startup${tag}`, median(ts), 'ms', {
+    ...extra(ts),
+    make_gateway_ms: round(median(handshake)),
+    cold_ms: round(cold),
+    spec,
+    ...cpu(cpuLocal, cpuRemote),
+  });
+  if (floorCmd) {
+    const fc = args['floor-ssh'] ? { local: [], remote: [] } : await floorCpu(3);
+    emit('node', `${floorName}${tag}`, median(fs), 'ms', { ...extra(fs), command: [floorCmd[0], ...floorCmd[1]].join(' '), ...cpu(fc.local, fc.remote) });
+  }
+}
+
+/** CPU ms the main thread of a process has used so far (/proc/<pid>/schedstat, ns), or undefined. */
+function schedstatMs(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU of bare Node starts: the child reports its own main-thread CPU just before it ends. */
+async function floorCpu(k) {
+  const local = [];
+  const remote = [];
+  for (let i = 0; i < k; i++) {
+    const c0 = process.cpuUsage();
+    const child = spawn(process.execPath, ['-e', "process.stdout.write(require('fs').readFileSync('/proc/self/schedstat', 'utf8'))"], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      detached: true,
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+    });
+    await exited(child);
+    const c = process.cpuUsage(c0);
+    const ns = Number(out.split(' ')[0]);
+    if (Number.isFinite(ns) && ns > 0) {
+      local.push((c.user + c.system) / 1000);
+      remote.push(ns / 1e6);
+    }
+  }
+  return { local, remote };
 }
 
 function envNote() {
