@@ -37,7 +37,7 @@ if (opts.help || opts.h) {
   console.log(
     readFileSync(new URL(import.meta.url), 'utf8')
       .split('\n')
-      .slice(1, 14)
+      .slice(1, 13)
       .join('\n')
       .replace(/^\/\/ ?/gm, ''),
   );
