@@ -1,4 +1,7 @@
 // Bundles the remote side into dist/tsnet-bootstrap.js: one self-contained file, no imports left.
+// It is also the standalone socket server, so `ws` is bundled in. ws loads the optional native
+// add-ons bufferutil and utf-8-validate inside try/catch; they are replaced by a stub that throws,
+// so the file never picks up whatever module of that name happens to lie near where it is copied.
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
@@ -20,6 +23,18 @@ await build({
   conditions: ['@tsnet/source'],
   charset: 'ascii',
   logLevel: 'warning',
+  plugins: [
+    {
+      name: 'no-optional-native-addons',
+      setup(b) {
+        b.onResolve({ filter: /^(bufferutil|utf-8-validate)$/ }, (args) => ({ path: args.path, namespace: 'stub' }));
+        b.onLoad({ filter: /.*/, namespace: 'stub' }, (args) => ({
+          contents: `throw new Error(${JSON.stringify(`${args.path} is not bundled`)});`,
+          loader: 'js',
+        }));
+      },
+    },
+  ],
 });
 const code = readFileSync(out);
 const hash = createHash('sha256').update(code).digest('hex');
