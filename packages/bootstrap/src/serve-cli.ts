@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { isIP } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { PROTOCOL_VERSION } from '@tsnet/core/internal';
 import { type ServerOptions, TsnetServer } from './server.js';
@@ -21,7 +22,8 @@ Options:
   --once                   serve one gateway, then exit
   --handshake-timeout MS   time a connection has to finish TLS, upgrade and authentication (default 10000)
   --max-connections N      gateways served at once (default 32)
-  --max-pending N          connections still in their handshake at once (default 16)
+  --max-pending N          connections still in their handshake at once (default 16); when full,
+                           the oldest is dropped for the newest
   --stop-timeout MS        on SIGTERM, time children get to finish before they are killed (default 5000)
   -h, --help               show this text
 
@@ -151,6 +153,14 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host, port };
 }
 
+function refuseInsecure(address: string): void {
+  process.stderr.write(
+    `tsnet-bootstrap serve: refusing --insecure-no-auth on ${address}, which is not a loopback address: ` +
+      'anyone who can reach it could run code here. Use a token (--token-file), or listen on 127.0.0.1 / [::1].\n',
+  );
+  process.exitCode = 2;
+}
+
 function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }
@@ -176,6 +186,11 @@ export async function serve(argv: string[]): Promise<void> {
     process.stdout.write(SERVE_USAGE);
     return;
   }
+  const { host } = parsed.options;
+  if (!parsed.options.token && isIP(host) && !isLoopback(host)) {
+    refuseInsecure(formatAddress(host, parsed.options.port));
+    return;
+  }
   const server = new TsnetServer({ ...parsed.options, protocol: PROTOCOL_VERSION, log });
   let address;
   try {
@@ -186,10 +201,8 @@ export async function serve(argv: string[]): Promise<void> {
     return;
   }
   if (!parsed.options.token && !isLoopback(address.address)) {
-    process.stderr.write(
-      `tsnet-bootstrap serve: refusing --insecure-no-auth on ${formatAddress(address.address, address.port)}, which is not a loopback address: ` +
-        'anyone who can reach it could run code here. Use a token (--token-file), or listen on 127.0.0.1 / [::1].\n',
-    );
+    // A host name that resolved to a non-loopback address: checked once bound.
+    refuseInsecure(formatAddress(address.address, address.port));
     process.exit(2);
   }
   // A bug in one connection's handling must not take the others down.

@@ -60,6 +60,7 @@ interface Pending {
   raw: net.Socket;
   stream: Duplex;
   timedOut: boolean;
+  evicted: boolean;
 }
 
 export class TsnetServer {
@@ -143,12 +144,16 @@ export class TsnetServer {
     }
     const kind = this.#secureContext ? 'tls' : 'tcp';
     if (this.#pending.size >= this.#options.maxPending) {
-      this.#options.log(`#${id} ${peer} ${kind}: refused: ${this.#pending.size} connections are already in their handshake (--max-pending)`);
-      raw.destroy();
-      return;
+      // Drop the oldest handshake rather than refuse the newest: a slow client (slowloris) holds
+      // its slot the longest, while an honest handshake takes a few round trips.
+      const oldest = this.#pending.values().next().value as Pending;
+      this.#pending.delete(oldest);
+      oldest.evicted = true;
+      oldest.stream.destroy();
+      oldest.raw.destroy();
     }
     raw.setNoDelay(true);
-    const conn: Pending = { id, peer, kind, raw, stream: raw, timedOut: false };
+    const conn: Pending = { id, peer, kind, raw, stream: raw, timedOut: false, evicted: false };
     this.#pending.add(conn);
     const timer = setTimeout(() => {
       conn.timedOut = true;
@@ -166,6 +171,7 @@ export class TsnetServer {
         this.#pending.delete(conn);
         let why: string;
         if (conn.timedOut) why = `handshake timeout (${this.#options.handshakeTimeout} ms)`;
+        else if (conn.evicted) why = `dropped for a newer connection: ${this.#options.maxPending} were in their handshake (--max-pending)`;
         else if (error instanceof HandshakeFailure) why = error.message;
         else if (error instanceof LineError) why = error.reason === 'closed' ? 'closed during the handshake' : error.message;
         else why = `handshake failed: ${(error as Error).message ?? String(error)}`;

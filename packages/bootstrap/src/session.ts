@@ -128,7 +128,7 @@ export class Session {
       return true;
     }
     const fields = buf.toString('latin1', 0, nl).split(' ');
-    if (fields[0] !== HEADER_MAGIC || !/^\d+$/.test(fields[1] ?? '') || !/^[0-9a-f]{64}$/.test(fields[2] ?? '')) {
+    if (fields[0] !== HEADER_MAGIC || !/^\d+$/.test(fields[1] ?? '') || !/^[0-9A-Za-z]+$/.test(fields[2] ?? '')) {
       this.#protocolFailure('sent no bootstrap header');
       return true;
     }
