@@ -54,6 +54,17 @@ test('SIGTERM: idle children finish, busy ones are killed after --stop-timeout, 
   expect(server.log()).toMatch(/the server stopped; remote killed/);
 });
 
+test('a server killed with SIGKILL leaves no children: they notice and end themselves', async () => {
+  const server = await startServer(['--listen', '127.0.0.1:0', '--token-file', tokenFile]);
+  const gw = await makeGateway(`socket=${server.address}//token-file=${tokenFile}`, { output: 'ignore' });
+  const { pid } = await gw.remoteInfo();
+  gw.remoteExec('setInterval(() => {}, 1000); await new Promise(() => {})');
+  server.proc.kill('SIGKILL');
+  await server.exited;
+  await gw.closed;
+  await eventually(() => processesInGroups([pid]).length === 0, 10_000, 'the orphaned remote ends itself');
+});
+
 test('--once with TSNET_TOKEN: serves one gateway, then exits; nobody else gets in', async () => {
   const token = readFileSync(tokenFile, 'utf8').trim();
   const server = await startServer(['--listen', '127.0.0.1:0', '--once'], { env: { TSNET_TOKEN: token } });
