@@ -51,7 +51,17 @@ const SNIFF_BYTES = 4;
 /** The largest WebSocket message accepted; clients send the bundle and frames in smaller pieces. */
 const WS_MAX_PAYLOAD = 1 << 20;
 
-class HandshakeFailure extends Error {}
+class HandshakeFailure extends Error {
+  /** The server answered (DENIED, BUSY): close gently so the answer is read, not lost to a reset. */
+  readonly answered: boolean;
+  constructor(message: string, answered = false) {
+    super(message);
+    this.answered = answered;
+  }
+}
+
+/** How long a refused client may take to read the answer and close before the server cuts it. */
+const ANSWER_LINGER_MS = 1000;
 
 interface Pending {
   id: number;
@@ -176,6 +186,18 @@ export class TsnetServer {
         else if (error instanceof LineError) why = error.reason === 'closed' ? 'closed during the handshake' : error.message;
         else why = `handshake failed: ${(error as Error).message ?? String(error)}`;
         this.#options.log(`#${id} ${peer} ${conn.kind}: refused: ${why}`);
+        if (error instanceof HandshakeFailure && error.answered && !conn.timedOut && !conn.evicted) {
+          // Unread bytes at close would make the kernel send a reset, which can destroy the answer
+          // before the client reads it: discard what comes, end our side, cut after a moment.
+          conn.stream.on('data', () => {});
+          conn.stream.resume();
+          conn.stream.end();
+          setTimeout(() => {
+            conn.stream.destroy();
+            raw.destroy();
+          }, ANSWER_LINGER_MS).unref();
+          return;
+        }
         conn.stream.destroy();
         raw.destroy();
       },
@@ -186,6 +208,7 @@ export class TsnetServer {
   async #handshake(conn: Pending): Promise<Session | null> {
     if (this.#secureContext) {
       const secure = new tls.TLSSocket(conn.raw, { isServer: true, secureContext: this.#secureContext });
+      secure.on('error', () => {}); // the outcome line says what happened
       conn.stream = secure;
       await new Promise<void>((resolve, reject) => {
         secure.once('secure', resolve);
@@ -249,9 +272,9 @@ export class TsnetServer {
     let answer: string;
     if (token) {
       if (!proofMatches(clientProof(token, serverNonce, clientNonce), auth.slice(5))) {
-        await write(stream, 'DENIED authentication failed: the token does not match the server\'s\n').catch(() => {});
-        stream.end();
-        throw new HandshakeFailure(auth.slice(5) === '-' ? 'no token given' : 'wrong token');
+        reader.detach();
+        await write(stream, "DENIED authentication failed: the token does not match the server's\n");
+        throw new HandshakeFailure(auth.slice(5) === '-' ? 'no token given' : 'wrong token', true);
       }
       answer = serverProof(token, serverNonce, clientNonce);
     } else {
@@ -259,9 +282,9 @@ export class TsnetServer {
     }
     if (this.#sessions.size >= this.#options.maxConnections || this.#stopping || this.#onceTaken) {
       const why = this.#stopping || this.#onceTaken ? 'the server is shutting down' : `the server already serves ${this.#sessions.size} gateways (--max-connections)`;
-      await write(stream, `BUSY ${why}\n`).catch(() => {});
-      stream.end();
-      throw new HandshakeFailure(`busy: ${why}`);
+      reader.detach();
+      await write(stream, `BUSY ${why}\n`);
+      throw new HandshakeFailure(`busy: ${why}`, true);
     }
     // Counted from here, so two clients authenticating at once cannot both take the last slot.
     const session = new Session({

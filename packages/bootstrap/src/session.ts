@@ -56,6 +56,13 @@ export class Session {
     this.done = new Promise((r) => {
       this.#resolveDone = r;
     });
+    // Listened to from the start: the connection may go between authentication and start().
+    this.#stream.on('error', () => {});
+    this.#stream.once('close', () => {
+      this.#streamClosed = true;
+      if (this.#child && !this.#exit) this.kill('the client went away');
+      this.#finish();
+    });
   }
 
   get pid(): number | undefined {
@@ -64,6 +71,7 @@ export class Session {
 
   start(): void {
     const stream = this.#stream;
+    if (this.#streamClosed || this.#child) return;
     let child: ChildProcess;
     try {
       child = spawn(process.execPath, ['-e', FIRST_STAGE], {
@@ -100,12 +108,6 @@ export class Session {
       if (!this.#relayIn(chunk, stdin)) stream.pause();
     });
     stdin.on('drain', () => stream.resume());
-    stream.on('error', () => {});
-    stream.once('close', () => {
-      this.#streamClosed = true;
-      if (!this.#exit) this.kill('the client went away');
-      this.#finish();
-    });
     if (this.#options.leftover.length > 0) this.#relayIn(this.#options.leftover, stdin);
     stream.resume();
 
@@ -203,6 +205,7 @@ export class Session {
     const exit = this.#exit;
     let outcome: string;
     if (this.#failure) outcome = `failed: ${this.#failure}`;
+    else if (!this.#child) outcome = 'the client went away before its child was started';
     else if (this.#killedBecause) outcome = `${this.#killedBecause}; remote killed`;
     else if (exit?.signal) outcome = `remote killed by ${exit.signal}`;
     else outcome = `remote exited with code ${exit?.code ?? '?'}`;

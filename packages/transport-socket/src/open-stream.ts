@@ -65,6 +65,7 @@ function openSocket(target: SocketTarget, ca: Buffer | undefined): Promise<OpenS
     if (!target.tls) {
       raw.once('connect', () => {
         raw.removeListener('error', fail);
+        raw.on('error', () => {}); // from here on, errors surface as 'close' (and in the transport)
         resolve({ stream: raw, destroy });
       });
       return;
@@ -88,7 +89,9 @@ function openSocket(target: SocketTarget, ca: Buffer | undefined): Promise<OpenS
         }
         secure.removeListener('error', fail);
         raw.removeListener('error', fail);
-        raw.on('error', () => {}); // reported through the TLS socket
+        // From here on, errors surface as 'close' (and in the transport).
+        secure.on('error', () => {});
+        raw.on('error', () => {});
         resolve({
           stream: secure,
           destroy: () => {
@@ -137,6 +140,7 @@ function openWebSocket(target: SocketTarget, ca: Buffer | undefined): Promise<Op
       const stream = createWebSocketStream(ws);
       // The duplex emits 'close' only when destroyed: make "the connection is gone" one event.
       ws.once('close', () => stream.destroy());
+      stream.on('error', () => {}); // surfaces as 'close' (and in the transport)
       resolve({ stream, destroy: () => ws.terminate() });
     });
   });

@@ -1,7 +1,7 @@
 import { preamble } from '@tsnet/bootstrap';
 import { type ConnectOptions, ConnectError, type Transport, type TransportProvider } from '@tsnet/core/internal';
 import { clientHandshake } from './client-handshake.js';
-import { openStream } from './open-stream.js';
+import { type OpenStream, openStream } from './open-stream.js';
 import { parseSocketSpec, readToken } from './socket-spec.js';
 import { SocketTransport } from './socket-transport.js';
 
@@ -13,23 +13,25 @@ async function connect(options: ConnectOptions): Promise<Transport> {
   const token = readToken(options.spec, target);
   const timeout = AbortSignal.timeout(CONNECT_TIMEOUT_MS);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  const opened = await openStream(target, signal);
+  let opened: OpenStream | undefined;
   let leftover: Buffer;
+  const onAbort = (): void => opened?.destroy();
+  signal.addEventListener('abort', onAbort, { once: true });
   try {
-    const onAbort = (): void => opened.destroy();
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      leftover = await clientHandshake(opened.stream, target, token);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-    }
+    opened = await openStream(target, signal);
+    leftover = await clientHandshake(opened.stream, target, token);
   } catch (error) {
-    opened.destroy();
-    opened.stream.destroy();
-    if (signal.aborted && !options.signal?.aborted) {
-      throw new ConnectError(`${target.label}: no answer to the handshake within ${CONNECT_TIMEOUT_MS} ms`, { cause: error });
+    opened?.destroy();
+    opened?.stream.destroy();
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (timeout.aborted) {
+      throw new ConnectError(`${target.label}: no connection and handshake within ${CONNECT_TIMEOUT_MS / 1000} s; check the address and the server's log`, {
+        cause: error,
+      });
     }
-    throw signal.aborted ? options.signal!.reason : error;
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
   const transport = new SocketTransport({
     label: target.label,
