@@ -25,6 +25,8 @@ Options:
   --max-pending N          connections still in their handshake at once (default 16); when full,
                            the oldest is dropped for the newest
   --stop-timeout MS        on SIGTERM, time children get to finish before they are killed (default 5000)
+  --spare N                children started ahead of time, so a gateway need not wait for Node to
+                           start (default 1; 0 starts each child on demand)
   -h, --help               show this text
 
 The first line on stdout is "listening on HOST:PORT"; stderr gets one line per connection.
@@ -43,7 +45,17 @@ interface Parsed {
 
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed | 'help' {
   const flags = new Map<string, string | true>();
-  const valued = new Set(['--listen', '--token-file', '--tls-cert', '--tls-key', '--handshake-timeout', '--max-connections', '--max-pending', '--stop-timeout']);
+  const valued = new Set([
+    '--listen',
+    '--token-file',
+    '--tls-cert',
+    '--tls-key',
+    '--handshake-timeout',
+    '--max-connections',
+    '--max-pending',
+    '--stop-timeout',
+    '--spare',
+  ]);
   const bare = new Set(['--insecure-no-auth', '--once', '--help', '-h']);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -131,6 +143,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed |
       maxConnections: int('--max-connections', 32, 1),
       maxPending: int('--max-pending', 16, 1),
       stopTimeout: int('--stop-timeout', 5000, 0),
+      spares: int('--spare', 1, 0),
     },
     notes,
   };
@@ -205,6 +218,9 @@ export async function serve(argv: string[]): Promise<void> {
     refuseInsecure(formatAddress(address.address, address.port));
     process.exit(2);
   }
+  // A closed stdout/stderr (the terminal went away) must not turn every log line into an error.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   // A bug in one connection's handling must not take the others down.
   process.on('uncaughtException', (error) => log(`internal error (server continues): ${error.stack ?? String(error)}`));
   process.on('unhandledRejection', (error) => log(`internal error (server continues): ${String(error)}`));

@@ -8,9 +8,10 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
+import type { ChildProcess } from 'node:child_process';
 import { type WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import { LineError, LineReader } from './line-reader.js';
-import { Session } from './session.js';
+import { Session, killGroup, spawnChild } from './session.js';
 import {
   type AuthMode,
   CLIENT_MAGIC,
@@ -41,6 +42,8 @@ export interface ServerOptions {
   maxPending: number;
   /** On stop, how long children may take to finish before they are killed. */
   stopTimeout: number;
+  /** Children started ahead of time, so a gateway does not wait for Node to start (0: on demand). */
+  spares: number;
   /** The frame protocol version of this bundle, announced in the greeting. */
   protocol: number;
   log(line: string): void;
@@ -83,6 +86,7 @@ export class TsnetServer {
   readonly #sessions = new Set<Session>();
   readonly #upgrades = new WeakMap<Duplex, { resolve(ws: WebSocket): void; reject(e: Error): void }>();
   readonly #childEnv: NodeJS.ProcessEnv;
+  readonly #spares: ChildProcess[] = [];
   #count = 0;
   #stopping: Promise<void> | null = null;
   #onceTaken = false;
@@ -129,6 +133,7 @@ export class TsnetServer {
       this.#server.once('error', onError);
       this.#server.listen({ host: this.#options.host, port: this.#options.port }, () => {
         this.#server.removeListener('error', onError);
+        this.#fillSpares();
         resolve(this.#server.address() as net.AddressInfo);
       });
     });
@@ -263,7 +268,7 @@ export class TsnetServer {
     // The greeting goes out even to a client of another version, so it can name both versions.
     await write(stream, serverGreeting({ protocol: this.#options.protocol, auth: this.authMode, nonce: serverNonce }));
     if (hello.version !== SOCKET_PROTOCOL) {
-      throw new HandshakeFailure(`the client speaks socket protocol ${hello.version}, this server ${SOCKET_PROTOCOL}`);
+      throw new HandshakeFailure(`the client speaks socket protocol ${hello.version}, this server ${SOCKET_PROTOCOL}`, true);
     }
     const clientNonce = hello.rest;
     if (!isNonce(clientNonce)) throw new HandshakeFailure('bad client nonce');
@@ -310,7 +315,7 @@ export class TsnetServer {
   // ------------------------------------------------------------------ sessions
 
   #startSession(session: Session): void {
-    session.start();
+    session.start(this.#takeSpare());
     if (this.#stopping) session.stop();
     void session.done.then(() => {
       this.#sessions.delete(session);
@@ -318,10 +323,41 @@ export class TsnetServer {
     });
   }
 
+  /** A waiting spare child, if one is alive; a new spare is started in its place. */
+  #takeSpare(): ChildProcess | undefined {
+    let spare: ChildProcess | undefined;
+    while ((spare = this.#spares.shift())) {
+      if (spare.exitCode === null && spare.signalCode === null) break;
+    }
+    setImmediate(() => this.#fillSpares());
+    return spare;
+  }
+
+  /** Keeps `spares` children waiting. A spare that dies is not replaced until the next gateway
+   * takes one, so a Node that cannot start does not turn into a spawn loop. */
+  #fillSpares(): void {
+    while (!this.#stopping && !this.#onceTaken && this.#spares.length < this.#options.spares) {
+      let child: ChildProcess;
+      try {
+        child = spawnChild(this.#childEnv);
+      } catch (error) {
+        this.#options.log(`cannot start a spare child: ${(error as Error).message}`);
+        return;
+      }
+      child.on('error', () => {});
+      child.once('exit', () => {
+        const i = this.#spares.indexOf(child);
+        if (i !== -1) this.#spares.splice(i, 1);
+      });
+      this.#spares.push(child);
+    }
+  }
+
   /** --once: the first authenticated gateway is the only one; stop listening for more. */
   #takeOnce(self: Pending): void {
     this.#onceTaken = true;
     this.#server.close();
+    // The spare is kept for this one gateway (#takeSpare runs after this); no more are started.
     for (const p of this.#pending) {
       if (p === self) continue;
       p.stream.destroy();
@@ -331,6 +367,7 @@ export class TsnetServer {
 
   /** Kills every child's process group at once (a second SIGTERM). */
   killAll(): void {
+    for (const spare of this.#spares.splice(0)) killGroup(spare);
     for (const s of this.#sessions) s.kill('the server was stopped hard');
   }
 
@@ -345,6 +382,7 @@ export class TsnetServer {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#server.close();
+      for (const spare of this.#spares.splice(0)) killGroup(spare);
       for (const p of this.#pending) {
         p.stream.destroy();
         p.raw.destroy();

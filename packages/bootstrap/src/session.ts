@@ -14,6 +14,26 @@ const STDIO_GRACE_MS = 300;
 /** How long a client may keep the connection open after the child exited and the server ended it. */
 const LINGER_MS = 2000;
 
+/** A fresh `node -e <first stage>` in its own process group, waiting for the bootstrap on stdin. */
+export function spawnChild(env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, ['-e', FIRST_STAGE], {
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    detached: true,
+    env,
+    windowsHide: true,
+  });
+}
+
+/** SIGKILLs the child's whole process group. */
+export function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // the group is already gone
+  }
+}
+
 export interface SessionOptions {
   id: number;
   peer: string;
@@ -69,17 +89,16 @@ export class Session {
     return this.#child?.pid;
   }
 
-  start(): void {
+  /** Starts the child, or adopts `spare`, a child started ahead of time that is still waiting. */
+  start(spare?: ChildProcess): void {
     const stream = this.#stream;
-    if (this.#streamClosed || this.#child) return;
+    if (this.#streamClosed || this.#child) {
+      if (spare) killGroup(spare);
+      return;
+    }
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, ['-e', FIRST_STAGE], {
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-        detached: true,
-        env: this.#options.env,
-        windowsHide: true,
-      });
+      child = spare ?? spawnChild(this.#options.env);
     } catch (error) {
       this.#failure = `cannot start ${process.execPath}: ${(error as Error).message}`;
       stream.destroy();
@@ -189,13 +208,7 @@ export class Session {
   }
 
   #killGroup(): void {
-    const pid = this.#child?.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // the group is already gone
-    }
+    if (this.#child) killGroup(this.#child);
   }
 
   #finish(): void {
@@ -209,7 +222,8 @@ export class Session {
     else if (this.#killedBecause) outcome = `${this.#killedBecause}; remote killed`;
     else if (exit?.signal) outcome = `remote killed by ${exit.signal}`;
     else outcome = `remote exited with code ${exit?.code ?? '?'}`;
-    const stderr = this.#stderrTail.trim().split('\n').pop();
+    // One log line per connection: the child's last stderr line, printable characters only.
+    const stderr = this.#stderrTail.trim().split('\n').pop()?.replace(/[^\x20-\x7e]/g, '?');
     const detail = stderr && (this.#failure || (exit?.code ?? 0) !== 0) ? ` (stderr: ${stderr.slice(0, 200)})` : '';
     this.#options.log(`#${this.id} ${this.#options.peer} ${this.#options.kind}: served ${seconds} s, pid ${this.pid ?? '-'}, ${outcome}${detail}`);
     this.#resolveDone();

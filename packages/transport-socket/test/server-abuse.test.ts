@@ -61,6 +61,8 @@ async function echoOnce(gw: Gateway, value: unknown): Promise<void> {
 }
 
 test('wrong token: TSNET_ERR_AUTH, nothing started', async () => {
+  const idle = await server.settledChildren(); // the spare child, waiting
+  expect(idle).toHaveLength(1);
   await expect(makeGateway(`socket=${server.address}//token-file=${wrongTokenFile}`)).rejects.toMatchObject({
     code: 'TSNET_ERR_AUTH',
     message: expect.stringContaining(`refused the token from token-file=${wrongTokenFile}`),
@@ -68,10 +70,11 @@ test('wrong token: TSNET_ERR_AUTH, nothing started', async () => {
   await expect(makeGateway(`ws=ws://${server.address}/x//token-file=${wrongTokenFile}`)).rejects.toMatchObject({ code: 'TSNET_ERR_AUTH' });
   await server.waitLog(/ tcp: refused: wrong token/);
   await server.waitLog(/ ws: refused: wrong token/);
-  expect(server.children()).toEqual([]);
+  expect(await server.settledChildren()).toEqual(idle);
 });
 
 test('no token: TSNET_ERR_AUTH saying how to give one', async () => {
+  const idle = await server.settledChildren();
   await expect(makeGateway(`socket=${server.address}`)).rejects.toMatchObject({
     code: 'TSNET_ERR_AUTH',
     message: expect.stringContaining('token-file=PATH'),
@@ -81,7 +84,7 @@ test('no token: TSNET_ERR_AUTH saying how to give one', async () => {
   const { received } = await rawExchange(`${socketProtocol.clientHello(nonce)}AUTH -\n`);
   expect(received).toMatch(/^TSNET-SERVER\/1 .*\nDENIED /s);
   await server.waitLog(/refused: no token given/);
-  expect(server.children()).toEqual([]);
+  expect(await server.settledChildren()).toEqual(idle);
 });
 
 test('a recorded session replayed byte for byte is refused and runs nothing', async () => {
@@ -108,15 +111,17 @@ test('a recorded session replayed byte for byte is refused and runs nothing', as
     proxy.close();
   }
   expect(readFileSync(marker, 'utf8')).toBe('ran\n');
+  const idle = await server.settledChildren();
   const { received } = await rawExchange(Buffer.concat(recorded));
   expect(received).toMatch(/^TSNET-SERVER\/1 .*\nDENIED /s);
   expect(readFileSync(marker, 'utf8')).toBe('ran\n');
-  expect(server.children()).toEqual([]);
+  expect(await server.settledChildren()).toEqual(idle);
   const { rmSync } = await import('node:fs');
   rmSync(marker);
 });
 
 test('garbage, a preamble without auth, HTTP without upgrade, an endless line: refused, nothing runs', async () => {
+  const idle = await server.settledChildren();
   const cases: Array<[string, Buffer | string, RegExp]> = [
     ['random bytes', randomBytes(64 * 1024), /refused: not a tsnet client/],
     ['a bootstrap preamble straight away', evilPreamble(), /refused: not a tsnet client \(first bytes 54 53 4e 45 54 31/],
@@ -132,7 +137,7 @@ test('garbage, a preamble without auth, HTTP without upgrade, an endless line: r
     await server.waitLog(logged);
   }
   expect(existsSync(marker)).toBe(false);
-  expect(server.children()).toEqual([]);
+  expect(await server.settledChildren()).toEqual(idle);
   const gw = await makeGateway(spec, { output: 'ignore' });
   await echoOnce(gw, 'still serving');
   await gw.exit();
@@ -191,12 +196,14 @@ test('slowloris: connections trickling a byte a second are cut by the handshake 
     }
   }
   await server.waitLog(/refused: handshake timeout \(2000 ms\)/);
-  expect(server.children()).toEqual([]);
+  expect(await server.settledChildren()).toHaveLength(1); // the spare; the gateway is gone
 });
 
 test('1,000 connections opened and dropped: the server stays up and serves a valid client throughout', async () => {
   const gw = await makeGateway(spec, { output: 'ignore' });
   const { pid } = await gw.remoteInfo();
+  const before = await server.settledChildren(); // the gateway's child and the spare
+  expect(before).toContain(pid);
   const hello = socketProtocol.clientHello(socketProtocol.makeNonce());
   let opened = 0;
   const flood = (async () => {
@@ -232,7 +239,7 @@ test('1,000 connections opened and dropped: the server stays up and serves a val
   expect(opened).toBe(1000);
   expect(served).toBeGreaterThan(0);
   expect(server.proc.exitCode).toBeNull();
-  expect(server.children()).toEqual([pid]);
+  expect(await server.settledChildren()).toEqual(before);
   await gw.exit();
   const after = await makeGateway(spec, { output: 'ignore' });
   await echoOnce(after, 'after the flood');

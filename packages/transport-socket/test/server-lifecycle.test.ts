@@ -42,6 +42,9 @@ test('SIGTERM: idle children finish, busy ones are killed after --stop-timeout, 
   const idle = await makeGateway(spec, { output: 'ignore' });
   const busy = await makeGateway(spec, { output: 'ignore' });
   const pids = [(await idle.remoteInfo()).pid, (await busy.remoteInfo()).pid];
+  const all = await server.settledChildren(); // both gateways' children and the spare
+  expect(all).toEqual(expect.arrayContaining(pids));
+  expect(all).toHaveLength(3);
   // A task that never finishes: the remote waits for it after stdin EOF, so only the kill ends it.
   const stuck = busy.remoteExec('setInterval(() => {}, 1000); await channel.send("stuck"); await new Promise(() => {})');
   expect(await stuck.receive()).toBe('stuck');
@@ -49,7 +52,7 @@ test('SIGTERM: idle children finish, busy ones are killed after --stop-timeout, 
   expect(await server.exited).toEqual({ code: 0, signal: null });
   expect(await idle.closed).toMatchObject({ exitCode: 0 });
   expect(await busy.closed).toMatchObject({ signal: 'SIGKILL' });
-  await eventually(() => processesInGroups(pids).length === 0, 10_000, 'no process of either gateway is left');
+  await eventually(() => processesInGroups(all).length === 0, 10_000, 'no process of either gateway, nor the spare, is left');
   expect(server.log()).toMatch(/SIGTERM: stopping/);
   expect(server.log()).toMatch(/the server stopped; remote killed/);
 });
@@ -59,10 +62,12 @@ test('a server killed with SIGKILL leaves no children: they notice and end thems
   const gw = await makeGateway(`socket=${server.address}//token-file=${tokenFile}`, { output: 'ignore' });
   const { pid } = await gw.remoteInfo();
   gw.remoteExec('setInterval(() => {}, 1000); await new Promise(() => {})');
+  const all = await server.settledChildren(); // the gateway's child and the spare
+  expect(all).toContain(pid);
   server.proc.kill('SIGKILL');
   await server.exited;
   await gw.closed;
-  await eventually(() => processesInGroups([pid]).length === 0, 10_000, 'the orphaned remote ends itself');
+  await eventually(() => processesInGroups(all).length === 0, 10_000, 'the orphaned remote (watchdog) and the spare (stdin EOF) end themselves');
 });
 
 test('--once with TSNET_TOKEN: serves one gateway, then exits; nobody else gets in', async () => {
@@ -78,7 +83,7 @@ test('--once with TSNET_TOKEN: serves one gateway, then exits; nobody else gets 
 });
 
 test('a client with a token refuses a server that does not authenticate', async () => {
-  const server = await startServer(['--listen', '127.0.0.1:0', '--insecure-no-auth']);
+  const server = await startServer(['--listen', '127.0.0.1:0', '--insecure-no-auth', '--spare', '0']);
   try {
     await expect(makeGateway(`socket=${server.address}//token-file=${tokenFile}`)).rejects.toMatchObject({
       code: 'TSNET_ERR_AUTH',

@@ -83,6 +83,16 @@ test('ws=ws://HOST:PORT/PATH on the same port, with a payload bigger than a WebS
   }
 });
 
+test('the server keeps a spare child waiting: a gateway adopts it, and another takes its place', async () => {
+  const [spare] = await server.settledChildren();
+  const gw = await makeGateway(`socket=${server.address}//token-file=${tokenFile}`, { output: 'ignore' });
+  expect((await gw.remoteInfo()).pid).toBe(spare);
+  const now = await server.settledChildren();
+  expect(now).toHaveLength(2);
+  expect(now).toContain(spare);
+  await gw.exit();
+});
+
 test('remote process.exit(3) closes the gateway with that exit code', async () => {
   const gw = await makeGateway(`socket=${server.address}//token-file=${tokenFile}`, { output: 'ignore' });
   const pending = gw.remoteExec('await new Promise(() => {})').receive();

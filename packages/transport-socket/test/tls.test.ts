@@ -57,7 +57,7 @@ test('tls-ca= trusts the self-signed certificate as its own CA, with the host na
 });
 
 test('a wrong pin, no pin, and a plain client: refused before any code is sent', async () => {
-  const before = server.children().length;
+  const idle = await server.settledChildren();
   const wrong = fingerprint.replace(/^../, fingerprint.startsWith('00') ? '11' : '00');
   await expect(makeGateway(`socket=${server.address}//tls//tls-fingerprint=${wrong}//token-file=${tokenFile}`)).rejects.toMatchObject({
     code: 'TSNET_ERR_HOST_KEY',
@@ -75,5 +75,5 @@ test('a wrong pin, no pin, and a plain client: refused before any code is sent',
     message: expect.stringContaining('add //tls'),
   });
   await server.waitLog(/refused: TLS handshake failed/);
-  expect(server.children().length).toBe(before);
+  expect(await server.settledChildren()).toEqual(idle);
 });

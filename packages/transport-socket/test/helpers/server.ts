@@ -21,8 +21,10 @@ export interface RunningServer {
   log(): string;
   /** Resolves with the first log line matching `re` (waiting for it if need be). */
   waitLog(re: RegExp, timeoutMs?: number): Promise<string>;
-  /** Pids of the server's direct children (one per served gateway). */
+  /** Pids of the server's direct children: one per served gateway, plus the waiting spare(s). */
   children(): number[];
+  /** children(), sorted, once two looks 300 ms apart agree (a spare may be starting). */
+  settledChildren(): Promise<number[]>;
   /** Resolves with how the server process ended. */
   exited: Promise<{ code: number | null; signal: string | null }>;
   stop(): Promise<{ code: number | null; signal: string | null }>;
@@ -106,6 +108,16 @@ export async function startServer(args: string[], options?: { env?: NodeJS.Proce
       });
     },
     children: () => childrenOf(pid),
+    async settledChildren() {
+      let last = '';
+      for (let i = 0; i < 100; i++) {
+        const now = childrenOf(pid).sort((a, b) => a - b);
+        if (JSON.stringify(now) === last) return now;
+        last = JSON.stringify(now);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      throw new Error('the server\'s children never settled');
+    },
     exited,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
