@@ -1,5 +1,6 @@
-// Time to open a gateway: popen beside socket= (TCP), socket=…//tls and ws= against a local
-// server process, on the built packages (npm run build first).
+// Time to open a gateway: popen beside socket= (TCP, with the default spare child and with
+// --spare 0), ws= and socket=…//tls against local server processes, on the built packages (npm
+// run build first). Gateways are opened one after another, so the spare is back in between.
 //
 //   node bench/socket-open.mjs [--runs 20]
 //
@@ -58,10 +59,12 @@ function stats(xs) {
 }
 
 const plain = await startServer([]);
+const onDemand = await startServer(['--spare', '0']);
 const secure = await startServer(['--tls-cert', cert, '--tls-key', key]);
 const specs = [
   ['popen', 'popen'],
   ['socket= (TCP)', `socket=${plain.address}//token-file=${tokenFile}`],
+  ['socket= (--spare 0)', `socket=${onDemand.address}//token-file=${tokenFile}`],
   ['ws= (WebSocket)', `ws=ws://${plain.address}/tsnet//token-file=${tokenFile}`],
   ['socket=…//tls (pinned)', `socket=${secure.address}//tls//tls-fingerprint=${fingerprint}//token-file=${tokenFile}`],
 ];
@@ -76,6 +79,7 @@ try {
   console.log(`bundle ${readFileSync(BOOTSTRAP_FILE).length} B, node ${process.version}`);
 } finally {
   plain.proc.kill('SIGTERM');
+  onDemand.proc.kill('SIGTERM');
   secure.proc.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
 }

@@ -55,9 +55,12 @@ const SNIFF_BYTES = 4;
 const WS_MAX_PAYLOAD = 1 << 20;
 
 class HandshakeFailure extends Error {
-  /** The server answered (DENIED, BUSY): close gently so the answer is read, not lost to a reset. */
-  readonly answered: boolean;
-  constructor(message: string, answered = false) {
+  /**
+   * The server answered (a DENIED or BUSY line, an HTTP response): close gently so the answer is
+   * read, not lost to a reset. 'http': the http server is sending it and closes by itself.
+   */
+  readonly answered: 'line' | 'http' | null;
+  constructor(message: string, answered: 'line' | 'http' | null = null) {
     super(message);
     this.answered = answered;
   }
@@ -88,6 +91,8 @@ export class TsnetServer {
   readonly #childEnv: NodeJS.ProcessEnv;
   readonly #spares: ChildProcess[] = [];
   #count = 0;
+  /** Authenticated connections between their OK and their session. */
+  #reserved = 0;
   #stopping: Promise<void> | null = null;
   #onceTaken = false;
   #resolveFinished!: () => void;
@@ -116,7 +121,7 @@ export class TsnetServer {
       this.#wss.handleUpgrade(req, socket, head, (ws) => waiter.resolve(ws));
     });
     this.#http.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      this.#upgrades.get(req.socket)?.reject(new HandshakeFailure(`HTTP ${req.method ?? '?'} without a WebSocket upgrade`));
+      this.#upgrades.get(req.socket)?.reject(new HandshakeFailure(`HTTP ${req.method ?? '?'} without a WebSocket upgrade`, 'http'));
       res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
       res.end('This is a tsnet server: connect with makeGateway("ws=ws://HOST:PORT/") or makeGateway("socket=HOST:PORT").\n');
     });
@@ -194,9 +199,11 @@ export class TsnetServer {
         if (error instanceof HandshakeFailure && error.answered && !conn.timedOut && !conn.evicted) {
           // Unread bytes at close would make the kernel send a reset, which can destroy the answer
           // before the client reads it: discard what comes, end our side, cut after a moment.
-          conn.stream.on('data', () => {});
-          conn.stream.resume();
-          conn.stream.end();
+          if (error.answered === 'line') {
+            conn.stream.on('data', () => {});
+            conn.stream.resume();
+            conn.stream.end();
+          }
           setTimeout(() => {
             conn.stream.destroy();
             raw.destroy();
@@ -268,7 +275,8 @@ export class TsnetServer {
     // The greeting goes out even to a client of another version, so it can name both versions.
     await write(stream, serverGreeting({ protocol: this.#options.protocol, auth: this.authMode, nonce: serverNonce }));
     if (hello.version !== SOCKET_PROTOCOL) {
-      throw new HandshakeFailure(`the client speaks socket protocol ${hello.version}, this server ${SOCKET_PROTOCOL}`, true);
+      reader.detach();
+      throw new HandshakeFailure(`the client speaks socket protocol ${hello.version}, this server ${SOCKET_PROTOCOL}`, 'line');
     }
     const clientNonce = hello.rest;
     if (!isNonce(clientNonce)) throw new HandshakeFailure('bad client nonce');
@@ -279,36 +287,32 @@ export class TsnetServer {
       if (!proofMatches(clientProof(token, serverNonce, clientNonce), auth.slice(5))) {
         reader.detach();
         await write(stream, "DENIED authentication failed: the token does not match the server's\n");
-        throw new HandshakeFailure(auth.slice(5) === '-' ? 'no token given' : 'wrong token', true);
+        throw new HandshakeFailure(auth.slice(5) === '-' ? 'no token given' : 'wrong token', 'line');
       }
       answer = serverProof(token, serverNonce, clientNonce);
     } else {
       answer = '-';
     }
-    if (this.#sessions.size >= this.#options.maxConnections || this.#stopping || this.#onceTaken) {
+    if (this.#sessions.size + this.#reserved >= this.#options.maxConnections || this.#stopping || this.#onceTaken) {
       const why = this.#stopping || this.#onceTaken ? 'the server is shutting down' : `the server already serves ${this.#sessions.size} gateways (--max-connections)`;
       reader.detach();
       await write(stream, `BUSY ${why}\n`);
-      throw new HandshakeFailure(`busy: ${why}`, true);
+      throw new HandshakeFailure(`busy: ${why}`, 'line');
     }
-    // Counted from here, so two clients authenticating at once cannot both take the last slot.
-    const session = new Session({
-      id: conn.id,
-      peer: conn.peer,
-      kind: conn.kind,
-      stream,
-      leftover: reader.detach(),
-      env: this.#childEnv,
-      log: this.#options.log,
-    });
-    this.#sessions.add(session);
+    // Reserved from here, so two clients authenticating at once cannot both take the last slot.
+    this.#reserved++;
     if (this.#options.once) this.#takeOnce(conn);
+    const leftover = reader.detach();
     try {
       await write(stream, `OK ${answer}\n`);
     } catch (error) {
-      this.#sessions.delete(session);
+      if (this.#options.once) void this.stop(); // the one gateway is gone before it started
       throw error;
+    } finally {
+      this.#reserved--;
     }
+    const session = new Session({ id: conn.id, peer: conn.peer, kind: conn.kind, stream, leftover, env: this.#childEnv, log: this.#options.log });
+    this.#sessions.add(session);
     return session;
   }
 
