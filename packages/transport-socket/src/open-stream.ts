@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
@@ -18,7 +19,7 @@ const SERVE_HINT = 'Is the server running? Start it with `node tsnet-bootstrap.j
 /** Opens TCP, TLS or WebSocket; rejects with a ConnectError that says what failed and what to do. */
 export async function openStream(target: SocketTarget, signal?: AbortSignal): Promise<OpenStream> {
   const ca = target.caFile !== undefined ? readCa(target) : undefined;
-  const opened = target.kind === 'ws' ? openWebSocket(target, ca) : openSocket(target, ca);
+  const opened = target.kind === 'ws' ? tunnel(target).then((socket) => openWebSocket(target, ca, socket)) : openSocket(target, ca);
   if (!signal) return opened;
   signal.throwIfAborted();
   let onAbort: (() => void) | undefined;
@@ -104,13 +105,51 @@ function openSocket(target: SocketTarget, ca: Buffer | undefined): Promise<OpenS
   });
 }
 
-function openWebSocket(target: SocketTarget, ca: Buffer | undefined): Promise<OpenStream> {
+/** With proxy=, a CONNECT tunnel to the server through the HTTP proxy; without, undefined. */
+function tunnel(target: SocketTarget): Promise<net.Socket | undefined> {
+  const proxy = target.proxy;
+  if (!proxy) return Promise.resolve(undefined);
+  const authority = target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: proxy.hostname.replace(/^\[|\]$/g, ''),
+      port: proxy.port ? Number(proxy.port) : 80,
+      method: 'CONNECT',
+      path: authority,
+      headers: { host: authority },
+    });
+    req.once('connect', (res, socket, head) => {
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        reject(new ConnectError(`${target.label}: the proxy ${proxy.host} refused the tunnel with HTTP ${res.statusCode} ${res.statusMessage ?? ''}`));
+        return;
+      }
+      if (head.length > 0) socket.unshift(head);
+      resolve(socket);
+    });
+    req.once('error', (error) => {
+      reject(new ConnectError(`${target.label}: cannot reach the proxy ${proxy.host}: ${error.message}`, { cause: error }));
+    });
+    req.end();
+  });
+}
+
+function openWebSocket(target: SocketTarget, ca: Buffer | undefined, tunnelled: net.Socket | undefined): Promise<OpenStream> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(target.url!, {
       perMessageDeflate: false,
       handshakeTimeout: 30_000,
       ...(ca ? { ca } : {}),
       ...(target.fingerprint !== undefined ? { rejectUnauthorized: false } : {}),
+      // Through a proxy, the WebSocket (and TLS for wss://) runs inside the CONNECT tunnel.
+      ...(tunnelled
+        ? {
+            createConnection: ((options: tls.ConnectionOptions) =>
+              target.tls
+                ? tls.connect({ ...options, socket: tunnelled, ...(net.isIP(target.host) ? {} : { servername: target.host }) })
+                : tunnelled) as unknown as typeof net.createConnection,
+          }
+        : {}),
     });
     let settled = false;
     const fail = (error: Error): void => {

@@ -14,6 +14,8 @@ export interface SocketTarget {
   fingerprint: string | undefined;
   /** PEM file of the CA(s) to trust instead of the system ones. */
   caFile: string | undefined;
+  /** ws only: an HTTP proxy to tunnel through with CONNECT (`proxy=http://HOST:PORT`). */
+  proxy: URL | undefined;
   /** Where the token comes from, for messages ("token-file=/path"); undefined without one. */
   tokenSource: string | undefined;
   /** `tcp:host:port`, `tls:host:port`, `ws:url`. */
@@ -71,7 +73,18 @@ export function parseSocketSpec(spec: XSpec): SocketTarget {
     if ((fingerprint || caFile) && !secure) fail('tls-fingerprint= and tls-ca= need a wss:// URL');
     const host = parsed.hostname.replace(/^\[|\]$/g, '');
     const port = parsed.port ? Number(parsed.port) : secure ? 443 : 80;
-    return { kind: 'ws', host, port, url, tls: secure, fingerprint, caFile, tokenSource, label: `ws:${url}` };
+    const proxyText = spec.getString('proxy');
+    let proxy: URL | undefined;
+    if (proxyText !== undefined) {
+      try {
+        proxy = new URL(proxyText);
+      } catch {
+        fail(`proxy=${proxyText} is not a URL: give proxy=http://HOST:PORT`);
+      }
+      if (proxy!.protocol !== 'http:') fail(`proxy= takes an http:// proxy URL (tunnelled with CONNECT), got ${JSON.stringify(proxyText)}`);
+      if (proxy!.username || proxy!.password) fail('proxy credentials cannot go in the spec (specs get logged); use a proxy that admits this host');
+    }
+    return { kind: 'ws', host, port, url, tls: secure, fingerprint, caFile, proxy, tokenSource, label: `ws:${url}` };
   }
 
   const address = spec.getString('socket') ?? fail('socket= needs an address: socket=HOST:PORT (IPv6 as socket=[::1]:PORT)');
@@ -82,7 +95,8 @@ export function parseSocketSpec(spec: XSpec): SocketTarget {
   const tls = tlsKey === true;
   if ((fingerprint || caFile) && !tls) fail('tls-fingerprint= and tls-ca= need //tls');
   const label = `${tls ? 'tls' : 'tcp'}:${address}`;
-  return { kind: 'tcp', host, port, url: undefined, tls, fingerprint, caFile, tokenSource, label };
+  if (spec.get('proxy') !== undefined) fail('proxy= is for ws= gateways (HTTP proxies carry WebSocket, not raw TCP)');
+  return { kind: 'tcp', host, port, url: undefined, tls, fingerprint, caFile, proxy: undefined, tokenSource, label };
 }
 
 /** Reads the token the spec points to; undefined when the spec names none. */

@@ -29,6 +29,10 @@ test('ws= URLs keep their slashes, and keys after them still parse', () => {
   expect(parse('ws=wss://gw.example.org/a/b')).toMatchObject({ port: 443, host: 'gw.example.org' });
   expect(() => parse('ws=http://x/')).toThrow(/ws:\/\/ or wss:\/\//);
   expect(() => parse('ws=ws://x///tls')).toThrow(/use a wss:\/\/ URL/);
+  expect(parse('ws=wss://h/p//proxy=http://proxy.lan:3128').proxy?.host).toBe('proxy.lan:3128');
+  expect(() => parse('ws=ws://h/p//proxy=http://me:pw@proxy:3128')).toThrow(/proxy credentials/);
+  expect(() => parse('ws=ws://h/p//proxy=socks5://proxy:1080')).toThrow(/http:\/\/ proxy URL/);
+  expect(() => parse('socket=h:1//proxy=http://proxy:3128')).toThrow(/proxy= is for ws= gateways/);
 });
 
 test('a token in the spec, conflicting keys and keys the server decides are refused', () => {
