@@ -77,6 +77,8 @@ interface Pending {
   stream: Duplex;
   timedOut: boolean;
   evicted: boolean;
+  /** What the server waits for, for the log line of a connection that goes. */
+  waitingFor: string;
 }
 
 export class TsnetServer {
@@ -173,7 +175,7 @@ export class TsnetServer {
       oldest.raw.destroy();
     }
     raw.setNoDelay(true);
-    const conn: Pending = { id, peer, kind, raw, stream: raw, timedOut: false, evicted: false };
+    const conn: Pending = { id, peer, kind, raw, stream: raw, timedOut: false, evicted: false, waitingFor: 'the hello' };
     this.#pending.add(conn);
     const timer = setTimeout(() => {
       conn.timedOut = true;
@@ -190,10 +192,10 @@ export class TsnetServer {
         clearTimeout(timer);
         this.#pending.delete(conn);
         let why: string;
-        if (conn.timedOut) why = `handshake timeout (${this.#options.handshakeTimeout} ms)`;
+        if (conn.timedOut) why = `handshake timeout (${this.#options.handshakeTimeout} ms, waiting for ${conn.waitingFor})`;
         else if (conn.evicted) why = `dropped for a newer connection: ${this.#options.maxPending} were in their handshake (--max-pending)`;
         else if (error instanceof HandshakeFailure) why = error.message;
-        else if (error instanceof LineError) why = error.reason === 'closed' ? 'closed during the handshake' : error.message;
+        else if (error instanceof LineError) why = error.reason === 'closed' ? `closed while the server waited for ${conn.waitingFor}` : error.message;
         else why = `handshake failed: ${(error as Error).message ?? String(error)}`;
         this.#options.log(`#${id} ${peer} ${conn.kind}: refused: ${why}`);
         if (error instanceof HandshakeFailure && error.answered && !conn.timedOut && !conn.evicted) {
@@ -219,6 +221,7 @@ export class TsnetServer {
   /** Runs TLS, the WebSocket upgrade and authentication; resolves with the session to start. */
   async #handshake(conn: Pending): Promise<Session | null> {
     if (this.#secureContext) {
+      conn.waitingFor = 'the TLS handshake';
       const secure = new tls.TLSSocket(conn.raw, { isServer: true, secureContext: this.#secureContext });
       secure.on('error', () => {}); // the outcome line says what happened
       conn.stream = secure;
@@ -229,10 +232,13 @@ export class TsnetServer {
       });
     }
     let stream = conn.stream;
+    conn.waitingFor = 'the hello';
     const first = await sniff(stream, SNIFF_BYTES);
     if (first.subarray(0, 4).toString('latin1') === 'GET ') {
       conn.kind = conn.kind === 'tls' ? 'wss' : 'ws';
+      conn.waitingFor = 'the WebSocket upgrade';
       stream = await this.#upgrade(stream);
+      conn.waitingFor = 'the hello';
       conn.stream = stream;
     } else if (first[0] === 0x16 && !this.#secureContext) {
       throw new HandshakeFailure('TLS handshake on a server without TLS (drop //tls, or start the server with --tls-cert/--tls-key)');
@@ -272,6 +278,7 @@ export class TsnetServer {
     if (!hello) throw new HandshakeFailure('not a tsnet client (bad hello line)');
     const serverNonce = makeNonce();
     const token = this.#options.token;
+    conn.waitingFor = 'authentication (a client without a token?)';
     // The greeting goes out even to a client of another version, so it can name both versions.
     await write(stream, serverGreeting({ protocol: this.#options.protocol, auth: this.authMode, nonce: serverNonce }));
     if (hello.version !== SOCKET_PROTOCOL) {

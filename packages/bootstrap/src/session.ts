@@ -139,6 +139,7 @@ export class Session {
   }
 
   #relayIn(chunk: Buffer, stdin: Writable): boolean {
+    if (this.#failure) return true;
     if (this.#header === null) return stdin.write(chunk);
     // The bootstrap header line: keep length and hash, replace the config with the server's.
     const buf = this.#header.length === 0 ? chunk : Buffer.concat([this.#header, chunk]);

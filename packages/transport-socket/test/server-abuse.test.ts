@@ -195,7 +195,7 @@ test('slowloris: connections trickling a byte a second are cut by the handshake 
       t.s.destroy();
     }
   }
-  await server.waitLog(/refused: handshake timeout \(2000 ms\)/);
+  await server.waitLog(/refused: handshake timeout \(2000 ms, waiting for the hello\)/);
   expect(await server.settledChildren()).toHaveLength(1); // the spare; the gateway is gone
 });
 
