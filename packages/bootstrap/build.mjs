@@ -4,6 +4,7 @@
 // so the file never picks up whatever module of that name happens to lie near where it is copied.
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
 
 // Its own folder with a CommonJS package.json: the file is a script wherever it is copied.
@@ -24,6 +25,15 @@ await build({
   charset: 'ascii',
   logLevel: 'warning',
   plugins: [
+    {
+      // ws requires builtins by bare name ('querystring', 'zlib', …): write them all as node:NAME,
+      // so the bundle names nothing that could be mistaken for a package.
+      name: 'node-prefix',
+      setup(b) {
+        const names = builtinModules.filter((m) => !m.startsWith('_') && !m.includes('/'));
+        b.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({ path: `node:${args.path}`, external: true }));
+      },
+    },
     {
       name: 'no-optional-native-addons',
       setup(b) {
