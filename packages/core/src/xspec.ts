@@ -7,8 +7,7 @@ export const GATEWAY_TYPES = ['popen', 'ssh', 'socket', 'ws'] as const;
  * A gateway specification such as `popen//node=/usr/bin/node//chdir=/tmp//env:FOO=bar//id=w1`.
  * Keys are `//`-separated; a bare key means `true`; `env:NAME=value` keys collect into `env`.
  * Unknown keys are kept and readable (as in execnet), so transports can define their own.
- * A `//` right after a `:` belongs to a URL (`ws=ws://host:8888/`) and does not separate keys; in
- * `///` the last two slashes separate (`ws=ws://h:8888///tls` ends the URL with `/`).
+ * A `//` right after a `:` belongs to a URL (`ws=ws://host:8888/path//tls`) and does not separate keys.
  */
 export class XSpec {
   readonly type: string;
@@ -24,7 +23,7 @@ export class XSpec {
     this.#text = text;
     if (text.trim() === '') throw new SpecError('empty gateway spec: give a type such as "popen" or "ssh=host"');
     let type: string | undefined;
-    for (const part of text.split(/(?<!:)\/\/(?!\/)/)) {
+    for (const part of text.split(/(?<!:)\/\//)) {
       if (part === '') throw new SpecError(`gateway spec ${JSON.stringify(text)} has an empty key (two "//" in a row or a trailing "//")`);
       const eq = part.indexOf('=');
       const key = eq === -1 ? part : part.slice(0, eq);

@@ -51,7 +51,7 @@ test('ws= through a forward HTTP proxy with proxy=http://HOST:PORT (CONNECT)', a
     // A proxy that refuses: a ConnectError naming the proxy and its answer.
     proxy.removeAllListeners('connect');
     proxy.on('connect', (_req: http.IncomingMessage, client: net.Socket) => client.end('HTTP/1.1 403 Forbidden\r\n\r\n'));
-    await expect(makeGateway(`ws=ws://${server.address}///proxy=http://127.0.0.1:${port}//token-file=${tokenFile}`)).rejects.toMatchObject({
+    await expect(makeGateway(`ws=ws://${server.address}//proxy=http://127.0.0.1:${port}//token-file=${tokenFile}`)).rejects.toMatchObject({
       code: 'TSNET_ERR_CONNECT',
       message: expect.stringContaining('refused the tunnel with HTTP 403'),
     });

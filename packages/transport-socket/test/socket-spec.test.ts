@@ -20,15 +20,16 @@ test('ws= URLs keep their slashes, and keys after them still parse', () => {
     tls: false,
     tokenSource: 'token-env=T',
   });
-  expect(parse('ws=wss://[::1]:9///tls-fingerprint=aa:'.concat('bb:'.repeat(30), 'cc'))).toMatchObject({
-    url: 'wss://[::1]:9/',
+  expect(parse('ws=wss://[::1]:9//tls-fingerprint=aa:'.concat('bb:'.repeat(30), 'cc'))).toMatchObject({
+    url: 'wss://[::1]:9',
     host: '::1',
     tls: true,
     fingerprint: `AA:${'BB:'.repeat(30)}CC`,
   });
   expect(parse('ws=wss://gw.example.org/a/b')).toMatchObject({ port: 443, host: 'gw.example.org' });
   expect(() => parse('ws=http://x/')).toThrow(/ws:\/\/ or wss:\/\//);
-  expect(() => parse('ws=ws://x///tls')).toThrow(/use a wss:\/\/ URL/);
+  expect(() => parse('ws=ws://x//tls')).toThrow(/use a wss:\/\/ URL/);
+  expect(() => parse('ws=ws://x:1///tls')).toThrow(/a URL ending in "\/" runs into the next "\/\/"/);
   expect(parse('ws=wss://h/p//proxy=http://proxy.lan:3128').proxy?.host).toBe('proxy.lan:3128');
   expect(() => parse('ws=ws://h/p//proxy=http://me:pw@proxy:3128')).toThrow(/proxy credentials/);
   expect(() => parse('ws=ws://h/p//proxy=socks5://proxy:1080')).toThrow(/http:\/\/ proxy URL/);
