@@ -7,7 +7,7 @@
 // "open" is makeGateway() until it resolves (connect, authenticate, spawn the child, send the
 // bootstrap, handshake); "open+exec+exit" adds one remoteExec round trip and gw.exit().
 import { execFileSync, spawn } from 'node:child_process';
-import { X509Certificate, randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,11 +21,17 @@ const tokenFile = join(dir, 'token');
 writeFileSync(tokenFile, randomBytes(32).toString('hex'), { mode: 0o600 });
 const cert = join(dir, 'cert.pem');
 const key = join(dir, 'key.pem');
-execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+execFileSync(
+  'openssl',
+  ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'],
+  { stdio: 'ignore' },
+);
 const fingerprint = new X509Certificate(readFileSync(cert)).fingerprint256;
 
 async function startServer(args) {
-  const proc = spawn(process.execPath, [BOOTSTRAP_FILE, 'serve', '--listen', '127.0.0.1:0', '--token-file', tokenFile, ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const proc = spawn(process.execPath, [BOOTSTRAP_FILE, 'serve', '--listen', '127.0.0.1:0', '--token-file', tokenFile, ...args], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   for await (const line of createInterface({ input: proc.stdout })) {
     const m = /^listening on (.+)$/.exec(line);
     if (m) return { proc, address: m[1] };

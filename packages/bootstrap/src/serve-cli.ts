@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
-import { isIP } from 'node:net';
 import { X509Certificate } from 'node:crypto';
+import * as fs from 'node:fs';
+import { type AddressInfo, isIP } from 'node:net';
 import { PROTOCOL_VERSION } from '@tsnet/core/internal';
 import { type ServerOptions, TsnetServer } from './server.js';
 import { MIN_TOKEN_LENGTH } from './socket-protocol.js';
@@ -205,7 +205,7 @@ export async function serve(argv: string[]): Promise<void> {
     return;
   }
   const server = new TsnetServer({ ...parsed.options, protocol: PROTOCOL_VERSION, log });
-  let address;
+  let address: AddressInfo;
   try {
     address = await server.listen();
   } catch (error) {

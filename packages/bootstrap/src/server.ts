@@ -4,24 +4,25 @@
  * bytes), optionally inside TLS. Nothing but the handshake lines is read before a client proved it
  * knows the token; each authenticated connection then gets a fresh child process of its own.
  */
+
+import type { ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { ChildProcess } from 'node:child_process';
-import { type WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
+import * as tls from 'node:tls';
+import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import { LineError, LineReader } from './line-reader.js';
-import { Session, killGroup, spawnChild } from './session.js';
+import { killGroup, Session, spawnChild } from './session.js';
 import {
   type AuthMode,
   CLIENT_MAGIC,
-  MAX_LINE,
-  SOCKET_PROTOCOL,
   clientProof,
   isNonce,
+  MAX_LINE,
   makeNonce,
   parseMagicLine,
   proofMatches,
+  SOCKET_PROTOCOL,
   serverGreeting,
   serverProof,
 } from './socket-protocol.js';
@@ -301,7 +302,8 @@ export class TsnetServer {
       answer = '-';
     }
     if (this.#sessions.size + this.#reserved >= this.#options.maxConnections || this.#stopping || this.#onceTaken) {
-      const why = this.#stopping || this.#onceTaken ? 'the server is shutting down' : `the server already serves ${this.#sessions.size} gateways (--max-connections)`;
+      const why =
+        this.#stopping || this.#onceTaken ? 'the server is shutting down' : `the server already serves ${this.#sessions.size} gateways (--max-connections)`;
       reader.detach();
       await write(stream, `BUSY ${why}\n`);
       throw new HandshakeFailure(`busy: ${why}`, 'line');

@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import type { BootConfig } from './boot-config.js';
 import { FIRST_STAGE, HEADER_MAGIC } from './first-stage.js';
-import { FrameScanner, encodeTrailer } from './frame-scanner.js';
+import { encodeTrailer, FrameScanner } from './frame-scanner.js';
 
 /** What every child is told, whatever the client's header said: the server relies on fd 3 and the group. */
 const CHILD_CONFIG: BootConfig = { wireFd: 3, output: 'frames', killGroup: true, watchPpid: true };
@@ -224,7 +223,11 @@ export class Session {
     else if (exit?.signal) outcome = `remote killed by ${exit.signal}`;
     else outcome = `remote exited with code ${exit?.code ?? '?'}`;
     // One log line per connection: the child's last stderr line, printable characters only.
-    const stderr = this.#stderrTail.trim().split('\n').pop()?.replace(/[^\x20-\x7e]/g, '?');
+    const stderr = this.#stderrTail
+      .trim()
+      .split('\n')
+      .pop()
+      ?.replace(/[^\x20-\x7e]/g, '?');
     const detail = stderr && (this.#failure || (exit?.code ?? 0) !== 0) ? ` (stderr: ${stderr.slice(0, 200)})` : '';
     this.#options.log(`#${this.id} ${this.#options.peer} ${this.#options.kind}: served ${seconds} s, pid ${this.pid ?? '-'}, ${outcome}${detail}`);
     this.#resolveDone();

@@ -1,6 +1,6 @@
-import { FrameType, HEADER_SIZE, MAGIC, encodeFrame } from '@tsnet/core/internal';
+import { encodeFrame, FrameType, HEADER_SIZE, MAGIC } from '@tsnet/core/internal';
 import { expect, test } from 'vitest';
-import { FrameScanner, encodeTrailer } from '../src/frame-scanner.js';
+import { encodeTrailer, FrameScanner } from '../src/frame-scanner.js';
 import * as sp from '../src/socket-protocol.js';
 
 const frames = Buffer.concat([

@@ -39,7 +39,7 @@ export async function clientHandshake(stream: Duplex, target: SocketTarget, toke
     if (!token) {
       throw new ConnectError(
         `${target.label}: the server requires a token, and the spec names none. Add //token-file=PATH or //token-env=NAME ` +
-          '(the server\'s --token-file or TSNET_TOKEN).',
+          "(the server's --token-file or TSNET_TOKEN).",
         { code: 'TSNET_ERR_AUTH' },
       );
     }

@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { ConnectError } from '@tsnet/core/internal';
-import { WebSocket, createWebSocketStream } from 'ws';
+import { createWebSocketStream, WebSocket } from 'ws';
 import type { SocketTarget } from './socket-spec.js';
 
 /** A byte stream to the server, before the handshake. */
@@ -30,7 +30,10 @@ export async function openStream(target: SocketTarget, signal?: AbortSignal): Pr
   try {
     return await Promise.race([opened, aborted]);
   } catch (error) {
-    void opened.then((s) => s.destroy(), () => {});
+    void opened.then(
+      (s) => s.destroy(),
+      () => {},
+    );
     throw error;
   } finally {
     signal.removeEventListener('abort', onAbort!);

@@ -63,7 +63,9 @@ export function parseSocketSpec(spec: XSpec): SocketTarget {
     const url = spec.getString('ws') ?? fail('ws= needs a URL: ws=ws://HOST:PORT/ or ws=wss://HOST:PORT/');
     const stray = spec.keys().find((k) => k.startsWith('/'));
     if (stray !== undefined) {
-      fail(`a key starts with "/" (${JSON.stringify(stray)}): a URL ending in "/" runs into the next "//"; write it without the last "/" (ws=ws://HOST:PORT//…)`);
+      fail(
+        `a key starts with "/" (${JSON.stringify(stray)}): a URL ending in "/" runs into the next "//"; write it without the last "/" (ws=ws://HOST:PORT//…)`,
+      );
     }
     let parsed: URL;
     try {

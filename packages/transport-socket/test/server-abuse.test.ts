@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { socketProtocol } from '@tsnet/bootstrap';
-import { type Gateway, PROTOCOL_VERSION, makeGateway } from '@tsnet/core';
+import { type Gateway, makeGateway, PROTOCOL_VERSION } from '@tsnet/core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type RunningServer, startServer, tempDir, writeToken } from './helpers/server.js';
 
@@ -125,7 +125,11 @@ test('garbage, a preamble without auth, HTTP without upgrade, an endless line: r
   const cases: Array<[string, Buffer | string, RegExp]> = [
     ['random bytes', randomBytes(64 * 1024), /refused: not a tsnet client/],
     ['a bootstrap preamble straight away', evilPreamble(), /refused: not a tsnet client \(first bytes 54 53 4e 45 54 31/],
-    ['the preamble after a hello, without AUTH', Buffer.concat([Buffer.from(socketProtocol.clientHello(socketProtocol.makeNonce())), evilPreamble()]), /refused: (no AUTH line|a handshake line longer)/],
+    [
+      'the preamble after a hello, without AUTH',
+      Buffer.concat([Buffer.from(socketProtocol.clientHello(socketProtocol.makeNonce())), evilPreamble()]),
+      /refused: (no AUTH line|a handshake line longer)/,
+    ],
     ['HTTP without upgrade', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', /refused: HTTP GET without a WebSocket upgrade/],
     ['a hello line that never ends', `TSNET-CLIENT/1 ${'a'.repeat(4096)}`, /refused: a handshake line longer than 512 bytes/],
     ['TLS on the plain server', Buffer.from('16030100c4010000c00303', 'hex'), /refused: TLS handshake on a server without TLS/],

@@ -110,7 +110,17 @@ test('command-line refusals: no auth off loopback, no token, a short token, unkn
   expect(serveSync(['--port', '1'])).toMatchObject({ status: 2, stderr: expect.stringContaining('unknown option "--port"') });
   const help = serveSync(['--help']);
   expect(help.status).toBe(0);
-  for (const flag of ['--listen', '--token-file', '--insecure-no-auth', '--tls-cert', '--tls-key', '--once', '--handshake-timeout', '--max-connections', '--max-pending']) {
+  for (const flag of [
+    '--listen',
+    '--token-file',
+    '--insecure-no-auth',
+    '--tls-cert',
+    '--tls-key',
+    '--once',
+    '--handshake-timeout',
+    '--max-connections',
+    '--max-pending',
+  ]) {
     expect(help.stdout).toContain(flag);
   }
 });

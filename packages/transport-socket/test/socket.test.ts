@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type Gateway, makeGateway } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type RunningServer, eventually, isAlive, processesInGroups, startServer, tempDir, writeToken } from './helpers/server.js';
+import { eventually, isAlive, processesInGroups, type RunningServer, startServer, tempDir, writeToken } from './helpers/server.js';
 
 const tmp = tempDir();
 const tokenFile = writeToken(tmp.path);

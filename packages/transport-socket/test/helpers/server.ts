@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BOOTSTRAP_FILE } from '@tsnet/bootstrap';
@@ -116,7 +116,7 @@ export async function startServer(args: string[], options?: { env?: NodeJS.Proce
         last = JSON.stringify(now);
         await new Promise((r) => setTimeout(r, 300));
       }
-      throw new Error('the server\'s children never settled');
+      throw new Error("the server's children never settled");
     },
     exited,
     async stop() {
