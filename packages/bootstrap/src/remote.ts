@@ -108,6 +108,8 @@ function serveWorker(config: BootConfig): void {
     gateway?.reportCrash(error);
     exit(70);
   };
+  // process.exit() in remote code: what it sent just before is still queued for the next tick.
+  process.on('exit', () => gateway?._flushNow());
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
   if (config.watchPpid) startWatchdog(config.killGroup === true);

@@ -1,4 +1,4 @@
-import { ChannelClosedError, RemoteError, TimeoutError, TsnetError } from './errors.js';
+import { ChannelClosedError, DumpError, ProtocolError, RemoteError, TimeoutError, TsnetError } from './errors.js';
 import { channelBrand } from './serializer.js';
 import type { BaseGateway } from './base-gateway.js';
 
@@ -64,7 +64,11 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   /** Bytes taken by the reader but not yet granted back to the sender. */
   #creditOwed = 0;
   #partial: Uint8Array[] = [];
+  #partialBytes = 0;
+  /** Bytes of the partial message not yet granted back (they arrived while items were queued). */
   #partialUncredited = 0;
+  /** Bytes the peer sent that we have not granted back yet: never above our window. */
+  #inWindow = 0;
 
   // send side
   #credit: number;
@@ -86,6 +90,15 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     this.#credit = credit;
   }
 
+  /** @internal stands in for one of our channels that was closed and forgotten before the peer's reference to it arrived. */
+  static _closed(gateway: BaseGateway, id: number): Channel {
+    const ch = new Channel(gateway, id, 0);
+    ch.#recvClose = true;
+    ch.#sentClose = true;
+    ch.#closedBy = 'local';
+    return ch;
+  }
+
   /** True once either side closed the channel or the gateway went down. */
   isClosed(): boolean {
     return this.#closedBy !== null;
@@ -105,13 +118,21 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this._sendParts(parts);
+    const limit = this.gateway._peerMaxMessage;
+    let total = 0;
+    for (const p of parts) total += p.length;
+    if (total > limit) {
+      return Promise.reject(
+        new DumpError(
+          `cannot send ${total} bytes as one item on channel ${this.id} of gateway ${this.gateway.id}: the limit is ${limit} bytes (maxMessage); send it in pieces or raise maxMessage on both sides`,
+        ),
+      );
+    }
+    return this._sendParts(parts, total);
   }
 
   /** @internal sends an already serialized item. */
-  _sendParts(parts: Uint8Array[]): Promise<void> {
-    let total = 0;
-    for (const p of parts) total += p.length;
+  _sendParts(parts: Uint8Array[], total = byteLength(parts)): Promise<void> {
     const max = this.gateway._maxFrame;
     if (!this.#held && this.#pendingSends.length === 0 && total <= this.#credit && total <= max) {
       this.#credit -= total;
@@ -203,8 +224,17 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   /** @internal a DATA frame arrived. */
   _onData(flags: number, payload: Uint8Array): void {
     if (this.#sentClose || this.#closedBy !== null) return; // closed here; the peer learns from our CLOSE
+    // A peer that ignores our window would make us buffer without bound: that is a protocol error.
+    this.#inWindow += payload.length;
+    if (this.#inWindow > this.gateway._window) {
+      throw new ProtocolError(
+        `the peer overran the flow-control window of channel ${this.id}: ${this.#inWindow} bytes unacknowledged, window ${this.gateway._window}`,
+      );
+    }
     if (flags & 1 /* MORE */) {
-      this.#partial.push(payload);
+      this.#partialBytes += payload.length;
+      if (this.#partialBytes > this.gateway._maxMessage) throw this.#tooLarge(this.#partialBytes);
+      this.#partial.push(ownBytes(payload));
       // A message larger than the window must still get through: its chunks are granted at once
       // unless complete items are waiting to be read, so memory stays at one message + window.
       if (this.#queue.length === this.#queueHead) this.#grant(payload.length);
@@ -214,16 +244,27 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     let size = payload.length;
     let bytes = payload;
     if (this.#partial.length > 0) {
+      if (this.#partialBytes + payload.length > this.gateway._maxMessage) throw this.#tooLarge(this.#partialBytes + payload.length);
       this.#partial.push(payload);
       bytes = concatAll(this.#partial);
       size += this.#partialUncredited;
       this.#partial = [];
       this.#partialUncredited = 0;
+      this.#partialBytes = 0;
+    } else if (payload[0] === 2 || payload[0] === 3) {
+      // binary values are views of the bytes they arrived in: do not let a small one pin a large read buffer
+      bytes = ownBytes(payload);
     }
     const value = this.gateway._load(bytes, this.id);
     this.#queue.push({ value, size });
     if (this.#callback) this.#deliver();
     else if (this.#waiters.length > 0) this.#serveWaiter();
+  }
+
+  #tooLarge(bytes: number): ProtocolError {
+    return new ProtocolError(
+      `the peer sent a message of more than ${bytes - 1} bytes on channel ${this.id}, above the limit of ${this.gateway._maxMessage} (maxMessage)`,
+    );
   }
 
   #serveWaiter(): void {
@@ -242,7 +283,14 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       this.#queue = this.#queue.slice(this.#queueHead);
       this.#queueHead = 0;
     }
-    this.#grant(item.size);
+    let release = item.size;
+    if (this.#queue.length === this.#queueHead && this.#partialUncredited > 0) {
+      // The reader caught up: the chunks of a large message that arrived behind queued items are
+      // granted now, or a sender blocked in the middle of that message would wait forever.
+      release += this.#partialUncredited;
+      this.#partialUncredited = 0;
+    }
+    this.#grant(release);
     return item.value;
   }
 
@@ -253,6 +301,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     // a sender blocked for credit always finds the reader owing at least that much once it caught up.
     if (this.#creditOwed >= this.gateway._creditThreshold) {
       this.gateway._writeCredit(this.id, this.#creditOwed);
+      this.#inWindow -= this.#creditOwed;
       this.#creditOwed = 0;
     }
   }
@@ -488,6 +537,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     if (this.#recvClose) return;
     this.#recvClose = true;
     this.#partial = [];
+    this.#partialBytes = 0;
     if (this.#closedBy === null) {
       this.#terminal = error ?? new ChannelClosedError(this.id, this.gateway.id, 'remote');
       this.#setClosed('remote', this.#terminal);
@@ -511,6 +561,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     this.#recvClose = true;
     this.#sentClose = true;
     this.#partial = [];
+    this.#partialBytes = 0;
     for (const p of this.#pendingSends.splice(0)) p.reject(error);
     if (this.#closeWhenDrained) {
       this.#closeWhenDrained.resolve();
@@ -586,6 +637,17 @@ function slice(parts: Uint8Array[], start: number, length: number): Uint8Array[]
     if (pos >= end) break;
   }
   return out;
+}
+
+function byteLength(parts: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
+}
+
+/** `view` itself, or a copy when it is a small part of a larger buffer that it would keep alive. */
+function ownBytes(view: Uint8Array): Uint8Array {
+  return view.byteLength * 2 >= view.buffer.byteLength ? view : view.slice();
 }
 
 function concatAll(parts: Uint8Array[]): Uint8Array {

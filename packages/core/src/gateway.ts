@@ -1,4 +1,4 @@
-import { BaseGateway, type WireOptions } from './base-gateway.js';
+import { BaseGateway, DEFAULT_MAX_MESSAGE, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, type WireOptions } from './base-gateway.js';
 import type { Channel } from './channel.js';
 import {
   BootstrapError,
@@ -53,9 +53,12 @@ export interface WorkerHello {
   version: number;
   window: number;
   maxFrame: number;
+  maxMessage?: number;
   globals: string[];
   info: RemoteInfo;
   error?: string;
+  /** With `error`: its TsnetError code (TSNET_ERR_VERSION for a version mismatch). */
+  code?: string;
 }
 
 const STDERR_LINES = 40;
@@ -111,6 +114,7 @@ export class Gateway extends BaseGateway {
       id: this.id,
       window: this._window,
       maxFrame: this._maxFrame,
+      maxMessage: this._maxMessage,
       trace: typeof process !== 'undefined' ? (process.env.TSNET_DEBUG ?? '') : '',
     });
     const timeout = options?.connectTimeout ?? 30_000;
@@ -144,6 +148,7 @@ export class Gateway extends BaseGateway {
       this.#globals = new Set(hello.globals);
       this._peerWindow = hello.window;
       this._maxFrame = Math.min(this._maxFrame, hello.maxFrame);
+      this._peerMaxMessage = hello.maxMessage ?? DEFAULT_MAX_MESSAGE;
     } catch (error) {
       await this.#abandon();
       throw error;
@@ -204,10 +209,11 @@ export class Gateway extends BaseGateway {
       case FrameType.HELLO: {
         let hello: WorkerHello;
         try {
-          hello = JSON.parse(new TextDecoder().decode(payload)) as WorkerHello;
+          hello = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload)) as WorkerHello;
         } catch {
-          throw new ProtocolError('the remote handshake is not valid JSON', { offset: this._decoderOffset });
+          throw new ProtocolError('the remote handshake is not valid JSON');
         }
+        if (typeof hello !== 'object' || hello === null) throw new ProtocolError('the remote handshake is not a JSON object');
         if (hello.version !== PROTOCOL_VERSION) {
           const error = new ProtocolError(
             `protocol version mismatch on gateway ${this.id} (${this.transport.label}): this side speaks tsnet protocol ${PROTOCOL_VERSION}, ` +
@@ -219,10 +225,19 @@ export class Gateway extends BaseGateway {
           return;
         }
         if (hello.error) {
-          this.#helloWaiter?.reject(new BootstrapError(`gateway ${this.id}: the remote side refused the handshake: ${hello.error}`));
+          const message = `gateway ${this.id} (${this.transport.label}): the remote side refused the handshake: ${String(hello.error)}`;
+          this.#helloWaiter?.reject(
+            hello.code === 'TSNET_ERR_VERSION' ? new ProtocolError(message, { code: 'TSNET_ERR_VERSION' }) : new BootstrapError(message),
+          );
           return;
         }
         if (this.#hello || !this.#helloWaiter) throw new ProtocolError('unexpected second handshake from the remote side');
+        // A remote that announces limits we cannot work with is refused here, not trusted later.
+        if (!isInt(hello.window, MIN_WINDOW, MAX_WINDOW)) throw new ProtocolError(`the remote handshake gives a bad window: ${String(hello.window)}`);
+        if (!isInt(hello.maxFrame, MIN_FRAME, MAX_WINDOW)) throw new ProtocolError(`the remote handshake gives a bad maxFrame: ${String(hello.maxFrame)}`);
+        if (hello.maxMessage !== undefined && !isInt(hello.maxMessage, 1, MAX_MAX_MESSAGE)) {
+          throw new ProtocolError(`the remote handshake gives a bad maxMessage: ${String(hello.maxMessage)}`);
+        }
         this.#helloWaiter.resolve(hello);
         return;
       }
@@ -465,6 +480,10 @@ export class Gateway extends BaseGateway {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
+}
+
+function isInt(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 }
 
 function describeType(v: unknown): string {

@@ -1,4 +1,4 @@
-import { BaseGateway, type WireOptions } from './base-gateway.js';
+import { BaseGateway, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, type WireOptions } from './base-gateway.js';
 import type { Channel } from './channel.js';
 import { type GatewayCloseInfo, ProtocolError, describeError } from './errors.js';
 import { FrameFlag, FrameType, PROTOCOL_VERSION } from './frame.js';
@@ -26,7 +26,13 @@ export interface MasterHello {
   id: string;
   window: number;
   maxFrame: number;
+  maxMessage?: number;
   trace?: string;
+}
+
+function clampInt(v: unknown, min: number, max: number, fallback: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return fallback;
+  return Math.min(max, Math.max(min, Math.floor(v)));
 }
 
 /**
@@ -56,22 +62,31 @@ export class WorkerGateway extends BaseGateway {
         } catch {
           throw new ProtocolError('the local handshake is not valid JSON');
         }
+        if (typeof hello !== 'object' || hello === null) throw new ProtocolError('the local handshake is not a JSON object');
         this.id = `${String(hello.id)}-worker`;
         if (hello.version !== PROTOCOL_VERSION) {
           this._writeJson(FrameType.HELLO, 0, 0, {
             version: PROTOCOL_VERSION,
-            error: `protocol version mismatch: local side speaks ${String(hello.version)}, this side speaks ${PROTOCOL_VERSION}`,
+            code: 'TSNET_ERR_VERSION',
+            error:
+              `protocol version mismatch: the local side speaks tsnet protocol ${String(hello.version)}, this remote side speaks ${PROTOCOL_VERSION}. ` +
+              'Use the same @tsnet version on both sides (re-copy tsnet-bootstrap.js to the server).',
           });
           this._flushNow();
           setTimeout(() => this.#host.exit(76), 50);
           return;
         }
-        this._peerWindow = Number(hello.window) || this._peerWindow;
-        this._maxFrame = Math.min(this._maxFrame, Number(hello.maxFrame) || this._maxFrame);
+        // The local side sets the limits for both directions (window and maxFrame are its options).
+        this._setWindow(clampInt(hello.window, MIN_WINDOW, MAX_WINDOW, this._window));
+        this._maxFrame = Math.min(clampInt(hello.maxFrame, MIN_FRAME, MAX_WINDOW, this._maxFrame), Math.floor((this._window * 3) / 4));
+        this._setMaxPayload(this._maxFrame);
+        this._maxMessage = clampInt(hello.maxMessage, 1, MAX_MAX_MESSAGE, this._maxMessage);
+        this._peerMaxMessage = this._maxMessage;
         this._writeJson(FrameType.HELLO, 0, 0, {
           version: PROTOCOL_VERSION,
           window: this._window,
           maxFrame: this._maxFrame,
+          maxMessage: this._maxMessage,
           globals: this.#host.globals(),
           info: this.#host.info(),
         });
