@@ -223,6 +223,12 @@ export abstract class BaseGateway {
     }
   }
 
+  /** @internal FrameSink: a DATA frame continuing a large message is read straight into it. */
+  payloadTarget(type: number, _flags: number, channelId: number, length: number): Uint8Array | undefined {
+    if (type !== FrameType.DATA) return undefined;
+    return this.#channels.get(channelId)?._payloadTarget(length);
+  }
+
   /** @internal */
   _loadErrorInfo(payload: Uint8Array): RemoteErrorInfo {
     const v = loads(payload) as Partial<RemoteErrorInfo> | null;

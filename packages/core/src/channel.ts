@@ -32,6 +32,8 @@ interface PendingSend {
   total: number;
   /** Bytes of `parts` already written. */
   sent: number;
+  /** A message larger than a frame is announced first by a frame carrying its length. */
+  announced?: boolean;
   resolve(): void;
   reject(e: unknown): void;
 }
@@ -63,8 +65,9 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   #callbackError: unknown = null;
   /** Bytes taken by the reader but not yet granted back to the sender. */
   #creditOwed = 0;
-  #partial: Uint8Array[] = [];
-  #partialBytes = 0;
+  /** The message being assembled from several frames (allocated whole when announced). */
+  #message: Uint8Array | null = null;
+  #messageFill = 0;
   /** Bytes of the partial message not yet granted back (they arrived while items were queued). */
   #partialUncredited = 0;
   /** Bytes the peer sent that we have not granted back yet: never above our window. */
@@ -164,6 +167,13 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     const max = this.gateway._maxFrame;
     while (this.#pendingSends.length > 0) {
       const head = this.#pendingSends[0]!;
+      if (head.total > max && !head.announced) {
+        // The receiver allocates the message once and copies each frame straight into it.
+        if (this.#credit < 4) return;
+        this.#credit -= 4;
+        this.gateway._writeFrame(3 /* DATA */, 1 /* MORE */, this.id, [u32be(head.total)], 4);
+        head.announced = true;
+      }
       while (head.sent < head.total || head.total === 0) {
         const chunk = Math.min(max, head.total - head.sent);
         if (this.#credit < chunk) return; // wait for CREDIT
@@ -231,29 +241,33 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
         `the peer overran the flow-control window of channel ${this.id}: ${this.#inWindow} bytes unacknowledged, window ${this.gateway._window}`,
       );
     }
-    if (flags & 1 /* MORE */) {
-      this.#partialBytes += payload.length;
-      if (this.#partialBytes > this.gateway._maxMessage) throw this.#tooLarge(this.#partialBytes);
-      this.#partial.push(ownBytes(payload));
-      // A message larger than the window must still get through: its chunks are granted at once
-      // unless complete items are waiting to be read, so memory stays at one message + window.
-      if (this.#queue.length === this.#queueHead) this.#grant(payload.length);
-      else this.#partialUncredited += payload.length;
-      return;
-    }
     let size = payload.length;
     let bytes = payload;
-    if (this.#partial.length > 0) {
-      if (this.#partialBytes + payload.length > this.gateway._maxMessage) throw this.#tooLarge(this.#partialBytes + payload.length);
-      this.#partial.push(payload);
-      bytes = concatAll(this.#partial);
-      size += this.#partialUncredited;
-      this.#partial = [];
-      this.#partialUncredited = 0;
-      this.#partialBytes = 0;
-    } else if (payload[0] === 2 || payload[0] === 3) {
+    const message = this.#message;
+    if (message === null) {
+      if (flags & 1 /* MORE */) {
+        this.#startMessage(payload);
+        this.#creditPartial(payload.length);
+        return;
+      }
       // binary values are views of the bytes they arrived in: do not let a small one pin a large read buffer
-      bytes = ownBytes(payload);
+      if (payload[0] === 2 || payload[0] === 3) bytes = ownBytes(payload);
+    } else {
+      const fill = this.#messageFill + payload.length;
+      if (fill > message.length) throw this.#badLength(`more than the announced ${message.length} bytes`);
+      // The decoder may have read the payload into place already (see _payloadTarget).
+      if (payload.buffer !== message.buffer || payload.byteOffset !== message.byteOffset + this.#messageFill) message.set(payload, this.#messageFill);
+      this.#messageFill = fill;
+      if (flags & 1 /* MORE */) {
+        this.#creditPartial(payload.length);
+        return;
+      }
+      if (fill !== message.length) throw this.#badLength(`${fill} bytes where ${message.length} were announced`);
+      bytes = message;
+      size += this.#partialUncredited;
+      this.#message = null;
+      this.#messageFill = 0;
+      this.#partialUncredited = 0;
     }
     const value = this.gateway._load(bytes, this.id);
     this.#queue.push({ value, size });
@@ -261,10 +275,43 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     else if (this.#waiters.length > 0) this.#serveWaiter();
   }
 
-  #tooLarge(bytes: number): ProtocolError {
-    return new ProtocolError(
-      `the peer sent a message of more than ${bytes - 1} bytes on channel ${this.id}, above the limit of ${this.gateway._maxMessage} (maxMessage)`,
-    );
+  /** The frame announcing a message larger than a frame: 4 bytes, its total length. */
+  #startMessage(payload: Uint8Array): void {
+    if (payload.length !== 4) throw this.#badLength(`a first frame of ${payload.length} bytes; it must hold just the 4-byte message length`);
+    const total = ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0;
+    if (total === 0) throw this.#badLength('an announced length of 0');
+    if (total > this.gateway._maxMessage) {
+      throw new ProtocolError(
+        `the peer announced a message of ${total} bytes on channel ${this.id}, above the limit of ${this.gateway._maxMessage} bytes (maxMessage)`,
+      );
+    }
+    // Pages are touched only as bytes arrive, so a large announcement alone commits no memory.
+    try {
+      this.#message = new Uint8Array(total);
+    } catch (error) {
+      throw new ProtocolError(`cannot allocate the ${total} bytes the peer announced on channel ${this.id}: ${(error as Error).message}`);
+    }
+    this.#messageFill = 0;
+  }
+
+  /**
+   * A message larger than the window must still get through: its frames are granted at once unless
+   * complete items are waiting to be read, so memory stays at one message plus the window.
+   */
+  #creditPartial(bytes: number): void {
+    if (this.#queue.length === this.#queueHead) this.#grant(bytes);
+    else this.#partialUncredited += bytes;
+  }
+
+  #badLength(what: string): ProtocolError {
+    return new ProtocolError(`bad message on channel ${this.id}: ${what}`);
+  }
+
+  /** @internal where the decoder may put the payload of a DATA frame that continues a message. */
+  _payloadTarget(length: number): Uint8Array | undefined {
+    const message = this.#message;
+    if (message === null || this.#messageFill + length > message.length) return undefined;
+    return message.subarray(this.#messageFill, this.#messageFill + length);
   }
 
   #serveWaiter(): void {
@@ -536,8 +583,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   _onClose(error: RemoteError | null): void {
     if (this.#recvClose) return;
     this.#recvClose = true;
-    this.#partial = [];
-    this.#partialBytes = 0;
+    this.#message = null;
     if (this.#closedBy === null) {
       this.#terminal = error ?? new ChannelClosedError(this.id, this.gateway.id, 'remote');
       this.#setClosed('remote', this.#terminal);
@@ -560,8 +606,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     const wasOpen = this.#closedBy === null;
     this.#recvClose = true;
     this.#sentClose = true;
-    this.#partial = [];
-    this.#partialBytes = 0;
+    this.#message = null;
     for (const p of this.#pendingSends.splice(0)) p.reject(error);
     if (this.#closeWhenDrained) {
       this.#closeWhenDrained.resolve();
@@ -645,19 +690,11 @@ function byteLength(parts: readonly Uint8Array[]): number {
   return n;
 }
 
+function u32be(n: number): Uint8Array {
+  return new Uint8Array([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+}
+
 /** `view` itself, or a copy when it is a small part of a larger buffer that it would keep alive. */
 function ownBytes(view: Uint8Array): Uint8Array {
   return view.byteLength * 2 >= view.buffer.byteLength ? view : view.slice();
-}
-
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

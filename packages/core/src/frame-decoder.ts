@@ -4,6 +4,12 @@ import { HEADER_SIZE, MAGIC, frameTypeNames, isFrameType } from './frame.js';
 export interface FrameSink {
   /** `payload` may be a view into the pushed chunk: copy it if kept beyond the call. */
   onFrame(type: number, flags: number, channelId: number, payload: Uint8Array): void;
+  /**
+   * Where to read the payload of a frame that spans pushed chunks: a view of exactly `length`
+   * bytes (then `onFrame` gets that view), or undefined for a fresh buffer. Lets a large message
+   * be assembled in place without a copy per frame.
+   */
+  payloadTarget?(type: number, flags: number, channelId: number, length: number): Uint8Array | undefined;
 }
 
 /**
@@ -89,7 +95,8 @@ export class FrameDecoder {
           continue;
         }
         if (this.#payload === null) {
-          this.#payload = new Uint8Array(this.#remaining);
+          const target = this.#sink.payloadTarget?.(this.#type, this.#flags, this.#channel, this.#remaining);
+          this.#payload = target !== undefined && target.length === this.#remaining ? target : new Uint8Array(this.#remaining);
           this.#payloadFill = 0;
         }
         const n = Math.min(this.#payload.length - this.#payloadFill, avail);

@@ -14,6 +14,8 @@ export interface PipeOptions {
   capacity?: number;
 }
 
+export type Direction = 'toWorker' | 'toMaster';
+
 /** One direction of the pipe plus the lifecycle shared by both ends. */
 class Pipe {
   readonly chunk: number;
@@ -26,6 +28,7 @@ class Pipe {
   #wantDrain = false;
   ended = false;
   onEnd: (() => void) | null = null;
+  tap: ((bytes: Uint8Array) => void) | undefined;
 
   constructor(options?: PipeOptions) {
     this.chunk = options?.chunk ?? 64 * 1024;
@@ -43,6 +46,7 @@ class Pipe {
 
   write(chunk: Uint8Array): boolean {
     if (this.ended) return true;
+    this.tap?.(chunk);
     // A copy, as a kernel pipe makes one: the writer may reuse its buffer afterwards.
     for (let at = 0; at < chunk.length; at += this.chunk) this.#queue.push(chunk.slice(at, at + this.chunk));
     this.#queued += chunk.length;
@@ -135,6 +139,8 @@ class MemoryTransport implements Transport {
 export interface MemoryPair {
   gw: Gateway;
   worker: WorkerGateway;
+  /** Writes raw bytes to the master as if the worker had sent them (for hostile-peer tests). */
+  injectToMaster(bytes: Uint8Array): void;
   /** Bytes written by the master and not yet read by the worker, and the other way round. */
   inFlight(): { toWorker: number; toMaster: number };
 }
@@ -144,11 +150,16 @@ export interface MemoryPair {
  * worker takes window and maxFrame from the handshake); `workerOptions` to the worker.
  */
 export async function memoryPair(
-  options?: GatewayOptions & { pipe?: PipeOptions },
+  options?: GatewayOptions & { pipe?: PipeOptions; tap?: (direction: Direction, bytes: Uint8Array) => void },
   workerOptions?: WireOptions,
 ): Promise<MemoryPair> {
   const toWorker = new Pipe(options?.pipe);
   const toMaster = new Pipe(options?.pipe);
+  const tap = options?.tap;
+  if (tap) {
+    toWorker.tap = (b) => tap('toWorker', b);
+    toMaster.tap = (b) => tap('toMaster', b);
+  }
   let finished = false;
   const finish = (exit: TransportExit): void => {
     if (finished) return;
@@ -188,7 +199,13 @@ export async function memoryPair(
     },
     workerOptions,
   );
-  const gw = new Gateway('mem', new XSpec('popen//id=mem'), masterSide, { output: 'ignore', ...options });
-  await gw._start(options);
-  return { gw, worker, inFlight: () => ({ toWorker: toWorker.queued, toMaster: toMaster.queued }) };
+  const { pipe: _pipe, tap: _tap, ...gatewayOptions } = options ?? {};
+  const gw = new Gateway('mem', new XSpec('popen//id=mem'), masterSide, { output: 'ignore', ...gatewayOptions });
+  await gw._start(gatewayOptions);
+  return {
+    gw,
+    worker,
+    injectToMaster: (bytes) => toMaster.write(bytes),
+    inFlight: () => ({ toWorker: toWorker.queued, toMaster: toMaster.queued }),
+  };
 }
