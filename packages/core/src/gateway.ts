@@ -89,6 +89,7 @@ export class Gateway extends BaseGateway {
   /** @internal the gateway this one was reached through (via=). */
   _master: Gateway | undefined;
   #killedOnExit = false;
+  #exitTimeout = 0;
   #holds = 0;
   #refed = true;
   #refCheck = false;
@@ -318,7 +319,8 @@ export class Gateway extends BaseGateway {
     let info = this.#closeInfo;
     if (!info) {
       let reason: string;
-      if (this.#exiting) reason = 'exited on request (gw.exit())';
+      if (this.#killedOnExit) reason = `killed by ${exit.signal ?? 'SIGKILL'}: the remote side did not exit within ${this.#exitTimeout} ms of gw.exit()`;
+      else if (this.#exiting) reason = 'exited on request (gw.exit())';
       else if (this.#crash) reason = this.#crash;
       else if (exit.reason) reason = exit.reason;
       else if (exit.signal) reason = `the remote process was killed by ${exit.signal}`;
@@ -350,6 +352,7 @@ export class Gateway extends BaseGateway {
   exit(options?: { timeout?: number }): Promise<void> {
     if (this.#exitPromise) return this.#exitPromise;
     const timeout = options?.timeout ?? 5000;
+    this.#exitTimeout = timeout;
     this._hold(1); // released never: an exited gateway has nothing left to keep alive
     this.#exitPromise = (async () => {
       if (!this.isDown) {

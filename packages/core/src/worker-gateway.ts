@@ -43,6 +43,7 @@ export class WorkerGateway extends BaseGateway {
   readonly #host: WorkerHost;
   #executing = 0;
   #terminating = false;
+  #exitRequested = false;
   #greeted = false;
 
   constructor(transport: Transport, host: WorkerHost, options?: WireOptions) {
@@ -104,6 +105,7 @@ export class WorkerGateway extends BaseGateway {
         return;
       }
       case FrameType.TERMINATE:
+        this.#exitRequested = true;
         this.#terminate('exit() was called on the gateway');
         return;
       default:
@@ -140,6 +142,11 @@ export class WorkerGateway extends BaseGateway {
       this.#executing--;
       if (this.#terminating && this.#executing === 0) this.#finish(0);
     }
+  }
+
+  /** True once the local side asked us to exit (TERMINATE), as opposed to vanishing. */
+  get exitRequested(): boolean {
+    return this.#exitRequested;
   }
 
   /** Reports an uncaught error to the local side before the process dies of it. */
