@@ -3,15 +3,8 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { type Channel, ChannelClosedError, type Gateway, GatewayClosedError, isTsnetError, makeGateway } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  type Channel,
-  ChannelClosedError,
-  type Gateway,
-  GatewayClosedError,
-  isTsnetError,
-  makeGateway,
-} from '@tsnet/core';
 import { alive, allGone, killAll } from './helpers/processes.js';
 
 const RUNS = Number(process.env.TSNET_FAULT_RUNS ?? 20);

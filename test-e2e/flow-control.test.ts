@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { afterAll, describe, expect, test } from 'vitest';
 import { type Gateway, makeGateway } from '@tsnet/core';
+import { afterAll, describe, expect, test } from 'vitest';
 import { BLOCK_SOURCE, ItemChecker, makeBlock, makeItem } from './helpers/blocks.js';
 import { MiB, REMOTE_RSS_SAMPLER, RssSampler, report } from './helpers/memory.js';
 

@@ -1,9 +1,9 @@
 // What the remote writes outside the wire, and sides that speak different protocol versions.
 import { execFileSync } from 'node:child_process';
-import { describe, expect, test } from 'vitest';
 import { BOOTSTRAP_FILE, bundle } from '@tsnet/bootstrap';
-import { GatewayClosedError, PROTOCOL_VERSION, ProtocolError, makeGateway } from '@tsnet/core';
-import { FrameDecoder, FrameType, encodeFrame } from '@tsnet/core/internal';
+import { GatewayClosedError, makeGateway, PROTOCOL_VERSION, ProtocolError } from '@tsnet/core';
+import { encodeFrame, FrameDecoder, FrameType } from '@tsnet/core/internal';
+import { describe, expect, test } from 'vitest';
 import { alive, allGone } from './helpers/processes.js';
 import { rawRemote, spawnRemote } from './helpers/raw-remote.js';
 

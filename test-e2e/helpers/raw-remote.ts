@@ -3,7 +3,7 @@
 // another protocol version. Real processes, no mocks.
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { type BootConfig, FIRST_STAGE, bundle, fnv1a } from '@tsnet/bootstrap';
+import { type BootConfig, bundle, FIRST_STAGE, fnv1a } from '@tsnet/bootstrap';
 import type { Transport, TransportExit, TransportProvider } from '@tsnet/core';
 
 export interface RawRemoteOptions {

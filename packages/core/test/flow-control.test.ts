@@ -1,7 +1,8 @@
 // Credit flow control and wire limits, over an in-process master/worker pair (see helpers/memory-pair).
-import { describe, expect, test } from 'vitest';
+
 import { ChannelClosedError, DumpError, ProtocolError, SpecError } from '@tsnet/core';
-import { FrameDecoder, FrameType, encodeFrame } from '@tsnet/core/internal';
+import { encodeFrame, FrameDecoder, FrameType } from '@tsnet/core/internal';
+import { describe, expect, test } from 'vitest';
 import { type Direction, memoryPair } from './helpers/memory-pair.js';
 
 const KiB = 1024;

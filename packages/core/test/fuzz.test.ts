@@ -3,13 +3,14 @@
 // in a value, a ProtocolError or a LoadError: never another exception, a crash or a hang.
 //
 // CI runs a short pass with a fixed seed. `npm run fuzz` runs TSNET_FUZZ_RUNS=200000 (decoder
-// and serializer properties; gateway properties get a tenth of that). TSNET_FUZZ_SEED replays.
-import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
-import { Gateway, GatewayClosedError, LoadError, ProtocolError, XSpec, dumps, isTsnetError, loads } from '@tsnet/core';
+// and serializer properties; gateway properties get a tenth of that) with a fresh seed, printed;
+// TSNET_FUZZ_SEED replays one.
+
+import { dumps, Gateway, GatewayClosedError, isTsnetError, LoadError, loads, ProtocolError, XSpec } from '@tsnet/core';
 import {
   type Channel,
   type ExecRequest,
+  encodeFrame,
   FrameDecoder,
   FrameType,
   HEADER_SIZE,
@@ -18,13 +19,16 @@ import {
   type Transport,
   type TransportExit,
   WorkerGateway,
-  encodeFrame,
   writeHeader,
 } from '@tsnet/core/internal';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
 
 const RUNS = Number(process.env.TSNET_FUZZ_RUNS ?? 300);
-const SEED = Number(process.env.TSNET_FUZZ_SEED ?? 0x75e7);
 const LONG = RUNS > 1000;
+// CI replays one fixed seed; a long run explores a fresh one (printed, so a failure can be replayed).
+const SEED = Number(process.env.TSNET_FUZZ_SEED ?? (LONG ? Date.now() % 0x7fffffff : 0x75e7));
+if (LONG) process.stdout.write(`fuzz: ${RUNS} runs per property, seed ${SEED} (replay with TSNET_FUZZ_SEED=${SEED})\n`);
 const params = (share = 1) => ({ seed: SEED, numRuns: Math.max(25, Math.round(RUNS * share)) });
 // A long run must not hit vitest's default timeout.
 const testTimeout = LONG ? 3_600_000 : 60_000;
@@ -113,10 +117,7 @@ type Decoded = [type: number, flags: number, channel: number, payload: string];
 
 function decode(chunks: Uint8Array[]): { frames: Decoded[]; error: unknown; decoder: FrameDecoder } {
   const frames: Decoded[] = [];
-  const decoder = new FrameDecoder(
-    { onFrame: (t, f, c, p) => frames.push([t, f, c, Buffer.from(p).toString('hex')]) },
-    { maxPayload: MAX_PAYLOAD },
-  );
+  const decoder = new FrameDecoder({ onFrame: (t, f, c, p) => frames.push([t, f, c, Buffer.from(p).toString('hex')]) }, { maxPayload: MAX_PAYLOAD });
   let error: unknown = null;
   try {
     for (const c of chunks) decoder.push(c);
@@ -198,7 +199,12 @@ describe('frame decoder', () => {
           expect(frames).toHaveLength(before.length);
           expect(error).toBeInstanceOf(ProtocolError);
           expect((error as ProtocolError).offset).toBe(start);
-          const expected = { magic: /expected magic 0xf7.*stdout/, type: /unknown frame type/, reserved: /reserved header byte/, length: /above the maximum of 4096/ };
+          const expected = {
+            magic: /expected magic 0xf7.*stdout/,
+            type: /unknown frame type/,
+            reserved: /reserved header byte/,
+            length: /above the maximum of 4096/,
+          };
           expect((error as ProtocolError).message).toMatch(expected[what.field]);
         }),
         params(),
@@ -440,7 +446,12 @@ describe('gateways fed hostile frames', () => {
           await started;
           // Channels the peer's frames may land on, with readers waiting.
           const channels = [gw.newChannel(), gw.newChannel(), gw.newChannel()];
-          const outcomes = channels.map((c: Channel) => c.receive().then(() => 'item', (e: unknown) => e));
+          const outcomes = channels.map((c: Channel) =>
+            c.receive().then(
+              () => 'item',
+              (e: unknown) => e,
+            ),
+          );
           for (const piece of pieces(bytes, at)) t.feed(piece);
           if (!t.killed) t.finish({ code: 0, signal: null });
           const info = await gw.closed;

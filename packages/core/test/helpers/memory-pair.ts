@@ -5,7 +5,7 @@
 // for fault tests.
 import { createRequire } from 'node:module';
 import { Gateway, type GatewayOptions, XSpec } from '@tsnet/core';
-import { type Channel, type ExecRequest, type Transport, type TransportExit, type WireOptions, WorkerGateway, execute } from '@tsnet/core/internal';
+import { type Channel, type ExecRequest, execute, type Transport, type TransportExit, type WireOptions, WorkerGateway } from '@tsnet/core/internal';
 
 export interface PipeOptions {
   /** Largest piece delivered to the reader at once. Default 64 KiB (a Linux pipe read). */
