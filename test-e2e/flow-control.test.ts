@@ -37,7 +37,7 @@ describe('a reader at a crawl bounds the sender (1 GiB in 1 MiB items)', () => {
         for (let i = 0; i < kwargs.items; i++) await channel.send(makeItem(block, i));`,
         { size: MiB, items },
       );
-      const rss = new RssSampler();
+      const rss = await RssSampler.start();
       for (let i = 0; i < items; i++) {
         check.check(await ch.receive());
         rss.sample();
@@ -69,7 +69,7 @@ describe('a reader at a crawl bounds the sender (1 GiB in 1 MiB items)', () => {
         await channel.send(rss.stop());`,
         { size: MiB, items },
       );
-      const rss = new RssSampler();
+      const rss = await RssSampler.start();
       // A fresh buffer per item: a sent Uint8Array must not be changed until it is on the wire.
       for (let i = 0; i < items; i++) await ch.send(makeItem(block, i));
       const remote = (await ch.receive()) as RssFigures;
@@ -221,7 +221,7 @@ describe('a 256 MiB Uint8Array in one send', () => {
       return true;
     };`;
 
-  test('local → remote: arrives whole; the receiver holds at most ~2×, the sender ~1×', async () => {
+  test('local → remote: arrives whole; each side holds little more than the item itself', async () => {
     await withGateway(async (gw) => {
       const ch = gw.remoteExec(
         `${BLOCK_SOURCE}${CHECK_BIG}${REMOTE_RSS_SAMPLER}
@@ -230,18 +230,19 @@ describe('a 256 MiB Uint8Array in one send', () => {
         await channel.send({ ok: checkBig(big), rss: rssFigures });`,
         { size },
       );
-      const rss = new RssSampler();
+      const rss = await RssSampler.start();
       await ch.send(bigOf());
       const answer = (await ch.receive()) as { ok: boolean; rss: RssFigures };
       const local = rss.stop();
       report('256 MiB single send local→remote', { remote: answer.rss, local });
       expect(answer.ok).toBe(true);
-      expect(answer.rss.growthMiB).toBeLessThan(3 * 256);
-      expect(local.growthMiB).toBeLessThan(2 * 256);
+      // The receiver assembles the item in one allocation; the sender's frames are views of it.
+      expect(answer.rss.growthMiB).toBeLessThan(1.5 * 256);
+      expect(local.growthMiB).toBeLessThan(1.5 * 256);
     });
   }, 180_000);
 
-  test('remote → local: arrives whole; the receiver holds at most ~2×, the sender ~1×', async () => {
+  test('remote → local: arrives whole; each side holds little more than the item itself', async () => {
     await withGateway(async (gw) => {
       const ch = gw.remoteExec(
         `${BLOCK_SOURCE}${REMOTE_RSS_SAMPLER}
@@ -253,7 +254,7 @@ describe('a 256 MiB Uint8Array in one send', () => {
         await channel.send(rss.stop());`,
         { size },
       );
-      const rss = new RssSampler();
+      const rss = await RssSampler.start();
       const big = await ch.receive();
       const local = rss.stop();
       const checkBig = new Function('kwargs', 'makeBlock', 'makeItem', `${CHECK_BIG}; return checkBig;`)({ size }, makeBlock, makeItem) as (
@@ -263,16 +264,17 @@ describe('a 256 MiB Uint8Array in one send', () => {
       await ch.send('done');
       const remote = (await ch.receive()) as RssFigures;
       report('256 MiB single send remote→local', { remote, local });
-      expect(local.growthMiB).toBeLessThan(3 * 256);
-      expect(remote.growthMiB).toBeLessThan(2 * 256);
+      expect(local.growthMiB).toBeLessThan(1.5 * 256);
+      expect(remote.growthMiB).toBeLessThan(1.5 * 256);
     });
   }, 180_000);
 });
 
 // Streams move 64 KiB chunks, one item each. What the channel holds is bounded by the window (4 MiB,
-// checked directly); RSS also carries the ArrayBuffers V8 frees lazily (a plain Node pipe reader
-// that discards 1 GiB grows by ~45 MiB), hence a looser RSS bound than the 1 MiB-item tests.
-const STREAM_RSS_BOUND_MIB = 96;
+// checked directly); RSS also carries the ArrayBuffers V8 frees lazily and the heap glibc keeps
+// (a plain Node pipe reader that discards 1 GiB grows by ~45 MiB; here 50-80 MiB were measured),
+// hence a looser RSS bound than the 1 MiB-item tests.
+const STREAM_RSS_BOUND_MIB = 128;
 const WINDOW = 4 * MiB;
 
 describe('streams honour backpressure: a 1 GiB file', () => {
@@ -314,7 +316,7 @@ describe('streams honour backpressure: a 1 GiB file', () => {
       );
       const data = gw.newChannel();
       await ch.send(data);
-      const rss = new RssSampler();
+      const rss = await RssSampler.start();
       let maxQueuedIn = 0;
       let copying = true;
       const watcher = (async () => {
@@ -351,7 +353,7 @@ describe('streams honour backpressure: a 1 GiB file', () => {
       );
       const data = gw.newChannel();
       await ch.send(data);
-      const rss = new RssSampler();
+      const rss = await RssSampler.start();
       const hash = createHash('sha256');
       let bytes = 0;
       let maxQueuedIn = 0;

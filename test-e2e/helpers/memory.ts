@@ -1,12 +1,30 @@
 // Peak RSS of this process, sampled on a timer and wherever a test calls sample().
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
 export const MiB = 1 << 20;
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 export class RssSampler {
   readonly base: number;
   #peak: number;
   #timer: ReturnType<typeof setInterval>;
 
-  constructor(intervalMs = 5) {
+  /**
+   * Starts sampling after a full collection, so that the baseline is honest: what earlier tests
+   * left for the collector is not this test's memory. (Backing stores are freed by a concurrent
+   * sweeper, hence the pause and the second collection.)
+   */
+  static async start(intervalMs = 5): Promise<RssSampler> {
+    gc();
+    await new Promise((r) => setTimeout(r, 50));
+    gc();
+    return new RssSampler(intervalMs);
+  }
+
+  private constructor(intervalMs: number) {
     this.base = process.memoryUsage.rss();
     this.#peak = this.base;
     this.#timer = setInterval(() => this.sample(), intervalMs);
