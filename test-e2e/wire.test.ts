@@ -1,7 +1,7 @@
 // What the remote writes outside the wire, and sides that speak different protocol versions.
 import { execFileSync } from 'node:child_process';
 import { BOOTSTRAP_FILE, bundle } from '@tsnet/bootstrap';
-import { GatewayClosedError, makeGateway, PROTOCOL_VERSION, ProtocolError } from '@tsnet/core';
+import { GatewayClosedError, makeGateway, PROTOCOL_VERSION, ProtocolError, SpecError } from '@tsnet/core';
 import { encodeFrame, FrameDecoder, FrameType } from '@tsnet/core/internal';
 import { describe, expect, test } from 'vitest';
 import { alive, allGone } from './helpers/processes.js';
@@ -103,4 +103,12 @@ describe('protocol version mismatch', () => {
 // The standalone file answers `version` with the protocol it speaks (what to compare on a server).
 test('node tsnet-bootstrap.js version names its protocol', () => {
   expect(execFileSync(process.execPath, [BOOTSTRAP_FILE, 'version'], { encoding: 'utf8' })).toBe(`tsnet protocol ${PROTOCOL_VERSION}\n`);
+});
+
+test('gateway options out of range fail with SpecError and leave no process behind', async () => {
+  const provider = rawRemote({ config: { wireFd: 3, output: 'fd', killGroup: true, watchPpid: true } });
+  const err = await makeGateway(provider, { window: 100 }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(SpecError);
+  expect((err as Error).message).toBe('gateway option window must be an integer from 4096 to 1073741824, got 100');
+  expect(await allGone(provider.pids, 2000)).toBe(true);
 });

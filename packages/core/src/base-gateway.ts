@@ -450,6 +450,14 @@ export abstract class BaseGateway {
   ): import('node:stream').Readable | import('node:stream').Writable;
 }
 
+/** Throws SpecError for wire options out of range (docs/protocol.md, limits). */
+export function checkWireOptions(options: WireOptions | undefined): void {
+  checkOption('window', options?.window, DEFAULT_WINDOW, MIN_WINDOW, MAX_WINDOW);
+  checkOption('maxFrame', options?.maxFrame, DEFAULT_MAX_FRAME, MIN_FRAME, MAX_WINDOW);
+  checkOption('maxMessage', options?.maxMessage, DEFAULT_MAX_MESSAGE, 1, MAX_MAX_MESSAGE);
+  checkOption('writeHighWater', options?.writeHighWater, 8 << 20, 0, Number.MAX_SAFE_INTEGER);
+}
+
 function checkOption(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < min || value > max) {

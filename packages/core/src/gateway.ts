@@ -1,4 +1,4 @@
-import { BaseGateway, DEFAULT_MAX_MESSAGE, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, type WireOptions } from './base-gateway.js';
+import { BaseGateway, checkWireOptions, DEFAULT_MAX_MESSAGE, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, type WireOptions } from './base-gateway.js';
 import type { Channel } from './channel.js';
 import {
   BootstrapError,
@@ -97,7 +97,7 @@ export class Gateway extends BaseGateway {
 
   /** @internal use makeGateway() */
   constructor(id: string, spec: XSpec, transport: Transport, options?: GatewayOptions) {
-    super(id, transport, 'master', options);
+    super(id, transport, 'master', checkedOptions(options, transport));
     this.spec = spec;
     this.#inherit = (options?.output ?? 'inherit') === 'inherit';
     this.closed = new Promise((r) => {
@@ -483,6 +483,17 @@ export class Gateway extends BaseGateway {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
+}
+
+/** Bad options must not leave the already started remote process behind. */
+function checkedOptions(options: GatewayOptions | undefined, transport: Transport): GatewayOptions | undefined {
+  try {
+    checkWireOptions(options);
+  } catch (error) {
+    void transport.kill();
+    throw error;
+  }
+  return options;
 }
 
 function isInt(v: unknown, min: number, max: number): v is number {
