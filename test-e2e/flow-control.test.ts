@@ -14,6 +14,8 @@ import { BLOCK_SOURCE, ItemChecker, makeBlock, makeItem } from './helpers/blocks
 import { MiB, REMOTE_RSS_SAMPLER, RssSampler, report } from './helpers/memory.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The default window per channel and direction. */
+const WINDOW = 4 * MiB;
 type RssFigures = { baseMiB: number; peakMiB: number; growthMiB: number };
 
 async function withGateway<T>(fn: (gw: Gateway) => Promise<T>): Promise<T> {
@@ -38,15 +40,19 @@ describe('a reader at a crawl bounds the sender (1 GiB in 1 MiB items)', () => {
         { size: MiB, items },
       );
       const rss = await RssSampler.start();
+      let maxQueued = 0;
       for (let i = 0; i < items; i++) {
         check.check(await ch.receive());
         rss.sample();
+        maxQueued = Math.max(maxQueued, ch._queuedBytes);
         await sleep(2);
       }
       await ch.waitClose();
       const local = rss.stop();
-      report('1 GiB remote→local, local reads at a crawl', { local });
+      report('1 GiB remote→local, local reads at a crawl', { local, localMaxQueuedBytes: maxQueued });
       expect(check.next).toBe(items);
+      // What the channel holds is bounded by the window (and the item that was granted at once).
+      expect(maxQueued).toBeLessThanOrEqual(WINDOW + MiB);
       expect(local.growthMiB).toBeLessThan(64);
     });
   }, 180_000);
@@ -59,23 +65,26 @@ describe('a reader at a crawl bounds the sender (1 GiB in 1 MiB items)', () => {
         const block = makeBlock(kwargs.size);
         const expected = Buffer.allocUnsafe(kwargs.size);
         ${REMOTE_RSS_SAMPLER}
+        let maxQueued = 0;
         for (let i = 0; i < kwargs.items; i++) {
           const item = await channel.receive();
           makeItem(block, i, expected);
           if (!expected.equals(item)) throw new Error('item ' + i + ' differs from what was sent');
           rss.sample();
+          maxQueued = Math.max(maxQueued, channel._queuedBytes);
           await new Promise((r) => setTimeout(r, 2));
         }
-        await channel.send(rss.stop());`,
+        await channel.send({ ...rss.stop(), maxQueued });`,
         { size: MiB, items },
       );
       const rss = await RssSampler.start();
       // A fresh buffer per item: a sent Uint8Array must not be changed until it is on the wire.
       for (let i = 0; i < items; i++) await ch.send(makeItem(block, i));
-      const remote = (await ch.receive()) as RssFigures;
+      const remote = (await ch.receive()) as RssFigures & { maxQueued: number };
       await ch.waitClose();
       const local = rss.stop();
       report('1 GiB local→remote, remote reads at a crawl', { remote, local });
+      expect(remote.maxQueued).toBeLessThanOrEqual(WINDOW + MiB);
       expect(remote.growthMiB).toBeLessThan(64);
       expect(local.growthMiB).toBeLessThan(64);
     });
@@ -275,7 +284,6 @@ describe('a 256 MiB Uint8Array in one send', () => {
 // (a plain Node pipe reader that discards 1 GiB grows by ~45 MiB; here 50-80 MiB were measured),
 // hence a looser RSS bound than the 1 MiB-item tests.
 const STREAM_RSS_BOUND_MIB = 128;
-const WINDOW = 4 * MiB;
 
 describe('streams honour backpressure: a 1 GiB file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnet-flow-'));
