@@ -71,7 +71,6 @@ function serveWorker(config: BootConfig): void {
   const execRequire = createRequire(path.join(process.cwd(), '__tsnet_exec__.js'));
 
   let gateway: WorkerGateway | undefined;
-  let watchdogNow = (): void => {};
   const exit = (code: number): void => {
     const timer = setTimeout(() => process.exit(code), 2000);
     timer.unref();
@@ -79,9 +78,11 @@ function serveWorker(config: BootConfig): void {
     wireOut.write(new Uint8Array(0), () => process.exit(code));
   };
 
+  const watchdog = config.watchPpid ? startWatchdog(config.killGroup === true) : () => {};
   gateway = new WorkerGateway(transport, {
     execute: (channel: Channel, request: ExecRequest) => {
-      watchdogNow();
+      // Remote code may block this thread for good: the watchdog thread must exist before it runs.
+      watchdog();
       return execute(channel, request, { require: execRequire, cwd: process.cwd() });
     },
     info: () => ({
@@ -112,9 +113,27 @@ function serveWorker(config: BootConfig): void {
     gateway?.reportCrash(error);
     exit(70);
   };
+  // process.exit() in remote code: what it sent just before is still queued for the next tick.
+  process.on('exit', () => gateway?._flushNow());
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
-  if (config.watchPpid) watchdogNow = startWatchdog(config.killGroup === true);
+
+  // Input ended without a TERMINATE: the local side is gone (killed, connection lost). An idle
+  // gateway exits at once (WorkerGateway); tasks still running can reach no one, so after a short
+  // grace they end too, with the process group where we own it.
+  transport.closed.then(() => {
+    if (gateway?.exitRequested) return;
+    setTimeout(() => {
+      if (config.killGroup) {
+        try {
+          process.kill(-process.pid, 'SIGKILL');
+        } catch {
+          // not a group leader after all
+        }
+      }
+      process.exit(0);
+    }, 250).unref();
+  });
 }
 
 /** console.log and process.stdout.write must never reach the wire. */
@@ -134,30 +153,30 @@ function redirectOutput(gateway: WorkerGateway, mode: 'fd' | 'frames'): void {
 
 /**
  * When the local process dies without closing our stdin (SIGKILL while we are busy), a thread of
- * our own notices the parent change and ends us (and our process group for popen). It starts a
- * little after boot, to keep the handshake fast, or at the first remote execution, whichever
- * comes first: code that blocks the event loop (`while (true) {}`) must find it running.
- * Returns the function that starts it now.
+ * our own notices the parent change and ends us (and our process group for popen). It starts
+ * 150 ms after boot, off the handshake's path, or before the first remote code runs, whichever
+ * comes first; the returned function starts it now.
  */
 function startWatchdog(killGroup: boolean): () => void {
+  const ppid = process.ppid;
   let started = false;
-  const now = (): void => {
+  const begin = (): void => {
     if (started) return;
     started = true;
     clearTimeout(timer);
     try {
       const w = new Worker(
         `const {workerData:d}=require('worker_threads');setInterval(()=>{if(process.ppid!==d.ppid){try{if(d.group)process.kill(-d.pid,'SIGKILL')}catch{}process.kill(d.pid,'SIGKILL')}},200)`,
-        { eval: true, workerData: { ppid: process.ppid, pid: process.pid, group: killGroup }, stdout: false, stderr: false },
+        { eval: true, workerData: { ppid, pid: process.pid, group: killGroup }, stdout: false, stderr: false },
       );
       w.unref();
     } catch {
-      // no worker threads on this runtime: stdin EOF still ends us when idle
+      // no worker threads on this runtime: stdin EOF still ends us
     }
   };
-  const timer = setTimeout(now, 150);
+  const timer = setTimeout(begin, 150);
   timer.unref();
-  return now;
+  return begin;
 }
 
 function main(): void {
