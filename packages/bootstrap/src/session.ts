@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type { BootConfig } from './boot-config.js';
 import { FIRST_STAGE, HEADER_MAGIC } from './first-stage.js';
+import { FrameType, encodeFrame } from '@tsnet/core/internal';
 import { encodeTrailer, FrameScanner } from './frame-scanner.js';
 
 /** What every child is told, whatever the client's header said: the server relies on fd 3 and the group. */
@@ -58,6 +59,11 @@ export class Session {
   readonly #stream: Duplex;
   readonly #started = Date.now();
   readonly #scanner = new FrameScanner();
+  /** Client → child frames, so a graceful stop can put a TERMINATE between two of them. */
+  readonly #inScanner = new FrameScanner();
+  /** Bundle bytes still to pass before the client's frames start. */
+  #bundleLeft = 0;
+  #stopping = false;
   #resolveDone!: () => void;
   #child: ChildProcess | undefined;
   #header: Buffer | null = Buffer.alloc(0);
@@ -125,7 +131,9 @@ export class Session {
     stream.on('data', (chunk: Buffer) => {
       if (!this.#relayIn(chunk, stdin)) stream.pause();
     });
-    stdin.on('drain', () => stream.resume());
+    stdin.on('drain', () => {
+      if (!this.#stopping) stream.resume();
+    });
     if (this.#options.leftover.length > 0) this.#relayIn(this.#options.leftover, stdin);
     stream.resume();
 
@@ -138,8 +146,11 @@ export class Session {
   }
 
   #relayIn(chunk: Buffer, stdin: Writable): boolean {
-    if (this.#failure) return true;
-    if (this.#header === null) return stdin.write(chunk);
+    if (this.#failure || this.#stopping) return true;
+    if (this.#header === null) {
+      this.#scanIn(chunk);
+      return stdin.write(chunk);
+    }
     // The bootstrap header line: keep length and hash, replace the config with the server's.
     const buf = this.#header.length === 0 ? chunk : Buffer.concat([this.#header, chunk]);
     const nl = buf.indexOf(10);
@@ -154,8 +165,20 @@ export class Session {
       return true;
     }
     this.#header = null;
+    this.#bundleLeft = Number(fields[1]);
     stdin.write(`${HEADER_MAGIC} ${fields[1]} ${fields[2]} ${JSON.stringify(CHILD_CONFIG)}\n`, 'latin1');
-    return stdin.write(buf.subarray(nl + 1));
+    const rest = buf.subarray(nl + 1);
+    this.#scanIn(rest);
+    return stdin.write(rest);
+  }
+
+  #scanIn(chunk: Buffer): void {
+    if (this.#bundleLeft >= chunk.length) {
+      this.#bundleLeft -= chunk.length;
+      return;
+    }
+    this.#inScanner.push(chunk.subarray(this.#bundleLeft));
+    this.#bundleLeft = 0;
   }
 
   #protocolFailure(what: string): void {
@@ -194,10 +217,19 @@ export class Session {
     });
   }
 
-  /** Asks the child to finish: its stdin ends, as after gw.exit(), and it exits once idle. */
+  /**
+   * Asks the child to finish, as gw.exit() does: no more client input, a TERMINATE between two frames
+   * (running tasks may finish; what they send still reaches the client), then end of its stdin.
+   */
   stop(): void {
     const stdin = this.#child?.stdin;
-    if (stdin && !stdin.destroyed) stdin.end();
+    if (!stdin || stdin.destroyed || this.#stopping) return;
+    this.#stopping = true;
+    this.#stream.pause();
+    if (this.#header === null && this.#bundleLeft === 0 && this.#inScanner.atBoundary) {
+      stdin.write(encodeFrame(FrameType.TERMINATE, 0, 0));
+    }
+    stdin.end();
   }
 
   /** Kills the child's whole process group now. */
