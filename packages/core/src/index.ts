@@ -26,4 +26,5 @@ export type { Transport, TransportExit, TransportProvider, ConnectOptions } from
 export { registerTransport } from './transports.js';
 /** For transport packages: start a `via=` gateway's command on its master's host. */
 export { connectVia, type ViaCommand } from './via-transport.js';
+export { connectTcpVia } from './via-socket.js';
 export { PROTOCOL_VERSION } from './frame.js';
