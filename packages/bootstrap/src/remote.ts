@@ -7,7 +7,6 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import { type Channel, type ExecRequest, type Transport, type TransportExit, WorkerGateway, execute } from '@tsnet/core/internal';
 import type { BootConfig } from './boot-config.js';
 
@@ -165,6 +164,8 @@ function startWatchdog(killGroup: boolean): () => void {
     started = true;
     clearTimeout(timer);
     try {
+      // Loaded here, not at the top: worker_threads costs startup time and the watchdog starts later.
+      const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
       const w = new Worker(
         `const {workerData:d}=require('worker_threads');setInterval(()=>{if(process.ppid!==d.ppid){try{if(d.group)process.kill(-d.pid,'SIGKILL')}catch{}process.kill(d.pid,'SIGKILL')}},200)`,
         { eval: true, workerData: { ppid, pid: process.pid, group: killGroup }, stdout: false, stderr: false },
