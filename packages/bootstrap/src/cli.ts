@@ -2,13 +2,20 @@
 const USAGE = `Usage: node tsnet-bootstrap.js <command>
 
 Commands:
+  serve       run the socket server (see: serve --help)
   version     print the tsnet protocol version of this file
   help        show this text
 `;
 
 export async function cli(argv: string[]): Promise<void> {
-  const [command] = argv;
+  const [command, ...rest] = argv;
   switch (command) {
+    case 'serve': {
+      // Loaded only here: the injected remote side never evaluates the server (or ws).
+      const { serve } = await import('./serve-cli.js');
+      await serve(rest);
+      return;
+    }
     case 'version': {
       const { PROTOCOL_VERSION } = await import('@tsnet/core/internal');
       process.stdout.write(`tsnet protocol ${PROTOCOL_VERSION}\n`);

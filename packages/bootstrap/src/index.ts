@@ -5,6 +5,10 @@ import { FIRST_STAGE, HEADER_MAGIC, fnv1a } from './first-stage.js';
 
 export type { BootConfig } from './boot-config.js';
 export { FIRST_STAGE, fnv1a } from './first-stage.js';
+/** The socket server's handshake and stream helpers, shared with @tsnet/transport-socket. */
+export * as socketProtocol from './socket-protocol.js';
+export { FrameScanner, encodeTrailer } from './frame-scanner.js';
+export { LineReader, LineError } from './line-reader.js';
 
 /** Path of the bundled remote side (also the standalone server file to copy to hosts). */
 export const BOOTSTRAP_FILE: string = fileURLToPath(new URL('../dist/standalone/tsnet-bootstrap.js', import.meta.url));

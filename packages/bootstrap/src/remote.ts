@@ -7,7 +7,6 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import { type Channel, type ExecRequest, type Transport, type TransportExit, WorkerGateway, execute } from '@tsnet/core/internal';
 import type { BootConfig } from './boot-config.js';
 
@@ -78,8 +77,13 @@ function serveWorker(config: BootConfig): void {
     wireOut.write(new Uint8Array(0), () => process.exit(code));
   };
 
+  const watchdog = config.watchPpid ? startWatchdog(config.killGroup === true) : () => {};
   gateway = new WorkerGateway(transport, {
-    execute: (channel: Channel, request: ExecRequest) => execute(channel, request, { require: execRequire, cwd: process.cwd() }),
+    execute: (channel: Channel, request: ExecRequest) => {
+      // Remote code may block this thread for good: the watchdog thread must exist before it runs.
+      watchdog();
+      return execute(channel, request, { require: execRequire, cwd: process.cwd() });
+    },
     info: () => ({
       pid: process.pid,
       ppid: process.ppid,
@@ -108,9 +112,27 @@ function serveWorker(config: BootConfig): void {
     gateway?.reportCrash(error);
     exit(70);
   };
+  // process.exit() in remote code: what it sent just before is still queued for the next tick.
+  process.on('exit', () => gateway?._flushNow());
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
-  if (config.watchPpid) startWatchdog(config.killGroup === true);
+
+  // Input ended without a TERMINATE: the local side is gone (killed, connection lost). An idle
+  // gateway exits at once (WorkerGateway); tasks still running can reach no one, so after a short
+  // grace they end too, with the process group where we own it.
+  transport.closed.then(() => {
+    if (gateway?.exitRequested) return;
+    setTimeout(() => {
+      if (config.killGroup) {
+        try {
+          process.kill(-process.pid, 'SIGKILL');
+        } catch {
+          // not a group leader after all
+        }
+      }
+      process.exit(0);
+    }, 250).unref();
+  });
 }
 
 /** console.log and process.stdout.write must never reach the wire. */
@@ -130,21 +152,32 @@ function redirectOutput(gateway: WorkerGateway, mode: 'fd' | 'frames'): void {
 
 /**
  * When the local process dies without closing our stdin (SIGKILL while we are busy), a thread of
- * our own notices the parent change and ends us (and our process group for popen).
+ * our own notices the parent change and ends us (and our process group for popen). It starts
+ * 150 ms after boot, off the handshake's path, or before the first remote code runs, whichever
+ * comes first; the returned function starts it now.
  */
-function startWatchdog(killGroup: boolean): void {
-  const start = setTimeout(() => {
+function startWatchdog(killGroup: boolean): () => void {
+  const ppid = process.ppid;
+  let started = false;
+  const begin = (): void => {
+    if (started) return;
+    started = true;
+    clearTimeout(timer);
     try {
+      // Loaded here, not at the top: worker_threads costs startup time and the watchdog starts later.
+      const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
       const w = new Worker(
         `const {workerData:d}=require('worker_threads');setInterval(()=>{if(process.ppid!==d.ppid){try{if(d.group)process.kill(-d.pid,'SIGKILL')}catch{}process.kill(d.pid,'SIGKILL')}},200)`,
-        { eval: true, workerData: { ppid: process.ppid, pid: process.pid, group: killGroup }, stdout: false, stderr: false },
+        { eval: true, workerData: { ppid, pid: process.pid, group: killGroup }, stdout: false, stderr: false },
       );
       w.unref();
     } catch {
-      // no worker threads on this runtime: stdin EOF still ends us when idle
+      // no worker threads on this runtime: stdin EOF still ends us
     }
-  }, 150);
-  start.unref();
+  };
+  const timer = setTimeout(begin, 150);
+  timer.unref();
+  return begin;
 }
 
 function main(): void {

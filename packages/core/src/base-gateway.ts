@@ -7,6 +7,7 @@ import {
   ProtocolError,
   RemoteError,
   type RemoteErrorInfo,
+  SpecError,
   describeError,
 } from './errors.js';
 import { FrameDecoder } from './frame-decoder.js';
@@ -21,10 +22,18 @@ export interface WireOptions {
   maxFrame?: number;
   /** Bytes queued for the transport above which send() waits. Default 8 MiB. */
   writeHighWater?: number;
+  /** Largest single item in bytes, once serialized, either side may send. Default 1 GiB. */
+  maxMessage?: number;
 }
 
 export const DEFAULT_WINDOW = 4 << 20;
 export const DEFAULT_MAX_FRAME = 1 << 20;
+export const DEFAULT_MAX_MESSAGE = 1 << 30;
+/** Limits on the options above (docs/protocol.md): credits are u32, frames must fit a window. */
+export const MIN_WINDOW = 4096;
+export const MAX_WINDOW = 1 << 30;
+export const MIN_FRAME = 1024;
+export const MAX_MAX_MESSAGE = 2 ** 32 - 1;
 const SMALL_FRAME = 8192;
 const SLAB = 64 * 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -41,11 +50,14 @@ const tick: (fn: () => void) => void =
 export abstract class BaseGateway {
   /** The gateway's id within its group (gw0, gw1, …, or the spec's id=). */
   id: string;
-  /** @internal */ readonly _window: number;
+  /** @internal our receive window per channel (the worker adopts the master's in the handshake). */ _window!: number;
   /** @internal */ _maxFrame: number;
-  /** @internal */ readonly _creditThreshold: number;
+  /** @internal */ _creditThreshold!: number;
   /** @internal peer's window: the credit a new channel starts with. */
-  _peerWindow: number;
+  _peerWindow!: number;
+  /** @internal largest message we accept, and the largest the peer accepts (from its handshake). */
+  _maxMessage: number;
+  /** @internal */ _peerMaxMessage: number;
   protected readonly transport: Transport;
   readonly #channels = new Map<number, Channel>();
   #nextId: number;
@@ -65,15 +77,17 @@ export abstract class BaseGateway {
   #drainWaiters: Array<{ resolve(): void; reject(e: unknown): void }> = [];
 
   #down: GatewayClosedError | null = null;
+  /** Set at the first unreadable frame. */
+  #broken = false;
 
   constructor(id: string, transport: Transport, role: 'master' | 'worker', options?: WireOptions) {
     this.id = id;
     this.transport = transport;
-    this._window = options?.window ?? DEFAULT_WINDOW;
-    this._maxFrame = Math.min(options?.maxFrame ?? DEFAULT_MAX_FRAME, Math.floor((this._window * 3) / 4));
-    this._creditThreshold = Math.max(1, Math.floor(this._window / 4));
-    this._peerWindow = this._window;
-    this.#highWater = options?.writeHighWater ?? 8 << 20;
+    this._setWindow(checkOption('window', options?.window, DEFAULT_WINDOW, MIN_WINDOW, MAX_WINDOW));
+    this._maxFrame = Math.min(checkOption('maxFrame', options?.maxFrame, DEFAULT_MAX_FRAME, MIN_FRAME, MAX_WINDOW), Math.floor((this._window * 3) / 4));
+    this._maxMessage = checkOption('maxMessage', options?.maxMessage, DEFAULT_MAX_MESSAGE, 1, MAX_MAX_MESSAGE);
+    this._peerMaxMessage = this._maxMessage;
+    this.#highWater = checkOption('writeHighWater', options?.writeHighWater, 8 << 20, 0, Number.MAX_SAFE_INTEGER);
     this.#parity = role === 'master' ? 1 : 0;
     this.#nextId = role === 'master' ? 1 : 2;
     this.#decoder = new FrameDecoder(this, { maxPayload: Math.max(this._maxFrame, DEFAULT_MAX_FRAME) });
@@ -89,13 +103,20 @@ export abstract class BaseGateway {
         return c.id;
       },
       fromWire: (id: number) => {
-        const ch = this.#lookup(id, true);
-        if (!ch) throw new LoadError(`channel reference ${id} names a channel this side never opened`);
-        return ch;
+        // A reference to one of our channels that was closed and forgotten meanwhile: a closed stand-in.
+        return this.#lookup(id, true) ?? Channel._closed(this, id);
       },
     };
     transport.onDrain(() => this.#onDrain());
     transport.onData((chunk) => this.#onBytes(chunk));
+  }
+
+  /** @internal sets our receive window (before any channel exists) and what follows from it. */
+  _setWindow(window: number): void {
+    this._window = window;
+    this._creditThreshold = Math.max(1, Math.floor(window / 4));
+    this._peerWindow = window;
+    if (this._maxFrame !== undefined) this._maxFrame = Math.min(this._maxFrame, Math.floor((window * 3) / 4));
   }
 
   /**
@@ -136,21 +157,29 @@ export abstract class BaseGateway {
   // ------------------------------------------------------------------ reading
 
   #onBytes(chunk: Uint8Array): void {
-    if (this.#down) return;
+    if (this.#down || this.#broken) return;
     try {
       this.#decoder.push(chunk);
     } catch (error) {
-      const pe =
-        error instanceof ProtocolError
-          ? error
-          : error instanceof LoadError
-            ? new ProtocolError(`undecodable message near byte ${this.#decoder.offset}: ${error.message}`, {
-                cause: error,
-                offset: this.#decoder.offset,
-              })
-            : new ProtocolError(`internal error while reading frames: ${(error as Error)?.message}`, { cause: error });
-      this._protocolFailure(pe);
+      // Nothing after a bad frame can be trusted: read no further, whatever the subclass does next.
+      this.#broken = true;
+      this._protocolFailure(this.#describeFailure(error));
     }
+  }
+
+  /** Every failure while reading becomes a ProtocolError that names the offending frame's offset. */
+  #describeFailure(error: unknown): ProtocolError {
+    const at = this.#decoder.frameOffset;
+    const frame = `${BaseGateway._typeName(this.#decoder.frameType)} frame at byte ${at}`;
+    if (error instanceof ProtocolError) {
+      if (error.offset !== undefined) return error;
+      return new ProtocolError(`${error.message} (${frame})`, { offset: at, code: error.code as 'TSNET_ERR_PROTOCOL', cause: error.cause });
+    }
+    if (error instanceof LoadError) {
+      const inner = error.offset === undefined ? '' : `, payload byte ${error.offset}`;
+      return new ProtocolError(`undecodable message in the ${frame}${inner}: ${error.message}`, { cause: error, offset: at });
+    }
+    return new ProtocolError(`internal error while reading the ${frame}: ${(error as Error)?.message}`, { cause: error, offset: at });
   }
 
   /** Subclasses decide what a broken wire means (kill the process, exit). */
@@ -183,9 +212,21 @@ export abstract class BaseGateway {
         ch?._onClose(err);
         return;
       }
+      case FrameType.HELLO:
+      case FrameType.TERMINATE:
+      case FrameType.OUTPUT:
+        if (channelId !== 0) throw this.#bad(`channel ${channelId} given; this frame belongs to channel 0`);
+        this._onControl(type, flags, channelId, payload);
+        return;
       default:
         this._onControl(type, flags, channelId, payload);
     }
+  }
+
+  /** @internal FrameSink: a DATA frame continuing a large message is read straight into it. */
+  payloadTarget(type: number, _flags: number, channelId: number, length: number): Uint8Array | undefined {
+    if (type !== FrameType.DATA) return undefined;
+    return this.#channels.get(channelId)?._payloadTarget(length);
   }
 
   /** @internal */
@@ -201,7 +242,8 @@ export abstract class BaseGateway {
   }
 
   #bad(what: string): ProtocolError {
-    return new ProtocolError(`bad frame before byte ${this.#decoder.offset}: ${what}`, { offset: this.#decoder.offset });
+    const at = this.#decoder.frameOffset;
+    return new ProtocolError(`bad ${BaseGateway._typeName(this.#decoder.frameType)} frame at byte ${at}: ${what}`, { offset: at });
   }
 
   /** Finds a channel, creating one the peer opened. Throws for ids this side could not have issued. */
@@ -210,7 +252,7 @@ export abstract class BaseGateway {
     if (ch) return ch;
     if (id === 0) throw this.#bad('channel frame for channel 0 (reserved for the gateway)');
     if ((id & 1) === this.#parity) {
-      if (id >= this.#nextId) throw this.#bad(`frame for channel ${id}, which this side never opened`);
+      if (id >= this.#nextId) throw this.#bad(`channel ${id} was never opened by this side`);
       return undefined; // closed and forgotten: a late frame
     }
     if (!create) return undefined;
@@ -385,6 +427,11 @@ export abstract class BaseGateway {
     return error;
   }
 
+  /** @internal the largest frame payload we read (at least the default, so a peer's default frames always fit). */
+  _setMaxPayload(maxFrame: number): void {
+    this.#decoder.maxPayload = Math.max(maxFrame, DEFAULT_MAX_FRAME);
+  }
+
   /** @internal */
   get _decoderOffset(): number {
     return this.#decoder.offset;
@@ -401,4 +448,20 @@ export abstract class BaseGateway {
     mode: 'r' | 'w',
     options?: { proxyClose?: boolean },
   ): import('node:stream').Readable | import('node:stream').Writable;
+}
+
+/** Throws SpecError for wire options out of range (docs/protocol.md, limits). */
+export function checkWireOptions(options: WireOptions | undefined): void {
+  checkOption('window', options?.window, DEFAULT_WINDOW, MIN_WINDOW, MAX_WINDOW);
+  checkOption('maxFrame', options?.maxFrame, DEFAULT_MAX_FRAME, MIN_FRAME, MAX_WINDOW);
+  checkOption('maxMessage', options?.maxMessage, DEFAULT_MAX_MESSAGE, 1, MAX_MAX_MESSAGE);
+  checkOption('writeHighWater', options?.writeHighWater, 8 << 20, 0, Number.MAX_SAFE_INTEGER);
+}
+
+function checkOption(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new SpecError(`gateway option ${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
 }

@@ -1,4 +1,4 @@
-import { ChannelClosedError, RemoteError, TimeoutError, TsnetError } from './errors.js';
+import { ChannelClosedError, DumpError, ProtocolError, RemoteError, TimeoutError, TsnetError } from './errors.js';
 import { channelBrand } from './serializer.js';
 import type { BaseGateway } from './base-gateway.js';
 
@@ -25,6 +25,8 @@ interface QueuedItem {
   value: unknown;
   /** Bytes of this message not yet returned to the sender as credit. */
   size: number;
+  /** Bytes of this message on the wire (for status reports). */
+  length: number;
 }
 
 interface PendingSend {
@@ -32,6 +34,8 @@ interface PendingSend {
   total: number;
   /** Bytes of `parts` already written. */
   sent: number;
+  /** A message larger than a frame is announced first by a frame carrying its length. */
+  announced?: boolean;
   resolve(): void;
   reject(e: unknown): void;
 }
@@ -63,8 +67,13 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   #callbackError: unknown = null;
   /** Bytes taken by the reader but not yet granted back to the sender. */
   #creditOwed = 0;
-  #partial: Uint8Array[] = [];
+  /** The message being assembled from several frames (allocated whole when announced). */
+  #message: Uint8Array | null = null;
+  #messageFill = 0;
+  /** Bytes of the partial message not yet granted back (they arrived while items were queued). */
   #partialUncredited = 0;
+  /** Bytes the peer sent that we have not granted back yet: never above our window. */
+  #inWindow = 0;
 
   // send side
   #credit: number;
@@ -86,6 +95,25 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     this.#credit = credit;
   }
 
+  /**
+   * @internal A plumbing channel (the relay of a via= gateway) that must not keep the process alive
+   * by itself: whoever uses it holds the gateway when it has reason to.
+   */
+  _unheld = false;
+
+  #hold(delta: number): void {
+    if (!this._unheld) this.gateway._hold(delta);
+  }
+
+  /** @internal stands in for one of our channels that was closed and forgotten before the peer's reference to it arrived. */
+  static _closed(gateway: BaseGateway, id: number): Channel {
+    const ch = new Channel(gateway, id, 0);
+    ch.#recvClose = true;
+    ch.#sentClose = true;
+    ch.#closedBy = 'local';
+    return ch;
+  }
+
   /** True once either side closed the channel or the gateway went down. */
   isClosed(): boolean {
     return this.#closedBy !== null;
@@ -105,21 +133,29 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this._sendParts(parts);
+    const limit = this.gateway._peerMaxMessage;
+    let total = 0;
+    for (const p of parts) total += p.length;
+    if (total > limit) {
+      return Promise.reject(
+        new DumpError(
+          `cannot send ${total} bytes as one item on channel ${this.id} of gateway ${this.gateway.id}: the limit is ${limit} bytes (maxMessage); send it in pieces or raise maxMessage on both sides`,
+        ),
+      );
+    }
+    return this._sendParts(parts, total);
   }
 
   /** @internal sends an already serialized item. */
-  _sendParts(parts: Uint8Array[]): Promise<void> {
-    let total = 0;
-    for (const p of parts) total += p.length;
+  _sendParts(parts: Uint8Array[], total = byteLength(parts)): Promise<void> {
     const max = this.gateway._maxFrame;
     if (!this.#held && this.#pendingSends.length === 0 && total <= this.#credit && total <= max) {
       this.#credit -= total;
       this.gateway._writeFrame(3 /* DATA */, 0, this.id, parts, total);
       return this.gateway._writable();
     }
-    this.gateway._hold(1);
-    const release = () => this.gateway._hold(-1);
+    this.#hold(1);
+    const release = () => this.#hold(-1);
     return new Promise<void>((resolve, reject) => {
       this.#pendingSends.push({
         parts,
@@ -143,6 +179,13 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     const max = this.gateway._maxFrame;
     while (this.#pendingSends.length > 0) {
       const head = this.#pendingSends[0]!;
+      if (head.total > max && !head.announced) {
+        // The receiver allocates the message once and copies each frame straight into it.
+        if (this.#credit < 4) return;
+        this.#credit -= 4;
+        this.gateway._writeFrame(3 /* DATA */, 1 /* MORE */, this.id, [u32be(head.total)], 4);
+        head.announced = true;
+      }
       while (head.sent < head.total || head.total === 0) {
         const chunk = Math.min(max, head.total - head.sent);
         if (this.#credit < chunk) return; // wait for CREDIT
@@ -203,27 +246,84 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   /** @internal a DATA frame arrived. */
   _onData(flags: number, payload: Uint8Array): void {
     if (this.#sentClose || this.#closedBy !== null) return; // closed here; the peer learns from our CLOSE
-    if (flags & 1 /* MORE */) {
-      this.#partial.push(payload);
-      // A message larger than the window must still get through: its chunks are granted at once
-      // unless complete items are waiting to be read, so memory stays at one message + window.
-      if (this.#queue.length === this.#queueHead) this.#grant(payload.length);
-      else this.#partialUncredited += payload.length;
-      return;
+    // A peer that ignores our window would make us buffer without bound: that is a protocol error.
+    this.#inWindow += payload.length;
+    if (this.#inWindow > this.gateway._window) {
+      throw new ProtocolError(
+        `the peer overran the flow-control window of channel ${this.id}: ${this.#inWindow} bytes unacknowledged, window ${this.gateway._window}`,
+      );
     }
     let size = payload.length;
     let bytes = payload;
-    if (this.#partial.length > 0) {
-      this.#partial.push(payload);
-      bytes = concatAll(this.#partial);
+    const message = this.#message;
+    if (message === null) {
+      if (flags & 1 /* MORE */) {
+        this.#startMessage(payload);
+        this.#creditPartial(payload.length);
+        return;
+      }
+      // binary values are views of the bytes they arrived in: do not let a small one pin a large read buffer
+      if (payload[0] === 2 || payload[0] === 3) bytes = ownBytes(payload);
+    } else {
+      const fill = this.#messageFill + payload.length;
+      if (fill > message.length) throw this.#badLength(`more than the announced ${message.length} bytes`);
+      // The decoder may have read the payload into place already (see _payloadTarget).
+      if (payload.buffer !== message.buffer || payload.byteOffset !== message.byteOffset + this.#messageFill) message.set(payload, this.#messageFill);
+      this.#messageFill = fill;
+      if (flags & 1 /* MORE */) {
+        this.#creditPartial(payload.length);
+        return;
+      }
+      if (fill !== message.length) throw this.#badLength(`${fill} bytes where ${message.length} were announced`);
+      bytes = message;
       size += this.#partialUncredited;
-      this.#partial = [];
+      this.#message = null;
+      this.#messageFill = 0;
       this.#partialUncredited = 0;
     }
     const value = this.gateway._load(bytes, this.id);
-    this.#queue.push({ value, size });
+    this.#queue.push({ value, size, length: bytes.length });
     if (this.#callback) this.#deliver();
     else if (this.#waiters.length > 0) this.#serveWaiter();
+  }
+
+  /** The frame announcing a message larger than a frame: 4 bytes, its total length. */
+  #startMessage(payload: Uint8Array): void {
+    if (payload.length !== 4) throw this.#badLength(`a first frame of ${payload.length} bytes; it must hold just the 4-byte message length`);
+    const total = ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0;
+    if (total === 0) throw this.#badLength('an announced length of 0');
+    if (total > this.gateway._maxMessage) {
+      throw new ProtocolError(
+        `the peer announced a message of ${total} bytes on channel ${this.id}, above the limit of ${this.gateway._maxMessage} bytes (maxMessage)`,
+      );
+    }
+    // Pages are touched only as bytes arrive, so a large announcement alone commits no memory.
+    try {
+      this.#message = new Uint8Array(total);
+    } catch (error) {
+      throw new ProtocolError(`cannot allocate the ${total} bytes the peer announced on channel ${this.id}: ${(error as Error).message}`);
+    }
+    this.#messageFill = 0;
+  }
+
+  /**
+   * A message larger than the window must still get through: its frames are granted at once unless
+   * complete items are waiting to be read, so memory stays at one message plus the window.
+   */
+  #creditPartial(bytes: number): void {
+    if (this.#queue.length === this.#queueHead) this.#grant(bytes);
+    else this.#partialUncredited += bytes;
+  }
+
+  #badLength(what: string): ProtocolError {
+    return new ProtocolError(`bad message on channel ${this.id}: ${what}`);
+  }
+
+  /** @internal where the decoder may put the payload of a DATA frame that continues a message. */
+  _payloadTarget(length: number): Uint8Array | undefined {
+    const message = this.#message;
+    if (message === null || this.#messageFill + length > message.length) return undefined;
+    return message.subarray(this.#messageFill, this.#messageFill + length);
   }
 
   #serveWaiter(): void {
@@ -242,7 +342,14 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       this.#queue = this.#queue.slice(this.#queueHead);
       this.#queueHead = 0;
     }
-    this.#grant(item.size);
+    let release = item.size;
+    if (this.#queue.length === this.#queueHead && this.#partialUncredited > 0) {
+      // The reader caught up: the chunks of a large message that arrived behind queued items are
+      // granted now, or a sender blocked in the middle of that message would wait forever.
+      release += this.#partialUncredited;
+      this.#partialUncredited = 0;
+    }
+    this.#grant(release);
     return item.value;
   }
 
@@ -253,6 +360,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     // a sender blocked for credit always finds the reader owing at least that much once it caught up.
     if (this.#creditOwed >= this.gateway._creditThreshold) {
       this.gateway._writeCredit(this.id, this.#creditOwed);
+      this.#inWindow -= this.#creditOwed;
       this.#creditOwed = 0;
     }
   }
@@ -277,7 +385,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     if (options?.timeout === undefined && !signal) {
       // The common case, without timers or listeners to set up and tear down.
       return new Promise<T>((resolve, reject) => {
-        this.gateway._hold(1);
+        this.#hold(1);
         this.#waiters.push({ resolve: resolve as (v: unknown) => void, reject, cleanup: this.#release });
       });
     }
@@ -293,7 +401,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
         waiter.cleanup();
       };
       let held = true;
-      this.gateway._hold(1);
+      this.#hold(1);
       const waiter: Waiter = {
         resolve: resolve as (v: unknown) => void,
         reject,
@@ -302,7 +410,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
           signal?.removeEventListener('abort', onAbort);
           if (held) {
             held = false;
-            this.gateway._hold(-1);
+            this.#hold(-1);
           }
         },
       };
@@ -318,7 +426,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     });
   }
 
-  readonly #release = (): void => this.gateway._hold(-1);
+  readonly #release = (): void => this.#hold(-1);
 
   /** Yields items until the channel closes; a RemoteError or GatewayClosedError is thrown. */
   [Symbol.asyncIterator](): AsyncIterator<T> {
@@ -349,10 +457,10 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     if (typeof fn !== 'function') throw new TypeError('setCallback() takes a function');
     this.#callback = fn as Callback;
     if (options && 'endmarker' in options) this.#endmarker = options.endmarker;
-    this.gateway._hold(1);
+    this.#hold(1);
     this.#callbackDone = new Promise<void>((r) => {
       this.#callbackDoneResolve = () => {
-        this.gateway._hold(-1);
+        this.#hold(-1);
         r();
       };
     });
@@ -446,7 +554,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       else this.#closeWaiters.push(resolve);
     });
     const all = closed.then(() => this.#callbackDone ?? undefined);
-    this.gateway._hold(1);
+    this.#hold(1);
     try {
       if (timeout === undefined) await all;
       else {
@@ -462,7 +570,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       }
     } finally {
       if (timer !== undefined) clearTimeout(timer);
-      this.gateway._hold(-1);
+      this.#hold(-1);
     }
     if (this.#callbackError !== null) throw this.#callbackError;
     if (this.#terminal && !(this.#terminal instanceof ChannelClosedError)) throw this.#terminal;
@@ -496,7 +604,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   _onClose(error: RemoteError | null): void {
     if (this.#recvClose) return;
     this.#recvClose = true;
-    this.#partial = [];
+    this.#message = null;
     if (this.#closedBy === null) {
       this.#terminal = error ?? new ChannelClosedError(this.id, this.gateway.id, 'remote');
       this.#setClosed('remote', this.#terminal);
@@ -519,7 +627,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     const wasOpen = this.#closedBy === null;
     this.#recvClose = true;
     this.#sentClose = true;
-    this.#partial = [];
+    this.#message = null;
     for (const p of this.#pendingSends.splice(0)) p.reject(error);
     if (this.#closeWhenDrained) {
       this.#closeWhenDrained.resolve();
@@ -552,7 +660,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   /** @internal for status reports. */
   get _queuedBytes(): number {
     let n = 0;
-    for (let i = this.#queueHead; i < this.#queue.length; i++) n += this.#queue[i]!.size;
+    for (let i = this.#queueHead; i < this.#queue.length; i++) n += this.#queue[i]!.length;
     return n;
   }
 
@@ -597,14 +705,17 @@ function slice(parts: Uint8Array[], start: number, length: number): Uint8Array[]
   return out;
 }
 
-function concatAll(parts: Uint8Array[]): Uint8Array {
+function byteLength(parts: readonly Uint8Array[]): number {
   let n = 0;
   for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return n;
+}
+
+function u32be(n: number): Uint8Array {
+  return new Uint8Array([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+}
+
+/** `view` itself, or a copy when it is a small part of a larger buffer that it would keep alive. */
+function ownBytes(view: Uint8Array): Uint8Array {
+  return view.byteLength * 2 >= view.buffer.byteLength ? view : view.slice();
 }

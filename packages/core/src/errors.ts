@@ -164,6 +164,13 @@ export class GatewayClosedError extends TsnetError {
   }
 }
 
+/** A group refused a request: an id already in use, a via= naming no gateway of the group. */
+export class GroupError extends TsnetError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'TSNET_ERR_GROUP' });
+  }
+}
+
 /** send() or receive() on a channel that is closed. `by` says which side closed it. */
 export class ChannelClosedError extends TsnetError {
   readonly channelId: number;
@@ -270,6 +277,7 @@ for (const [name, cls] of Object.entries({
   BootstrapError,
   ProtocolError,
   GatewayClosedError,
+  GroupError,
   ChannelClosedError,
   RemoteError,
   TimeoutError,

@@ -4,6 +4,12 @@ import { HEADER_SIZE, MAGIC, frameTypeNames, isFrameType } from './frame.js';
 export interface FrameSink {
   /** `payload` may be a view into the pushed chunk: copy it if kept beyond the call. */
   onFrame(type: number, flags: number, channelId: number, payload: Uint8Array): void;
+  /**
+   * Where to read the payload of a frame that spans pushed chunks: a view of exactly `length`
+   * bytes (then `onFrame` gets that view), or undefined for a fresh buffer. Lets a large message
+   * be assembled in place without a copy per frame.
+   */
+  payloadTarget?(type: number, flags: number, channelId: number, length: number): Uint8Array | undefined;
 }
 
 /**
@@ -12,7 +18,8 @@ export interface FrameSink {
  * carrying the stream offset of the bad byte; after that the decoder refuses further input.
  */
 export class FrameDecoder {
-  readonly maxPayload: number;
+  /** Largest payload accepted; a larger declared length is refused before anything is allocated. */
+  maxPayload: number;
   #sink: FrameSink;
   #offset = 0; // stream offset of the start of the current chunk
   #header = new Uint8Array(HEADER_SIZE);
@@ -24,6 +31,7 @@ export class FrameDecoder {
   #payload: Uint8Array | null = null;
   #payloadFill = 0;
   #failed: ProtocolError | null = null;
+  #frameStart = 0;
 
   constructor(sink: FrameSink, options?: { maxPayload?: number }) {
     this.#sink = sink;
@@ -33,6 +41,16 @@ export class FrameDecoder {
   /** Bytes consumed so far. */
   get offset(): number {
     return this.#offset;
+  }
+
+  /** Stream offset of the header of the frame being read (or last read): for error messages. */
+  get frameOffset(): number {
+    return this.#frameStart;
+  }
+
+  /** Type of that frame. */
+  get frameType(): number {
+    return this.#type;
   }
 
   /** True when the stream ended on a frame boundary. */
@@ -56,7 +74,12 @@ export class FrameDecoder {
             this.#header.set(chunk.subarray(pos, pos + n), this.#headerFill);
             this.#headerFill += n;
             pos += n;
-            if (this.#headerFill < HEADER_SIZE) break;
+            if (this.#headerFill < HEADER_SIZE) {
+              // Stray bytes are refused at their first byte, not when a whole header has piled up.
+              const where = this.#offset + pos - this.#headerFill;
+              if (this.#header[0] !== MAGIC) throw this.#badMagic(this.#header.subarray(0, this.#headerFill), where);
+              break;
+            }
             this.#headerFill = 0;
             length = this.#parseHeader(this.#header, 0, pos - HEADER_SIZE);
           }
@@ -72,7 +95,8 @@ export class FrameDecoder {
           continue;
         }
         if (this.#payload === null) {
-          this.#payload = new Uint8Array(this.#remaining);
+          const target = this.#sink.payloadTarget?.(this.#type, this.#flags, this.#channel, this.#remaining);
+          this.#payload = target !== undefined && target.length === this.#remaining ? target : new Uint8Array(this.#remaining);
           this.#payloadFill = 0;
         }
         const n = Math.min(this.#payload.length - this.#payloadFill, avail);
@@ -98,16 +122,21 @@ export class FrameDecoder {
     this.#sink.onFrame(this.#type, this.#flags, this.#channel, payload);
   }
 
+  #badMagic(bytes: Uint8Array, where: number): ProtocolError {
+    this.#frameStart = where;
+    return new ProtocolError(
+      `bad frame at byte ${where}: expected magic 0xf7, got ${describeBytes(bytes)}. ` +
+        'Something other than tsnet wrote to the wire (stray output on stdout?): remote code must use channel.send(), not raw writes to stdout (fd 1).',
+      { offset: where },
+    );
+  }
+
   /** `relOffset`: header start relative to the current chunk (may be negative when it spanned chunks). */
   #parseHeader(b: Uint8Array, at: number, relOffset = at): number {
     const where = this.#offset + relOffset;
-    if (b[at] !== MAGIC) {
-      throw new ProtocolError(
-        `bad frame at byte ${where}: expected magic 0xf7, got ${describeBytes(b.subarray(at, at + HEADER_SIZE))}. ` +
-          'Something other than tsnet wrote to the wire: remote code must use channel.send(), not raw writes to stdout (fd 1).',
-        { offset: where },
-      );
-    }
+    this.#frameStart = where;
+    this.#type = 0;
+    if (b[at] !== MAGIC) throw this.#badMagic(b.subarray(at, at + HEADER_SIZE), where);
     const type = b[at + 1]!;
     if (!isFrameType(type)) {
       throw new ProtocolError(`bad frame at byte ${where}: unknown frame type ${type}`, { offset: where });

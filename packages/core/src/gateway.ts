@@ -1,4 +1,4 @@
-import { BaseGateway, type WireOptions } from './base-gateway.js';
+import { BaseGateway, checkWireOptions, DEFAULT_MAX_MESSAGE, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, type WireOptions } from './base-gateway.js';
 import type { Channel } from './channel.js';
 import {
   BootstrapError,
@@ -10,7 +10,7 @@ import {
 } from './errors.js';
 import { FrameFlag, FrameType, PROTOCOL_VERSION } from './frame.js';
 import { type ExecRequest, functionSource } from './remote-source.js';
-import { makeFileFor } from './streams.js';
+import { makeFileFor, outputReadable } from './streams.js';
 import type { Transport, TransportExit } from './transport.js';
 import type { XSpec } from './xspec.js';
 
@@ -53,9 +53,12 @@ export interface WorkerHello {
   version: number;
   window: number;
   maxFrame: number;
+  maxMessage?: number;
   globals: string[];
   info: RemoteInfo;
   error?: string;
+  /** With `error`: its TsnetError code (TSNET_ERR_VERSION for a version mismatch). */
+  code?: string;
 }
 
 const STDERR_LINES = 40;
@@ -86,6 +89,7 @@ export class Gateway extends BaseGateway {
   /** @internal the gateway this one was reached through (via=). */
   _master: Gateway | undefined;
   #killedOnExit = false;
+  #exitTimeout = 0;
   #holds = 0;
   #refed = true;
   #refCheck = false;
@@ -93,7 +97,7 @@ export class Gateway extends BaseGateway {
 
   /** @internal use makeGateway() */
   constructor(id: string, spec: XSpec, transport: Transport, options?: GatewayOptions) {
-    super(id, transport, 'master', options);
+    super(id, transport, 'master', checkedOptions(options, transport));
     this.spec = spec;
     this.#inherit = (options?.output ?? 'inherit') === 'inherit';
     this.closed = new Promise((r) => {
@@ -111,6 +115,7 @@ export class Gateway extends BaseGateway {
       id: this.id,
       window: this._window,
       maxFrame: this._maxFrame,
+      maxMessage: this._maxMessage,
       trace: typeof process !== 'undefined' ? (process.env.TSNET_DEBUG ?? '') : '',
     });
     const timeout = options?.connectTimeout ?? 30_000;
@@ -144,6 +149,7 @@ export class Gateway extends BaseGateway {
       this.#globals = new Set(hello.globals);
       this._peerWindow = hello.window;
       this._maxFrame = Math.min(this._maxFrame, hello.maxFrame);
+      this._peerMaxMessage = hello.maxMessage ?? DEFAULT_MAX_MESSAGE;
     } catch (error) {
       await this.#abandon();
       throw error;
@@ -206,10 +212,11 @@ export class Gateway extends BaseGateway {
       case FrameType.HELLO: {
         let hello: WorkerHello;
         try {
-          hello = JSON.parse(new TextDecoder().decode(payload)) as WorkerHello;
+          hello = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload)) as WorkerHello;
         } catch {
-          throw new ProtocolError('the remote handshake is not valid JSON', { offset: this._decoderOffset });
+          throw new ProtocolError('the remote handshake is not valid JSON');
         }
+        if (typeof hello !== 'object' || hello === null) throw new ProtocolError('the remote handshake is not a JSON object');
         if (hello.version !== PROTOCOL_VERSION) {
           const error = new ProtocolError(
             `protocol version mismatch on gateway ${this.id} (${this.transport.label}): this side speaks tsnet protocol ${PROTOCOL_VERSION}, ` +
@@ -221,10 +228,19 @@ export class Gateway extends BaseGateway {
           return;
         }
         if (hello.error) {
-          this.#helloWaiter?.reject(new BootstrapError(`gateway ${this.id}: the remote side refused the handshake: ${hello.error}`));
+          const message = `gateway ${this.id} (${this.transport.label}): the remote side refused the handshake: ${String(hello.error)}`;
+          this.#helloWaiter?.reject(
+            hello.code === 'TSNET_ERR_VERSION' ? new ProtocolError(message, { code: 'TSNET_ERR_VERSION' }) : new BootstrapError(message),
+          );
           return;
         }
         if (this.#hello || !this.#helloWaiter) throw new ProtocolError('unexpected second handshake from the remote side');
+        // A remote that announces limits we cannot work with is refused here, not trusted later.
+        if (!isInt(hello.window, MIN_WINDOW, MAX_WINDOW)) throw new ProtocolError(`the remote handshake gives a bad window: ${String(hello.window)}`);
+        if (!isInt(hello.maxFrame, MIN_FRAME, MAX_WINDOW)) throw new ProtocolError(`the remote handshake gives a bad maxFrame: ${String(hello.maxFrame)}`);
+        if (hello.maxMessage !== undefined && !isInt(hello.maxMessage, 1, MAX_MAX_MESSAGE)) {
+          throw new ProtocolError(`the remote handshake gives a bad maxMessage: ${String(hello.maxMessage)}`);
+        }
         this.#helloWaiter.resolve(hello);
         return;
       }
@@ -286,6 +302,15 @@ export class Gateway extends BaseGateway {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * The remote's stdout or stderr as a Readable of text, from now on, ending when the gateway
+   * closes; `stream.gatewayId` is this gateway's id. Read it (or destroy it): remote output cannot
+   * be paused, so past 8 MiB unread, newer output is dropped with a note.
+   */
+  outputStream(which: 'stdout' | 'stderr'): import('node:stream').Readable & { readonly gatewayId: string } {
+    return outputReadable(this.id, which, (l) => this.onOutput(l), this.closed);
+  }
+
   // ---------------------------------------------------------------- lifecycle
 
   #setCloseInfo(info: GatewayCloseInfo): void {
@@ -305,7 +330,8 @@ export class Gateway extends BaseGateway {
     let info = this.#closeInfo;
     if (!info) {
       let reason: string;
-      if (this.#exiting) reason = 'exited on request (gw.exit())';
+      if (this.#killedOnExit) reason = `killed by ${exit.signal ?? 'SIGKILL'}: the remote side did not exit within ${this.#exitTimeout} ms of gw.exit()`;
+      else if (this.#exiting) reason = 'exited on request (gw.exit())';
       else if (this.#crash) reason = this.#crash;
       else if (exit.reason) reason = exit.reason;
       else if (exit.signal) reason = `the remote process was killed by ${exit.signal}`;
@@ -337,6 +363,7 @@ export class Gateway extends BaseGateway {
   exit(options?: { timeout?: number }): Promise<void> {
     if (this.#exitPromise) return this.#exitPromise;
     const timeout = options?.timeout ?? 5000;
+    this.#exitTimeout = timeout;
     this._hold(1); // released never: an exited gateway has nothing left to keep alive
     this.#exitPromise = (async () => {
       if (!this.isDown) {
@@ -467,6 +494,21 @@ export class Gateway extends BaseGateway {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
+}
+
+/** Bad options must not leave the already started remote process behind. */
+function checkedOptions(options: GatewayOptions | undefined, transport: Transport): GatewayOptions | undefined {
+  try {
+    checkWireOptions(options);
+  } catch (error) {
+    void transport.kill();
+    throw error;
+  }
+  return options;
+}
+
+function isInt(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 }
 
 function describeType(v: unknown): string {

@@ -1,6 +1,6 @@
 import type { Channel } from './channel.js';
-import { SpecError, TsnetError } from './errors.js';
-import { Gateway, type GatewayOptions } from './gateway.js';
+import { GroupError, SpecError, TsnetError } from './errors.js';
+import { Gateway, type GatewayOptions, type OutputListener } from './gateway.js';
 import { MultiChannel } from './multi-channel.js';
 import type { Transport, TransportProvider } from './transport.js';
 import { findTransport } from './transports.js';
@@ -13,103 +13,232 @@ export interface TerminateReport {
   exited: string[];
   /** Gateways that had to be killed after `timeout`. */
   killed: string[];
+  /**
+   * Present only when not empty: killed gateways whose end the transport could not confirm within
+   * 10 s after the kill (a transport that cannot reach its remote any more). Also listed in `killed`.
+   */
+  unconfirmed?: string[];
+}
+
+/** How long terminate() waits for a transport to confirm a kill before it stops waiting. */
+const KILL_GRACE_MS = 10_000;
+
+/** A gateway still being made: its slot keeps the creation order, its controller stops it. */
+interface Pending {
+  readonly abort: AbortController;
+  /** Settles with the gateway, or undefined when making it failed. */
+  done: Promise<Gateway | undefined>;
 }
 
 function isProvider(v: unknown): v is TransportProvider {
   return typeof v === 'object' && v !== null && typeof (v as TransportProvider).connect === 'function';
 }
 
+function anySignal(signals: AbortSignal[]): AbortSignal {
+  const any = (AbortSignal as { any?: (s: AbortSignal[]) => AbortSignal }).any;
+  if (any) return any(signals);
+  const ac = new AbortController();
+  for (const s of signals) {
+    if (s.aborted) ac.abort(s.reason);
+    else s.addEventListener('abort', () => ac.abort(s.reason), { once: true });
+  }
+  return ac.signal;
+}
+
 /**
- * A set of gateways managed as one: ids, iteration in creation order, remoteExec on all,
- * terminate with a bound. Gateways made with the top-level makeGateway() belong to `defaultGroup`.
+ * A set of gateways managed as one: ids, iteration in creation order, remoteExec on all, output
+ * of all, and terminate() that leaves no process behind. Gateways made with the top-level
+ * makeGateway() belong to `defaultGroup`.
  */
-export class Group implements Iterable<Gateway> {
+export class Group implements Iterable<Gateway>, AsyncDisposable {
+  /** The spec makeGateway() uses when given none (or ''). */
   defaultSpec = 'popen';
-  readonly #gateways = new Map<string, Gateway>();
+  /**
+   * Resolves with the group once the gateways given to the constructor are made; rejects with the
+   * first failure, after terminating the others. Already resolved for `new Group()`.
+   */
+  readonly ready: Promise<this>;
+  /** Every id in creation order: the gateway once made, a pending slot while it is being made. */
+  readonly #entries = new Map<string, Gateway | Pending>();
   #counter = 0;
-  readonly #reserved = new Set<string>();
-
-  /** Creates a group with one gateway per spec, made concurrently. */
-  static async open(specs: Iterable<GatewaySpec>, options?: GatewayOptions): Promise<Group> {
-    const g = new Group();
-    try {
-      await Promise.all([...specs].map((s) => g.makeGateway(s, options)));
-    } catch (error) {
-      await g.terminate({ timeout: 1000 });
-      throw error;
+  readonly #listeners = new Set<OutputListener>();
+  readonly #forward: OutputListener = (stream, text, id) => {
+    for (const l of this.#listeners) {
+      try {
+        l(stream, text, id);
+      } catch {
+        // a listener's failure is its own
+      }
     }
-    return g;
+  };
+
+  /**
+   * An empty group, or one that starts making a gateway per spec at once (concurrently; ids are
+   * given in the order of `specs`): await `group.ready`, or use `await Group.open(specs)`.
+   */
+  constructor(specs?: Iterable<GatewaySpec>, options?: GatewayOptions) {
+    if (specs === undefined) {
+      this.ready = Promise.resolve(this);
+      return;
+    }
+    const made = [...specs].map((s) => this.makeGateway(s, options));
+    this.ready = Promise.all(made).then(
+      () => this,
+      async (error: unknown) => {
+        await this.terminate({ timeout: 1000 });
+        throw error;
+      },
+    );
+    // Whoever awaits `ready` sees the failure; nobody awaiting it is not an unhandled rejection.
+    this.ready.catch(() => {});
   }
 
+  /** Creates a group with one gateway per spec, made concurrently; on a failure the others are terminated. */
+  static open(specs: Iterable<GatewaySpec>, options?: GatewayOptions): Promise<Group> {
+    return new Group(specs, options).ready;
+  }
+
+  /** Number of gateways (made and not closed). */
   get size(): number {
-    return this.#gateways.size;
+    let n = 0;
+    for (const e of this.#entries.values()) if (e instanceof Gateway) n++;
+    return n;
   }
 
+  #gateways(): Gateway[] {
+    const out: Gateway[] = [];
+    for (const e of this.#entries.values()) if (e instanceof Gateway) out.push(e);
+    return out;
+  }
+
+  /** The gateways in creation order (a snapshot: closing one during iteration is fine). */
   [Symbol.iterator](): Iterator<Gateway> {
-    return [...this.#gateways.values()][Symbol.iterator]();
+    return this.#gateways()[Symbol.iterator]();
   }
 
+  /** A gateway by id, or by position in creation order. */
   get(id: string | number): Gateway | undefined {
-    if (typeof id === 'number') return [...this.#gateways.values()][id];
-    return this.#gateways.get(id);
+    if (typeof id === 'number') return this.#gateways()[id];
+    const e = this.#entries.get(id);
+    return e instanceof Gateway ? e : undefined;
   }
 
   has(idOrGateway: string | Gateway): boolean {
-    return typeof idOrGateway === 'string' ? this.#gateways.has(idOrGateway) : this.#gateways.get(idOrGateway.id) === idOrGateway;
+    if (typeof idOrGateway === 'string') return this.get(idOrGateway) !== undefined;
+    return this.#entries.get(idOrGateway.id) === idOrGateway;
   }
 
-  /** Gives the spec an id (`gwN`) unless it has one, and returns it. */
+  /** Gives the spec an id (`gwN`, not used in this group) unless it has one, and returns it. */
   allocateId(spec: XSpec): string {
     if (spec.id === undefined) {
       let id: string;
       do id = `gw${this.#counter++}`;
-      while (this.#gateways.has(id) || this.#reserved.has(id));
+      while (this.#entries.has(id));
       spec.id = id;
     }
     return spec.id;
   }
 
-  async makeGateway(spec?: GatewaySpec, options?: GatewayOptions): Promise<Gateway> {
+  /** Listens to the remote stdout/stderr of every gateway of the group, present and future. */
+  onOutput(listener: OutputListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Makes a gateway and adds it to the group. Its id (`spec.id`, else `gw0`, `gw1`, …) is taken
+   * at once, so concurrent calls keep their call order; an id already in use is a GroupError.
+   * `via=<id>` starts it through that gateway of the group (waiting for it if it is being made).
+   */
+  makeGateway(spec?: GatewaySpec, options?: GatewayOptions): Promise<Gateway> {
+    if (this === defaultGroup) hookDefaultGroup();
     let provider: TransportProvider | undefined;
     let xspec: XSpec;
-    if (isProvider(spec)) {
-      provider = spec;
-      xspec = new XSpec(spec.type === 'popen' || spec.type === 'ssh' || spec.type === 'socket' || spec.type === 'ws' ? spec.type : 'popen');
-    } else if (spec instanceof XSpec) xspec = spec;
-    else if (spec === undefined || spec === '') xspec = new XSpec(this.defaultSpec);
-    else if (typeof spec === 'string') xspec = new XSpec(spec);
-    else throw new SpecError(`makeGateway() takes a spec string, an XSpec or a transport provider, got ${typeof spec}`);
-    const id = this.allocateId(xspec);
-    if (this.#gateways.has(id) || this.#reserved.has(id)) {
-      throw new SpecError(`gateway id "${id}" is already in use in this group: pick another id= or leave it out to get one`);
+    let id: string;
+    let master: Gateway | Pending | undefined;
+    try {
+      if (isProvider(spec)) {
+        provider = spec;
+        xspec = new XSpec(['popen', 'ssh', 'socket', 'ws'].includes(spec.type) ? spec.type : 'popen');
+      } else if (spec instanceof XSpec) xspec = spec;
+      else if (spec === undefined || spec === '') xspec = new XSpec(this.defaultSpec);
+      else if (typeof spec === 'string') xspec = new XSpec(spec);
+      else throw new SpecError(`makeGateway() takes a spec string, an XSpec or a transport provider, got ${typeof spec}`);
+      if (xspec.id !== undefined && this.#entries.has(xspec.id)) {
+        throw new GroupError(`gateway id "${xspec.id}" is already in use in this group ${String(this)}: pick another id= or leave it out to get one`);
+      }
+      // The master must exist (or be in the making) before this one: that also rules out cycles.
+      master = this.#viaEntry(xspec);
+      id = this.allocateId(xspec);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    this.#reserved.add(id);
+    const pending: Pending = { abort: new AbortController(), done: Promise.resolve(undefined) };
+    this.#entries.set(id, pending);
+    const made = this.#create(id, xspec, provider, master, pending, options);
+    pending.done = made.then(
+      (gw) => gw,
+      () => undefined,
+    );
+    return made;
+  }
+
+  async #create(
+    id: string,
+    xspec: XSpec,
+    provider: TransportProvider | undefined,
+    via: Gateway | Pending | undefined,
+    pending: Pending,
+    options?: GatewayOptions,
+  ): Promise<Gateway> {
+    const signal = options?.signal ? anySignal([options.signal, pending.abort.signal]) : pending.abort.signal;
     try {
       provider ??= await findTransport(xspec.type, String(xspec));
-      const via = xspec.get('via');
-      let master: Gateway | undefined;
-      if (typeof via === 'string') {
-        master = this.#gateways.get(via);
-        if (!master) throw new SpecError(`gateway spec ${JSON.stringify(String(xspec))}: via=${via} names no gateway of this group`);
-      }
+      const master = via === undefined ? undefined : await this.#awaitMaster(xspec, via);
+      signal.throwIfAborted();
       const transport: Transport = await provider.connect({
         spec: xspec,
         gatewayId: id,
-        ...(options?.signal ? { signal: options.signal } : {}),
+        signal,
         ...(master ? { via: master } : {}),
       });
       const gw = new Gateway(id, xspec, transport, options);
       gw._master = master;
-      await gw._start(options);
-      this.#gateways.set(id, gw);
+      gw.onOutput(this.#forward);
       gw._onExit = () => {
-        if (this.#gateways.get(id) === gw) this.#gateways.delete(id);
+        if (this.#entries.get(id) === gw) this.#entries.delete(id);
       };
-      if (gw.isDown) this.#gateways.delete(id);
+      await gw._start({ ...options, signal });
+      if (gw.isDownAndReaped) this.#entries.delete(id);
+      else this.#entries.set(id, gw);
       return gw;
-    } finally {
-      this.#reserved.delete(id);
+    } catch (error) {
+      if (this.#entries.get(id) === pending) this.#entries.delete(id);
+      throw error;
     }
+  }
+
+  /** What a `via=` spec names: a gateway of the group, or one being made. */
+  #viaEntry(xspec: XSpec): Gateway | Pending | undefined {
+    const via = xspec.get('via');
+    if (typeof via !== 'string') return undefined;
+    const entry = this.#entries.get(via);
+    if (!entry) throw this.#noMaster(xspec, via, false);
+    return entry;
+  }
+
+  async #awaitMaster(xspec: XSpec, entry: Gateway | Pending): Promise<Gateway> {
+    const master = entry instanceof Gateway ? entry : await entry.done;
+    if (!master || master.isDown) throw this.#noMaster(xspec, String(xspec.get('via')), true);
+    return master;
+  }
+
+  #noMaster(xspec: XSpec, via: string, failed: boolean): GroupError {
+    const ids = this.#gateways().map((g) => g.id);
+    return new GroupError(
+      `gateway spec ${JSON.stringify(String(xspec))}: via=${via} names no open gateway of this group ` +
+        `(${failed ? `${via} could not be made or has closed; ` : ''}${ids.length ? `it has ${ids.join(', ')}` : 'it is empty'})`,
+    );
   }
 
   /** remoteExec on every gateway, in creation order. */
@@ -120,28 +249,32 @@ export class Group implements Iterable<Gateway> {
   }
 
   /**
-   * Asks every gateway to exit, waits up to `timeout` ms (default 5000), kills what is left, and
-   * resolves when every remote process is gone. Gateways reached via another end before it.
+   * Asks every gateway to exit, waits up to `timeout` ms (default 5000), kills what is left (the
+   * remote process group for popen), and resolves when every remote process is gone. Gateways
+   * reached via another end before it. Gateways still being made are stopped. Never rejects.
    */
   async terminate(options?: { timeout?: number }): Promise<TerminateReport> {
     const timeout = options?.timeout ?? 5000;
+    const pendings = [...this.#entries.entries()].filter((e): e is [string, Pending] => !(e[1] instanceof Gateway));
+    for (const [pid, p] of pendings) p.abort.abort(new GroupError(`the group was terminated while gateway ${pid} was being made`));
+    await Promise.all(pendings.map(([, p]) => p.done));
+
     const report: TerminateReport = { exited: [], killed: [] };
-    const all = [...this.#gateways.values()];
-    const isMaster = (gw: Gateway) => all.some((o) => o._master === gw && !o.isDownAndReaped);
+    const unconfirmed: string[] = [];
+    let remaining = this.#gateways();
     // Dependants first: a master ends only after every gateway proxied through it.
-    let remaining = all;
     while (remaining.length > 0) {
-      const round = remaining.filter((gw) => !isMaster(gw));
-      const batch = round.length > 0 ? round : remaining;
-      await Promise.all(
-        batch.map(async (gw) => {
-          const killed = await gw._exitReport(timeout);
-          (killed ? report.killed : report.exited).push(gw.id);
-        }),
-      );
-      remaining = remaining.filter((gw) => !batch.includes(gw));
+      const masters = new Set(remaining.map((gw) => gw._master));
+      const round = remaining.filter((gw) => !masters.has(gw));
+      const results = await Promise.all(round.map((gw) => endGateway(gw, timeout)));
+      round.forEach((gw, i) => {
+        const r = results[i]!;
+        (r === 'exited' ? report.exited : report.killed).push(gw.id);
+        if (r === 'unconfirmed') unconfirmed.push(gw.id);
+      });
+      remaining = remaining.filter((gw) => !round.includes(gw));
     }
-    for (const gw of all) if (this.#gateways.get(gw.id) === gw) this.#gateways.delete(gw.id);
+    if (unconfirmed.length > 0) report.unconfirmed = unconfirmed;
     return report;
   }
 
@@ -150,23 +283,49 @@ export class Group implements Iterable<Gateway> {
   }
 
   toString(): string {
-    return `<Group [${[...this.#gateways.keys()].join(', ')}]>`;
+    return `<Group [${this.#gateways()
+      .map((g) => g.id)
+      .join(', ')}]>`;
   }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+/** exit() with a bound, then a kill; bounded once more in case the transport cannot confirm the kill. */
+async function endGateway(gw: Gateway, timeout: number): Promise<'exited' | 'killed' | 'unconfirmed'> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const result = await Promise.race([
+    gw._exitReport(timeout).then((killed) => (killed ? 'killed' : 'exited') as 'killed' | 'exited'),
+    new Promise<'unconfirmed'>((r) => {
+      timer = setTimeout(() => r('unconfirmed'), timeout + KILL_GRACE_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  return result;
 }
 
 export const defaultGroup: Group = new Group();
 
 let hooked = false;
-/** Terminates the default group when the process exits normally or on SIGINT/SIGTERM. */
+/**
+ * Terminates the default group when the process ends: politely on beforeExit (the event loop is
+ * empty) and on SIGINT/SIGTERM, and with SIGKILL on process.exit() or an uncaught error.
+ */
 export function hookDefaultGroup(): void {
   if (hooked || typeof process === 'undefined') return;
   hooked = true;
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onSignal = (signal: NodeJS.Signals): void => {
     void defaultGroup.terminate({ timeout: 1000 }).finally(() => {
-      process.removeListener(signal, onSignal);
-      process.kill(process.pid, signal);
+      // Other listeners own the signal: they saw it already. Otherwise do what Node would have
+      // done without us (end the process by that signal), now that no remote is left.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      else process.once(signal, onSignal);
     });
   };
+  // once: a second Ctrl-C while terminating gets Node's default (immediate exit); the remotes'
+  // watchdogs then end them.
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.on('beforeExit', () => {
@@ -180,7 +339,6 @@ export function hookDefaultGroup(): void {
 
 /** Opens a gateway in the default group: `makeGateway()` is `makeGateway('popen')`. */
 export function makeGateway(spec?: GatewaySpec, options?: GatewayOptions): Promise<Gateway> {
-  hookDefaultGroup();
   return defaultGroup.makeGateway(spec, options);
 }
 

@@ -15,6 +15,7 @@ export {
   BootstrapError,
   ProtocolError,
   GatewayClosedError,
+  GroupError,
   ChannelClosedError,
   RemoteError,
   TimeoutError,
@@ -25,4 +26,7 @@ export {
 } from './errors.js';
 export type { Transport, TransportExit, TransportProvider, ConnectOptions } from './transport.js';
 export { registerTransport } from './transports.js';
+/** For transport packages: start a `via=` gateway's command on its master's host. */
+export { connectVia, type ViaCommand } from './via-transport.js';
+export { connectTcpVia } from './via-socket.js';
 export { PROTOCOL_VERSION } from './frame.js';

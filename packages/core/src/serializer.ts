@@ -209,11 +209,18 @@ export function loads(bytes: Uint8Array, channels?: ChannelCodec): unknown {
   }
 }
 
+/** Node's native UTF-8 slice: far cheaper than TextDecoder for the short payloads of small messages. */
+const utf8Slice = (NodeBuffer as unknown as { prototype?: { utf8Slice?: (this: Uint8Array, s: number, e: number) => string } } | undefined)?.prototype
+  ?.utf8Slice;
+
 function parseJson(bytes: Uint8Array, start: number, end: number): unknown {
-  checkDepth(bytes, start, end);
+  // A payload shorter than the limit cannot nest deeper than it.
+  if (end - start > MAX_DEPTH) checkDepth(bytes, start, end);
   let text: string;
   try {
-    text = dec.decode(bytes.subarray(start, end));
+    // Invalid UTF-8 must be refused, not replaced: validate with TextDecoder unless the bytes are
+    // plain ASCII, which the fast path can take as is.
+    text = utf8Slice && end - start <= 256 && isAscii(bytes, start, end) ? utf8Slice.call(bytes, start, end) : dec.decode(bytes.subarray(start, end));
   } catch {
     throw new LoadError('payload is not valid UTF-8', start);
   }
@@ -222,6 +229,11 @@ function parseJson(bytes: Uint8Array, start: number, end: number): unknown {
   } catch (error) {
     throw new LoadError(`payload is not valid JSON: ${(error as Error).message}`, start);
   }
+}
+
+function isAscii(b: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (b[i]! > 0x7f) return false;
+  return true;
 }
 
 /** Refuses nesting beyond MAX_DEPTH before anything recursive looks at the tree. */
@@ -266,12 +278,37 @@ function checkPrimitive(v: unknown, path: string): boolean {
 function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
   const seen = new Set<object>();
   let plain = true;
-  const walk = (v: unknown, path: string, depth: number): void => {
+  // The path to the current value, built into a string only when something is refused: formatting
+  // it for every key cost more than the rest of the walk.
+  const kinds: number[] = []; // 0: array index, 1: object key, 2: literal suffix
+  const steps: Array<string | number> = [];
+  const pathOf = (): string => {
+    let path = 'value';
+    for (let i = 0; i < kinds.length; i++) {
+      const step = steps[i]!;
+      if (kinds[i] === 0) path += `[${step}]`;
+      else if (kinds[i] === 1) path = propPath(path, step as string);
+      else path += step as string;
+    }
+    return path;
+  };
+  const child = (kind: number, step: string | number, v: unknown, depth: number): void => {
+    kinds.push(kind);
+    steps.push(step);
+    walk(v, depth);
+    kinds.pop();
+    steps.pop();
+  };
+  const walk = (v: unknown, depth: number): void => {
     if (typeof v !== 'object' || v === null) {
-      if (!checkPrimitive(v, path)) plain = false;
+      if (typeof v === 'symbol' || typeof v === 'function') checkPrimitive(v, pathOf());
+      else if (plain && !checkPrimitive(v, '')) plain = false;
       return;
     }
-    if (depth > MAX_DEPTH) throw new DumpError(`value nested deeper than ${MAX_DEPTH} levels at ${path}`, path);
+    if (depth > MAX_DEPTH) {
+      const path = pathOf();
+      throw new DumpError(`value nested deeper than ${MAX_DEPTH} levels at ${path}`, path);
+    }
     if (seen.has(v)) {
       plain = false;
       return;
@@ -279,13 +316,14 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
     seen.add(v);
     if ((v as ChannelLike)[channelBrand] === true) {
       plain = false;
+      const path = pathOf();
       if (!channels) throw new DumpError(`cannot serialize a channel at ${path} outside a gateway: send it with channel.send()`, path);
       channels.toWire(v as ChannelLike, path);
       return;
     }
     if (Array.isArray(v)) {
-      if (Object.getPrototypeOf(v) !== Array.prototype) throw classError(v, path);
-      for (let i = 0; i < v.length; i++) walk(v[i], `${path}[${i}]`, depth + 1);
+      if (Object.getPrototypeOf(v) !== Array.prototype) throw classError(v, pathOf());
+      for (let i = 0; i < v.length; i++) child(0, i, v[i], depth + 1);
       return;
     }
     const proto = Object.getPrototypeOf(v);
@@ -293,9 +331,10 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
       if (proto === null) plain = false;
       for (const key of Object.keys(v)) {
         if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+          const path = pathOf();
           throw new DumpError(`cannot serialize the key "${key}" at ${path}: it is refused to keep prototypes safe on the other side`, path);
         }
-        walk((v as Record<string, unknown>)[key], propPath(path, key), depth + 1);
+        child(1, key, (v as Record<string, unknown>)[key], depth + 1);
       }
       return;
     }
@@ -303,27 +342,27 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
     if (v instanceof Map) {
       let i = 0;
       for (const [k, val] of v) {
-        walk(k, `${path}[Map key #${i}]`, depth + 1);
-        walk(val, `${path}.get(${describeKey(k)})`, depth + 1);
+        child(2, `[Map key #${i}]`, k, depth + 1);
+        child(2, `.get(${describeKey(k)})`, val, depth + 1);
         i++;
       }
       return;
     }
     if (v instanceof Set) {
       let i = 0;
-      for (const x of v) walk(x, `${path}[Set item #${i++}]`, depth + 1);
+      for (const x of v) child(2, `[Set item #${i++}]`, x, depth + 1);
       return;
     }
     if (v instanceof Error) {
       const e = v as Error & { cause?: unknown; code?: unknown };
-      if (e.cause !== undefined) walk(e.cause, `${path}.cause`, depth + 1);
-      if (e.code !== undefined) walk(e.code, `${path}.code`, depth + 1);
+      if (e.cause !== undefined) child(2, '.cause', e.cause, depth + 1);
+      if (e.code !== undefined) child(2, '.code', e.code, depth + 1);
       return;
     }
     if (v instanceof Date || v instanceof RegExp || ArrayBuffer.isView(v) || v instanceof URL) return;
-    throw classError(v, path);
+    throw classError(v, pathOf());
   };
-  walk(root, 'value', 0);
+  walk(root, 0);
   return plain;
 }
 

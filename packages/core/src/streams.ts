@@ -46,3 +46,45 @@ export function makeFileFor(channel: Channel, mode: 'r' | 'w', options?: { proxy
   if (mode === 'r') return channelReadable(channel);
   throw new TsnetError(`makeFile() mode must be 'r' or 'w', got ${JSON.stringify(mode)}`);
 }
+
+/** Output kept for a stream nobody reads before newer output is dropped (remote output cannot be paused). */
+const OUTPUT_CAP = 8 << 20;
+
+/**
+ * A Readable of one remote output stream as text, from now on; it ends when the gateway closes.
+ * `gatewayId` says whose output it is.
+ */
+export function outputReadable(
+  gatewayId: string,
+  which: 'stdout' | 'stderr',
+  subscribe: (listener: (stream: 'stdout' | 'stderr', text: string) => void) => () => void,
+  closed: Promise<unknown>,
+): Readable & { readonly gatewayId: string } {
+  let dropped = 0;
+  const off = subscribe((stream, text) => {
+    if (stream !== which || readable.destroyed) return;
+    if (readable.readableLength > OUTPUT_CAP) {
+      dropped += text.length;
+      return;
+    }
+    if (dropped > 0) {
+      readable.push(`[tsnet: ${dropped} characters of remote ${which} of gateway ${gatewayId} dropped: nobody read this stream]\n`);
+      dropped = 0;
+    }
+    readable.push(text);
+  });
+  const readable = new Readable({
+    encoding: 'utf8',
+    read() {},
+    destroy(error, callback) {
+      off();
+      callback(error);
+    },
+  });
+  void closed.then(() => {
+    off();
+    if (!readable.destroyed) readable.push(null);
+  });
+  Object.defineProperty(readable, 'gatewayId', { value: gatewayId, enumerable: true });
+  return readable as Readable & { readonly gatewayId: string };
+}

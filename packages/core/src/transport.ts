@@ -1,3 +1,4 @@
+import type { Gateway } from './gateway.js';
 import type { XSpec } from './xspec.js';
 
 /** How a transport ended. */
@@ -55,8 +56,11 @@ export interface ConnectOptions {
   spec: XSpec;
   gatewayId: string;
   signal?: AbortSignal;
-  /** For via=: the gateway whose host starts this one. */
-  via?: unknown;
+  /**
+   * For via=: the gateway whose host starts this one. A provider that supports it starts its
+   * command there with connectVia() (from `@tsnet/core/internal`); one that does not must refuse.
+   */
+  via?: Gateway;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { BaseGateway, type WireOptions } from './base-gateway.js';
+import { BaseGateway, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, type WireOptions } from './base-gateway.js';
 import type { Channel } from './channel.js';
 import { type GatewayCloseInfo, ProtocolError, describeError } from './errors.js';
 import { FrameFlag, FrameType, PROTOCOL_VERSION } from './frame.js';
@@ -26,7 +26,13 @@ export interface MasterHello {
   id: string;
   window: number;
   maxFrame: number;
+  maxMessage?: number;
   trace?: string;
+}
+
+function clampInt(v: unknown, min: number, max: number, fallback: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return fallback;
+  return Math.min(max, Math.max(min, Math.floor(v)));
 }
 
 /**
@@ -37,6 +43,7 @@ export class WorkerGateway extends BaseGateway {
   readonly #host: WorkerHost;
   #executing = 0;
   #terminating = false;
+  #exitRequested = false;
   #greeted = false;
 
   constructor(transport: Transport, host: WorkerHost, options?: WireOptions) {
@@ -56,22 +63,31 @@ export class WorkerGateway extends BaseGateway {
         } catch {
           throw new ProtocolError('the local handshake is not valid JSON');
         }
+        if (typeof hello !== 'object' || hello === null) throw new ProtocolError('the local handshake is not a JSON object');
         this.id = `${String(hello.id)}-worker`;
         if (hello.version !== PROTOCOL_VERSION) {
           this._writeJson(FrameType.HELLO, 0, 0, {
             version: PROTOCOL_VERSION,
-            error: `protocol version mismatch: local side speaks ${String(hello.version)}, this side speaks ${PROTOCOL_VERSION}`,
+            code: 'TSNET_ERR_VERSION',
+            error:
+              `protocol version mismatch: the local side speaks tsnet protocol ${String(hello.version)}, this remote side speaks ${PROTOCOL_VERSION}. ` +
+              'Use the same @tsnet version on both sides (re-copy tsnet-bootstrap.js to the server).',
           });
           this._flushNow();
           setTimeout(() => this.#host.exit(76), 50);
           return;
         }
-        this._peerWindow = Number(hello.window) || this._peerWindow;
-        this._maxFrame = Math.min(this._maxFrame, Number(hello.maxFrame) || this._maxFrame);
+        // The local side sets the limits for both directions (window and maxFrame are its options).
+        this._setWindow(clampInt(hello.window, MIN_WINDOW, MAX_WINDOW, this._window));
+        this._maxFrame = Math.min(clampInt(hello.maxFrame, MIN_FRAME, MAX_WINDOW, this._maxFrame), Math.floor((this._window * 3) / 4));
+        this._setMaxPayload(this._maxFrame);
+        this._maxMessage = clampInt(hello.maxMessage, 1, MAX_MAX_MESSAGE, this._maxMessage);
+        this._peerMaxMessage = this._maxMessage;
         this._writeJson(FrameType.HELLO, 0, 0, {
           version: PROTOCOL_VERSION,
           window: this._window,
           maxFrame: this._maxFrame,
+          maxMessage: this._maxMessage,
           globals: this.#host.globals(),
           info: this.#host.info(),
         });
@@ -89,6 +105,7 @@ export class WorkerGateway extends BaseGateway {
         return;
       }
       case FrameType.TERMINATE:
+        this.#exitRequested = true;
         this.#terminate('exit() was called on the gateway');
         return;
       default:
@@ -125,6 +142,11 @@ export class WorkerGateway extends BaseGateway {
       this.#executing--;
       if (this.#terminating && this.#executing === 0) this.#finish(0);
     }
+  }
+
+  /** True once the local side asked us to exit (TERMINATE), as opposed to vanishing. */
+  get exitRequested(): boolean {
+    return this.#exitRequested;
   }
 
   /** Reports an uncaught error to the local side before the process dies of it. */

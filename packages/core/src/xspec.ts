@@ -22,12 +22,14 @@ const OPTION_KEYS = new Set([
   'tls',
   'tls-fingerprint',
   'tls-ca',
+  'proxy',
 ]);
 
 /**
  * A gateway specification such as `popen//node=/usr/bin/node//chdir=/tmp//env:FOO=bar//id=w1`.
  * Keys are `//`-separated; a bare key means `true`; `env:NAME=value` keys collect into `env`.
  * Unknown keys are kept and readable (as in execnet), so transports can define their own.
+ * A `//` right after a `:` belongs to a URL (`ws=ws://host:8888/path//tls`) and does not separate keys.
  */
 export class XSpec {
   readonly type: string;
@@ -43,7 +45,7 @@ export class XSpec {
     this.#text = text;
     if (text.trim() === '') throw new SpecError('empty gateway spec: give a type such as "popen" or "ssh=host"');
     let type: string | undefined;
-    for (const part of text.split('//')) {
+    for (const part of text.split(/(?<!:)\/\//)) {
       if (part === '') throw new SpecError(`gateway spec ${JSON.stringify(text)} has an empty key (two "//" in a row or a trailing "//")`);
       const eq = part.indexOf('=');
       const key = eq === -1 ? part : part.slice(0, eq);

@@ -4,7 +4,14 @@ import { getPriority, setPriority } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FIRST_STAGE, preamble } from '@tsnet/bootstrap';
-import { ConnectError, type ConnectOptions, type Transport, type TransportExit, type TransportProvider } from '@tsnet/core/internal';
+import {
+  ConnectError,
+  type ConnectOptions,
+  type Transport,
+  type TransportExit,
+  type TransportProvider,
+} from '@tsnet/core/internal';
+import { connectVia } from '@tsnet/core';
 
 /** How long stdio may stay open after the process exited (a grandchild holding a pipe) before we stop waiting. */
 const STDIO_GRACE_MS = 300;
@@ -39,6 +46,7 @@ export function popenCommand(options: ConnectOptions): PopenCommand {
 export const popen: TransportProvider = {
   type: 'popen',
   async connect(options: ConnectOptions): Promise<Transport> {
+    if (options.via) return connectPopenVia(options);
     const cmd = popenCommand(options);
     const { spec } = options;
     if (spec.getString('chdir')) {
@@ -86,6 +94,44 @@ export const popen: TransportProvider = {
   },
 };
 
+/**
+ * `popen//via=gw0`: the same runtime, started by gw0's runtime on its host. Its node, chdir and env
+ * are resolved there (the master's `process.execPath`, cwd and environment); the bundle travels
+ * from here through the master.
+ */
+async function connectPopenVia(options: ConnectOptions): Promise<Transport> {
+  const { spec, via } = options;
+  const nodeSpec = spec.getString('node');
+  const [command, ...flags] = nodeSpec ? nodeSpec.trim().split(/\s+/) : [];
+  const chdir = spec.getString('chdir');
+  const nice = spec.getString('nice');
+  let transport: Transport;
+  try {
+    transport = await connectVia(via!, {
+      what: 'popen',
+      ...(command ? { command } : {}),
+      args: [...flags, '-e', FIRST_STAGE],
+      ...(chdir ? { chdir } : {}),
+      env: spec.env,
+      ...(nice !== undefined ? { nice: Number(nice) } : {}),
+      wireFd: 3,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { remoteCode?: unknown; remoteMessage?: unknown } }).cause;
+    if (cause?.remoteCode === 'ENOENT') {
+      throw new ConnectError(
+        `popen via ${via!.id}: cannot start the remote runtime ${JSON.stringify(command ?? 'node')} on the host of ${via!.id} ` +
+          `(${String(cause.remoteMessage)}). Is Node installed at that path there? Pass node=/path/to/node in the spec.`,
+        { cause },
+      );
+    }
+    throw error;
+  }
+  transport.write(preamble({ wireFd: 3, output: 'fd', killGroup: true, watchPpid: true }));
+  return transport;
+}
+
 export class PopenTransport implements Transport {
   readonly label: string;
   readonly pid: number;
@@ -110,6 +156,13 @@ export class PopenTransport implements Transport {
       child.once('exit', (code, signal) => {
         this.#exited = true;
         exit = { code, signal };
+        // The runtime is gone; what it started in its process group goes with it (the group id
+        // stays reserved while members are left, so this reaches only them).
+        try {
+          process.kill(-this.pid, 'SIGKILL');
+        } catch {
+          // nobody left
+        }
         // stdio normally closes right after; a grandchild may hold it open, so do not wait long.
         setTimeout(() => {
           for (const s of child.stdio) s?.destroy();

@@ -1,0 +1,91 @@
+// Time to open a gateway: popen beside socket= (TCP, with the default spare child and with
+// --spare 0), ws= and socket=…//tls against local server processes, on the built packages (npm
+// run build first). Gateways are opened one after another, so the spare is back in between.
+//
+//   node bench/socket-open.mjs [--runs 20]
+//
+// "open" is makeGateway() until it resolves (connect, authenticate, spawn the child, send the
+// bootstrap, handshake); "open+exec+exit" adds one remoteExec round trip and gw.exit().
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { BOOTSTRAP_FILE } from '@tsnet/bootstrap';
+import { makeGateway } from '@tsnet/core';
+
+const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 20;
+const dir = mkdtempSync(join(tmpdir(), 'tsnet-bench-'));
+const tokenFile = join(dir, 'token');
+writeFileSync(tokenFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+const cert = join(dir, 'cert.pem');
+const key = join(dir, 'key.pem');
+execFileSync(
+  'openssl',
+  ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'],
+  { stdio: 'ignore' },
+);
+const fingerprint = new X509Certificate(readFileSync(cert)).fingerprint256;
+
+async function startServer(args) {
+  const proc = spawn(process.execPath, [BOOTSTRAP_FILE, 'serve', '--listen', '127.0.0.1:0', '--token-file', tokenFile, ...args], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  for await (const line of createInterface({ input: proc.stdout })) {
+    const m = /^listening on (.+)$/.exec(line);
+    if (m) return { proc, address: m[1] };
+  }
+  throw new Error('the server did not start');
+}
+
+async function measure(spec) {
+  const open = [];
+  const full = [];
+  for (let i = 0; i < runs + 2; i++) {
+    const t0 = performance.now();
+    const gw = await makeGateway(spec, { output: 'ignore' });
+    const t1 = performance.now();
+    await gw.remoteExec('channel.send(1)').receive();
+    await gw.exit();
+    const t2 = performance.now();
+    if (i >= 2) {
+      // the first two warm up this process (module loading, TLS context)
+      open.push(t1 - t0);
+      full.push(t2 - t0);
+    }
+  }
+  return { open: stats(open), full: stats(full) };
+}
+
+function stats(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return { median: q(0.5), p90: q(0.9), min: s[0] };
+}
+
+const plain = await startServer([]);
+const onDemand = await startServer(['--spare', '0']);
+const secure = await startServer(['--tls-cert', cert, '--tls-key', key]);
+const specs = [
+  ['popen', 'popen'],
+  ['socket= (TCP)', `socket=${plain.address}//token-file=${tokenFile}`],
+  ['socket= (--spare 0)', `socket=${onDemand.address}//token-file=${tokenFile}`],
+  ['ws= (WebSocket)', `ws=ws://${plain.address}/tsnet//token-file=${tokenFile}`],
+  ['socket=…//tls (pinned)', `socket=${secure.address}//tls//tls-fingerprint=${fingerprint}//token-file=${tokenFile}`],
+];
+try {
+  console.log(`time to open a gateway, ${runs} runs each after 2 warm-ups (ms; median / p90 / min)`);
+  console.log(`${'spec'.padEnd(24)} ${'open'.padEnd(22)} open+exec+exit`);
+  const fmt = (s) => `${s.median.toFixed(1)} / ${s.p90.toFixed(1)} / ${s.min.toFixed(1)}`.padEnd(22);
+  for (const [name, spec] of specs) {
+    const r = await measure(spec);
+    console.log(`${name.padEnd(24)} ${fmt(r.open)} ${fmt(r.full)}`);
+  }
+  console.log(`bundle ${readFileSync(BOOTSTRAP_FILE).length} B, node ${process.version}`);
+} finally {
+  plain.proc.kill('SIGTERM');
+  onDemand.proc.kill('SIGTERM');
+  secure.proc.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+}

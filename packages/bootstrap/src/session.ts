@@ -1,0 +1,267 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import type { BootConfig } from './boot-config.js';
+import { FIRST_STAGE, HEADER_MAGIC } from './first-stage.js';
+import { FrameType, encodeFrame } from '@tsnet/core/internal';
+import { encodeTrailer, FrameScanner } from './frame-scanner.js';
+
+/** What every child is told, whatever the client's header said: the server relies on fd 3 and the group. */
+const CHILD_CONFIG: BootConfig = { wireFd: 3, output: 'frames', killGroup: true, watchPpid: true };
+/** The bootstrap header line is short; anything longer is not a tsnet client. */
+const MAX_HEADER = 4096;
+/** How long stdio may stay open after the child exited (a grandchild holding it) before we stop waiting. */
+const STDIO_GRACE_MS = 300;
+/** How long a client may keep the connection open after the child exited and the server ended it. */
+const LINGER_MS = 2000;
+
+/** A fresh `node -e <first stage>` in its own process group, waiting for the bootstrap on stdin. */
+export function spawnChild(env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, ['-e', FIRST_STAGE], {
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    detached: true,
+    env,
+    windowsHide: true,
+  });
+}
+
+/** SIGKILLs the child's whole process group. */
+export function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // the group is already gone
+  }
+}
+
+export interface SessionOptions {
+  id: number;
+  peer: string;
+  kind: string;
+  stream: Duplex;
+  /** Bytes that arrived with the last handshake line. */
+  leftover: Buffer;
+  /** Environment for the child (the server's, without the token). */
+  env: NodeJS.ProcessEnv;
+  log(line: string): void;
+}
+
+/**
+ * One authenticated connection: a fresh Node child in its own process group, with the stream
+ * relayed to its stdin and its fd 3 relayed back. When the connection closes before the child
+ * exited, the whole group is killed at once: a vanished client leaves nothing behind. When the
+ * child exits, its status travels back as a trailer frame and the connection is ended.
+ */
+export class Session {
+  readonly id: number;
+  readonly done: Promise<void>;
+  readonly #options: SessionOptions;
+  readonly #stream: Duplex;
+  readonly #started = Date.now();
+  readonly #scanner = new FrameScanner();
+  /** Client → child frames, so a graceful stop can put a TERMINATE between two of them. */
+  readonly #inScanner = new FrameScanner();
+  /** Bundle bytes still to pass before the client's frames start. */
+  #bundleLeft = 0;
+  #stopping = false;
+  #resolveDone!: () => void;
+  #child: ChildProcess | undefined;
+  #header: Buffer | null = Buffer.alloc(0);
+  #exit: { code: number | null; signal: string | null } | null = null;
+  #streamClosed = false;
+  #killedBecause: string | null = null;
+  #failure: string | null = null;
+  #stderrTail = '';
+  #finished = false;
+
+  constructor(options: SessionOptions) {
+    this.id = options.id;
+    this.#options = options;
+    this.#stream = options.stream;
+    this.done = new Promise((r) => {
+      this.#resolveDone = r;
+    });
+    // Listened to from the start: the connection may go between authentication and start().
+    this.#stream.on('error', () => {});
+    this.#stream.once('close', () => {
+      this.#streamClosed = true;
+      if (this.#child && !this.#exit) this.kill('the client went away');
+      this.#finish();
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Starts the child, or adopts `spare`, a child started ahead of time that is still waiting. */
+  start(spare?: ChildProcess): void {
+    const stream = this.#stream;
+    if (this.#streamClosed || this.#child) {
+      if (spare) killGroup(spare);
+      return;
+    }
+    let child: ChildProcess;
+    try {
+      child = spare ?? spawnChild(this.#options.env);
+    } catch (error) {
+      this.#failure = `cannot start ${process.execPath}: ${(error as Error).message}`;
+      stream.destroy();
+      this.#streamClosed = true;
+      this.#finish();
+      return;
+    }
+    this.#child = child;
+    const stdin = child.stdin as Writable;
+    const wire = child.stdio[3] as Readable;
+    stdin.on('error', () => {}); // EPIPE once the child died: its exit event tells the story
+    wire.on('error', () => {});
+    child.stdout!.resume(); // native writes to fd 1 (output: 'frames' redirects console)
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
+      this.#stderrTail = (this.#stderrTail + text).slice(-400);
+    });
+    child.once('error', (error) => {
+      this.#failure ??= `cannot start ${process.execPath}: ${error.message}`;
+      if (!this.#exit) this.#onChildExit(null, null);
+    });
+    child.once('exit', (code, signal) => this.#onChildExit(code, signal));
+
+    // client → child stdin
+    stream.on('data', (chunk: Buffer) => {
+      if (!this.#relayIn(chunk, stdin)) stream.pause();
+    });
+    stdin.on('drain', () => {
+      if (!this.#stopping) stream.resume();
+    });
+    if (this.#options.leftover.length > 0) this.#relayIn(this.#options.leftover, stdin);
+    stream.resume();
+
+    // child fd 3 → client
+    wire.on('data', (chunk: Buffer) => {
+      this.#scanner.push(chunk);
+      if (!stream.destroyed && !stream.write(chunk)) wire.pause();
+    });
+    stream.on('drain', () => wire.resume());
+  }
+
+  #relayIn(chunk: Buffer, stdin: Writable): boolean {
+    if (this.#failure || this.#stopping) return true;
+    if (this.#header === null) {
+      this.#scanIn(chunk);
+      return stdin.write(chunk);
+    }
+    // The bootstrap header line: keep length and hash, replace the config with the server's.
+    const buf = this.#header.length === 0 ? chunk : Buffer.concat([this.#header, chunk]);
+    const nl = buf.indexOf(10);
+    if (nl === -1) {
+      if (buf.length > MAX_HEADER) this.#protocolFailure('sent no bootstrap header');
+      else this.#header = buf;
+      return true;
+    }
+    const fields = buf.toString('latin1', 0, nl).split(' ');
+    if (fields[0] !== HEADER_MAGIC || !/^\d+$/.test(fields[1] ?? '') || !/^[0-9A-Za-z]+$/.test(fields[2] ?? '')) {
+      this.#protocolFailure('sent no bootstrap header');
+      return true;
+    }
+    this.#header = null;
+    this.#bundleLeft = Number(fields[1]);
+    stdin.write(`${HEADER_MAGIC} ${fields[1]} ${fields[2]} ${JSON.stringify(CHILD_CONFIG)}\n`, 'latin1');
+    const rest = buf.subarray(nl + 1);
+    this.#scanIn(rest);
+    return stdin.write(rest);
+  }
+
+  #scanIn(chunk: Buffer): void {
+    if (this.#bundleLeft >= chunk.length) {
+      this.#bundleLeft -= chunk.length;
+      return;
+    }
+    this.#inScanner.push(chunk.subarray(this.#bundleLeft));
+    this.#bundleLeft = 0;
+  }
+
+  #protocolFailure(what: string): void {
+    this.#failure = `the client ${what}`;
+    this.#header = null;
+    this.kill(this.#failure);
+    this.#stream.destroy();
+  }
+
+  #onChildExit(code: number | null, signal: string | null): void {
+    if (this.#exit) return;
+    this.#exit = { code, signal };
+    // Grandchildren the remote code left behind go with it.
+    this.#killGroup();
+    const child = this.#child;
+    const wire = child?.stdio[3] as Readable | undefined;
+    const endStream = (): void => {
+      for (const s of child?.stdio ?? []) s?.destroy();
+      const stream = this.#stream;
+      if (!stream.destroyed && !stream.writableEnded) {
+        // The trailer only goes between two frames; a child killed mid-frame gets none.
+        if (this.#scanner.atBoundary) stream.write(encodeTrailer({ code, signal }));
+        stream.end();
+        setTimeout(() => stream.destroy(), LINGER_MS).unref();
+      }
+      this.#finish();
+    };
+    if (!wire || wire.readableEnded || wire.destroyed) {
+      endStream();
+      return;
+    }
+    const timer = setTimeout(endStream, STDIO_GRACE_MS);
+    wire.once('end', () => {
+      clearTimeout(timer);
+      endStream();
+    });
+  }
+
+  /**
+   * Asks the child to finish, as gw.exit() does: no more client input, a TERMINATE between two frames
+   * (running tasks may finish; what they send still reaches the client), then end of its stdin.
+   */
+  stop(): void {
+    const stdin = this.#child?.stdin;
+    if (!stdin || stdin.destroyed || this.#stopping) return;
+    this.#stopping = true;
+    this.#stream.pause();
+    if (this.#header === null && this.#bundleLeft === 0 && this.#inScanner.atBoundary) {
+      stdin.write(encodeFrame(FrameType.TERMINATE, 0, 0));
+    }
+    stdin.end();
+  }
+
+  /** Kills the child's whole process group now. */
+  kill(reason: string): void {
+    this.#killedBecause ??= reason;
+    this.#killGroup();
+    if (!this.#child) this.#stream.destroy();
+  }
+
+  #killGroup(): void {
+    if (this.#child) killGroup(this.#child);
+  }
+
+  #finish(): void {
+    if (this.#finished || !this.#streamClosed || (this.#child && !this.#exit)) return;
+    this.#finished = true;
+    const seconds = ((Date.now() - this.#started) / 1000).toFixed(1);
+    const exit = this.#exit;
+    let outcome: string;
+    if (this.#failure) outcome = `failed: ${this.#failure}`;
+    else if (!this.#child) outcome = 'the client went away before its child was started';
+    else if (this.#killedBecause) outcome = `${this.#killedBecause}; remote killed`;
+    else if (exit?.signal) outcome = `remote killed by ${exit.signal}`;
+    else outcome = `remote exited with code ${exit?.code ?? '?'}`;
+    // One log line per connection: the child's last stderr line, printable characters only.
+    const stderr = this.#stderrTail
+      .trim()
+      .split('\n')
+      .pop()
+      ?.replace(/[^\x20-\x7e]/g, '?');
+    const detail = stderr && (this.#failure || (exit?.code ?? 0) !== 0) ? ` (stderr: ${stderr.slice(0, 200)})` : '';
+    this.#options.log(`#${this.id} ${this.#options.peer} ${this.#options.kind}: served ${seconds} s, pid ${this.pid ?? '-'}, ${outcome}${detail}`);
+    this.#resolveDone();
+  }
+}

@@ -1,0 +1,120 @@
+import type { Duplex } from 'node:stream';
+import { FrameScanner } from '@tsnet/bootstrap';
+import type { Transport, TransportExit } from '@tsnet/core/internal';
+
+/** WebSocket messages are kept below the server's limit (1 MiB) whatever size the gateway writes. */
+const WS_PIECE = 256 * 1024;
+
+/**
+ * A gateway's byte stream over a connection to the socket server, after the handshake. The
+ * server ends the stream with a trailer frame carrying the remote process's exit status; it is
+ * taken off here and reported in `closed`, so the gateway never sees it.
+ *
+ * Closing the connection is how the server learns to kill the remote: `kill()` closes it (with a
+ * TCP reset where possible). `end()` therefore does not close anything: gw.exit() sends TERMINATE
+ * before it, the remote finishes, and the server ends the connection after the trailer.
+ */
+export class SocketTransport implements Transport {
+  readonly label: string;
+  readonly closed: Promise<TransportExit>;
+  readonly #stream: Duplex;
+  readonly #destroy: () => void;
+  readonly #scanner = new FrameScanner();
+  readonly #pieces: boolean;
+  #handler: ((chunk: Uint8Array) => void) | null = null;
+  #early: Uint8Array[] = [];
+  #ended = false;
+  #error: Error | undefined;
+  #killed = false;
+
+  constructor(options: { label: string; stream: Duplex; destroy(): void; leftover: Uint8Array; websocket: boolean }) {
+    this.label = options.label;
+    this.#stream = options.stream;
+    this.#destroy = options.destroy;
+    this.#pieces = options.websocket;
+    const stream = options.stream;
+    this.closed = new Promise<TransportExit>((resolve) => {
+      stream.once('close', () => resolve(this.#exit()));
+    });
+    stream.on('error', (error: Error) => {
+      this.#error ??= error;
+    });
+    stream.on('data', (chunk: Buffer) => this.#onChunk(chunk));
+    if (options.leftover.length > 0) this.#onChunk(options.leftover);
+    stream.resume();
+  }
+
+  #onChunk(chunk: Uint8Array): void {
+    this.#scanner.split(chunk, (bytes) => {
+      if (this.#handler) this.#handler(bytes);
+      else this.#early.push(bytes);
+    });
+  }
+
+  #exit(): TransportExit {
+    const trailer = this.#scanner.trailer;
+    if (trailer) {
+      try {
+        const status = JSON.parse(Buffer.from(trailer).toString('utf8')) as { code: number | null; signal: string | null };
+        return { code: status.code ?? null, signal: status.signal ?? null };
+      } catch {
+        // a malformed trailer is reported like a lost connection
+      }
+    }
+    if (this.#killed) return { code: null, signal: null, reason: 'the connection was closed by gw.kill(): the server kills the remote process' };
+    const error = this.#error;
+    return {
+      code: null,
+      signal: null,
+      ...(error ? { error } : {}),
+      reason: error
+        ? `the connection to ${this.label} was lost: ${error.message}`
+        : `the server closed the connection to ${this.label} without an exit status (the server was stopped, or the remote process was killed)`,
+    };
+  }
+
+  onData(handler: (chunk: Uint8Array) => void): void {
+    this.#handler = handler;
+    const early = this.#early;
+    this.#early = [];
+    for (const c of early) handler(c);
+  }
+
+  onDrain(handler: () => void): void {
+    this.#stream.on('drain', handler);
+  }
+
+  write(chunk: Uint8Array): boolean {
+    const s = this.#stream;
+    if (this.#ended || s.destroyed || s.writableEnded) return true;
+    if (!this.#pieces || chunk.length <= WS_PIECE) return s.write(chunk);
+    let ok = true;
+    for (let i = 0; i < chunk.length; i += WS_PIECE) ok = s.write(chunk.subarray(i, i + WS_PIECE));
+    return ok;
+  }
+
+  writev(chunks: Uint8Array[]): boolean {
+    const s = this.#stream;
+    if (this.#ended || s.destroyed || s.writableEnded) return true;
+    s.cork();
+    let ok = true;
+    for (const c of chunks) ok = this.write(c);
+    s.uncork();
+    return ok;
+  }
+
+  /** No more writes. The connection stays open for the remote's last frames (see the class comment). */
+  end(): void {
+    this.#ended = true;
+  }
+
+  /** Closes the connection; the server then kills the remote process group. */
+  async kill(): Promise<TransportExit> {
+    if (!this.#stream.destroyed) {
+      this.#killed = true;
+      this.#destroy();
+      this.#stream.destroy();
+    }
+    return this.closed;
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * Hostile and broken clients against the real server: wrong or no token, a replayed handshake,
+ * garbage, slowloris, a thousand dropped connections. None of them may run code (no child
+ * process appears, a marker file stays absent) or take the server down, and a valid client is
+ * served meanwhile.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { join } from 'node:path';
+import { socketProtocol } from '@tsnet/bootstrap';
+import { type Gateway, makeGateway, PROTOCOL_VERSION } from '@tsnet/core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { type RunningServer, startServer, tempDir, writeToken } from './helpers/server.js';
+
+const tmp = tempDir();
+const tokenFile = writeToken(tmp.path);
+const wrongTokenFile = writeToken(tmp.path, 'wrong');
+const marker = join(tmp.path, 'marker');
+let server: RunningServer;
+let spec: string;
+
+beforeAll(async () => {
+  server = await startServer(['--listen', '127.0.0.1:0', '--token-file', tokenFile, '--handshake-timeout', '2000', '--max-pending', '4']);
+  spec = `socket=${server.address}//token-file=${tokenFile}`;
+});
+
+afterAll(async () => {
+  await server?.stop();
+  tmp.remove();
+});
+
+/** Connects, writes `data` (if any), and resolves with everything received once the server closed. */
+function rawExchange(data: Buffer | string | undefined, port = server.port): Promise<{ received: string; error?: string }> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let received = '';
+    let error: string | undefined;
+    s.on('data', (d) => {
+      received += d.toString('latin1');
+    });
+    s.on('error', (e) => {
+      error = e.message;
+    });
+    s.on('close', () => resolve(error ? { received, error } : { received }));
+    if (data !== undefined) s.write(data);
+  });
+}
+
+/** A bootstrap preamble whose "bundle" writes the marker file: if it ever runs, the file exists. */
+function evilPreamble(): Buffer {
+  const code = Buffer.from(`require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran')`);
+  const hash = createHash('sha256').update(code).digest('hex');
+  return Buffer.concat([Buffer.from(`TSNET1 ${code.length} ${hash} {"wireFd":3,"output":"frames"}\n`), code]);
+}
+
+async function echoOnce(gw: Gateway, value: unknown): Promise<void> {
+  const ch = gw.remoteExec('channel.send(await channel.receive())');
+  await ch.send(value);
+  expect(await ch.receive()).toEqual(value);
+}
+
+test('wrong token: TSNET_ERR_AUTH, nothing started', async () => {
+  const idle = await server.settledChildren(); // the spare child, waiting
+  expect(idle).toHaveLength(1);
+  await expect(makeGateway(`socket=${server.address}//token-file=${wrongTokenFile}`)).rejects.toMatchObject({
+    code: 'TSNET_ERR_AUTH',
+    message: expect.stringContaining(`refused the token from token-file=${wrongTokenFile}`),
+  });
+  await expect(makeGateway(`ws=ws://${server.address}/x//token-file=${wrongTokenFile}`)).rejects.toMatchObject({ code: 'TSNET_ERR_AUTH' });
+  await server.waitLog(/ tcp: refused: wrong token/);
+  await server.waitLog(/ ws: refused: wrong token/);
+  expect(await server.settledChildren()).toEqual(idle);
+});
+
+test('no token: TSNET_ERR_AUTH saying how to give one', async () => {
+  const idle = await server.settledChildren();
+  await expect(makeGateway(`socket=${server.address}`)).rejects.toMatchObject({
+    code: 'TSNET_ERR_AUTH',
+    message: expect.stringContaining('token-file=PATH'),
+  });
+  // A client that claims there is nothing to prove.
+  const nonce = socketProtocol.makeNonce();
+  const { received } = await rawExchange(`${socketProtocol.clientHello(nonce)}AUTH -\n`);
+  expect(received).toMatch(/^TSNET-SERVER\/1 .*\nDENIED /s);
+  await server.waitLog(/refused: no token given/);
+  expect(await server.settledChildren()).toEqual(idle);
+});
+
+test('a recorded session replayed byte for byte is refused and runs nothing', async () => {
+  const recorded: Buffer[] = [];
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(server.port, '127.0.0.1');
+    client.on('data', (d) => {
+      recorded.push(d);
+      upstream.write(d);
+    });
+    upstream.pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  try {
+    const port = (proxy.address() as net.AddressInfo).port;
+    const gw = await makeGateway(`socket=127.0.0.1:${port}//token-file=${tokenFile}`, { output: 'ignore' });
+    await gw.remoteExec(`require('fs').appendFileSync(${JSON.stringify(marker)}, 'ran\\n'); channel.send(1)`).receive();
+    await gw.exit();
+  } finally {
+    proxy.close();
+  }
+  expect(readFileSync(marker, 'utf8')).toBe('ran\n');
+  const idle = await server.settledChildren();
+  const { received } = await rawExchange(Buffer.concat(recorded));
+  expect(received).toMatch(/^TSNET-SERVER\/1 .*\nDENIED /s);
+  expect(readFileSync(marker, 'utf8')).toBe('ran\n');
+  expect(await server.settledChildren()).toEqual(idle);
+  const { rmSync } = await import('node:fs');
+  rmSync(marker);
+});
+
+test('garbage, a preamble without auth, HTTP without upgrade, an endless line: refused, nothing runs', async () => {
+  const idle = await server.settledChildren();
+  const cases: Array<[string, Buffer | string, RegExp]> = [
+    ['random bytes', randomBytes(64 * 1024), /refused: not a tsnet client/],
+    ['a bootstrap preamble straight away', evilPreamble(), /refused: not a tsnet client \(first bytes 54 53 4e 45 54 31/],
+    [
+      'the preamble after a hello, without AUTH',
+      Buffer.concat([Buffer.from(socketProtocol.clientHello(socketProtocol.makeNonce())), evilPreamble()]),
+      /refused: (no AUTH line|a handshake line longer)/,
+    ],
+    ['HTTP without upgrade', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', /refused: HTTP GET without a WebSocket upgrade/],
+    ['a hello line that never ends', `TSNET-CLIENT/1 ${'a'.repeat(4096)}`, /refused: a handshake line longer than 512 bytes/],
+    ['TLS on the plain server', Buffer.from('16030100c4010000c00303', 'hex'), /refused: TLS handshake on a server without TLS/],
+  ];
+  for (const [what, bytes, logged] of cases) {
+    const { received } = await rawExchange(bytes);
+    if (what === 'HTTP without upgrade') expect(received).toMatch(/^HTTP\/1\.1 426/);
+    else expect(received, what).not.toMatch(/^OK|\nOK /);
+    await server.waitLog(logged);
+  }
+  expect(existsSync(marker)).toBe(false);
+  expect(await server.settledChildren()).toEqual(idle);
+  const gw = await makeGateway(spec, { output: 'ignore' });
+  await echoOnce(gw, 'still serving');
+  await gw.exit();
+});
+
+test('a client of another socket protocol version gets the server version and is refused', async () => {
+  const { received } = await rawExchange(`TSNET-CLIENT/99 ${socketProtocol.makeNonce()}\n`);
+  expect(received).toMatch(/^TSNET-SERVER\/1 \{"protocol":\d+/);
+  await server.waitLog(/refused: the client speaks socket protocol 99, this server 1/);
+});
+
+test('this client against a server of another version: TSNET_ERR_VERSION naming both', async () => {
+  const fake = net.createServer((s) => {
+    s.once('data', () => s.end(`TSNET-SERVER/2 {"protocol":7,"auth":"hmac-sha256","nonce":"${'0'.repeat(64)}"}\n`));
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+  try {
+    const port = (fake.address() as net.AddressInfo).port;
+    await expect(makeGateway(`socket=127.0.0.1:${port}//token-file=${tokenFile}`)).rejects.toMatchObject({
+      code: 'TSNET_ERR_VERSION',
+      message: expect.stringMatching(
+        new RegExp(`socket protocol 2 \\(frame protocol 7\\), this client speaks socket protocol 1 \\(frame protocol ${PROTOCOL_VERSION}\\)`),
+      ),
+    });
+  } finally {
+    fake.close();
+  }
+});
+
+test('slowloris: connections trickling a byte a second are cut by the handshake timeout while a valid client is served', async () => {
+  const hello = socketProtocol.clientHello(socketProtocol.makeNonce());
+  // More tricklers than --max-pending (4): they are dropped (oldest first) or timed out, and
+  // each is gone within a bound, whatever happens.
+  const tricklers = Array.from({ length: 6 }, () => {
+    const s = net.connect(server.port, '127.0.0.1');
+    s.on('error', () => {});
+    let i = 0;
+    const timer = setInterval(() => {
+      if (i < 30 && !s.destroyed) s.write(hello[i++]!);
+    }, 1000);
+    const closed = new Promise<void>((r) => s.on('close', () => r()));
+    return { s, timer, closed };
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 1200));
+    const gw = await makeGateway(spec, { output: 'ignore' });
+    await echoOnce(gw, { during: 'slowloris' });
+    await gw.exit();
+    const cut = Promise.all(tricklers.map((t) => t.closed));
+    await expect(Promise.race([cut.then(() => 'all cut'), new Promise((r) => setTimeout(() => r('still open'), 15_000))])).resolves.toBe('all cut');
+  } finally {
+    for (const t of tricklers) {
+      clearInterval(t.timer);
+      t.s.destroy();
+    }
+  }
+  await server.waitLog(/refused: handshake timeout \(2000 ms, waiting for the hello\)/);
+  expect(await server.settledChildren()).toHaveLength(1); // the spare; the gateway is gone
+});
+
+test('1,000 connections opened and dropped: the server stays up and serves a valid client throughout', async () => {
+  const gw = await makeGateway(spec, { output: 'ignore' });
+  const { pid } = await gw.remoteInfo();
+  const before = await server.settledChildren(); // the gateway's child and the spare
+  expect(before).toContain(pid);
+  const hello = socketProtocol.clientHello(socketProtocol.makeNonce());
+  let opened = 0;
+  const flood = (async () => {
+    for (let batch = 0; batch < 20; batch++) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) => {
+          return new Promise<void>((resolve) => {
+            const s = net.connect(server.port, '127.0.0.1');
+            s.on('error', () => {});
+            s.on('close', () => resolve());
+            s.on('connect', () => {
+              opened++;
+              // A third say nothing, a third send half a hello, a third garbage; then all vanish.
+              if (i % 3 === 1) s.write(hello.slice(0, 20));
+              if (i % 3 === 2) s.write(randomBytes(100));
+              setImmediate(() => s.destroy());
+            });
+          });
+        }),
+      );
+    }
+  })();
+  let served = 0;
+  let flooding = true;
+  void flood.finally(() => {
+    flooding = false;
+  });
+  while (flooding && served < 10_000) {
+    await echoOnce(gw, served);
+    served++;
+  }
+  await flood;
+  expect(opened).toBe(1000);
+  expect(served).toBeGreaterThan(0);
+  expect(server.proc.exitCode).toBeNull();
+  expect(await server.settledChildren()).toEqual(before);
+  await gw.exit();
+  const after = await makeGateway(spec, { output: 'ignore' });
+  await echoOnce(after, 'after the flood');
+  await after.exit();
+  expect(existsSync(marker)).toBe(false);
+});

@@ -1,0 +1,97 @@
+/**
+ * TLS with a self-signed certificate made by openssl at test time: pinning by fingerprint over
+ * TCP and WebSocket, trusting it as a CA, and the errors for a wrong pin, no pin and no //tls.
+ */
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeGateway } from '@tsnet/core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { type RunningServer, startServer, tempDir, writeToken } from './helpers/server.js';
+
+const tmp = tempDir();
+const tokenFile = writeToken(tmp.path);
+const certFile = join(tmp.path, 'cert.pem');
+const keyFile = join(tmp.path, 'key.pem');
+let fingerprint: string;
+let server: RunningServer;
+
+beforeAll(async () => {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  fingerprint = new X509Certificate(readFileSync(certFile)).fingerprint256;
+  server = await startServer(['--listen', '127.0.0.1:0', '--token-file', tokenFile, '--tls-cert', certFile, '--tls-key', keyFile]);
+});
+
+afterAll(async () => {
+  await server?.stop();
+  tmp.remove();
+});
+
+test('the server prints the fingerprint to pin', async () => {
+  await server.waitLog(new RegExp(`fingerprint ${fingerprint}`));
+});
+
+test('socket=…//tls//tls-fingerprint= and ws=wss://…//tls-fingerprint= reach the server', async () => {
+  for (const spec of [
+    `socket=${server.address}//tls//tls-fingerprint=${fingerprint}//token-file=${tokenFile}`,
+    `ws=wss://${server.address}/x//tls-fingerprint=${fingerprint.toLowerCase()}//token-file=${tokenFile}`,
+  ]) {
+    const gw = await makeGateway(spec, { output: 'ignore' });
+    expect(await gw.remoteExec('channel.send(6 * 7)').receive()).toBe(42);
+    await gw.exit();
+    expect(await gw.closed).toMatchObject({ exitCode: 0 });
+  }
+  await server.waitLog(/ tls: served/);
+  await server.waitLog(/ wss: served/);
+});
+
+test('tls-ca= trusts the self-signed certificate as its own CA, with the host name checked', async () => {
+  const gw = await makeGateway(`socket=localhost:${server.port}//tls//tls-ca=${certFile}//token-file=${tokenFile}`, { output: 'ignore' });
+  expect(await gw.remoteExec('channel.send(1)').receive()).toBe(1);
+  await gw.exit();
+});
+
+test('a wrong pin, no pin, and a plain client: refused before any code is sent', async () => {
+  const idle = await server.settledChildren();
+  const wrong = fingerprint.replace(/^../, fingerprint.startsWith('00') ? '11' : '00');
+  await expect(makeGateway(`socket=${server.address}//tls//tls-fingerprint=${wrong}//token-file=${tokenFile}`)).rejects.toMatchObject({
+    code: 'TSNET_ERR_HOST_KEY',
+    message: expect.stringContaining('does not match tls-fingerprint='),
+  });
+  await expect(makeGateway(`ws=wss://${server.address}/x//tls-fingerprint=${wrong}//token-file=${tokenFile}`)).rejects.toMatchObject({
+    code: 'TSNET_ERR_HOST_KEY',
+  });
+  await expect(makeGateway(`socket=${server.address}//tls//token-file=${tokenFile}`)).rejects.toMatchObject({
+    code: 'TSNET_ERR_CONNECT',
+    message: expect.stringContaining('tls-fingerprint='),
+  });
+  await expect(makeGateway(`socket=${server.address}//token-file=${tokenFile}`)).rejects.toMatchObject({
+    code: 'TSNET_ERR_CONNECT',
+    message: expect.stringContaining('add //tls'),
+  });
+  await server.waitLog(/refused: TLS handshake failed/);
+  expect(await server.settledChildren()).toEqual(idle);
+});

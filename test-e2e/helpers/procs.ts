@@ -1,0 +1,45 @@
+// Whether processes are still there, from /proc (Linux). A zombie counts as gone: it has ended and
+// only waits for its parent to collect it.
+import { readdirSync, readFileSync } from 'node:fs';
+
+export function isAlive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** The pids among `pids` still alive after waiting up to `withinMs` for them to go. */
+export async function survivors(pids: number[], withinMs = 5000): Promise<number[]> {
+  const until = Date.now() + withinMs;
+  for (;;) {
+    const left = pids.filter(isAlive);
+    if (left.length === 0 || Date.now() >= until) return left;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Every process in a process group (from /proc/<pid>/stat field 5). */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSafe('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z') out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

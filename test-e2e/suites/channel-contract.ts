@@ -1,0 +1,385 @@
+// The channel contract, run over every kind of gateway (test-e2e/helpers/gateway-kinds.ts): a
+// gateway reached via another behaves exactly as a direct one.
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import {
+  type Channel,
+  ChannelClosedError,
+  DumpError,
+  type Gateway,
+  GatewayClosedError,
+  isTsnetError,
+  makeGateway,
+  RemoteError,
+  SourceError,
+  TimeoutError,
+} from '@tsnet/core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { GatewayKind } from '../helpers/gateway-kinds.js';
+
+export function channelContract(kind: GatewayKind): void {
+  let gw: Gateway;
+  beforeAll(async () => {
+    await kind.setup();
+    gw = await makeGateway(kind.spec('//id=channels'), { output: 'ignore' });
+  });
+  afterAll(async () => {
+    await gw.exit();
+    await kind.teardown();
+  });
+
+  describe('remote errors', () => {
+    test('an exception arrives as RemoteError with the remote stack, and is sticky', async () => {
+      const ch = gw.remoteExec(`
+        function distinctivelyNamedThrower() { throw new TypeError('bad thing happened') }
+        await channel.send(1);
+        distinctivelyNamedThrower();
+      `);
+      expect(await ch.receive()).toBe(1);
+      const err = await ch.receive().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RemoteError);
+      const re = err as RemoteError;
+      expect(re.remoteName).toBe('TypeError');
+      expect(re.remoteMessage).toBe('bad thing happened');
+      expect(re.remoteStack).toMatch(/distinctivelyNamedThrower/);
+      expect(re.message).toMatch(/TypeError: bad thing happened/);
+      expect(re.gatewayId).toBe('channels');
+      expect(re.channelId).toBe(ch.id);
+      expect(re.code).toBe('TSNET_ERR_REMOTE');
+      // sticky
+      await expect(ch.receive()).rejects.toBe(err);
+      await expect(ch.waitClose()).rejects.toBe(err);
+    });
+
+    test('a syntax error arrives as a RemoteError named SyntaxError', async () => {
+      const ch = gw.remoteExec('this is not javascript(');
+      const err = (await ch.waitClose().catch((e: unknown) => e)) as RemoteError;
+      expect(err).toBeInstanceOf(RemoteError);
+      expect(err.remoteName).toBe('SyntaxError');
+    });
+
+    test('a module that throws carries its stack', async () => {
+      const ch = gw.remoteExec(new URL('../fixtures/throws-in-module.ts', import.meta.url));
+      expect(await ch.receive()).toBe('about to throw');
+      const err = (await ch.receive().catch((e: unknown) => e)) as RemoteError;
+      expect(err.remoteName).toBe('RangeError');
+      expect(err.remoteStack).toMatch(/distinctivelyNamedThrower/);
+    });
+
+    test('a module that cannot be bundled fails its channel locally with SourceError', async () => {
+      const ch = gw.remoteExec(new URL('../fixtures/broken-module.ts', import.meta.url));
+      const err = await ch.receive().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SourceError);
+      expect((err as Error).message).toMatch(/does-not-exist/);
+      await expect(ch.waitClose()).rejects.toBe(err);
+    });
+
+    test('a function using outer names is refused before anything is sent', () => {
+      const secret = 42;
+      expect(() => gw.remoteExec((channel: Channel) => channel.send(secret))).toThrow(SourceError);
+      expect(() => gw.remoteExec((channel: Channel) => channel.send(secret))).toThrow(/secret/);
+    });
+  });
+
+  describe('receive and close', () => {
+    test('a receive timeout consumes nothing and leaves the channel usable', async () => {
+      const ch = gw.remoteExec('const x = await channel.receive(); await channel.send(x * 2)');
+      const err = await ch.receive({ timeout: 50 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TimeoutError);
+      expect(isTsnetError(err, 'TSNET_ERR_TIMEOUT')).toBe(true);
+      await ch.send(21);
+      expect(await ch.receive()).toBe(42);
+    });
+
+    test('receive can be aborted with a signal', async () => {
+      const ch = gw.remoteExec('await channel.receive()');
+      const ac = new AbortController();
+      const p = ch.receive({ signal: ac.signal });
+      ac.abort(new Error('stop waiting'));
+      await expect(p).rejects.toThrow('stop waiting');
+      await ch.close();
+    });
+
+    test('after the remote closes, queued items come first, then ChannelClosedError', async () => {
+      const ch = gw.remoteExec('channel.send(1); channel.send(2)');
+      await ch.waitClose();
+      expect(await ch.receive()).toBe(1);
+      expect(await ch.receive()).toBe(2);
+      await expect(ch.receive()).rejects.toBeInstanceOf(ChannelClosedError);
+      await expect(ch.send(3)).rejects.toBeInstanceOf(ChannelClosedError);
+      expect(ch.isClosed()).toBe(true);
+    });
+
+    test('close with an error, local to remote', async () => {
+      const ch = gw.remoteExec(`
+        try { await channel.receive() } catch (e) { globalThis.lastError = [e.name, e.remoteName, e.remoteMessage] }
+      `);
+      await ch.close(new Error('local says stop'));
+      await ch.close(); // closing twice is a no-op
+      const check = gw.remoteExec('await new Promise(r => setTimeout(r, 50)); await channel.send(globalThis.lastError)');
+      expect(await check.receive()).toEqual(['RemoteError', 'Error', 'local says stop']);
+    });
+
+    test('close with an error, remote to local', async () => {
+      const ch = gw.remoteExec("await channel.close(new Error('remote says stop'))");
+      const err = (await ch.receive().catch((e: unknown) => e)) as RemoteError;
+      expect(err).toBeInstanceOf(RemoteError);
+      expect(err.remoteMessage).toBe('remote says stop');
+    });
+
+    test('iteration ends when the channel closes', async () => {
+      const ch = gw.remoteExec<number>('for (let i = 0; i < 5; i++) await channel.send(i)');
+      const got: number[] = [];
+      for await (const x of ch) got.push(x);
+      expect(got).toEqual([0, 1, 2, 3, 4]);
+    });
+
+    test('an unserializable item is refused with its path and the channel stays usable', async () => {
+      const ch = gw.remoteExec('await channel.send(await channel.receive())');
+      const err = await ch.send({ a: [1, () => 2] } as never).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DumpError);
+      expect((err as DumpError).path).toBe('value.a[1]');
+      await ch.send({ ok: true });
+      expect(await ch.receive()).toEqual({ ok: true });
+    });
+
+    test('kwargs reach string sources and functions', async () => {
+      const ch = gw.remoteExec('await channel.send(kwargs.a + kwargs.b)', { a: 1, b: 2 });
+      expect(await ch.receive()).toBe(3);
+      const fn = gw.remoteExec(async (channel: Channel, kw: { n: bigint }) => channel.send(kw.n * 2n), { n: 21n });
+      expect(await fn.receive()).toBe(42n);
+    });
+  });
+
+  describe('callbacks', () => {
+    test('queued items first, then new ones, then the endmarker; waitClose waits for the last call', async () => {
+      const ch = gw.remoteExec<number>('await channel.send(1); await channel.receive(); await channel.send(2)');
+      await new Promise((r) => setTimeout(r, 50)); // let item 1 queue up
+      const got: Array<number | string> = [];
+      ch.setCallback(
+        async (x) => {
+          await new Promise((r) => setTimeout(r, 5));
+          got.push(x);
+        },
+        { endmarker: 'END' },
+      );
+      await ch.send('go' as never);
+      await ch.waitClose();
+      expect(got).toEqual([1, 2, 'END']);
+    });
+
+    test('receive() on a channel with a callback is refused', async () => {
+      const ch = gw.remoteExec('await channel.receive()');
+      ch.setCallback(() => {});
+      const err = await ch.receive().catch((e: unknown) => e);
+      expect(isTsnetError(err, 'TSNET_ERR_CALLBACK_SET')).toBe(true);
+      await ch.close();
+    });
+
+    test('a callback that throws closes only its channel; the peer sees the error', async () => {
+      const bad = gw.remoteExec(`
+        await channel.send(1);
+        try { await channel.receive() } catch (e) { globalThis.cbError = e.remoteMessage }
+      `);
+      const good = gw.remoteExec('await channel.send(await channel.receive())');
+      bad.setCallback(() => {
+        throw new Error('callback blew up');
+      });
+      await expect(bad.waitClose()).rejects.toThrow('callback blew up');
+      await good.send('still fine');
+      expect(await good.receive()).toBe('still fine');
+      const check = gw.remoteExec('await new Promise(r => setTimeout(r, 20)); await channel.send(globalThis.cbError)');
+      expect(await check.receive()).toBe('callback blew up');
+    });
+  });
+
+  describe('channels inside messages', () => {
+    test('channels travel inside Maps and objects both ways, and come back as the same object', async () => {
+      const ch = gw.remoteExec(`
+        const m = await channel.receive();
+        const c = m.get('c');
+        const mine = channel.gateway.newChannel();
+        await channel.send({ back: c, mine });
+        await mine.send('from a remote-made channel');
+        await c.send('via c');
+      `);
+      const c = gw.newChannel<string>();
+      await ch.send(new Map([['c', c]]));
+      const reply = (await ch.receive()) as { back: Channel; mine: Channel<string> };
+      expect(reply.back).toBe(c);
+      expect(await reply.mine.receive()).toBe('from a remote-made channel');
+      expect(await c.receive()).toBe('via c');
+    });
+
+    test('100 concurrent remoteExecs on one gateway', async () => {
+      const chans = Array.from({ length: 100 }, (_, i) =>
+        gw.remoteExec<number>('await new Promise(r => setTimeout(r, 10)); await channel.send(kwargs * 2)', i),
+      );
+      const results = await Promise.all(chans.map((c) => c.receive()));
+      expect(results).toEqual(Array.from({ length: 100 }, (_, i) => i * 2));
+      await Promise.all(chans.map((c) => c.waitClose()));
+    });
+  });
+
+  describe('streams', () => {
+    test("makeFile('w') uploads and makeFile('r') downloads a file, with backpressure", async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tsnet-files-'));
+      const src = join(dir, 'src.bin');
+      const remoteCopy = join(dir, 'remote-copy.bin');
+      const back = join(dir, 'back.bin');
+      writeFileSync(
+        src,
+        Buffer.alloc(5_000_000).map((_, i) => (i * 7) & 0xff),
+      );
+      const upload = gw.remoteExec(
+        `const fs = require('node:fs'); const fd = fs.openSync(kwargs, 'w');
+         for await (const chunk of channel) fs.writeSync(fd, chunk);
+         fs.closeSync(fd);`,
+        remoteCopy,
+      );
+      await pipeline(createReadStream(src), upload.makeFile('w', { proxyClose: true }));
+      const size = readFileSync(src).length;
+      const wait = gw.remoteExec(
+        `const fs = require('node:fs');
+         for (let i = 0; i < 200 && !(fs.existsSync(kwargs.f) && fs.statSync(kwargs.f).size === kwargs.size); i++) await new Promise(r => setTimeout(r, 10));`,
+        { f: remoteCopy, size },
+      );
+      await wait.waitClose();
+      const download = gw.remoteExec(
+        `const { pipeline } = require('node:stream/promises');
+         await pipeline(require('node:fs').createReadStream(kwargs), channel.makeFile('w'));`,
+        remoteCopy,
+      );
+      await pipeline(download.makeFile('r'), createWriteStream(back));
+      expect(readFileSync(back).equals(readFileSync(src))).toBe(true);
+    });
+  });
+
+  describe('remote environment', () => {
+    test('require and import() resolve on the remote side', async () => {
+      const ch = gw.remoteExec(`
+        const os = await import('node:os');
+        const path = require('node:path');
+        await channel.send([typeof os.cpus, path.sep, typeof require('superjson')]);
+      `);
+      expect(await ch.receive()).toEqual(['function', '/', 'object']);
+    });
+
+    test('remoteInfo and remoteStatus', async () => {
+      const info = await gw.remoteInfo();
+      expect(info.pid).toBeGreaterThan(0);
+      expect(info.ppid).toBe(await kind.parentPid());
+      expect(info.cwd).toBe(process.cwd());
+      expect(info.runtime).toBe('node');
+      expect(info.executable).toBe(process.execPath);
+      expect(info.versions.node).toBe(process.versions.node);
+      expect(await gw.remoteInfo()).toBe(info); // cached
+      expect((await gw.remoteInfo({ refresh: true })).pid).toBe(info.pid);
+      const busy = gw.remoteExec('await channel.receive()');
+      const status = await gw.remoteStatus();
+      expect(status.numExecuting).toBeGreaterThanOrEqual(1);
+      expect(status.numChannels).toBeGreaterThanOrEqual(1);
+      expect(status.memory.rss).toBeGreaterThan(0);
+      await busy.close();
+    });
+
+    test('remote console output never reaches the wire and is forwarded with the gateway id', async () => {
+      const seen: string[] = [];
+      const off = gw.onOutput((stream, text, id) => seen.push(`${id}:${stream}:${text}`));
+      const ch = gw.remoteExec(`
+        console.log('printed with console.log');
+        process.stdout.write('written to stdout\\n');
+        require('node:fs').writeSync(1, 'native write to fd 1\\n');
+        console.error('to stderr');
+        await channel.send('wire intact');
+      `);
+      expect(await ch.receive()).toBe('wire intact');
+      await new Promise((r) => setTimeout(r, 100));
+      off();
+      const all = seen.join('');
+      expect(all).toContain('channels:stdout:printed with console.log');
+      expect(all).toContain('native write to fd 1');
+      expect(all).toContain('channels:stderr:to stderr');
+    });
+  });
+
+  describe('gateway lifecycle', () => {
+    test('spec keys: chdir (created), env, nice and node', async () => {
+      const dir = join(mkdtempSync(join(tmpdir(), 'tsnet-chdir-')), 'new', 'sub');
+      const g = await makeGateway(kind.spec(`//chdir=${dir}//env:TSNET_TEST_VAR=hello world//nice=3//node=${process.execPath}`));
+      const ch = g.remoteExec("await channel.send([process.cwd(), process.env.TSNET_TEST_VAR, require('node:os').getPriority()])");
+      const [cwd, env, prio] = (await ch.receive()) as [string, string, number];
+      expect(cwd).toBe(dir);
+      expect(env).toBe('hello world');
+      expect(prio).toBe(Math.min(19, (await import('node:os')).getPriority() + 3));
+      await g.exit();
+    });
+
+    test('a bad node= path is a clear error', async () => {
+      await expect(makeGateway(kind.spec('//node=/nonexistent/node'))).rejects.toThrow(/cannot start the remote runtime.*node=/);
+    });
+
+    test('an unknown gateway type names the known ones and the package that would provide it', async () => {
+      const err = (await makeGateway('docker=box').catch((e: unknown) => e)) as Error & { code: string };
+      expect(err.code).toBe('TSNET_ERR_SPEC');
+      expect(err.message).toMatch(/no transport provides the type "docker".*popen, ssh, socket, ws.*@tsnet\/transport-docker/s);
+      await expect(makeGateway('id=x//chdir=/tmp')).rejects.toThrow(/names no gateway type/);
+    });
+
+    test('a killed gateway rejects pending receives within a second, with the reason', async () => {
+      const g = await makeGateway(kind.spec(), { output: 'ignore' });
+      const pid = (await g.remoteInfo()).pid;
+      const pending = Array.from({ length: 10 }, () => g.remoteExec('await channel.receive()').receive());
+      const cb = g.remoteExec('await channel.receive()');
+      const got: unknown[] = [];
+      cb.setCallback((x) => got.push(x), { endmarker: 'END' });
+      await new Promise((r) => setTimeout(r, 50));
+      const t0 = Date.now();
+      process.kill(pid, 'SIGKILL');
+      const errors = await Promise.all(pending.map((p) => p.catch((e: unknown) => e)));
+      expect(Date.now() - t0).toBeLessThan(1000);
+      for (const e of errors) expect(e).toBeInstanceOf(GatewayClosedError);
+      expect((errors[0] as GatewayClosedError).signal).toBe('SIGKILL');
+      expect((errors[0] as Error).message).toMatch(/killed by SIGKILL/);
+      const info = await g.closed;
+      expect(info.signal).toBe('SIGKILL');
+      await cb.waitClose().catch(() => {});
+      expect(got).toEqual(['END']);
+      expect(() => g.remoteExec('1')).toThrow(GatewayClosedError);
+    });
+
+    test('remote process.exit(n) closes the gateway naming the code', async () => {
+      const g = await makeGateway(kind.spec(), { output: 'ignore' });
+      const other = g.remoteExec('await channel.receive()');
+      g.remoteExec('process.exit(3)');
+      const err = (await other.receive().catch((e: unknown) => e)) as GatewayClosedError;
+      expect(err).toBeInstanceOf(GatewayClosedError);
+      expect(err.exitCode).toBe(3);
+      expect(err.message).toMatch(/exited with code 3/);
+    });
+
+    test('exit twice is fine; afterwards calls throw GatewayClosedError', async () => {
+      const g = await makeGateway(kind.spec());
+      const pending = g
+        .remoteExec('await channel.receive()')
+        .receive()
+        .catch((e: unknown) => e);
+      await Promise.all([g.exit(), g.exit()]);
+      await g.exit();
+      expect(await pending).toBeInstanceOf(GatewayClosedError);
+      expect(() => g.newChannel()).toThrow(GatewayClosedError);
+      expect((await g.closed).reason).toMatch(/exit/);
+    });
+
+    test('exit({ timeout }) kills remote code that never returns', async () => {
+      const g = await makeGateway(kind.spec(), { output: 'ignore' });
+      const ch = g.remoteExec('while (true) {}');
+      const pid = (await g.remoteInfo()).pid;
+      await g.exit({ timeout: 300 });
+      await expect(ch.receive()).rejects.toBeInstanceOf(GatewayClosedError);
+      expect(() => process.kill(pid, 0)).toThrow();
+    });
+  });
+}
