@@ -121,6 +121,17 @@ test('ProxyJump: through h1 to h3, each hop verified', async () => {
   }
 });
 
+test('via=: h4 reached from h2 (the TCP connection starts on h2, SSH runs here)', async () => {
+  const group = new Group();
+  try {
+    await group.makeGateway(spec(2));
+    const gw = await group.makeGateway(`ssh=h4//${NODE}//via=h2`);
+    expect(await gw.remoteExec(WHERE).receive()).toEqual({ from: hosts[1]!.address, to: hosts[3]!.address });
+  } finally {
+    await group.terminate();
+  }
+});
+
 test('a host cut off mid-transfer: its channels reject within the keepalive bound, the other three finish', async () => {
   const group = new Group();
   try {

@@ -450,6 +450,17 @@ describe('ssh config', () => {
     }
   });
 
+  test('via=: the TCP connection starts on the master gateway\'s host, SSH runs here', async () => {
+    const g = fresh();
+    await g.makeGateway('popen//id=master', { output: 'ignore' });
+    const provider = createSsh();
+    const gw = await open(base(`//${NODE}//via=master`), provider);
+    expect(await gw.remoteExec('channel.send(process.env.SSH_CONNECTION.split(" ")[2])').receive()).toBe('127.0.0.1');
+    expect(provider.connections()).toHaveLength(1);
+    await g.terminate();
+    expect(provider.connections()).toEqual([]);
+  });
+
   test('ProxyJump: through a jump host to the target, each hop key checked under its own name', async () => {
     fresh();
     // The jump host and the target are the same sshd, reached under two names: "jump" directly,

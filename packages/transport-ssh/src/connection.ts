@@ -5,6 +5,7 @@
  * hop's host key is checked against its own known_hosts under its own name.
  */
 import type { Duplex } from 'node:stream';
+import { type Gateway, connectTcpVia } from '@tsnet/core';
 import { AuthenticationError, ConnectError, HostKeyError } from '@tsnet/core/internal';
 import ssh2 from 'ssh2';
 import { type AuthOptions, planAuth, tildify } from './auth.js';
@@ -26,6 +27,8 @@ export interface ConnectionSettings {
   readyTimeout: number;
   /** Compression: true/false, or undefined for the config's Compression. */
   compression?: boolean | undefined;
+  /** `via=`: the first hop's TCP connection is opened from this gateway's host. */
+  viaGateway?: Gateway | undefined;
   debug?: ((line: string) => void) | undefined;
 }
 
@@ -348,6 +351,7 @@ function chainKey(chain: HostConfig[], settings: ConnectionSettings): string {
     settings.identity !== undefined ? `identity ${settings.identity}` : '',
     settings.compression !== undefined ? `compress ${settings.compression}` : '',
     settings.keepalive !== undefined ? `keepalive ${settings.keepalive}` : '',
+    settings.viaGateway ? `via gateway ${settings.viaGateway.id}` : '',
   ].filter(Boolean);
   return extra.length ? `${hops} [${extra.join(', ')}]` : hops;
 }
@@ -358,7 +362,8 @@ function describeKeepalive(interval: number, count: number): string {
 
 /** Opens and authenticates one connection, directly or through `via`. */
 export async function openConnection(cfg: HostConfig, via: SshConnection | null, settings: ConnectionSettings): Promise<SshConnection> {
-  const where = `${cfg.user}@${cfg.hostname}${cfg.port === 22 ? '' : ` port ${cfg.port}`}${cfg.host !== cfg.hostname ? ` (host "${cfg.host}")` : ''}${via ? ` via ${via.label}` : ''}`;
+  const through = via ? ` via ${via.label}` : settings.viaGateway ? ` via gateway ${settings.viaGateway.id}` : '';
+  const where = `${cfg.user}@${cfg.hostname}${cfg.port === 22 ? '' : ` port ${cfg.port}`}${cfg.host !== cfg.hostname ? ` (host "${cfg.host}")` : ''}${through}`;
   if (cfg.proxyCommand) {
     throw new ConnectError(
       `ssh ${where}: ProxyCommand is set in the ssh config ("${cfg.proxyCommand}"), which @tsnet/transport-ssh does not run; use ProxyJump instead`,
@@ -430,7 +435,10 @@ export async function openConnection(cfg: HostConfig, via: SshConnection | null,
   const readyTimeout = cfg.connectTimeout ? cfg.connectTimeout * 1000 : settings.readyTimeout;
 
   let sock: Duplex | undefined;
-  if (via) {
+  if (!via && settings.viaGateway) {
+    // The first hop's TCP connection starts on the master gateway's host; SSH itself runs here.
+    sock = await connectTcpVia(settings.viaGateway, cfg.hostname, cfg.port);
+  } else if (via) {
     try {
       sock = await via.forwardOut(cfg.hostname, cfg.port);
     } catch (error) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { preamble } from '@tsnet/bootstrap';
-import type { XSpec } from '@tsnet/core';
+import type { Gateway, XSpec } from '@tsnet/core';
 import { BootstrapError, ConnectError, type ConnectOptions, SpecError, type Transport, type TransportProvider } from '@tsnet/core/internal';
 import type ssh2 from 'ssh2';
 import type { AuthOptions } from './auth.js';
@@ -129,11 +129,6 @@ function isSessionLimit(error: unknown): boolean {
 async function connect(state: ProviderState, options: ConnectOptions): Promise<Transport> {
   const { spec } = options;
   const specText = String(spec);
-  if (options.via !== undefined) {
-    throw new SpecError(
-      `gateway spec ${JSON.stringify(specText)}: ssh gateways do not take via=; reach hosts behind a bastion with ProxyJump in ~/.ssh/config`,
-    );
-  }
   const targetText = spec.getString('ssh');
   if (!targetText) throw new SpecError(`gateway spec ${JSON.stringify(specText)}: ssh needs a host (ssh=[user@]host[:port])`);
   const target = parseTarget(targetText, specText);
@@ -169,6 +164,7 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     auth: o,
     readyTimeout: o.readyTimeout ?? 20_000,
     compression: specFlag(spec, 'compress') ?? o.compression,
+    viaGateway: options.via as Gateway | undefined,
     debug: o.debug,
   };
   options.signal?.throwIfAborted();
