@@ -6,10 +6,19 @@
  */
 import { execFileSync } from 'node:child_process';
 
+/**
+ * Names carry this process's pid, so that runs side by side (two checkouts, CI and a developer) never
+ * touch each other's hosts, and leftovers of a crashed run are recognised by their dead pid.
+ * Namespaces: `tsnssh-<pid>-<i>`; links (15 characters at most): `tn<pid>br`, `tn<pid>v<i>` (and
+ * `tn<pid>e<i>`, the host end, until it moves into its namespace as eth0).
+ */
 export const PREFIX = 'tsnssh';
-const BRIDGE = `${PREFIX}-br`;
-/** First three octets of the test subnet; override with TSNET_NETNS_SUBNET (e.g. 10.77.42). */
-export const SUBNET = process.env.TSNET_NETNS_SUBNET ?? '10.77.42';
+const RUN = process.pid;
+const BRIDGE = `tn${RUN}br`;
+const NS_RE = new RegExp(`^${PREFIX}-(\\d+)-\\d+$`);
+const LINK_RE = /^tn(\d+)(?:br|v\d+|e\d+)$/;
+/** First three octets of the test subnet: TSNET_NETNS_SUBNET, else a free 10.77.X picked at run time. */
+export let SUBNET = process.env.TSNET_NETNS_SUBNET ?? '';
 
 export interface NetHost {
   index: number;
@@ -40,37 +49,64 @@ export function requireNetns(): void {
   }
 }
 
-/** Removes every namespace and link this helper may have left behind. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes this run's namespaces and links, and those of runs whose process is gone (a crashed
+ * earlier run). Hosts of other live runs are left alone.
+ */
 export function cleanupNetns(): void {
+  const ours = (pid: number) => pid === RUN || !alive(pid);
   for (const line of ip('netns', 'list').split('\n')) {
-    const name = line.split(' ')[0];
-    if (name?.startsWith(`${PREFIX}-`)) quiet('netns', 'del', name);
+    const name = line.split(' ')[0] ?? '';
+    const m = NS_RE.exec(name);
+    if (m && ours(Number(m[1]))) quiet('netns', 'del', name);
   }
   for (const line of ip('-o', 'link', 'show').split('\n')) {
-    const name = /^\d+:\s+([^:@\s]+)/.exec(line)?.[1];
-    if (name?.startsWith(`${PREFIX}-`)) quiet('link', 'del', name);
+    const name = /^\d+:\s+([^:@\s]+)/.exec(line)?.[1] ?? '';
+    const m = LINK_RE.exec(name);
+    if (m && ours(Number(m[1]))) quiet('link', 'del', name);
   }
+}
+
+/** A private /24 no interface of this machine is on. */
+function freeSubnet(): string {
+  const used = ip('-4', '-o', 'addr', 'show');
+  const candidates = Array.from({ length: 200 }, (_, i) => 20 + i).sort(() => Math.random() - 0.5);
+  for (const x of candidates) if (!used.includes(` 10.77.${x}.`)) return `10.77.${x}`;
+  throw new Error('no free 10.77.X.0/24 for the test hosts; set TSNET_NETNS_SUBNET');
 }
 
 /** Creates `n` hosts at SUBNET.11, .12, …; the root namespace is SUBNET.1 on the bridge. */
 export function createNetHosts(n: number): NetHost[] {
   requireNetns();
   cleanupNetns();
-  const taken = ip('-4', '-o', 'addr', 'show').includes(` ${SUBNET}.`);
-  if (taken) throw new Error(`${SUBNET}.0/24 is already in use on this machine; set TSNET_NETNS_SUBNET to a free private /24 (first three octets)`);
+  if (!SUBNET) SUBNET = freeSubnet();
+  else if (ip('-4', '-o', 'addr', 'show').includes(` ${SUBNET}.`)) {
+    throw new Error(`${SUBNET}.0/24 is already in use on this machine; set TSNET_NETNS_SUBNET to a free private /24 (first three octets)`);
+  }
   try {
     ip('link', 'add', BRIDGE, 'type', 'bridge');
     ip('addr', 'add', `${SUBNET}.1/24`, 'dev', BRIDGE);
     ip('link', 'set', BRIDGE, 'up');
     const hosts: NetHost[] = [];
     for (let i = 1; i <= n; i++) {
-      const ns = `${PREFIX}-${i}`;
-      const outer = `${PREFIX}-v${i}`;
-      const iface = `${PREFIX}-e${i}`;
+      const ns = `${PREFIX}-${RUN}-${i}`;
+      const outer = `tn${RUN}v${i}`;
+      const peer = `tn${RUN}e${i}`;
+      const iface = 'eth0'; // its name inside the host's own namespace
       const address = `${SUBNET}.${10 + i}`;
       ip('netns', 'add', ns);
-      ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', iface);
-      ip('link', 'set', iface, 'netns', ns);
+      ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', peer);
+      ip('link', 'set', peer, 'netns', ns);
+      ip('-n', ns, 'link', 'set', peer, 'name', iface);
       ip('link', 'set', outer, 'master', BRIDGE);
       ip('link', 'set', outer, 'up');
       ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', iface);
