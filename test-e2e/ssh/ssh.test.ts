@@ -450,7 +450,7 @@ describe('ssh config', () => {
     }
   });
 
-  test('via=: the TCP connection starts on the master gateway\'s host, SSH runs here', async () => {
+  test("via=: the TCP connection starts on the master gateway's host, SSH runs here", async () => {
     const g = fresh();
     await g.makeGateway('popen//id=master', { output: 'ignore' });
     const provider = createSsh();
