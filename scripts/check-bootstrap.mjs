@@ -11,7 +11,30 @@ const nonAscii = code.findIndex((b) => b > 0x7e || (b < 0x20 && b !== 0x0a && b 
 if (nonAscii !== -1) problems.push(`non-ASCII byte 0x${code[nonAscii].toString(16)} at offset ${nonAscii}`);
 const text = code.toString('latin1');
 const required = new Set([...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]));
-for (const r of required) if (!r.startsWith('node:') && !['fs', 'net', 'os', 'path', 'crypto', 'child_process', 'module', 'worker_threads', 'stream', 'tls', 'http', 'https', 'events', 'url', 'zlib', 'buffer', 'util'].includes(r)) problems.push(`requires non-builtin module ${r}`);
+for (const r of required)
+  if (
+    !r.startsWith('node:') &&
+    ![
+      'fs',
+      'net',
+      'os',
+      'path',
+      'crypto',
+      'child_process',
+      'module',
+      'worker_threads',
+      'stream',
+      'tls',
+      'http',
+      'https',
+      'events',
+      'url',
+      'zlib',
+      'buffer',
+      'util',
+    ].includes(r)
+  )
+    problems.push(`requires non-builtin module ${r}`);
 try {
   new Function('require', '__tsnetBoot', text);
 } catch (error) {

@@ -1,8 +1,8 @@
 // The remote side ends when the local side goes away, and an idle gateway does not keep a script alive.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { expect, test } from 'vitest';
 import { makeGateway } from '@tsnet/core';
+import { expect, test } from 'vitest';
 
 async function gone(pid: number, withinMs: number): Promise<boolean> {
   const until = Date.now() + withinMs;

@@ -1,8 +1,8 @@
 // The bundled remote side runs on Node 18 and newer: run examples with node= pointing at a Node 18
 // binary taken from the npm registry's `node` package.
 import { execFileSync } from 'node:child_process';
-import { beforeAll, expect, test } from 'vitest';
 import { type Channel, makeGateway } from '@tsnet/core';
+import { beforeAll, expect, test } from 'vitest';
 
 let node18 = '';
 beforeAll(() => {

@@ -1,7 +1,7 @@
 // A TCP connection opened from a master gateway's host (what ssh=…//via= rides on).
 import { createServer } from 'node:net';
-import { expect, test } from 'vitest';
 import { ConnectError, connectTcpVia, makeGateway } from '@tsnet/core';
+import { expect, test } from 'vitest';
 
 test('connectTcpVia relays bytes both ways and reports a refused port', async () => {
   const server = createServer((s) => s.pipe(s)); // echo

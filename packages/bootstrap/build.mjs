@@ -3,7 +3,7 @@
 // add-ons bufferutil and utf-8-validate inside try/catch; they are replaced by a stub that throws,
 // so the file never picks up whatever module of that name happens to lie near where it is copied.
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
 

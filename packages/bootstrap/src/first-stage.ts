@@ -9,14 +9,14 @@
  * Header line: `TSNET1 <bundle bytes> <fnv1a-32 hex> <config JSON>\n`
  */
 export const FIRST_STAGE = [
-  "const p=process.stdin;let b=Buffer.alloc(0);",
-  "function f(d){b=Buffer.concat([b,d]);const i=b.indexOf(10);if(i<0)return;",
+  'const p=process.stdin;let b=Buffer.alloc(0);',
+  'function f(d){b=Buffer.concat([b,d]);const i=b.indexOf(10);if(i<0)return;',
   "const h=b.toString('latin1',0,i).split(' ');const n=+h[1];if(b.length<i+1+n)return;",
   "p.removeListener('data',f);p.pause();const s=b.subarray(i+1,i+1+n);",
-  "let x=2166136261;for(let j=0;j<n;j++)x=Math.imul(x^s[j],16777619);",
+  'let x=2166136261;for(let j=0;j<n;j++)x=Math.imul(x^s[j],16777619);',
   "if(h[0]!=='TSNET1'||(x>>>0).toString(16)!==h[2]){",
   "process.stderr.write('tsnet: the bootstrap payload arrived corrupted (length or hash mismatch)\\n');process.exit(97)}",
-  "const r=b.subarray(i+1+n);if(r.length)p.unshift(r);",
+  'const r=b.subarray(i+1+n);if(r.length)p.unshift(r);',
   "new Function('require','__tsnetBoot',s.toString())(require,JSON.parse(h.slice(3).join(' ')))}",
   "p.on('data',f);p.on('end',function(){if(b.length===0)process.exit(0)})",
 ].join('');

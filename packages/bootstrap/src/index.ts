@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BootConfig } from './boot-config.js';
-import { FIRST_STAGE, HEADER_MAGIC, fnv1a } from './first-stage.js';
+import { fnv1a, HEADER_MAGIC } from './first-stage.js';
 
 export type { BootConfig } from './boot-config.js';
 export { FIRST_STAGE, fnv1a } from './first-stage.js';
+export { encodeTrailer, FrameScanner } from './frame-scanner.js';
+export { LineError, LineReader } from './line-reader.js';
 /** The socket server's handshake and stream helpers, shared with @tsnet/transport-socket. */
 export * as socketProtocol from './socket-protocol.js';
-export { FrameScanner, encodeTrailer } from './frame-scanner.js';
-export { LineReader, LineError } from './line-reader.js';
 
 /** Path of the bundled remote side (also the standalone server file to copy to hosts). */
 export const BOOTSTRAP_FILE: string = fileURLToPath(new URL('../dist/standalone/tsnet-bootstrap.js', import.meta.url));

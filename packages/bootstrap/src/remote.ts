@@ -3,11 +3,11 @@
  * standalone CLI (`node tsnet-bootstrap.js serve …`) when run as a file.
  */
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
-import { type Channel, type ExecRequest, type Transport, type TransportExit, WorkerGateway, execute } from '@tsnet/core/internal';
+import { type Channel, type ExecRequest, execute, type Transport, type TransportExit, WorkerGateway } from '@tsnet/core/internal';
 import type { BootConfig } from './boot-config.js';
 
 declare const __tsnetBoot: (BootConfig & { stdin?: NodeJS.ReadableStream }) | undefined;
@@ -15,7 +15,12 @@ declare const __tsnetBoot: (BootConfig & { stdin?: NodeJS.ReadableStream }) | un
 const started = Date.now();
 
 /** The wire as a Transport: frames in on `input`, out on `output`. */
-function streamTransport(label: string, input: NodeJS.ReadableStream, output: net.Socket | NodeJS.WritableStream, rawWrite: (b: Uint8Array) => boolean): Transport {
+function streamTransport(
+  label: string,
+  input: NodeJS.ReadableStream,
+  output: net.Socket | NodeJS.WritableStream,
+  rawWrite: (b: Uint8Array) => boolean,
+): Transport {
   let resolveClosed!: (e: TransportExit) => void;
   const closed = new Promise<TransportExit>((r) => {
     resolveClosed = r;
@@ -140,7 +145,8 @@ function redirectOutput(gateway: WorkerGateway, mode: 'fd' | 'frames'): void {
   const toStream = (stream: 'stdout' | 'stderr') =>
     function write(this: unknown, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
       const done = typeof encoding === 'function' ? encoding : cb;
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : (chunk as Uint8Array);
+      const bytes =
+        typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : (chunk as Uint8Array);
       if (mode === 'frames') gateway.writeOutput(stream, bytes);
       else fs.writeSync(2, bytes);
       if (typeof done === 'function') process.nextTick(done as () => void);

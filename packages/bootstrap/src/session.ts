@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Duplex, Readable, Writable } from 'node:stream';
+import { encodeFrame, FrameType } from '@tsnet/core/internal';
 import type { BootConfig } from './boot-config.js';
 import { FIRST_STAGE, HEADER_MAGIC } from './first-stage.js';
-import { FrameType, encodeFrame } from '@tsnet/core/internal';
 import { encodeTrailer, FrameScanner } from './frame-scanner.js';
 
 /** What every child is told, whatever the client's header said: the server relies on fd 3 and the group. */

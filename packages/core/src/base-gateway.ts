@@ -1,6 +1,7 @@
 import { Channel } from './channel.js';
 import {
   DumpError,
+  describeError,
   GatewayClosedError,
   type GatewayCloseInfo,
   LoadError,
@@ -8,10 +9,9 @@ import {
   RemoteError,
   type RemoteErrorInfo,
   SpecError,
-  describeError,
 } from './errors.js';
+import { FrameType, frameTypeNames, HEADER_SIZE, readU32, writeHeader } from './frame.js';
 import { FrameDecoder } from './frame-decoder.js';
-import { FrameType, HEADER_SIZE, frameTypeNames, readU32, writeHeader } from './frame.js';
 import { type ChannelCodec, type ChannelLike, dumpParts, loads } from './serializer.js';
 import type { Transport } from './transport.js';
 
@@ -443,11 +443,7 @@ export abstract class BaseGateway {
   }
 
   /** @internal Node stream adapters, provided by the platform layer (streams.ts). */
-  abstract _makeFile(
-    channel: Channel,
-    mode: 'r' | 'w',
-    options?: { proxyClose?: boolean },
-  ): import('node:stream').Readable | import('node:stream').Writable;
+  abstract _makeFile(channel: Channel, mode: 'r' | 'w', options?: { proxyClose?: boolean }): import('node:stream').Readable | import('node:stream').Writable;
 }
 
 /** Throws SpecError for wire options out of range (docs/protocol.md, limits). */

@@ -1,6 +1,6 @@
-import { ChannelClosedError, DumpError, ProtocolError, RemoteError, TimeoutError, TsnetError } from './errors.js';
-import { channelBrand } from './serializer.js';
 import type { BaseGateway } from './base-gateway.js';
+import { ChannelClosedError, DumpError, ProtocolError, type RemoteError, TimeoutError, TsnetError } from './errors.js';
+import { channelBrand } from './serializer.js';
 
 export interface ReceiveOptions {
   /** Milliseconds; on expiry receive() rejects with TimeoutError and consumes nothing. */

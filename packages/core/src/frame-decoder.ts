@@ -1,5 +1,5 @@
 import { ProtocolError } from './errors.js';
-import { HEADER_SIZE, MAGIC, frameTypeNames, isFrameType } from './frame.js';
+import { frameTypeNames, HEADER_SIZE, isFrameType, MAGIC } from './frame.js';
 
 export interface FrameSink {
   /** `payload` may be a view into the pushed chunk: copy it if kept beyond the call. */

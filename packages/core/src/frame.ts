@@ -42,9 +42,7 @@ export const FrameFlag = {
   STDERR: 2,
 } as const;
 
-export const frameTypeNames: Record<number, string> = Object.fromEntries(
-  Object.entries(FrameType).map(([k, v]) => [v, k]),
-);
+export const frameTypeNames: Record<number, string> = Object.fromEntries(Object.entries(FrameType).map(([k, v]) => [v, k]));
 
 export function isFrameType(t: number): t is FrameType {
   return t >= FrameType.HELLO && t <= FrameType.OUTPUT;

@@ -1,13 +1,6 @@
 import { BaseGateway, checkWireOptions, DEFAULT_MAX_MESSAGE, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, type WireOptions } from './base-gateway.js';
 import type { Channel } from './channel.js';
-import {
-  BootstrapError,
-  type GatewayCloseInfo,
-  GatewayClosedError,
-  ProtocolError,
-  SourceError,
-  TsnetError,
-} from './errors.js';
+import { BootstrapError, GatewayClosedError, type GatewayCloseInfo, ProtocolError, SourceError } from './errors.js';
 import { FrameFlag, FrameType, PROTOCOL_VERSION } from './frame.js';
 import { type ExecRequest, functionSource } from './remote-source.js';
 import { makeFileFor, outputReadable } from './streams.js';
@@ -292,7 +285,11 @@ export class Gateway extends BaseGateway {
     this.#partialLine[stream] = buffered.slice(cut + 1);
     if (cut === -1) return;
     const prefix = `[${this.id}${stream === 'stdout' ? '' : ' stderr'}] `;
-    const body = buffered.slice(0, cut).split('\n').map((l) => prefix + l).join('\n');
+    const body = buffered
+      .slice(0, cut)
+      .split('\n')
+      .map((l) => prefix + l)
+      .join('\n');
     if (typeof process !== 'undefined') process.stderr.write(`${body}\n`);
   }
 

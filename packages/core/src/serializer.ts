@@ -48,7 +48,7 @@ interface Ctx {
 let ctx: Ctx | null = null;
 
 const NodeBuffer = (globalThis as { Buffer?: { from(a: ArrayBufferLike, o: number, l: number): Uint8Array; isBuffer(v: unknown): boolean } }).Buffer;
-const isBuffer = (v: unknown): boolean => NodeBuffer !== undefined && NodeBuffer.isBuffer(v);
+const isBuffer = (v: unknown): boolean => NodeBuffer?.isBuffer(v) === true;
 function toBuffer(view: Uint8Array): Uint8Array {
   return NodeBuffer ? NodeBuffer.from(view.buffer, view.byteOffset, view.byteLength) : view;
 }

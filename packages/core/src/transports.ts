@@ -33,10 +33,7 @@ export async function findTransport(type: string, specText: string): Promise<Tra
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new SpecError(
-        `gateway spec ${JSON.stringify(specText)} needs the package ${pkg}, which is not installed: npm install ${pkg}`,
-        { cause: error },
-      );
+      throw new SpecError(`gateway spec ${JSON.stringify(specText)} needs the package ${pkg}, which is not installed: npm install ${pkg}`, { cause: error });
     }
     throw new SpecError(`gateway spec ${JSON.stringify(specText)}: loading ${pkg} failed: ${(error as Error).message}`, { cause: error });
   }

@@ -1,10 +1,10 @@
 import { BaseGateway, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, type WireOptions } from './base-gateway.js';
 import type { Channel } from './channel.js';
-import { type GatewayCloseInfo, ProtocolError, describeError } from './errors.js';
+import { describeError, type GatewayCloseInfo, ProtocolError } from './errors.js';
 import { FrameFlag, FrameType, PROTOCOL_VERSION } from './frame.js';
-import { makeFileFor } from './streams.js';
 import type { ExecRequest } from './remote-source.js';
 import { dumpParts } from './serializer.js';
+import { makeFileFor } from './streams.js';
 import type { Transport } from './transport.js';
 
 /** What the remote platform layer provides to run code. */
@@ -101,7 +101,10 @@ export class WorkerGateway extends BaseGateway {
       case FrameType.STATUS: {
         const ch = this._acceptChannel(channelId);
         const value = flags & 1 ? this.#host.info() : this.#status();
-        void ch.send(value).then(() => ch.close(), () => {});
+        void ch.send(value).then(
+          () => ch.close(),
+          () => {},
+        );
         return;
       }
       case FrameType.TERMINATE:

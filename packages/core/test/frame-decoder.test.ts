@@ -1,6 +1,6 @@
-import { describe, expect, test } from 'vitest';
-import { FrameDecoder, FrameType, HEADER_SIZE, encodeFrame } from '@tsnet/core/internal';
 import { ProtocolError } from '@tsnet/core';
+import { encodeFrame, FrameDecoder, FrameType, HEADER_SIZE } from '@tsnet/core/internal';
+import { describe, expect, test } from 'vitest';
 
 type Frame = [type: number, flags: number, channel: number, payload: string];
 
@@ -31,7 +31,12 @@ describe('frame codec', () => {
   const stream = Buffer.concat([
     encodeFrame(FrameType.HELLO, 0, 0, new TextEncoder().encode('{"version":1}')),
     encodeFrame(FrameType.EXEC, 0, 1),
-    encodeFrame(FrameType.DATA, 0, 1, Uint8Array.from({ length: 300 }, (_, i) => i & 0xff)),
+    encodeFrame(
+      FrameType.DATA,
+      0,
+      1,
+      Uint8Array.from({ length: 300 }, (_, i) => i & 0xff),
+    ),
     encodeFrame(FrameType.CREDIT, 0, 2, hex('00010000')),
     encodeFrame(FrameType.CLOSE, 0, 1),
   ]);

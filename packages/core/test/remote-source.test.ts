@@ -1,5 +1,5 @@
-import { describe, expect, test } from 'vitest';
 import { SourceError } from '@tsnet/core';
+import { describe, expect, test } from 'vitest';
 import { functionSource } from '../src/remote-source.js';
 
 const globals = new Set(Object.getOwnPropertyNames(globalThis));

@@ -1,5 +1,5 @@
+import { DumpError, dumps, LoadError, loads } from '@tsnet/core';
 import { describe, expect, test } from 'vitest';
-import { DumpError, LoadError, dumps, loads } from '@tsnet/core';
 
 const rt = <T>(v: T): T => loads(dumps(v)) as T;
 
@@ -42,7 +42,15 @@ describe('serializer round trips', () => {
   });
 
   test('Map, Set, Date, RegExp', () => {
-    const v = rt({ m: new Map<unknown, unknown>([[1, 'a'], ['k', { x: 1 }]]), s: new Set([1, 2]), d: new Date(1700000000000), r: /ab+c/gi });
+    const v = rt({
+      m: new Map<unknown, unknown>([
+        [1, 'a'],
+        ['k', { x: 1 }],
+      ]),
+      s: new Set([1, 2]),
+      d: new Date(1700000000000),
+      r: /ab+c/gi,
+    });
     expect(v.m).toBeInstanceOf(Map);
     expect(v.m.get(1)).toBe('a');
     expect(v.m.get('k')).toEqual({ x: 1 });

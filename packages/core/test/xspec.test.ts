@@ -1,5 +1,5 @@
-import { describe, expect, test } from 'vitest';
 import { SpecError, XSpec } from '@tsnet/core';
+import { describe, expect, test } from 'vitest';
 
 describe('XSpec', () => {
   test('keys, flags, env and type', () => {

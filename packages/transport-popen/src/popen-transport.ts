@@ -4,14 +4,8 @@ import { getPriority, setPriority } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FIRST_STAGE, preamble } from '@tsnet/bootstrap';
-import {
-  ConnectError,
-  type ConnectOptions,
-  type Transport,
-  type TransportExit,
-  type TransportProvider,
-} from '@tsnet/core/internal';
 import { connectVia } from '@tsnet/core';
+import { ConnectError, type ConnectOptions, type Transport, type TransportExit, type TransportProvider } from '@tsnet/core/internal';
 
 /** How long stdio may stay open after the process exited (a grandchild holding a pipe) before we stop waiting. */
 const STDIO_GRACE_MS = 300;

@@ -5,7 +5,7 @@
  * hop's host key is checked against its own known_hosts under its own name.
  */
 import type { Duplex } from 'node:stream';
-import { type Gateway, connectTcpVia } from '@tsnet/core';
+import { connectTcpVia, type Gateway } from '@tsnet/core';
 import { AuthenticationError, ConnectError, HostKeyError } from '@tsnet/core/internal';
 import ssh2 from 'ssh2';
 import { type AuthOptions, planAuth, tildify } from './auth.js';
