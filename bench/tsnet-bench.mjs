@@ -28,6 +28,22 @@ const prefix = args.prefix ?? 'popen';
 const tag = args.tag ? `.${args.tag}` : '';
 
 /** The spec to open, or a transport provider that ships an unminified remote bundle under --cpu-prof. */
+/** `n` samples each of `a` and `b`, alternating which goes first so drift hits both alike. */
+async function interleaved(n, a, b) {
+  const as = [];
+  const bs = [];
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) {
+      as.push(await a());
+      bs.push(await b());
+    } else {
+      bs.push(await b());
+      as.push(await a());
+    }
+  }
+  return [as, bs];
+}
+
 async function gatewaySpec() {
   if (!args['profile-remote']) return spec;
   const { profilingPopen } = await import('./lib/profiling-popen.mjs');
@@ -128,17 +144,7 @@ async function startup() {
   cpuLocal.length = 0;
   cpuRemote.length = 0;
   await floor();
-  const ts = [];
-  const fs = [];
-  for (let i = 0; i < samples; i++) {
-    if (i % 2 === 0) {
-      ts.push(await one());
-      fs.push(await floor());
-    } else {
-      fs.push(await floor());
-      ts.push(await one());
-    }
-  }
+  const [ts, fs] = await interleaved(samples, one, floor);
   const floorName = args['floor-ssh'] ? 'startup.ssh_node_e' : 'startup.node_e';
   const extra = (xs) => ({ n: xs.length, min: round(Math.min(...xs)), max: round(Math.max(...xs)), env: envNote() });
   // CPU per start (µs, for the cost table): wall-clock startup on a busy machine is mostly waiting
@@ -369,17 +375,7 @@ async function fanout() {
   const warm = new Group();
   await warm.makeGateway(await gatewaySpec());
   await warm.terminate();
-  const ts = [];
-  const fs = [];
-  for (let i = 0; i < reps; i++) {
-    if (i % 2 === 0) {
-      ts.push(await one());
-      fs.push(await floor());
-    } else {
-      fs.push(await floor());
-      ts.push(await one());
-    }
-  }
+  const [ts, fs] = await interleaved(reps, one, floor);
   const extra = (xs) => ({ n: xs.length, min: round(Math.min(...xs)), max: round(Math.max(...xs)), env: envNote() });
   emit('tsnet', `fanout${k}.${prefix}${tag}`, median(ts), 'ms', { ...extra(ts), k });
   emit('node', `startup.node_e_x${k}_parallel${tag}`, median(fs), 'ms', { ...extra(fs), k });
