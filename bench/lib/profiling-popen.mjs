@@ -3,7 +3,7 @@
 // packages/core/src. Everything else is the real popen transport (PopenTransport, FIRST_STAGE).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { FIRST_STAGE, fnv1a } from '@tsnet/bootstrap';
+import { bundleHash, FIRST_STAGE } from '@tsnet/bootstrap';
 import { PopenTransport } from '@tsnet/transport-popen';
 import { REPO } from './common.mjs';
 
@@ -33,9 +33,9 @@ export async function profilingPopen(dir, interval) {
   if (!existsSync(file)) await buildUnminifiedBundle(file);
   // a sourceURL, so the profile's frames name this file (profile-summary.mjs maps its lines to src/)
   const code = Buffer.concat([readFileSync(file), Buffer.from(`\n//# sourceURL=file://${file}\n`)]);
-  const hash = fnv1a(code);
+  const hash = bundleHash(code);
   const config = { wireFd: 3, output: 'fd', killGroup: true, watchPpid: true };
-  // header line as in @tsnet/bootstrap's preamble(): `TSNET1 <len> <fnv1a> <config JSON>\n`
+  // header line as in @tsnet/bootstrap's preamble(): `TSNET1 <len> <bundleHash> <config JSON>\n`
   const preamble = Buffer.concat([Buffer.from(`TSNET1 ${code.length} ${hash} ${JSON.stringify(config)}\n`, 'latin1'), code]);
   return {
     type: 'popen',

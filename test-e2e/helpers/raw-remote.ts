@@ -3,7 +3,7 @@
 // another protocol version. Real processes, no mocks.
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { type BootConfig, bundle, FIRST_STAGE, fnv1a } from '@tsnet/bootstrap';
+import { type BootConfig, bundle, bundleHash, FIRST_STAGE } from '@tsnet/bootstrap';
 import type { Transport, TransportExit, TransportProvider } from '@tsnet/core';
 
 export interface RawRemoteOptions {
@@ -14,7 +14,7 @@ export interface RawRemoteOptions {
 
 export function preambleFor(options: RawRemoteOptions): Buffer {
   const code = options.code ?? bundle().code;
-  return Buffer.concat([Buffer.from(`TSNET1 ${code.length} ${fnv1a(code)} ${JSON.stringify(options.config)}\n`, 'latin1'), code]);
+  return Buffer.concat([Buffer.from(`TSNET1 ${code.length} ${bundleHash(code)} ${JSON.stringify(options.config)}\n`, 'latin1'), code]);
 }
 
 /** Spawns `node -e <first stage>` in its own process group and writes the preamble. */

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BootConfig } from './boot-config.js';
-import { fnv1a, HEADER_MAGIC } from './first-stage.js';
+import { bundleHash, HEADER_MAGIC } from './first-stage.js';
 
 export type { BootConfig } from './boot-config.js';
-export { FIRST_STAGE, fnv1a } from './first-stage.js';
+export { bundleHash, FIRST_STAGE } from './first-stage.js';
 export { encodeTrailer, FrameScanner } from './frame-scanner.js';
 export { LineError, LineReader } from './line-reader.js';
 /** The socket server's handshake and stream helpers, shared with @tsnet/transport-socket. */
@@ -15,7 +15,7 @@ export const BOOTSTRAP_FILE: string = fileURLToPath(new URL('../dist/standalone/
 
 let cached: { code: Buffer; hash: string } | undefined;
 
-/** The bundle's bytes and FNV-1a hash (what the first stage checks), read once. */
+/** The bundle's bytes and hash (what the first stage checks), read once. */
 export function bundle(): { code: Buffer; hash: string } {
   if (!cached) {
     let code: Buffer;
@@ -24,7 +24,7 @@ export function bundle(): { code: Buffer; hash: string } {
     } catch (error) {
       throw new Error(`@tsnet/bootstrap: ${BOOTSTRAP_FILE} is missing; build the package (npm run build) or reinstall it`, { cause: error });
     }
-    cached = { code, hash: fnv1a(code) };
+    cached = { code, hash: bundleHash(code) };
   }
   return cached;
 }

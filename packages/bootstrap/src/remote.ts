@@ -59,10 +59,11 @@ function streamTransport(
 }
 
 function serveWorker(config: BootConfig): void {
-  const stdout = process.stdout;
   let wireOut: net.Socket;
   let rawWrite: (b: Uint8Array) => boolean;
   if (config.wireFd === 1) {
+    // Only here: process.stdout is a getter that builds a stream (1-3 ms of every start).
+    const stdout = process.stdout;
     // stdout is the wire: keep its real write for frames and point everything else at stderr.
     wireOut = stdout as unknown as net.Socket;
     const write = stdout.write;
@@ -87,7 +88,7 @@ function serveWorker(config: BootConfig): void {
     execute: (channel: Channel, request: ExecRequest) => {
       // Remote code may block this thread for good: the watchdog thread must exist before it runs.
       watchdog();
-      return execute(channel, request, { require: execRequire, cwd: process.cwd() });
+      return execute(channel, request, { require: execRequire, cwd: process.cwd(), ...(config.construct ? { construct: config.construct } : {}) });
     },
     info: () => ({
       pid: process.pid,

@@ -5,15 +5,34 @@ const AsyncFunction = (async () => {}).constructor as new (...args: string[]) =>
 
 /** esbuild's keepNames helper, which functions compiled by esbuild/tsx/vitest may call. */
 const __name = <F>(fn: F, _name?: string): F => fn;
-/** A real dynamic import (a bundler would turn a literal `import()` into require()). */
-const dynamicImport = new Function('id', 'return import(id)') as (id: string) => Promise<unknown>;
 const helperNames = ['__name', '__vite_ssr_dynamic_import__'];
-const helpers = [__name, dynamicImport];
+
+export type Construct = (ctor: new (...args: string[]) => unknown, args: string[]) => unknown;
+const plainConstruct: Construct = (ctor, args) => new ctor(...args);
 
 export interface ExecutorScope {
   /** `require` resolving from the remote working directory. */
   require: (id: string) => unknown;
   cwd: string;
+  /**
+   * Compiles remote code (`new Function`/`new AsyncFunction`). `import()` in code made by
+   * `new Function` resolves like the script that called the constructor, so the platform passes
+   * one defined where dynamic import works (the first stage: the bundle itself is compiled by
+   * vm.Script for its code cache, and vm scripts have no import() of their own).
+   */
+  construct?: Construct;
+}
+
+const helpersFor = new WeakMap<Construct, unknown[]>();
+function helpers(construct: Construct): unknown[] {
+  let h = helpersFor.get(construct);
+  if (!h) {
+    // A real dynamic import (a bundler would turn a literal `import()` into require()).
+    const dynamicImport = construct(Function, ['id', 'return import(id)']);
+    h = [__name, dynamicImport];
+    helpersFor.set(construct, h);
+  }
+  return h;
 }
 
 /**
@@ -26,19 +45,24 @@ export async function execute(channel: Channel, request: ExecRequest, scope: Exe
   const file = `${scope.cwd.replace(/\/$/, '')}/${filename.replace(/^.*[\\/]/, '')}`;
   const dir = scope.cwd;
   const sourceUrl = `\n//# sourceURL=${filename}`;
+  const construct = scope.construct ?? plainConstruct;
   switch (kind) {
     case 'source': {
-      const fn = new AsyncFunction('channel', 'kwargs', 'require', '__filename', '__dirname', ...helperNames, source + sourceUrl);
-      return fn(channel, kwargs, scope.require, file, dir, ...helpers);
+      const fn = construct(AsyncFunction, ['channel', 'kwargs', 'require', '__filename', '__dirname', ...helperNames, source + sourceUrl]) as (
+        ...a: unknown[]
+      ) => Promise<unknown>;
+      return fn(channel, kwargs, scope.require, file, dir, ...helpers(construct));
     }
     case 'function': {
-      const make = new Function('require', '__filename', '__dirname', ...helperNames, `return ${source}${sourceUrl}`);
-      const fn = make(scope.require, file, dir, ...helpers) as (ch: Channel, kw: unknown) => unknown;
+      const make = construct(Function, ['require', '__filename', '__dirname', ...helperNames, `return ${source}${sourceUrl}`]) as (...a: unknown[]) => unknown;
+      const fn = make(scope.require, file, dir, ...helpers(construct)) as (ch: Channel, kw: unknown) => unknown;
       return fn(channel, kwargs);
     }
     case 'module': {
       const module = { exports: {} as Record<string, unknown> };
-      const run = new Function('channel', 'kwargs', 'require', 'module', 'exports', '__filename', '__dirname', source + sourceUrl);
+      const run = construct(Function, ['channel', 'kwargs', 'require', 'module', 'exports', '__filename', '__dirname', source + sourceUrl]) as (
+        ...a: unknown[]
+      ) => unknown;
       run(channel, kwargs, scope.require, module, module.exports, file, dir);
       const exported = module.exports as { default?: unknown } | ((...a: unknown[]) => unknown);
       const main = typeof exported === 'function' ? exported : exported.default;

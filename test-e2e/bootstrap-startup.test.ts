@@ -1,0 +1,124 @@
+// What makes a popen start cheap must not cost safety: the lifeline process instead of a watchdog
+// thread, and the V8 code cache kept on the remote host.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeGateway } from '@tsnet/core';
+import { afterAll, describe, expect, test } from 'vitest';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'tsnet-cache-test-'));
+  dirs.push(d);
+  return d;
+}
+
+/** Lifeline shells (`sh -c … tsnet-lifeline <pgid>`) that guard `pgid`. */
+function lifelinesOf(pgid: number): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((l) => l.includes('tsnet-lifeline') && l.trim().endsWith(` ${pgid}`))
+    .map((l) => Number(l.trim().split(/\s+/)[0]));
+}
+
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return check();
+}
+
+describe('lifeline', () => {
+  test('a popen remote has one lifeline, which leaves quietly when the gateway exits', async () => {
+    const gw = await makeGateway('popen', { output: 'ignore' });
+    const { pid } = await gw.remoteInfo();
+    expect(lifelinesOf(pid)).toHaveLength(1);
+    expect(await gw.remoteExec('await channel.send(1)').receive()).toBe(1);
+    await gw.exit();
+    expect(await until(() => lifelinesOf(pid).length === 0, 2000)).toBe(true);
+  });
+});
+
+describe('code cache', () => {
+  test('the first start writes a private cache file, later starts use it, and remote code sees no difference', async () => {
+    const home = tmp();
+    const spec = `popen//env:XDG_CACHE_HOME=${home}`;
+    const a = await makeGateway(spec, { output: 'ignore' });
+    expect(await a.remoteExec('await channel.send(6 * 7)').receive()).toBe(42);
+    await a.exit();
+    const dir = join(home, 'tsnet');
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^[0-9a-f]+-v\d+\.\d+\.\d+-\w+\.v8$/);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, files[0]!)).mode & 0o777).toBe(0o600);
+    const written = statSync(join(dir, files[0]!)).mtimeMs;
+
+    const b = await makeGateway(spec, { output: 'ignore' });
+    expect(await b.remoteExec('await channel.send(6 * 7)').receive()).toBe(42);
+    await b.exit();
+    // accepted, so not written again
+    expect(readdirSync(dir)).toEqual(files);
+    expect(statSync(join(dir, files[0]!)).mtimeMs).toBe(written);
+  });
+
+  test('import() works in remote code compiled from a cached bundle, in sources and functions', async () => {
+    const home = tmp();
+    const dir = tmp();
+    writeFileSync(join(dir, 'answer.mjs'), 'export default 42;\n');
+    const spec = `popen//chdir=${dir}//env:XDG_CACHE_HOME=${home}`;
+    for (let i = 0; i < 2; i++) {
+      const gw = await makeGateway(spec, { output: 'ignore' });
+      const ch = gw.remoteExec("const m = await import('./answer.mjs'); const p = await import('node:path'); await channel.send([m.default, p.sep]);");
+      expect(await ch.receive()).toEqual([42, '/']);
+      const fn = gw.remoteExec(async (channel: { send(v: unknown): Promise<void> }) => {
+        const os = await import('node:os');
+        await channel.send(typeof os.cpus);
+      });
+      expect(await fn.receive()).toBe('function');
+      await gw.exit();
+    }
+    expect(readdirSync(join(home, 'tsnet'))).toHaveLength(1);
+  });
+
+  test('TSNET_CODE_CACHE=0 writes nothing', async () => {
+    const home = tmp();
+    const gw = await makeGateway(`popen//env:XDG_CACHE_HOME=${home}//env:TSNET_CODE_CACHE=0`, { output: 'ignore' });
+    expect(await gw.remoteExec('await channel.send(1)').receive()).toBe(1);
+    await gw.exit();
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  test('a cache directory others can write to is not used', async () => {
+    const home = tmp();
+    mkdirSync(join(home, 'tsnet'));
+    chmodSync(join(home, 'tsnet'), 0o777);
+    const gw = await makeGateway(`popen//env:XDG_CACHE_HOME=${home}`, { output: 'ignore' });
+    expect(await gw.remoteExec('await channel.send(1)').receive()).toBe(1);
+    await gw.exit();
+    expect(readdirSync(join(home, 'tsnet'))).toEqual([]);
+  });
+
+  test('a corrupt cache file is rejected by V8 and replaced', async () => {
+    const home = tmp();
+    const spec = `popen//env:XDG_CACHE_HOME=${home}`;
+    const a = await makeGateway(spec, { output: 'ignore' });
+    await a.remoteExec('await channel.send(1)').receive();
+    await a.exit();
+    const dir = join(home, 'tsnet');
+    const [file] = readdirSync(dir);
+    const path = join(dir, file!);
+    execFileSync('dd', ['if=/dev/urandom', `of=${path}`, 'bs=1024', 'count=8', 'conv=notrunc'], { stdio: 'ignore' });
+    const b = await makeGateway(spec, { output: 'ignore' });
+    expect(await b.remoteExec('await channel.send(2)').receive()).toBe(2);
+    await b.exit();
+    expect(readdirSync(dir)).toEqual([file]);
+  });
+});
