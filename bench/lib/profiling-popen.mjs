@@ -34,7 +34,7 @@ export async function profilingPopen(dir, interval) {
   // a sourceURL, so the profile's frames name this file (profile-summary.mjs maps its lines to src/)
   const code = Buffer.concat([readFileSync(file), Buffer.from(`\n//# sourceURL=file://${file}\n`)]);
   const hash = bundleHash(code);
-  const config = { wireFd: 3, output: 'fd', killGroup: true, watchPpid: true };
+  const config = { wireFd: 3, output: 'fd', killGroup: true, watchPpid: false }; // as popen with its lifeline
   // header line as in @tsnet/bootstrap's preamble(): `TSNET1 <len> <bundleHash> <config JSON>\n`
   const preamble = Buffer.concat([Buffer.from(`TSNET1 ${code.length} ${hash} ${JSON.stringify(config)}\n`, 'latin1'), code]);
   return {
