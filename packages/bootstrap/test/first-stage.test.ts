@@ -58,7 +58,7 @@ test('the hash covers every byte, for lengths that are not a multiple of the wor
     const code = Buffer.concat([ECHO, Buffer.from(pad)]);
     expect((await run([header(code), code])).out).toBe('{"wireFd":3}\n');
     const bad = Buffer.from(code);
-    bad[bad.length - 1] ^= 1;
+    bad.writeUInt8(bad.readUInt8(bad.length - 1) ^ 1, bad.length - 1);
     const r = await run([header(code), bad]);
     expect(r.code).toBe(97);
     expect(r.err).toContain('tsnet: the bootstrap payload arrived corrupted (length or hash mismatch)');
