@@ -1,7 +1,7 @@
 // What makes a popen start cheap must not cost safety: the lifeline process instead of a watchdog
 // thread, and the V8 code cache kept on the remote host.
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeGateway } from '@tsnet/core';
@@ -17,14 +17,24 @@ function tmp(): string {
   return d;
 }
 
-/** Lifeline shells (`sh -c … tsnet-lifeline <pgid>`) that guard `pgid`. */
-function lifelinesOf(pgid: number): number[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+/** Lifeline shells (`sh -c … tsnet-lifeline`) whose parent is `ppid`. */
+function lifelinesOf(ppid: number): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' });
   return out
     .split('\n')
-    .filter((l) => l.includes('tsnet-lifeline') && l.trim().endsWith(` ${pgid}`))
-    .map((l) => Number(l.trim().split(/\s+/)[0]));
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length > 2 && Number(f[1]) === ppid && f.includes('tsnet-lifeline'))
+    .map((f) => Number(f[0]));
 }
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
 
 async function until(check: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -36,13 +46,37 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 }
 
 describe('lifeline', () => {
-  test('a popen remote has one lifeline, which leaves quietly when the gateway exits', async () => {
-    const gw = await makeGateway('popen', { output: 'ignore' });
-    const { pid } = await gw.remoteInfo();
-    expect(lifelinesOf(pid)).toHaveLength(1);
-    expect(await gw.remoteExec('await channel.send(1)').receive()).toBe(1);
-    await gw.exit();
-    expect(await until(() => lifelinesOf(pid).length === 0, 2000)).toBe(true);
+  test('one lifeline serves every popen gateway of a process, and takes the remaining runtimes with it when the process is killed', async () => {
+    const script = `
+      import { makeGateway } from '@tsnet/core';
+      const a = await makeGateway('popen', { output: 'ignore' });
+      const b = await makeGateway('popen', { output: 'ignore' });
+      const c = await makeGateway('popen', { output: 'ignore' });
+      const pids = [];
+      for (const gw of [a, b, c]) pids.push((await gw.remoteInfo()).pid);
+      await a.exit();
+      // b blocks its thread for good: only something outside it can end it
+      b.remoteExec('await channel.send(0); await new Promise((r) => setImmediate(r)); for (;;) {}');
+      await new Promise((r) => setTimeout(r, 200));
+      process.stdout.write(JSON.stringify(pids) + '\\n');
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      cwd: new URL('.', import.meta.url).pathname,
+    });
+    const line = await new Promise<string>((resolve) => {
+      let out = '';
+      child.stdout!.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(out);
+      });
+    });
+    const pids = JSON.parse(line) as number[];
+    const shells = lifelinesOf(child.pid!);
+    expect(shells).toHaveLength(1);
+    expect(alive(pids[0]!)).toBe(false);
+    child.kill('SIGKILL');
+    expect(await until(() => [...pids, ...shells].every((p) => !alive(p)), 2000)).toBe(true);
   });
 });
 

@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FIRST_STAGE, preamble } from '@tsnet/bootstrap';
 import { connectVia } from '@tsnet/core';
 import { ConnectError, type ConnectOptions, type Transport, type TransportExit, type TransportProvider } from '@tsnet/core/internal';
+import { Lifeline } from './lifeline.js';
 
 /** How long stdio may stay open after the process exited (a grandchild holding a pipe) before we stop waiting. */
 const STDIO_GRACE_MS = 300;
@@ -57,8 +58,9 @@ export const popen: TransportProvider = {
       detached: true,
       windowsHide: true,
     });
-    // Started at once: both processes come up in parallel.
-    const lifeline = child.pid === undefined ? Promise.resolve(undefined) : startLifeline(child.pid);
+    // Registered at once, before any await: from here on our death takes the runtime with it.
+    const lifeline = child.pid === undefined ? undefined : Lifeline.shared();
+    const guarded = lifeline ? lifeline.guard(child.pid!) : Promise.resolve(false);
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
         reject(
@@ -81,47 +83,16 @@ export const popen: TransportProvider = {
         setPriority(child.pid, Math.min(19, getPriority(child.pid) + Number(nice)));
       } catch (error) {
         child.kill('SIGKILL');
-        (await lifeline)?.stdin?.end('\n');
+        lifeline?.release(child.pid);
         throw new ConnectError(`popen: cannot apply nice=${nice}: ${(error as Error).message}`, { cause: error });
       }
     }
-    const transport = new PopenTransport(child, await lifeline);
+    const transport = new PopenTransport(child, (await guarded) ? lifeline : undefined);
     // Without a lifeline the remote runs a watchdog thread of its own instead (about 6 ms of its startup).
     child.stdin!.write(preamble({ wireFd: 3, output: 'fd', killGroup: true, watchPpid: !transport.hasLifeline }));
     return transport;
   },
 };
-
-const SH = '/bin/sh';
-const LIFELINE_SCRIPT = 'read _ || kill -s KILL -- -"$1" 2>/dev/null';
-
-/**
- * When this process dies without a word (SIGKILL), the remote must go too, even while its own
- * thread is stuck in user code and cannot notice its stdin closing. A tiny shell outside both
- * holds the read end of a pipe whose write end only we hold: our death is its EOF, and it kills
- * the remote's process group. On a normal end we write a line first, so it leaves quietly. This
- * replaces a watchdog thread inside every remote (6 ms of its startup, ~8 MB of its memory).
- * Resolves to undefined where there is no /bin/sh (the remote then runs its watchdog thread).
- */
-function startLifeline(pgid: number): Promise<ChildProcess | undefined> {
-  if (!existsSync(SH)) return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    let sh: ChildProcess;
-    try {
-      sh = spawn(SH, ['-c', LIFELINE_SCRIPT, 'tsnet-lifeline', String(pgid)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
-    } catch {
-      resolve(undefined);
-      return;
-    }
-    sh.once('error', () => resolve(undefined));
-    sh.once('spawn', () => {
-      sh.stdin!.on('error', () => {});
-      sh.unref();
-      (sh.stdin as unknown as { unref?: () => void }).unref?.();
-      resolve(sh);
-    });
-  });
-}
 
 /**
  * `popen//via=gw0`: the same runtime, started by gw0's runtime on its host. Its node, chdir and env
@@ -169,10 +140,10 @@ export class PopenTransport implements Transport {
   readonly #wire: Readable;
   #exited = false;
 
-  readonly #lifeline: ChildProcess | undefined;
+  readonly #lifeline: Lifeline | undefined;
 
-  /** `lifeline`: the process that kills the remote's group if we die (see startLifeline). */
-  constructor(child: ChildProcess, lifeline?: ChildProcess) {
+  /** `lifeline`: guards the runtime's process group if we die (see Lifeline). */
+  constructor(child: ChildProcess, lifeline?: Lifeline) {
     this.#child = child;
     this.#lifeline = lifeline;
     this.pid = child.pid!;
@@ -188,7 +159,7 @@ export class PopenTransport implements Transport {
       };
       child.once('exit', (code, signal) => {
         this.#exited = true;
-        this.#releaseLifeline();
+        this.#lifeline?.release(this.pid);
         exit = { code, signal };
         // The runtime is gone; what it started in its process group goes with it (the group id
         // stays reserved while members are left, so this reaches only them).
@@ -210,12 +181,6 @@ export class PopenTransport implements Transport {
   /** True when a lifeline process guards the remote (it then runs no watchdog thread). */
   get hasLifeline(): boolean {
     return this.#lifeline !== undefined;
-  }
-
-  /** The remote is gone: the lifeline leaves without killing anything. */
-  #releaseLifeline(): void {
-    const stdin = this.#lifeline?.stdin;
-    if (stdin && !stdin.destroyed) stdin.end('\n');
   }
 
   onData(handler: (chunk: Uint8Array) => void): void {

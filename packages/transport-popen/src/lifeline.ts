@@ -1,0 +1,92 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const SH = '/bin/sh';
+
+// Reads `+ PGID` / `- PGID` lines; at end of input (our death, or our normal exit) kills the process
+// groups still listed. POSIX sh only: it runs wherever /bin/sh does.
+const SCRIPT = [
+  "l=' '",
+  'while read -r c g; do',
+  '  case $c in',
+  '    +) l="$l$g ";;',
+  '    -) case $l in *" $g "*) l="${l%% $g *} ${l#* $g }";; esac;;',
+  '  esac',
+  'done',
+  'for g in $l; do kill -s KILL -- "-$g" 2>/dev/null; done',
+].join('\n');
+
+/**
+ * When this process dies without a word (SIGKILL), its popen runtimes must go too, even one whose
+ * thread is stuck in user code and cannot notice its stdin closing. One small shell per local
+ * process, outside all of them, holds the read end of a pipe whose write end only we hold; each
+ * runtime's process group is registered on start and struck off when it ends. Our death is the
+ * shell's end of input, and it kills the groups still registered.
+ *
+ * This replaces a watchdog thread inside every runtime (about 6 ms of each start and a thread each),
+ * and costs one spawn per local process rather than one per gateway. Where there is no /bin/sh, or
+ * the shell died, `guard()` says so and the runtime runs its watchdog thread instead.
+ */
+export class Lifeline {
+  static #shared: Lifeline | undefined;
+
+  /** The process's lifeline, started on first use; undefined where none can run. */
+  static shared(): Lifeline | undefined {
+    if (Lifeline.#shared && !Lifeline.#shared.#dead) return Lifeline.#shared;
+    Lifeline.#shared = undefined;
+    if (!existsSync(SH)) return undefined;
+    try {
+      Lifeline.#shared = new Lifeline(spawn(SH, ['-c', SCRIPT, 'tsnet-lifeline'], { stdio: ['pipe', 'ignore', 'ignore'], detached: true }));
+    } catch {
+      return undefined;
+    }
+    return Lifeline.#shared;
+  }
+
+  readonly #sh: ChildProcess;
+  #dead = false;
+  readonly #started: Promise<boolean>;
+
+  private constructor(sh: ChildProcess) {
+    this.#sh = sh;
+    const stdin = sh.stdin!;
+    stdin.on('error', () => {
+      this.#dead = true;
+    });
+    this.#started = new Promise((resolve) => {
+      sh.once('error', () => {
+        this.#dead = true;
+        resolve(false);
+      });
+      sh.once('spawn', () => resolve(true));
+    });
+    sh.once('exit', () => {
+      this.#dead = true;
+    });
+    // Neither the shell nor its pipe keeps this process alive.
+    sh.unref();
+    (stdin as unknown as { unref?: () => void }).unref?.();
+  }
+
+  /** Registers a process group; resolves false if the lifeline could not start (no guard then). */
+  guard(pgid: number): Promise<boolean> {
+    this.#write(`+ ${pgid}\n`);
+    return this.#started.then((ok) => ok && !this.#dead);
+  }
+
+  /** Strikes a group off (it ended), so a later reuse of its number is never killed. */
+  release(pgid: number): void {
+    this.#write(`- ${pgid}\n`);
+  }
+
+  /** @internal the shell's pid (tests). */
+  get pid(): number | undefined {
+    return this.#sh.pid;
+  }
+
+  #write(line: string): void {
+    const stdin = this.#sh.stdin;
+    if (this.#dead || !stdin || stdin.destroyed) return;
+    stdin.write(line);
+  }
+}
