@@ -62,13 +62,28 @@ export const CODE_CACHE = '$XDG_CACHE_HOME/tsnet or ~/.cache/tsnet';
  * the lanes XORed together.
  */
 export function bundleHash(bytes: Uint8Array): string {
-  const padded = new Uint8Array(((bytes.length + 15) >> 4) << 4);
-  padded.set(bytes);
-  const dv = new DataView(padded.buffer);
-  const lanes = [0x811c9dc5 | 0, 0x811c9dc5 | 0, 0x811c9dc5 | 0, 0x811c9dc5 | 0];
-  for (let j = 0; j < padded.length; j += 4) {
-    const lane = (j >> 2) & 3;
-    lanes[lane] = Math.imul(lanes[lane]! ^ dv.getInt32(j, true), 16777619);
+  const words = new Int32Array(((bytes.length + 15) >> 4) << 2);
+  const view = new Uint8Array(words.buffer);
+  view.set(bytes);
+  if (new Uint16Array(new Uint8Array([1, 0]).buffer)[0] !== 1) {
+    // big-endian platform: make the words read as little-endian
+    for (let j = 0; j < view.length; j += 4) {
+      const [a, b, c, d] = [view[j]!, view[j + 1]!, view[j + 2]!, view[j + 3]!];
+      view[j] = d;
+      view[j + 1] = c;
+      view[j + 2] = b;
+      view[j + 3] = a;
+    }
   }
-  return ((lanes[0]! ^ lanes[1]! ^ lanes[2]! ^ lanes[3]!) >>> 0).toString(16);
+  let a = 0x811c9dc5 | 0;
+  let b = a;
+  let c = a;
+  let d = a;
+  for (let j = 0; j < words.length; j += 4) {
+    a = Math.imul(a ^ words[j]!, 16777619);
+    b = Math.imul(b ^ words[j + 1]!, 16777619);
+    c = Math.imul(c ^ words[j + 2]!, 16777619);
+    d = Math.imul(d ^ words[j + 3]!, 16777619);
+  }
+  return ((a ^ b ^ c ^ d) >>> 0).toString(16);
 }
