@@ -239,7 +239,8 @@ export abstract class BaseGateway {
 
   /** @internal */
   _loadErrorInfo(payload: Uint8Array): RemoteErrorInfo {
-    const v = loads(payload) as Partial<RemoteErrorInfo> | null;
+    // A copy: a field (code) may be a binary view, and the payload may lie in a reused read buffer.
+    const v = loads(payload.slice()) as Partial<RemoteErrorInfo> | null;
     if (typeof v !== 'object' || v === null) throw new LoadError('CLOSE_ERROR payload is not an error description');
     return {
       name: String(v.name ?? 'Error'),
