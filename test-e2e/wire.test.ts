@@ -85,8 +85,8 @@ describe('protocol version mismatch', () => {
     const child = spawnRemote({ config: { wireFd: 3, output: 'fd', killGroup: true, watchPpid: true } });
     const hellos: Record<string, unknown>[] = [];
     const decoder = new FrameDecoder({
-      onFrame: (type, _flags, _ch, payload) => {
-        if (type === FrameType.HELLO) hellos.push(JSON.parse(Buffer.from(payload).toString('utf8')) as Record<string, unknown>);
+      onFrame: (type, _flags, _ch, buf, start, end) => {
+        if (type === FrameType.HELLO) hellos.push(JSON.parse(Buffer.from(buf.subarray(start, end)).toString('utf8')) as Record<string, unknown>);
       },
     });
     (child.stdio[3] as NodeJS.ReadableStream).on('data', (b: Buffer) => decoder.push(b));

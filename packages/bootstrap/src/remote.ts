@@ -26,16 +26,23 @@ function streamTransport(
     resolveClosed = r;
   });
   const done = (): void => resolveClosed({ code: null, signal: null });
-  input.on('end', done);
-  input.on('close', done);
-  input.on('error', done);
+  const watch = (s: NodeJS.ReadableStream): void => {
+    s.on('end', done);
+    s.on('close', done);
+    s.on('error', done);
+  };
+  watch(input);
   output.on('error', done);
   const out = output as net.Socket;
   return {
     label,
     onData(h: (chunk: Uint8Array) => void) {
-      input.on('data', h as (c: Buffer) => void);
-      input.resume();
+      const direct = readDirect(input, h);
+      if (direct) watch(direct);
+      else {
+        input.on('data', h as (c: Buffer) => void);
+        input.resume();
+      }
     },
     onDrain(h: () => void) {
       output.on('drain', h);
@@ -56,6 +63,42 @@ function streamTransport(
       process.exit(137);
     },
   };
+}
+
+type HandleSocket = net.Socket & { _handle?: { readStop?(): number; reading?: boolean } | null };
+
+/**
+ * Moves the pipe under `input` to a socket that reads with `onread` into one reused buffer: no
+ * Readable machinery (buffering, 'data' events, a nextTick per read) and no allocation per read.
+ * The gateway copies whatever it keeps, as Transport.onData requires. What `input` has buffered
+ * already (the first stage's leftover) is delivered first. Returns undefined where the pipe
+ * cannot be taken over (then `input` is read as a stream).
+ */
+function readDirect(input: NodeJS.ReadableStream, h: (chunk: Uint8Array) => void): net.Socket | undefined {
+  const old = input as HandleSocket;
+  const handle = old._handle;
+  if (!(old instanceof net.Socket) || !handle || typeof handle.readStop !== 'function') return undefined;
+  handle.readStop();
+  handle.reading = false; // or the new socket would think it reads already
+  old._handle = null; // process.stdin lets go of the pipe: it is neither read nor closed through it again
+  const early: Buffer[] = [];
+  for (let c = old.read() as Buffer | null; c !== null; c = old.read() as Buffer | null) early.push(c);
+  // Delivered on the next tick, as a stream would (the gateway is still being constructed), and
+  // before any read of the new socket, which comes from the event loop.
+  if (early.length > 0) process.nextTick(() => early.forEach(h));
+  const buffer = new Uint8Array(64 * 1024);
+  return new net.Socket({
+    handle: handle as never,
+    readable: true,
+    writable: false,
+    onread: {
+      buffer,
+      callback: (n: number) => {
+        h(buffer.subarray(0, n));
+        return true;
+      },
+    },
+  } as net.SocketConstructorOpts);
 }
 
 function serveWorker(config: BootConfig): void {

@@ -12,7 +12,7 @@ import {
 } from './errors.js';
 import { FrameType, frameTypeNames, HEADER_SIZE, readU32, writeHeader } from './frame.js';
 import { FrameDecoder } from './frame-decoder.js';
-import { type ChannelCodec, type ChannelLike, dumpParts, loads } from './serializer.js';
+import { type ChannelCodec, type ChannelLike, dumpParts, loads, loadsAt } from './serializer.js';
 import type { Transport } from './transport.js';
 
 export interface WireOptions {
@@ -79,6 +79,8 @@ export abstract class BaseGateway {
   #down: GatewayClosedError | null = null;
   /** Set at the first unreadable frame. */
   #broken = false;
+  /** The chunk being decoded: a payload in any other buffer was allocated for it alone. */
+  #reading: Uint8Array | null = null;
 
   constructor(id: string, transport: Transport, role: 'master' | 'worker', options?: WireOptions) {
     this.id = id;
@@ -158,8 +160,12 @@ export abstract class BaseGateway {
 
   #onBytes(chunk: Uint8Array): void {
     if (this.#down || this.#broken) return;
+    // Buffers become plain Uint8Array views: the decoder's own buffers are plain ones, and code
+    // that sees one kind of array is optimized once instead of deoptimized on the other.
+    const bytes = chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.#reading = bytes;
     try {
-      this.#decoder.push(chunk);
+      this.#decoder.push(bytes);
     } catch (error) {
       // Nothing after a bad frame can be trusted: read no further, whatever the subclass does next.
       this.#broken = true;
@@ -184,24 +190,26 @@ export abstract class BaseGateway {
 
   /** Subclasses decide what a broken wire means (kill the process, exit). */
   protected abstract _protocolFailure(error: ProtocolError): void;
+  /** `payload` may be a view of a reused read buffer: decode it, do not keep it. */
   protected abstract _onControl(type: number, flags: number, channelId: number, payload: Uint8Array): void;
 
   /** @internal FrameSink */
-  onFrame(type: number, flags: number, channelId: number, payload: Uint8Array): void {
+  onFrame(type: number, flags: number, channelId: number, buf: Uint8Array, start: number, end: number): void {
     switch (type) {
       case FrameType.DATA: {
         const ch = this.#lookup(channelId, true);
-        ch?._onData(flags, payload);
+        ch?._onData(flags, buf, start, end, buf !== this.#reading);
         return;
       }
       case FrameType.CREDIT: {
-        if (payload.length !== 4) throw this.#bad(`CREDIT frame with ${payload.length} payload bytes (expected 4)`);
+        if (end - start !== 4) throw this.#bad(`CREDIT frame with ${end - start} payload bytes (expected 4)`);
         const ch = this.#lookup(channelId, false);
-        ch?._onCredit(readU32(payload));
+        ch?._onCredit(readU32(buf, start));
         return;
       }
       case FrameType.CLOSE:
       case FrameType.CLOSE_ERROR: {
+        const payload = buf.subarray(start, end);
         if (channelId === 0) {
           this._onControl(type, flags, channelId, payload);
           return;
@@ -216,10 +224,10 @@ export abstract class BaseGateway {
       case FrameType.TERMINATE:
       case FrameType.OUTPUT:
         if (channelId !== 0) throw this.#bad(`channel ${channelId} given; this frame belongs to channel 0`);
-        this._onControl(type, flags, channelId, payload);
+        this._onControl(type, flags, channelId, buf.subarray(start, end));
         return;
       default:
-        this._onControl(type, flags, channelId, payload);
+        this._onControl(type, flags, channelId, buf.subarray(start, end));
     }
   }
 
@@ -231,7 +239,8 @@ export abstract class BaseGateway {
 
   /** @internal */
   _loadErrorInfo(payload: Uint8Array): RemoteErrorInfo {
-    const v = loads(payload) as Partial<RemoteErrorInfo> | null;
+    // A copy: a field (code) may be a binary view, and the payload may lie in a reused read buffer.
+    const v = loads(payload.slice()) as Partial<RemoteErrorInfo> | null;
     if (typeof v !== 'object' || v === null) throw new LoadError('CLOSE_ERROR payload is not an error description');
     return {
       name: String(v.name ?? 'Error'),
@@ -280,9 +289,9 @@ export abstract class BaseGateway {
     return dumpParts(value, this.#codec);
   }
 
-  /** @internal */
-  _load(bytes: Uint8Array, _channelId: number): unknown {
-    return loads(bytes, this.#codec);
+  /** @internal loads the item `buf[start, end)`. */
+  _load(buf: Uint8Array, start: number, end: number): unknown {
+    return loadsAt(buf, start, end, this.#codec);
   }
 
   // ------------------------------------------------------------------ writing
@@ -357,7 +366,8 @@ export abstract class BaseGateway {
   }
 
   #releaseWriters(): void {
-    if (this.#outBytes >= this.#highWater) return;
+    // Checked first: this runs on every flush, and splice(0) allocates even when nobody waits.
+    if (this.#drainWaiters.length === 0 || this.#outBytes >= this.#highWater) return;
     for (const w of this.#drainWaiters.splice(0)) w.resolve();
   }
 

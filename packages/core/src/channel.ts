@@ -243,54 +243,62 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
 
   // ---------------------------------------------------------------- receiving
 
-  /** @internal a DATA frame arrived. */
-  _onData(flags: number, payload: Uint8Array): void {
+  /**
+   * @internal a DATA frame arrived: its payload is `buf[start, end)`. Unless `owned` (a buffer the
+   * decoder allocated for it), `buf` is the read buffer, perhaps reused: nothing may keep a view of it.
+   */
+  _onData(flags: number, buf: Uint8Array, start: number, end: number, owned: boolean): void {
     if (this.#sentClose || this.#closedBy !== null) return; // closed here; the peer learns from our CLOSE
+    const length = end - start;
     // A peer that ignores our window would make us buffer without bound: that is a protocol error.
-    this.#inWindow += payload.length;
+    this.#inWindow += length;
     if (this.#inWindow > this.gateway._window) {
       throw new ProtocolError(
         `the peer overran the flow-control window of channel ${this.id}: ${this.#inWindow} bytes unacknowledged, window ${this.gateway._window}`,
       );
     }
-    let size = payload.length;
-    let bytes = payload;
     const message = this.#message;
     if (message === null) {
       if (flags & 1 /* MORE */) {
-        this.#startMessage(payload);
-        this.#creditPartial(payload.length);
+        this.#startMessage(buf, start, length);
+        this.#creditPartial(length);
         return;
       }
-      // binary values are views of the bytes they arrived in: do not let a small one pin a large read buffer
-      if (payload[0] === 2 || payload[0] === 3) bytes = ownBytes(payload);
-    } else {
-      const fill = this.#messageFill + payload.length;
-      if (fill > message.length) throw this.#badLength(`more than the announced ${message.length} bytes`);
-      // The decoder may have read the payload into place already (see _payloadTarget).
-      if (payload.buffer !== message.buffer || payload.byteOffset !== message.byteOffset + this.#messageFill) message.set(payload, this.#messageFill);
-      this.#messageFill = fill;
-      if (flags & 1 /* MORE */) {
-        this.#creditPartial(payload.length);
-        return;
-      }
-      if (fill !== message.length) throw this.#badLength(`${fill} bytes where ${message.length} were announced`);
-      bytes = message;
-      size += this.#partialUncredited;
-      this.#message = null;
-      this.#messageFill = 0;
-      this.#partialUncredited = 0;
+      const tag = buf[start];
+      // Binary values (tags 2, 3) are views of the payload: of a read buffer they get bytes of their own.
+      const value = (tag === 2 || tag === 3) && !owned ? this.gateway._load(buf.slice(start, end), 0, length) : this.gateway._load(buf, start, end);
+      this.#enqueue(value, length, length);
+      return;
     }
-    const value = this.gateway._load(bytes, this.id);
-    this.#queue.push({ value, size, length: bytes.length });
+    const fill = this.#messageFill + length;
+    if (fill > message.length) throw this.#badLength(`more than the announced ${message.length} bytes`);
+    // The decoder may have read the payload into place already (see _payloadTarget).
+    if (buf.buffer !== message.buffer || buf.byteOffset + start !== message.byteOffset + this.#messageFill) {
+      message.set(buf.subarray(start, end), this.#messageFill);
+    }
+    this.#messageFill = fill;
+    if (flags & 1 /* MORE */) {
+      this.#creditPartial(length);
+      return;
+    }
+    if (fill !== message.length) throw this.#badLength(`${fill} bytes where ${message.length} were announced`);
+    const size = length + this.#partialUncredited;
+    this.#message = null;
+    this.#messageFill = 0;
+    this.#partialUncredited = 0;
+    this.#enqueue(this.gateway._load(message, 0, message.length), size, message.length);
+  }
+
+  #enqueue(value: unknown, size: number, length: number): void {
+    this.#queue.push({ value, size, length });
     if (this.#callback) this.#deliver();
     else if (this.#waiters.length > 0) this.#serveWaiter();
   }
 
   /** The frame announcing a message larger than a frame: 4 bytes, its total length. */
-  #startMessage(payload: Uint8Array): void {
-    if (payload.length !== 4) throw this.#badLength(`a first frame of ${payload.length} bytes; it must hold just the 4-byte message length`);
-    const total = ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0;
+  #startMessage(b: Uint8Array, at: number, length: number): void {
+    if (length !== 4) throw this.#badLength(`a first frame of ${length} bytes; it must hold just the 4-byte message length`);
+    const total = ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
     if (total === 0) throw this.#badLength('an announced length of 0');
     if (total > this.gateway._maxMessage) {
       throw new ProtocolError(
@@ -713,9 +721,4 @@ function byteLength(parts: readonly Uint8Array[]): number {
 
 function u32be(n: number): Uint8Array {
   return new Uint8Array([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
-}
-
-/** `view` itself, or a copy when it is a small part of a larger buffer that it would keep alive. */
-function ownBytes(view: Uint8Array): Uint8Array {
-  return view.byteLength * 2 >= view.buffer.byteLength ? view : view.slice();
 }

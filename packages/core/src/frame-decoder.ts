@@ -2,8 +2,12 @@ import { ProtocolError } from './errors.js';
 import { frameTypeNames, HEADER_SIZE, isFrameType, MAGIC } from './frame.js';
 
 export interface FrameSink {
-  /** `payload` may be a view into the pushed chunk: copy it if kept beyond the call. */
-  onFrame(type: number, flags: number, channelId: number, payload: Uint8Array): void;
+  /**
+   * The payload is `buf[start, end)`: a range of the pushed chunk (valid only during the call, so
+   * copy what is kept), or of a buffer the decoder or payloadTarget filled. Offsets instead of a
+   * view spare an allocation per frame.
+   */
+  onFrame(type: number, flags: number, channelId: number, buf: Uint8Array, start: number, end: number): void;
   /**
    * Where to read the payload of a frame that spans pushed chunks: a view of exactly `length`
    * bytes (then `onFrame` gets that view), or undefined for a fresh buffer. Lets a large message
@@ -64,50 +68,15 @@ export class FrameDecoder {
     const len = chunk.length;
     try {
       while (pos < len) {
-        if (this.#remaining === -1) {
-          let length: number;
-          if (this.#headerFill === 0 && len - pos >= HEADER_SIZE) {
-            length = this.#parseHeader(chunk, pos);
-            pos += HEADER_SIZE;
-          } else {
-            const n = Math.min(HEADER_SIZE - this.#headerFill, len - pos);
-            this.#header.set(chunk.subarray(pos, pos + n), this.#headerFill);
-            this.#headerFill += n;
-            pos += n;
-            if (this.#headerFill < HEADER_SIZE) {
-              // Stray bytes are refused at their first byte, not when a whole header has piled up.
-              const where = this.#offset + pos - this.#headerFill;
-              if (this.#header[0] !== MAGIC) throw this.#badMagic(this.#header.subarray(0, this.#headerFill), where);
-              break;
-            }
-            this.#headerFill = 0;
-            length = this.#parseHeader(this.#header, 0, pos - HEADER_SIZE);
+        if (this.#remaining === -1 && this.#headerFill === 0 && len - pos >= HEADER_SIZE) {
+          const length = this.#parseHeader(chunk, pos, pos);
+          pos += HEADER_SIZE;
+          if (len - pos >= length) {
+            const start = pos;
+            pos += length;
+            this.#emit(chunk, start, pos);
           }
-          if (length === 0) this.#emit(new Uint8Array(0));
-          continue;
-        }
-        const avail = len - pos;
-        if (this.#payload === null && avail >= this.#remaining) {
-          const end = pos + this.#remaining;
-          const payload = chunk.subarray(pos, end);
-          pos = end;
-          this.#emit(payload);
-          continue;
-        }
-        if (this.#payload === null) {
-          const target = this.#sink.payloadTarget?.(this.#type, this.#flags, this.#channel, this.#remaining);
-          this.#payload = target !== undefined && target.length === this.#remaining ? target : new Uint8Array(this.#remaining);
-          this.#payloadFill = 0;
-        }
-        const n = Math.min(this.#payload.length - this.#payloadFill, avail);
-        this.#payload.set(chunk.subarray(pos, pos + n), this.#payloadFill);
-        this.#payloadFill += n;
-        pos += n;
-        if (this.#payloadFill === this.#payload.length) {
-          const payload = this.#payload;
-          this.#payload = null;
-          this.#emit(payload);
-        }
+        } else pos = this.#partial(chunk, pos);
       }
     } catch (error) {
       if (error instanceof ProtocolError) this.#failed = error;
@@ -117,9 +86,56 @@ export class FrameDecoder {
     }
   }
 
-  #emit(payload: Uint8Array): void {
+  /**
+   * A frame that spans chunks: its header or payload is collected piece by piece. Kept apart from
+   * push() so that the common case, whole frames in a chunk, stays small for the optimizer.
+   * Returns the new position in `chunk`.
+   */
+  #partial(chunk: Uint8Array, pos: number): number {
+    const len = chunk.length;
+    if (this.#remaining === -1) {
+      const n = Math.min(HEADER_SIZE - this.#headerFill, len - pos);
+      this.#header.set(chunk.subarray(pos, pos + n), this.#headerFill);
+      this.#headerFill += n;
+      pos += n;
+      if (this.#headerFill < HEADER_SIZE) {
+        // Stray bytes are refused at their first byte, not when a whole header has piled up.
+        const where = this.#offset + pos - this.#headerFill;
+        if (this.#header[0] !== MAGIC) throw this.#badMagic(this.#header.subarray(0, this.#headerFill), where);
+        return pos;
+      }
+      this.#headerFill = 0;
+      if (this.#parseHeader(this.#header, 0, pos - HEADER_SIZE) === 0) this.#emit(chunk, pos, pos);
+      return pos;
+    }
+    const avail = len - pos;
+    if (this.#payload === null) {
+      if (avail >= this.#remaining) {
+        // The header came in an earlier chunk, the whole payload in this one.
+        const start = pos;
+        pos += this.#remaining;
+        this.#emit(chunk, start, pos);
+        return pos;
+      }
+      const target = this.#sink.payloadTarget?.(this.#type, this.#flags, this.#channel, this.#remaining);
+      this.#payload = target !== undefined && target.length === this.#remaining ? target : new Uint8Array(this.#remaining);
+      this.#payloadFill = 0;
+    }
+    const n = Math.min(this.#payload.length - this.#payloadFill, avail);
+    this.#payload.set(chunk.subarray(pos, pos + n), this.#payloadFill);
+    this.#payloadFill += n;
+    pos += n;
+    if (this.#payloadFill === this.#payload.length) {
+      const payload = this.#payload;
+      this.#payload = null;
+      this.#emit(payload, 0, payload.length);
+    }
+    return pos;
+  }
+
+  #emit(buf: Uint8Array, start: number, end: number): void {
     this.#remaining = -1;
-    this.#sink.onFrame(this.#type, this.#flags, this.#channel, payload);
+    this.#sink.onFrame(this.#type, this.#flags, this.#channel, buf, start, end);
   }
 
   #badMagic(bytes: Uint8Array, where: number): ProtocolError {
@@ -132,7 +148,7 @@ export class FrameDecoder {
   }
 
   /** `relOffset`: header start relative to the current chunk (may be negative when it spanned chunks). */
-  #parseHeader(b: Uint8Array, at: number, relOffset = at): number {
+  #parseHeader(b: Uint8Array, at: number, relOffset: number): number {
     const where = this.#offset + relOffset;
     this.#frameStart = where;
     this.#type = 0;

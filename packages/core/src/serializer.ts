@@ -148,25 +148,36 @@ export function dumps(value: unknown): Uint8Array {
 
 export function loads(bytes: Uint8Array, channels?: ChannelCodec): unknown {
   if (!(bytes instanceof Uint8Array)) throw new LoadError('loads() takes a Uint8Array');
-  if (bytes.length === 0) throw new LoadError('empty payload: expected a serializer tag byte', 0);
-  const tag = bytes[0];
+  return loadsAt(bytes, 0, bytes.length, channels);
+}
+
+/**
+ * loads() of the payload `buf[start, end)`, without making a view of it for the common small
+ * values. Binary values returned are views of `buf`. Error offsets count from `start`.
+ */
+export function loadsAt(buf: Uint8Array, start: number, end: number, channels?: ChannelCodec): unknown {
+  const length = end - start;
+  if (length <= 0) throw new LoadError('empty payload: expected a serializer tag byte', 0);
+  const tag = buf[start];
   switch (tag) {
+    case TAG_INT32:
+      if (length !== 5) throw new LoadError(`int32 payload has ${length - 1} bytes, expected 4`, 1);
+      return buf[start + 1]! | (buf[start + 2]! << 8) | (buf[start + 3]! << 16) | (buf[start + 4]! << 24);
+    case TAG_JSON:
+      return parseJson(buf, start + 1, end, start);
     case TAG_UNDEFINED:
-      if (bytes.length !== 1) throw new LoadError(`undefined carries no data, got ${bytes.length - 1} extra bytes`, 1);
+      if (length !== 1) throw new LoadError(`undefined carries no data, got ${length - 1} extra bytes`, 1);
       return undefined;
     case TAG_BYTES: {
-      if (bytes.length < 2) throw new LoadError('truncated binary payload', bytes.length);
-      const view = bytes.subarray(2);
-      if (bytes[1] === 1) return toBuffer(view);
-      if (bytes[1] === 0) return view;
-      throw new LoadError(`unknown binary kind ${bytes[1]}`, 1);
+      if (length < 2) throw new LoadError('truncated binary payload', length);
+      const kind = buf[start + 1];
+      const view = buf.subarray(start + 2, end);
+      if (kind === 1) return toBuffer(view);
+      if (kind === 0) return view;
+      throw new LoadError(`unknown binary kind ${kind}`, 1);
     }
-    case TAG_JSON:
-      return parseJson(bytes, 1, bytes.length);
-    case TAG_INT32:
-      if (bytes.length !== 5) throw new LoadError(`int32 payload has ${bytes.length - 1} bytes, expected 4`, 1);
-      return bytes[1]! | (bytes[2]! << 8) | (bytes[3]! << 16) | (bytes[4]! << 24);
     case TAG_SUPERJSON: {
+      const bytes = buf.subarray(start, end);
       if (bytes.length < 9) throw new LoadError('truncated superjson payload header', bytes.length);
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const n = dv.getUint32(1);
@@ -185,7 +196,7 @@ export function loads(bytes: Uint8Array, channels?: ChannelCodec): unknown {
       if (at + jsonLen + total !== bytes.length) {
         throw new LoadError(`payload lengths disagree: header declares ${at + jsonLen + total} bytes, got ${bytes.length}`, at - 4);
       }
-      const tree = parseJson(bytes, at, at + jsonLen) as { json?: unknown; meta?: unknown };
+      const tree = parseJson(bytes, at, at + jsonLen, 0) as { json?: unknown; meta?: unknown };
       if (typeof tree !== 'object' || tree === null || !('json' in tree)) throw new LoadError('superjson payload lacks its "json" member', at);
       let b = at + jsonLen;
       const blobs = lengths.map((l) => {
@@ -213,21 +224,22 @@ export function loads(bytes: Uint8Array, channels?: ChannelCodec): unknown {
 const utf8Slice = (NodeBuffer as unknown as { prototype?: { utf8Slice?: (this: Uint8Array, s: number, e: number) => string } } | undefined)?.prototype
   ?.utf8Slice;
 
-function parseJson(bytes: Uint8Array, start: number, end: number): unknown {
+/** `base`: where the payload starts in `bytes`, for error offsets relative to it. */
+function parseJson(bytes: Uint8Array, start: number, end: number, base: number): unknown {
   // A payload shorter than the limit cannot nest deeper than it.
-  if (end - start > MAX_DEPTH) checkDepth(bytes, start, end);
+  if (end - start > MAX_DEPTH) checkDepth(bytes, start, end, base);
   let text: string;
   try {
     // Invalid UTF-8 must be refused, not replaced: validate with TextDecoder unless the bytes are
     // plain ASCII, which the fast path can take as is.
     text = utf8Slice && end - start <= 256 && isAscii(bytes, start, end) ? utf8Slice.call(bytes, start, end) : dec.decode(bytes.subarray(start, end));
   } catch {
-    throw new LoadError('payload is not valid UTF-8', start);
+    throw new LoadError('payload is not valid UTF-8', start - base);
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new LoadError(`payload is not valid JSON: ${(error as Error).message}`, start);
+    throw new LoadError(`payload is not valid JSON: ${(error as Error).message}`, start - base);
   }
 }
 
@@ -237,7 +249,7 @@ function isAscii(b: Uint8Array, start: number, end: number): boolean {
 }
 
 /** Refuses nesting beyond MAX_DEPTH before anything recursive looks at the tree. */
-function checkDepth(b: Uint8Array, start: number, end: number): void {
+function checkDepth(b: Uint8Array, start: number, end: number, base: number): void {
   let depth = 0;
   let inString = false;
   for (let i = start; i < end; i++) {
@@ -247,7 +259,7 @@ function checkDepth(b: Uint8Array, start: number, end: number): void {
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
-      if (++depth > MAX_DEPTH + 4) throw new LoadError(`value nested deeper than ${MAX_DEPTH} levels`, i);
+      if (++depth > MAX_DEPTH + 4) throw new LoadError(`value nested deeper than ${MAX_DEPTH} levels`, i - base);
     } else if (c === 0x5d || c === 0x7d) depth--;
   }
 }

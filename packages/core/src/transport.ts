@@ -29,7 +29,10 @@ export interface TransportExit {
 export interface Transport {
   /** Short label for errors and traces: "popen:4242", "ssh:build01", "tcp:10.0.0.5:8888". */
   readonly label: string;
-  /** Sets the receiver of incoming bytes. Bytes that arrived before are delivered at once, in order. */
+  /**
+   * Sets the receiver of incoming bytes. Bytes that arrived before are delivered at once, in order.
+   * A chunk is valid only during the call: the transport may read the next one into the same memory.
+   */
   onData(handler: (chunk: Uint8Array) => void): void;
   /** Called when a write returned false and the stream can take more. */
   onDrain(handler: () => void): void;

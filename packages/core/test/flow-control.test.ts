@@ -16,8 +16,8 @@ function frameWatch() {
   for (const d of ['toWorker', 'toMaster'] as const) {
     decoders[d] = new FrameDecoder(
       {
-        onFrame: (type, _flags, _ch, payload) => {
-          if (type === FrameType.DATA) largest[d] = Math.max(largest[d], payload.length);
+        onFrame: (type, _flags, _ch, _buf, start, end) => {
+          if (type === FrameType.DATA) largest[d] = Math.max(largest[d], end - start);
         },
       },
       { maxPayload: 64 * MiB },

@@ -7,7 +7,7 @@ type Frame = [type: number, flags: number, channel: number, payload: string];
 function decodeAll(chunks: Uint8Array[], maxPayload?: number): Frame[] {
   const frames: Frame[] = [];
   const d = new FrameDecoder(
-    { onFrame: (t, f, c, p) => frames.push([t, f, c, Buffer.from(p).toString('hex')]) },
+    { onFrame: (t, f, c, b, s, e) => frames.push([t, f, c, Buffer.from(b.subarray(s, e)).toString('hex')]) },
     maxPayload === undefined ? undefined : { maxPayload },
   );
   for (const c of chunks) d.push(c);

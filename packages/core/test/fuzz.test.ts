@@ -117,7 +117,10 @@ type Decoded = [type: number, flags: number, channel: number, payload: string];
 
 function decode(chunks: Uint8Array[]): { frames: Decoded[]; error: unknown; decoder: FrameDecoder } {
   const frames: Decoded[] = [];
-  const decoder = new FrameDecoder({ onFrame: (t, f, c, p) => frames.push([t, f, c, Buffer.from(p).toString('hex')]) }, { maxPayload: MAX_PAYLOAD });
+  const decoder = new FrameDecoder(
+    { onFrame: (t, f, c, b, s, e) => frames.push([t, f, c, Buffer.from(b.subarray(s, e)).toString('hex')]) },
+    { maxPayload: MAX_PAYLOAD },
+  );
   let error: unknown = null;
   try {
     for (const c of chunks) decoder.push(c);
