@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Channel, type ExecRequest, execute, type Transport, type TransportExit, WorkerGateway } from '@tsnet/core/internal';
+import { type Channel, directRead, type ExecRequest, execute, type Transport, type TransportExit, WorkerGateway } from '@tsnet/core/internal';
 import type { BootConfig } from './boot-config.js';
 
 declare const __tsnetBoot: (BootConfig & { stdin?: NodeJS.ReadableStream }) | undefined;
@@ -34,10 +34,16 @@ function streamTransport(
   watch(input);
   output.on('error', done);
   const out = output as net.Socket;
+  let target: (() => Uint8Array | undefined) | undefined;
+  let landed: ((n: number) => void) | undefined;
   return {
     label,
+    readInto(t, l) {
+      target = t;
+      landed = l;
+    },
     onData(h: (chunk: Uint8Array) => void) {
-      const direct = readDirect(input, h);
+      const direct = directRead(input, { onChunk: h, target, landed });
       if (direct) watch(direct);
       else {
         input.on('data', h as (c: Buffer) => void);
@@ -63,42 +69,6 @@ function streamTransport(
       process.exit(137);
     },
   };
-}
-
-type HandleSocket = net.Socket & { _handle?: { readStop?(): number; reading?: boolean } | null };
-
-/**
- * Moves the pipe under `input` to a socket that reads with `onread` into one reused buffer: no
- * Readable machinery (buffering, 'data' events, a nextTick per read) and no allocation per read.
- * The gateway copies whatever it keeps, as Transport.onData requires. What `input` has buffered
- * already (the first stage's leftover) is delivered first. Returns undefined where the pipe
- * cannot be taken over (then `input` is read as a stream).
- */
-function readDirect(input: NodeJS.ReadableStream, h: (chunk: Uint8Array) => void): net.Socket | undefined {
-  const old = input as HandleSocket;
-  const handle = old._handle;
-  if (!(old instanceof net.Socket) || !handle || typeof handle.readStop !== 'function') return undefined;
-  handle.readStop();
-  handle.reading = false; // or the new socket would think it reads already
-  old._handle = null; // process.stdin lets go of the pipe: it is neither read nor closed through it again
-  const early: Buffer[] = [];
-  for (let c = old.read() as Buffer | null; c !== null; c = old.read() as Buffer | null) early.push(c);
-  // Delivered on the next tick, as a stream would (the gateway is still being constructed), and
-  // before any read of the new socket, which comes from the event loop.
-  if (early.length > 0) process.nextTick(() => early.forEach(h));
-  const buffer = new Uint8Array(64 * 1024);
-  return new net.Socket({
-    handle: handle as never,
-    readable: true,
-    writable: false,
-    onread: {
-      buffer,
-      callback: (n: number) => {
-        h(buffer.subarray(0, n));
-        return true;
-      },
-    },
-  } as net.SocketConstructorOpts);
 }
 
 function serveWorker(config: BootConfig): void {

@@ -35,6 +35,8 @@ export const MAX_WINDOW = 1 << 30;
 export const MIN_FRAME = 1024;
 export const MAX_MAX_MESSAGE = 2 ** 32 - 1;
 const SMALL_FRAME = 8192;
+/** A payload rest at least this large is read into place by transports that can (Transport.readInto). */
+const DIRECT_READ_MIN = 64 * 1024;
 const SLAB = 64 * 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -110,6 +112,10 @@ export abstract class BaseGateway {
       },
     };
     transport.onDrain(() => this.#onDrain());
+    transport.readInto?.(
+      () => (this.#down || this.#broken ? undefined : this.#decoder.directTarget(DIRECT_READ_MIN)),
+      (n) => this.#onDirect(n),
+    );
     transport.onData((chunk) => this.#onBytes(chunk));
   }
 
@@ -168,6 +174,18 @@ export abstract class BaseGateway {
       this.#decoder.push(bytes);
     } catch (error) {
       // Nothing after a bad frame can be trusted: read no further, whatever the subclass does next.
+      this.#broken = true;
+      this._protocolFailure(this.#describeFailure(error));
+    }
+  }
+
+  /** `n` bytes were read straight into the payload the decoder is collecting. */
+  #onDirect(n: number): void {
+    if (this.#down || this.#broken) return;
+    this.#reading = null;
+    try {
+      this.#decoder.pushDirect(n);
+    } catch (error) {
       this.#broken = true;
       this._protocolFailure(this.#describeFailure(error));
     }

@@ -133,6 +133,35 @@ export class FrameDecoder {
     return pos;
   }
 
+  /**
+   * Where the next bytes of the stream belong, when they are the rest of a payload of at least
+   * `min` bytes that is being collected (for a transport that can read into it): a view of the
+   * unfilled part. Undefined otherwise.
+   */
+  directTarget(min: number): Uint8Array | undefined {
+    const payload = this.#payload;
+    if (this.#failed || payload === null || payload.length - this.#payloadFill < min) return undefined;
+    return payload.subarray(this.#payloadFill);
+  }
+
+  /** `n` bytes of the stream were read into the view directTarget() gave. */
+  pushDirect(n: number): void {
+    if (this.#failed) throw this.#failed;
+    const payload = this.#payload;
+    if (payload === null || n > payload.length - this.#payloadFill) throw new Error(`pushDirect(${n}) without room for it`);
+    this.#payloadFill += n;
+    this.#offset += n;
+    if (this.#payloadFill === payload.length) {
+      this.#payload = null;
+      try {
+        this.#emit(payload, 0, payload.length);
+      } catch (error) {
+        if (error instanceof ProtocolError) this.#failed = error;
+        throw error;
+      }
+    }
+  }
+
   #emit(buf: Uint8Array, start: number, end: number): void {
     this.#remaining = -1;
     this.#sink.onFrame(this.#type, this.#flags, this.#channel, buf, start, end);

@@ -5,6 +5,7 @@
 
 export { BaseGateway, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, type WireOptions } from './base-gateway.js';
 export { Channel } from './channel.js';
+export { type DirectReadHooks, directRead } from './direct-read.js';
 export {
   AuthenticationError,
   BootstrapError,

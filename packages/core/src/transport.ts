@@ -34,6 +34,12 @@ export interface Transport {
    * A chunk is valid only during the call: the transport may read the next one into the same memory.
    */
   onData(handler: (chunk: Uint8Array) => void): void;
+  /**
+   * Optional, called before onData: a read may land straight in memory the gateway names (the rest
+   * of a large payload, from `target()`) instead of a chunk for onData; `landed(n)` then reports it.
+   * Bytes stay in stream order across both paths.
+   */
+  readInto?(target: () => Uint8Array | undefined, landed: (n: number) => void): void;
   /** Called when a write returned false and the stream can take more. */
   onDrain(handler: () => void): void;
   write(chunk: Uint8Array): boolean;

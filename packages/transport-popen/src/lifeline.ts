@@ -10,6 +10,7 @@ const SCRIPT = [
   'while read -r c g; do',
   '  case $c in',
   '    +) l="$l$g ";;',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
   '    -) case $l in *" $g "*) l="${l%% $g *} ${l#* $g }";; esac;;',
   '  esac',
   'done',

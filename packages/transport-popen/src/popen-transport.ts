@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { getPriority, setPriority } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FIRST_STAGE, preamble } from '@tsnet/bootstrap';
 import { connectVia } from '@tsnet/core';
-import { ConnectError, type ConnectOptions, type Transport, type TransportExit, type TransportProvider } from '@tsnet/core/internal';
+import { ConnectError, type ConnectOptions, directRead, type Transport, type TransportExit, type TransportProvider } from '@tsnet/core/internal';
 import { Lifeline } from './lifeline.js';
 
 /** How long stdio may stay open after the process exited (a grandchild holding a pipe) before we stop waiting. */
@@ -141,6 +142,10 @@ export class PopenTransport implements Transport {
   #exited = false;
 
   readonly #lifeline: Lifeline | undefined;
+  /** The socket that reads the wire once onData took its pipe over (see directRead). */
+  #direct: Socket | undefined;
+  #target: (() => Uint8Array | undefined) | undefined;
+  #landed: ((n: number) => void) | undefined;
 
   /** `lifeline`: guards the runtime's process group if we die (see Lifeline). */
   constructor(child: ChildProcess, lifeline?: Lifeline) {
@@ -171,6 +176,7 @@ export class PopenTransport implements Transport {
         // stdio normally closes right after; a grandchild may hold it open, so do not wait long.
         setTimeout(() => {
           for (const s of child.stdio) s?.destroy();
+          this.#direct?.destroy();
           finish();
         }, STDIO_GRACE_MS).unref();
       });
@@ -183,8 +189,22 @@ export class PopenTransport implements Transport {
     return this.#lifeline !== undefined;
   }
 
+  readInto(target: () => Uint8Array | undefined, landed: (n: number) => void): void {
+    this.#target = target;
+    this.#landed = landed;
+  }
+
   onData(handler: (chunk: Uint8Array) => void): void {
-    this.#wire.on('data', handler);
+    const wire = this.#wire;
+    const direct = directRead(wire, { onChunk: handler, target: this.#target, landed: this.#landed });
+    if (!direct) {
+      wire.on('data', handler);
+      return;
+    }
+    this.#direct = direct;
+    direct.on('error', () => {});
+    // The child's 'close' waits for the stdio stream whose pipe we took: it ends with ours.
+    direct.once('close', () => wire.destroy());
   }
 
   onDrain(handler: () => void): void {
@@ -226,11 +246,13 @@ export class PopenTransport implements Transport {
 
   ref(): void {
     this.#child.ref();
+    this.#direct?.ref();
     for (const s of this.#child.stdio) (s as { ref?: () => void } | null)?.ref?.();
   }
 
   unref(): void {
     this.#child.unref();
+    this.#direct?.unref();
     for (const s of this.#child.stdio) (s as { unref?: () => void } | null)?.unref?.();
   }
 
