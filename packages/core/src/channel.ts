@@ -306,8 +306,9 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       );
     }
     // Pages are touched only as bytes arrive, so a large announcement alone commits no memory.
+    // Not zero-filled: every byte is written before the message is used (or it is dropped).
     try {
-      this.#message = new Uint8Array(total);
+      this.#message = uninitialized(total);
     } catch (error) {
       throw new ProtocolError(`cannot allocate the ${total} bytes the peer announced on channel ${this.id}: ${(error as Error).message}`);
     }
@@ -721,4 +722,13 @@ function byteLength(parts: readonly Uint8Array[]): number {
 
 function u32be(n: number): Uint8Array {
   return new Uint8Array([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+}
+
+const NodeBufferAlloc = (globalThis as { Buffer?: { allocUnsafeSlow(n: number): Uint8Array } }).Buffer;
+
+/** A plain Uint8Array over memory that is not zeroed first (a memset of the whole message otherwise). */
+function uninitialized(size: number): Uint8Array {
+  if (!NodeBufferAlloc) return new Uint8Array(size);
+  const b = NodeBufferAlloc.allocUnsafeSlow(size);
+  return new Uint8Array(b.buffer, b.byteOffset, size);
 }
