@@ -80,6 +80,20 @@ describe('lifeline', () => {
   });
 });
 
+test('remote code that reads process.stdin gets an empty stream, not the wire', async () => {
+  const gw = await makeGateway('popen', { output: 'ignore' });
+  const ch = gw.remoteExec(`
+    let n = 0;
+    process.stdin.on('data', (d) => { n += d.length; });
+    await new Promise((r) => process.stdin.once('end', r));
+    await channel.send(n);
+    await channel.send(await channel.receive());`);
+  expect(await ch.receive()).toBe(0);
+  await ch.send('the wire still works');
+  expect(await ch.receive()).toBe('the wire still works');
+  await gw.exit();
+});
+
 describe('code cache', () => {
   test('the first start writes a private cache file, later starts use it, and remote code sees no difference', async () => {
     const home = tmp();

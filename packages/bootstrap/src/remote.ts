@@ -7,10 +7,11 @@ import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import { type Channel, directRead, type ExecRequest, execute, type Transport, type TransportExit, WorkerGateway } from '@tsnet/core/internal';
 import type { BootConfig } from './boot-config.js';
 
-declare const __tsnetBoot: (BootConfig & { stdin?: NodeJS.ReadableStream }) | undefined;
+declare const __tsnetBoot: BootConfig | undefined;
 
 const started = Date.now();
 
@@ -20,6 +21,7 @@ function streamTransport(
   input: NodeJS.ReadableStream,
   output: net.Socket | NodeJS.WritableStream,
   rawWrite: (b: Uint8Array) => boolean,
+  rest: Uint8Array | undefined,
 ): Transport {
   let resolveClosed!: (e: TransportExit) => void;
   const closed = new Promise<TransportExit>((r) => {
@@ -43,6 +45,8 @@ function streamTransport(
       landed = l;
     },
     onData(h: (chunk: Uint8Array) => void) {
+      // What the first stage read past the bundle comes first (next tick, as a stream would).
+      if (rest && rest.length > 0) process.nextTick(() => h(rest));
       const direct = directRead(input, { onChunk: h, target, landed });
       if (direct) watch(direct);
       else {
@@ -85,7 +89,7 @@ function serveWorker(config: BootConfig): void {
     wireOut = new net.Socket({ fd: config.wireFd, readable: false, writable: true });
     rawWrite = (b) => wireOut.write(b);
   }
-  const transport = streamTransport('wire', process.stdin, wireOut, rawWrite);
+  const transport = streamTransport('wire', wireIn(config), wireOut, rawWrite, config.rest);
   const execRequire = createRequire(path.join(process.cwd(), '__tsnet_exec__.js'));
 
   let gateway: WorkerGateway | undefined;
@@ -152,6 +156,34 @@ function serveWorker(config: BootConfig): void {
       process.exit(0);
     }, 250).unref();
   });
+}
+
+/**
+ * The stream the frames come in on. The first stage read fd 0 without a stream (process.stdin costs
+ * a fresh Node 4-6 ms): we open it here, and process.stdin becomes an empty stream for remote code,
+ * which must never read the wire nor open fd 0 a second time. An older first stage left process.stdin
+ * in use: then it is the wire.
+ */
+function wireIn(config: BootConfig): NodeJS.ReadableStream {
+  if (config.rest === undefined) return process.stdin;
+  let input: NodeJS.ReadableStream;
+  try {
+    input = new net.Socket({ fd: 0, readable: true, writable: false });
+  } catch {
+    return process.stdin; // not a pipe or socket (a file): Node's own stdin handles it
+  }
+  let empty: Readable | undefined;
+  Object.defineProperty(process, 'stdin', {
+    configurable: true,
+    enumerable: true,
+    get: () =>
+      (empty ??= new Readable({
+        read() {
+          this.push(null);
+        },
+      })),
+  });
+  return input;
 }
 
 /** console.log and process.stdout.write must never reach the wire. */

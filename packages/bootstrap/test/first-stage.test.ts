@@ -3,10 +3,11 @@ import { spawn } from 'node:child_process';
 import { bundleHash, FIRST_STAGE } from '@tsnet/bootstrap';
 import { expect, test } from 'vitest';
 
-// A stand-in bundle: says what config it got, then echoes its stdin to stdout (the first stage
-// leaves stdin paused; a bundle resumes it).
+// A stand-in bundle: says what config it got, then echoes what followed it: first the bytes the
+// first stage read past it (`rest`), then what it reads from fd 0 itself.
 const ECHO = Buffer.from(
-  "process.stdout.write(JSON.stringify({wireFd:__tsnetBoot.wireFd})+'\\n');process.stdin.on('data',(d)=>process.stdout.write(d)).resume();",
+  "const o=__tsnetBoot;process.stdout.write(JSON.stringify({wireFd:o.wireFd})+'\\n');if(o.rest.length)process.stdout.write(o.rest);" +
+    "new (require('net').Socket)({fd:0,readable:true,writable:false}).on('data',(d)=>process.stdout.write(d));",
 );
 
 function header(code: Buffer, hash = bundleHash(code), length = code.length): Buffer {
