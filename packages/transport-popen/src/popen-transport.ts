@@ -246,14 +246,19 @@ export class PopenTransport implements Transport {
 
   ref(): void {
     this.#child.ref();
-    this.#direct?.ref();
-    for (const s of this.#child.stdio) (s as { ref?: () => void } | null)?.ref?.();
+    for (const s of this.#streams()) s.ref?.();
   }
 
   unref(): void {
     this.#child.unref();
-    this.#direct?.unref();
-    for (const s of this.#child.stdio) (s as { unref?: () => void } | null)?.unref?.();
+    for (const s of this.#streams()) s.unref?.();
+  }
+
+  /** The streams with a handle: fd 3's stream gave its pipe to #direct (and would queue a listener per call). */
+  #streams(): Array<{ ref?: () => void; unref?: () => void }> {
+    const all = [...this.#child.stdio] as Array<{ ref?: () => void; unref?: () => void } | null>;
+    if (this.#direct) all[3] = this.#direct;
+    return all.filter((s) => s !== null);
   }
 
   /** SIGKILLs the remote process group (the runtime and everything it started). */
