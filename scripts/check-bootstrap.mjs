@@ -1,12 +1,19 @@
-// Checks the bundled remote side: size budget, ASCII only, no import/require of anything but Node
-// builtins, and that it parses as a function body (how the first stage runs it).
+// Checks the bundled remote side: size budgets (the file, and its worker part, which is what is
+// injected at every start), ASCII only, no import/require of anything but Node builtins, and that
+// the worker part parses as a function body (how the first stage runs it).
 import { readFileSync } from 'node:fs';
 
 const BUDGET = 128 * 1024; // bytes, minified; stated in the README
+const WORKER_BUDGET = 64 * 1024; // the injected part
+const MARKER = '\n//# tsnet-server-part\n'; // as in packages/bootstrap/src/index.ts
 const file = new URL('../packages/bootstrap/dist/standalone/tsnet-bootstrap.js', import.meta.url);
 const code = readFileSync(file);
 const problems = [];
 if (code.length > BUDGET) problems.push(`size ${code.length} B is over the budget of ${BUDGET} B`);
+const workerEnd = code.indexOf(MARKER, 0, 'latin1');
+if (workerEnd < 0) problems.push('no worker part: the server-part marker is missing');
+const worker = code.subarray(0, workerEnd < 0 ? code.length : workerEnd);
+if (worker.length > WORKER_BUDGET) problems.push(`worker part ${worker.length} B is over its budget of ${WORKER_BUDGET} B`);
 const nonAscii = code.findIndex((b) => b > 0x7e || (b < 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09));
 if (nonAscii !== -1) problems.push(`non-ASCII byte 0x${code[nonAscii].toString(16)} at offset ${nonAscii}`);
 const text = code.toString('latin1');
@@ -36,12 +43,19 @@ for (const r of required)
   )
     problems.push(`requires non-builtin module ${r}`);
 try {
-  new Function('require', '__tsnetBoot', text);
+  new Function('require', '__tsnetBoot', worker.toString('latin1'));
 } catch (error) {
-  problems.push(`does not parse as a function body: ${error.message}`);
+  problems.push(`the worker part does not parse as a function body: ${error.message}`);
+}
+try {
+  new Function('require', text);
+} catch (error) {
+  problems.push(`the file does not parse: ${error.message}`);
 }
 if (problems.length) {
   console.error(`tsnet-bootstrap.js check failed:\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }
-console.log(`tsnet-bootstrap.js: ${code.length} B of ${BUDGET} B budget, ASCII, builtins only: ${[...required].sort().join(', ')}`);
+console.log(
+  `tsnet-bootstrap.js: ${code.length} B of ${BUDGET} B budget (injected worker part ${worker.length} B of ${WORKER_BUDGET} B), ASCII, builtins only: ${[...required].sort().join(', ')}`,
+);

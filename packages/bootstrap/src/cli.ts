@@ -1,3 +1,5 @@
+import { PROTOCOL_VERSION } from '@tsnet/core/internal';
+
 /** `node tsnet-bootstrap.js <command>`: the standalone entry points of the bundle. */
 const USAGE = `Usage: node tsnet-bootstrap.js <command>
 
@@ -11,13 +13,11 @@ export async function cli(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': {
-      // Loaded only here: the injected remote side never evaluates the server (or ws).
       const { serve } = await import('./serve-cli.js');
       await serve(rest);
       return;
     }
     case 'version': {
-      const { PROTOCOL_VERSION } = await import('@tsnet/core/internal');
       process.stdout.write(`tsnet protocol ${PROTOCOL_VERSION}\n`);
       return;
     }
@@ -31,4 +31,15 @@ export async function cli(argv: string[]): Promise<void> {
       process.stderr.write(`tsnet-bootstrap: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
       process.exitCode = 2;
   }
+}
+
+declare const __tsnetBoot: unknown;
+
+/** The file's server part: runs the CLI when the file runs as a program (never when injected). */
+export function main(): void {
+  if (typeof __tsnetBoot !== 'undefined') return;
+  cli(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`tsnet-bootstrap: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  });
 }

@@ -15,15 +15,24 @@ export const BOOTSTRAP_FILE: string = fileURLToPath(new URL('../dist/standalone/
 
 let cached: { code: Buffer; hash: string } | undefined;
 
-/** The bundle's bytes and hash (what the first stage checks), read once. */
+/**
+ * Where the file's worker part ends and its server part begins (build.mjs writes the same string).
+ * Only the worker part is injected: it is read, hashed and compiled at every start.
+ */
+export const SERVER_PART_MARKER = '\n//# tsnet-server-part\n';
+
+/** The worker part of the bundle (what is injected) and its hash (what the first stage checks), read once. */
 export function bundle(): { code: Buffer; hash: string } {
   if (!cached) {
-    let code: Buffer;
+    let file: Buffer;
     try {
-      code = readFileSync(BOOTSTRAP_FILE);
+      file = readFileSync(BOOTSTRAP_FILE);
     } catch (error) {
       throw new Error(`@tsnet/bootstrap: ${BOOTSTRAP_FILE} is missing; build the package (npm run build) or reinstall it`, { cause: error });
     }
+    const end = file.indexOf(SERVER_PART_MARKER, 0, 'latin1');
+    if (end < 0) throw new Error(`@tsnet/bootstrap: ${BOOTSTRAP_FILE} has no worker part; rebuild the package (npm run build) or reinstall it`);
+    const code = file.subarray(0, end);
     cached = { code, hash: bundleHash(code) };
   }
   return cached;

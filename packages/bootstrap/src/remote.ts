@@ -1,6 +1,6 @@
 /**
- * The remote side: what the first stage runs after reading this bundle from stdin. Also the
- * standalone CLI (`node tsnet-bootstrap.js serve …`) when run as a file.
+ * The remote side: what the first stage runs after reading the worker part of the bundle from
+ * stdin. The standalone CLI (`node tsnet-bootstrap.js serve …`) is the file's other part (cli.ts).
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -232,19 +232,6 @@ function startWatchdog(killGroup: boolean): () => void {
   return begin;
 }
 
-function main(): void {
-  if (typeof __tsnetBoot !== 'undefined') {
-    serveWorker(__tsnetBoot);
-    return;
-  }
-  // Run as a file: the standalone CLI.
-  import('./cli.js').then(
-    (m) => m.cli(process.argv.slice(2)),
-    (error: unknown) => {
-      process.stderr.write(`tsnet-bootstrap: ${String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
-
-main();
+// Injected by the first stage: serve. Run as a program (the file's worker part runs first, then
+// its server part; see build.mjs): nothing to do here.
+if (typeof __tsnetBoot !== 'undefined') serveWorker(__tsnetBoot);
