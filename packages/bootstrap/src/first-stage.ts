@@ -64,19 +64,11 @@ export const CODE_CACHE = '$XDG_CACHE_HOME/tsnet or ~/.cache/tsnet';
  * the lanes XORed together.
  */
 export function bundleHash(bytes: Uint8Array): string {
+  // As the first stage does: words read little-endian whatever the platform.
   const words = new Int32Array(((bytes.length + 15) >> 4) << 2);
-  const view = new Uint8Array(words.buffer);
+  const view = Buffer.from(words.buffer);
   view.set(bytes);
-  if (new Uint16Array(new Uint8Array([1, 0]).buffer)[0] !== 1) {
-    // big-endian platform: make the words read as little-endian
-    for (let j = 0; j < view.length; j += 4) {
-      const [a, b, c, d] = [view[j]!, view[j + 1]!, view[j + 2]!, view[j + 3]!];
-      view[j] = d;
-      view[j + 1] = c;
-      view[j + 2] = b;
-      view[j + 3] = a;
-    }
-  }
+  if (new Uint16Array(new Uint8Array([1, 0]).buffer)[0] !== 1) view.swap32();
   let a = 0x811c9dc5 | 0;
   let b = a;
   let c = a;

@@ -173,9 +173,7 @@ export abstract class BaseGateway {
     try {
       this.#decoder.push(bytes);
     } catch (error) {
-      // Nothing after a bad frame can be trusted: read no further, whatever the subclass does next.
-      this.#broken = true;
-      this._protocolFailure(this.#describeFailure(error));
+      this.#readFailed(error);
     }
   }
 
@@ -186,9 +184,14 @@ export abstract class BaseGateway {
     try {
       this.#decoder.pushDirect(n);
     } catch (error) {
-      this.#broken = true;
-      this._protocolFailure(this.#describeFailure(error));
+      this.#readFailed(error);
     }
+  }
+
+  /** Nothing after a bad frame can be trusted: read no further, whatever the subclass does next. */
+  #readFailed(error: unknown): void {
+    this.#broken = true;
+    this._protocolFailure(this.#describeFailure(error));
   }
 
   /** Every failure while reading becomes a ProtocolError that names the offending frame's offset. */
