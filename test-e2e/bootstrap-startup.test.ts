@@ -170,3 +170,24 @@ describe('code cache', () => {
     expect(readdirSync(dir)).toEqual([file]);
   });
 });
+
+describe('what a start loads', () => {
+  test('a popen remote serves its wire without loading node:net or node:stream; remote code that needs them still gets them', async () => {
+    const gw = await makeGateway('popen', { output: 'ignore' });
+    try {
+      const loaded = (await gw.remoteExec('await channel.send(process.moduleLoadList)').receive()) as string[];
+      expect(loaded).not.toContain('NativeModule net');
+      expect(loaded).toContain('Internal Binding pipe_wrap');
+      // process.stdin is an empty stream, built (and node:stream loaded) when first touched
+      const ch = gw.remoteExec(`
+        const chunks = [];
+        for await (const c of process.stdin) chunks.push(c);
+        const net = require('node:net');
+        await channel.send([chunks.length, typeof net.connect, process.moduleLoadList.includes('NativeModule stream')]);
+      `);
+      expect(await ch.receive()).toEqual([0, 'function', true]);
+    } finally {
+      await gw.exit();
+    }
+  });
+});

@@ -2,44 +2,47 @@
  * The remote side: what the first stage runs after reading the worker part of the bundle from
  * stdin. The standalone CLI (`node tsnet-bootstrap.js serve …`) is the file's other part (cli.ts).
  */
-import * as fs from 'node:fs';
+import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { Readable } from 'node:stream';
-import { type Channel, directRead, type ExecRequest, execute, type Transport, type TransportExit, WorkerGateway } from '@tsnet/core/internal';
+import type * as net from 'node:net';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  builtin,
+  type Channel,
+  type DirectReadHooks,
+  directRead,
+  type ExecRequest,
+  execute,
+  openRawPipe,
+  type RawPipe,
+  type Transport,
+  type TransportExit,
+  WorkerGateway,
+} from '@tsnet/core/internal';
 import type { BootConfig } from './boot-config.js';
 
 declare const __tsnetBoot: BootConfig | undefined;
 
 const started = Date.now();
 
+/** One direction of the wire: a RawPipe (no node:net, no node:stream) or a net.Socket behind the same shape. */
+type WireIn = Pick<RawPipe, 'read'>;
+type WireOut = Pick<RawPipe, 'write' | 'onDrain' | 'onError' | 'flushed' | 'end'>;
+
 /** The wire as a Transport: frames in on `input`, out on `output`. */
-function streamTransport(
-  label: string,
-  input: NodeJS.ReadableStream,
-  output: net.Socket | NodeJS.WritableStream,
-  rawWrite: (b: Uint8Array) => boolean,
-  rest: Uint8Array | undefined,
-): Transport {
+function wireTransport(input: WireIn, output: WireOut, rest: Uint8Array | undefined): Transport {
   let resolveClosed!: (e: TransportExit) => void;
   const closed = new Promise<TransportExit>((r) => {
     resolveClosed = r;
   });
   const done = (): void => resolveClosed({ code: null, signal: null });
-  const watch = (s: NodeJS.ReadableStream): void => {
-    s.on('end', done);
-    s.on('close', done);
-    s.on('error', done);
-  };
-  watch(input);
-  output.on('error', done);
-  const out = output as net.Socket;
+  output.onError(done);
   let target: (() => Uint8Array | undefined) | undefined;
   let landed: ((n: number) => void) | undefined;
   return {
-    label,
+    label: 'wire',
     readInto(t, l) {
       target = t;
       landed = l;
@@ -47,26 +50,15 @@ function streamTransport(
     onData(h: (chunk: Uint8Array) => void) {
       // What the first stage read past the bundle comes first (next tick, as a stream would).
       if (rest && rest.length > 0) process.nextTick(() => h(rest));
-      const direct = directRead(input, { onChunk: h, target, landed });
-      if (direct) watch(direct);
-      else {
-        input.on('data', h as (c: Buffer) => void);
-        input.resume();
-      }
+      input.read({ onChunk: h, target, landed }, done);
     },
     onDrain(h: () => void) {
-      output.on('drain', h);
+      output.onDrain(h);
     },
-    write: rawWrite,
-    writev(chunks: Uint8Array[]) {
-      out.cork();
-      let ok = true;
-      for (const c of chunks) ok = rawWrite(c);
-      process.nextTick(() => out.uncork());
-      return ok;
-    },
+    write: (chunk) => output.write([chunk]),
+    writev: (chunks) => output.write(chunks),
     end() {
-      out.end();
+      output.end();
     },
     closed,
     async kill() {
@@ -75,29 +67,84 @@ function streamTransport(
   };
 }
 
+/** A readable net.Socket (or process.stdin) as a WireIn. */
+function socketIn(input: NodeJS.ReadableStream): WireIn {
+  return {
+    read(hooks: DirectReadHooks, onEnd: (error?: Error) => void) {
+      let ended = false;
+      const end = (error?: Error): void => {
+        if (ended) return;
+        ended = true;
+        onEnd(error);
+      };
+      const watch = (s: NodeJS.ReadableStream): void => {
+        s.on('end', () => end());
+        s.on('close', () => end());
+        s.on('error', end);
+      };
+      const direct = directRead(input, hooks);
+      if (direct) watch(direct);
+      else {
+        watch(input);
+        input.on('data', hooks.onChunk as (c: Buffer) => void);
+        input.resume();
+      }
+    },
+  };
+}
+
+/** A writable stream as a WireOut; `rawWrite` is its write from before any redirection. */
+function socketOut(out: net.Socket, rawWrite: (b: Uint8Array) => boolean): WireOut {
+  return {
+    write(chunks) {
+      if (chunks.length === 1) return rawWrite(chunks[0]!);
+      out.cork();
+      let ok = true;
+      for (const c of chunks) ok = rawWrite(c);
+      process.nextTick(() => out.uncork());
+      return ok;
+    },
+    onDrain(h) {
+      out.on('drain', h);
+    },
+    onError(h) {
+      out.on('error', h);
+    },
+    flushed(cb) {
+      out.write(new Uint8Array(0), () => cb());
+    },
+    end() {
+      out.end();
+    },
+  };
+}
+
 function serveWorker(config: BootConfig): void {
-  let wireOut: net.Socket;
-  let rawWrite: (b: Uint8Array) => boolean;
+  let wireOut: WireOut;
   if (config.wireFd === 1) {
     // Only here: process.stdout is a getter that builds a stream (1-3 ms of every start).
-    const stdout = process.stdout;
-    // stdout is the wire: keep its real write for frames and point everything else at stderr.
-    wireOut = stdout as unknown as net.Socket;
+    const stdout = process.stdout as unknown as net.Socket;
+    // stdout is the wire: keep its real write for frames (redirectOutput points everything else elsewhere).
     const write = stdout.write;
-    rawWrite = (b) => write.call(stdout, b);
+    wireOut = socketOut(stdout, (b) => write.call(stdout, b));
   } else {
-    wireOut = new net.Socket({ fd: config.wireFd, readable: false, writable: true });
-    rawWrite = (b) => wireOut.write(b);
+    const raw = openRawPipe(config.wireFd);
+    if (raw) wireOut = raw;
+    else {
+      const { Socket } = builtin<typeof net>('node:net');
+      const out = new Socket({ fd: config.wireFd, readable: false, writable: true });
+      wireOut = socketOut(out, (b) => out.write(b));
+    }
   }
-  const transport = streamTransport('wire', wireIn(config), wireOut, rawWrite, config.rest);
-  const execRequire = createRequire(path.join(process.cwd(), '__tsnet_exec__.js'));
+  const transport = wireTransport(wireIn(config), wireOut, config.rest);
+  const execRequire = createRequire(join(process.cwd(), '__tsnet_exec__.js'));
 
   let gateway: WorkerGateway | undefined;
   const exit = (code: number): void => {
     const timer = setTimeout(() => process.exit(code), 2000);
     timer.unref();
     gateway?._flushNow();
-    wireOut.write(new Uint8Array(0), () => process.exit(code));
+    wireOut.flushed(() => process.exit(code));
   };
 
   const watchdog = config.watchPpid ? startWatchdog(config.killGroup === true) : () => {};
@@ -113,7 +160,7 @@ function serveWorker(config: BootConfig): void {
       cwd: process.cwd(),
       platform: process.platform,
       arch: process.arch,
-      hostname: os.hostname(),
+      hostname: hostname(),
       executable: process.execPath,
       runtime: 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node',
       versions: { ...process.versions },
@@ -159,25 +206,28 @@ function serveWorker(config: BootConfig): void {
 }
 
 /**
- * The stream the frames come in on. The first stage read fd 0 without a stream (process.stdin costs
- * a fresh Node 4-6 ms): we open it here, and process.stdin becomes an empty stream for remote code,
- * which must never read the wire nor open fd 0 a second time. An older first stage left process.stdin
- * in use: then it is the wire.
+ * Where the frames come in. The first stage read fd 0 without a stream (process.stdin costs a fresh
+ * Node 4-6 ms): we open it here (as a RawPipe, or a net.Socket where that is not possible), and
+ * process.stdin becomes an empty stream for remote code, which must never read the wire nor open fd 0
+ * a second time. An older first stage left process.stdin in use: then it is the wire.
  */
-function wireIn(config: BootConfig): NodeJS.ReadableStream {
-  if (config.rest === undefined) return process.stdin;
-  let input: NodeJS.ReadableStream;
-  try {
-    input = new net.Socket({ fd: 0, readable: true, writable: false });
-  } catch {
-    return process.stdin; // not a pipe or socket (a file): Node's own stdin handles it
+function wireIn(config: BootConfig): WireIn {
+  if (config.rest === undefined) return socketIn(process.stdin);
+  let input: WireIn | undefined = openRawPipe(0);
+  if (!input) {
+    try {
+      const { Socket } = builtin<typeof net>('node:net');
+      input = socketIn(new Socket({ fd: 0, readable: true, writable: false }));
+    } catch {
+      return socketIn(process.stdin); // not a pipe or socket (a file): Node's own stdin handles it
+    }
   }
   let empty: Readable | undefined;
   Object.defineProperty(process, 'stdin', {
     configurable: true,
     enumerable: true,
     get: () =>
-      (empty ??= new Readable({
+      (empty ??= new (builtin<typeof import('node:stream')>('node:stream').Readable)({
         read() {
           this.push(null);
         },
@@ -194,7 +244,7 @@ function redirectOutput(gateway: WorkerGateway, mode: 'fd' | 'frames'): void {
       const bytes =
         typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : (chunk as Uint8Array);
       if (mode === 'frames') gateway.writeOutput(stream, bytes);
-      else fs.writeSync(2, bytes);
+      else writeSync(2, bytes);
       if (typeof done === 'function') process.nextTick(done as () => void);
       return true;
     };

@@ -1,4 +1,5 @@
-import * as net from 'node:net';
+import type * as net from 'node:net';
+import { builtin } from './builtin.js';
 
 type PipeHandle = { readStop?(): number; reading?: boolean };
 type HandleSocket = net.Socket & { _handle?: PipeHandle | null };
@@ -25,9 +26,10 @@ const READ_SIZE = 256 * 1024;
  * a stream. `from` keeps no handle: it is neither read nor closed through it again.
  */
 export function directRead(from: NodeJS.ReadableStream, hooks: DirectReadHooks): net.Socket | undefined {
+  const { Socket } = builtin<typeof net>('node:net');
   const old = from as HandleSocket;
   const handle = old._handle;
-  if (!(old instanceof net.Socket) || !handle || typeof handle.readStop !== 'function') return undefined;
+  if (!(old instanceof Socket) || !handle || typeof handle.readStop !== 'function') return undefined;
   handle.readStop();
   handle.reading = false; // or the new socket would think it reads already
   old._handle = null;
@@ -41,7 +43,7 @@ export function directRead(from: NodeJS.ReadableStream, hooks: DirectReadHooks):
     });
   const own = new Uint8Array(READ_SIZE);
   const { target, landed } = hooks;
-  return new net.Socket({
+  return new Socket({
     handle: handle as never,
     readable: true,
     writable: false,

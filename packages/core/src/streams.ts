@@ -1,9 +1,11 @@
-import { Readable, Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { builtin } from './builtin.js';
 import type { Channel } from './channel.js';
 import { ChannelClosedError, TsnetError } from './errors.js';
 
 /** A Writable that sends each chunk as one item; backpressure follows the channel's window. */
 export function channelWritable(channel: Channel, options?: { proxyClose?: boolean }): Writable {
+  const { Writable } = builtin<typeof import('node:stream')>('node:stream');
   return new Writable({
     highWaterMark: 256 * 1024,
     decodeStrings: false,
@@ -23,6 +25,7 @@ export function channelWritable(channel: Channel, options?: { proxyClose?: boole
 
 /** A Readable of Buffers (strings are UTF-8 encoded); ends when the channel closes. */
 export function channelReadable(channel: Channel): Readable {
+  const { Readable } = builtin<typeof import('node:stream')>('node:stream');
   return new Readable({
     highWaterMark: 256 * 1024,
     read() {
@@ -73,6 +76,7 @@ export function outputReadable(
     }
     readable.push(text);
   });
+  const { Readable } = builtin<typeof import('node:stream')>('node:stream');
   const readable = new Readable({
     encoding: 'utf8',
     read() {},
