@@ -6,10 +6,12 @@
  * The hash guards against truncation and corruption, not tampering (transports authenticate):
  * FNV-1a over little-endian 32-bit words in four interleaved lanes (see `bundleHash`). A JS loop is
  * the cheapest hash a fresh Node has: loading node:crypto for SHA-256 costs about 7 ms, node:zlib
- * for crc32 about 4 ms; this loop about 2.5 ms for the bundle, a byte-wise FNV-1a 4-5 ms.
+ * for crc32 about 4 ms, a tiny WebAssembly module 0.9 ms; this loop 1.1-1.3 ms for the bundle.
  *
  * The compiled bundle is kept in a V8 code cache (see `CODE_CACHE`), which halves its compile and
- * first-run cost for every later start on that host.
+ * first-run cost for every later start on that host. The cache file also holds the bundle it was
+ * made from, checked against the hash when it was written: when the bytes that arrived are equal to
+ * those (one memcmp), they are the bytes that hash matched, and the hash loop is skipped.
  *
  * Header line: `TSNET1 <bundle bytes> <hash hex> <config JSON>\n`
  */
@@ -23,25 +25,28 @@ export const FIRST_STAGE = [
   'if(r===0){if(l===0)process.exit(0);x()}l+=r;',
   "if(n<0){i=b.indexOf(10);if(i<0||i>=l)continue;h=b.toString('latin1',0,i).split(' ');n=+h[1]||0;",
   'if(b.length<i+1+n){const c=Buffer.allocUnsafe(i+1+n);b.copy(c,0,0,l);b=c}}if(l>=i+1+n)break}',
-  'const s=b.subarray(i+1,i+1+n);',
-  // the hash: words read little-endian whatever the platform
-  'const w=new Int32Array(((n+15)>>4)<<2),u=Buffer.from(w.buffer);u.set(s);',
+  "const s=b.subarray(i+1,i+1+n),E=process.env;let k,v,D;if(h[0]!=='TSNET1')x();",
+  // the code cache: a private directory of ours, or none. Its file starts with the bundle it was
+  // made from (length, bytes), checked against the hash before it was written.
+  "if(E.TSNET_CODE_CACHE!=='0')try{D=(E.XDG_CACHE_HOME||(E.HOME||require('os').homedir())+'/.cache')+'/tsnet';",
+  'let t=F.lstatSync(D,{throwIfNoEntry:false});if(!t){F.mkdirSync(D,{recursive:true,mode:448});t=F.lstatSync(D)}',
+  "if(t.isDirectory()&&t.uid===process.getuid()&&!(t.mode&18)){k=D+'/'+h[2]+'-'+process.version+'-'+process.arch+'.v8';",
+  'try{const c=F.readFileSync(k);if(c.readUInt32LE(0)===n&&s.equals(c.subarray(4,4+n)))v=c.subarray(4+n)}catch(x){}}}catch(x){}',
+  // the hash, unless the cache holds these very bytes: words read little-endian whatever the platform
+  'if(!v){const w=new Int32Array(((n+15)>>4)<<2),u=Buffer.from(w.buffer);u.set(s);',
   'if(new Uint16Array(new Uint8Array([1,0]).buffer)[0]!==1)u.swap32();',
   'let a=-2128831035,c=a,e=a,g=a;for(let j=0;j<w.length;j+=4){a=Math.imul(a^w[j],16777619);',
   'c=Math.imul(c^w[j+1],16777619);e=Math.imul(e^w[j+2],16777619);g=Math.imul(g^w[j+3],16777619)}',
-  "if(h[0]!=='TSNET1'||((a^c^e^g)>>>0).toString(16)!==h[2])x();",
+  'if(((a^c^e^g)>>>0).toString(16)!==h[2])x()}',
   // what came after the bundle (the first frames) goes to the bundle, which reads fd 0 itself
-  "const o=JSON.parse(h.slice(3).join(' '));o.rest=b.subarray(i+1+n,l);let k,v;",
+  "const o=JSON.parse(h.slice(3).join(' '));o.rest=b.subarray(i+1+n,l);",
   // compiles remote code here, where import() works (a vm.Script has none)
   'o.construct=function(C,a){return new C(...a)};',
-  // the code cache: a private directory of ours, or none
-  "if(process.env.TSNET_CODE_CACHE!=='0')try{const D=(process.env.XDG_CACHE_HOME||require('os').homedir()+'/.cache')+'/tsnet';",
-  'F.mkdirSync(D,{recursive:true,mode:448});const t=F.lstatSync(D);',
-  "if(t.isDirectory()&&t.uid===process.getuid()&&!(t.mode&18)){k=D+'/'+h[2]+'-'+process.version+'-'+process.arch+'.v8';",
-  'try{v=F.readFileSync(k)}catch(x){}}}catch(x){}',
   "const S=new(require('vm').Script)('(function(require,__tsnetBoot){'+s.toString('latin1')+'\\n})',{filename:'tsnet-bootstrap.js',cachedData:v});",
-  "if(k&&(!v||S.cachedDataRejected))process.once('exit',function(){try{const t=k+'.'+process.pid;",
-  'F.writeFileSync(t,S.createCachedData(),{mode:384});F.renameSync(t,k)}catch(x){}});',
+  // written once, at exit (when everything that ran is compiled), atomically; the 8 newest files stay
+  "if(k&&(!v||S.cachedDataRejected))process.once('exit',()=>{try{const t=k+'.'+process.pid,L=Buffer.alloc(4);L.writeUInt32LE(n);",
+  'F.writeFileSync(t,Buffer.concat([L,s,S.createCachedData()]),{mode:384});F.renameSync(t,k);',
+  "for(const f of F.readdirSync(D).filter(f=>f.endsWith('.v8')).map(f=>[F.statSync(D+'/'+f).mtimeMs,f]).sort((p,q)=>q[0]-p[0]).slice(8))F.unlinkSync(D+'/'+f[1])}catch(x){}});",
   'S.runInThisContext()(require,o);',
   "function x(){process.stderr.write('tsnet: the bootstrap payload arrived corrupted (length or hash mismatch)\\n');process.exit(97)}",
 ].join('');
@@ -51,7 +56,8 @@ export const HEADER_MAGIC = 'TSNET1';
 /**
  * Where the first stage keeps the V8 code cache of the bundle on a host: `$XDG_CACHE_HOME/tsnet`
  * or `~/.cache/tsnet`, one file per bundle hash, Node version and architecture, written once by the
- * first runtime that compiled it (at its exit, atomically). The directory is used only when it is
+ * first runtime that compiled it (at its exit, atomically): the bundle's length (u32 LE), the bundle,
+ * then V8's data. A write removes all but the 8 newest files. The directory is used only when it is
  * ours and not writable by group or others (a planted cache would run as our code). V8 rejects a
  * cache from another V8 or with other flags, and it is then rewritten. `TSNET_CODE_CACHE=0` in the
  * remote's environment turns it off.

@@ -1,7 +1,15 @@
 // The first stage on its own: any bundle, any chunking of its input, and refusals of bad payloads.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { bundleHash, FIRST_STAGE } from '@tsnet/bootstrap';
-import { expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 // A stand-in bundle: says what config it got, then echoes what followed it: first the bytes the
 // first stage read past it (`rest`), then what it reads from fd 0 itself.
@@ -76,4 +84,72 @@ test('a wrong magic, a truncated payload and a wrong length are refused with exi
 
 test('no input at all is a quiet end', async () => {
   expect(await run([])).toMatchObject({ code: 0, out: '', err: '' });
+});
+
+describe('with the code cache', () => {
+  function cacheHome(): string {
+    const d = mkdtempSync(join(tmpdir(), 'tsnet-first-stage-'));
+    dirs.push(d);
+    return d;
+  }
+
+  test('the cache file starts with the bundle it was made from; a later start finds it', async () => {
+    const home = cacheHome();
+    const env = { TSNET_CODE_CACHE: '1', XDG_CACHE_HOME: home };
+    expect((await run([header(ECHO), ECHO], { env })).out).toBe('{"wireFd":3}\n');
+    const [file] = readdirSync(join(home, 'tsnet'));
+    expect(file).toBe(`${bundleHash(ECHO)}-${process.version}-${process.arch}.v8`);
+    const data = readFileSync(join(home, 'tsnet', file!));
+    expect(data.readUInt32LE(0)).toBe(ECHO.length);
+    expect(data.subarray(4, 4 + ECHO.length).equals(ECHO)).toBe(true);
+    expect(data.length).toBeGreaterThan(4 + ECHO.length); // V8's data follows
+    expect((await run([header(ECHO), ECHO], { env })).out).toBe('{"wireFd":3}\n');
+    expect(readdirSync(join(home, 'tsnet'))).toEqual([file]);
+  });
+
+  test('bytes corrupted on the way are refused even when the cache holds the right bundle (the hash is checked then)', async () => {
+    const home = cacheHome();
+    const env = { TSNET_CODE_CACHE: '1', XDG_CACHE_HOME: home };
+    await run([header(ECHO), ECHO], { env });
+    const bad = Buffer.from(ECHO);
+    bad[10]! ^= 1;
+    const r = await run([header(ECHO), bad], { env });
+    expect(r.code).toBe(97);
+    expect(r.err).toContain('arrived corrupted');
+  });
+
+  test('a cache file whose bundle bytes differ is not trusted: the bundle is hashed, runs, and the file is rewritten', async () => {
+    const home = cacheHome();
+    const env = { TSNET_CODE_CACHE: '1', XDG_CACHE_HOME: home };
+    await run([header(ECHO), ECHO], { env });
+    const path = join(home, 'tsnet', readdirSync(join(home, 'tsnet'))[0]!);
+    const planted = readFileSync(path);
+    planted[4 + 10]! ^= 1; // same length, one bundle byte off
+    writeFileSync(path, planted);
+    expect((await run([header(ECHO), ECHO], { env })).out).toBe('{"wireFd":3}\n');
+    expect(
+      readFileSync(path)
+        .subarray(4, 4 + ECHO.length)
+        .equals(ECHO),
+    ).toBe(true);
+  });
+
+  test('writing a cache file keeps the 8 newest', async () => {
+    const home = cacheHome();
+    const env = { TSNET_CODE_CACHE: '1', XDG_CACHE_HOME: home };
+    await run([header(ECHO), ECHO], { env });
+    const dir = join(home, 'tsnet');
+    const old = new Date(Date.now() - 3600_000);
+    for (let i = 0; i < 10; i++) {
+      writeFileSync(join(dir, `old${i}-${process.version}-${process.arch}.v8`), 'x', { mode: 0o600 });
+      utimesSync(join(dir, `old${i}-${process.version}-${process.arch}.v8`), old, new Date(old.getTime() + i * 1000));
+    }
+    const other = Buffer.concat([ECHO, Buffer.from(' ')]);
+    await run([header(other), other], { env });
+    const left = readdirSync(dir).sort();
+    expect(left).toHaveLength(8);
+    expect(left).toContain(`${bundleHash(other)}-${process.version}-${process.arch}.v8`);
+    expect(left).toContain(`${bundleHash(ECHO)}-${process.version}-${process.arch}.v8`);
+    expect(left).not.toContain(`old0-${process.version}-${process.arch}.v8`);
+  });
 });

@@ -30,7 +30,8 @@ export function popenCommand(options: ConnectOptions): PopenCommand {
     command: command ?? process.execPath,
     args: [...flags, '-e', FIRST_STAGE],
     cwd,
-    env: { ...process.env, ...spec.env },
+    // spawn() copies the environment anyway: one copy fewer when the spec adds nothing
+    env: Object.keys(spec.env).length === 0 ? process.env : { ...process.env, ...spec.env },
   };
 }
 
