@@ -206,8 +206,8 @@ function jobsFor(group) {
       if (hasExtraCa) j.push(tsnet('startup (NODE_EXTRA_CA_CERTS unset)', ['startup', '--samples', S.startupSamples, '--tag', 'no_extra_ca'], noCaEnv));
       break;
     case 'rtt':
-      j.push(tsnet('rtt', ['rtt', '--n', S.rttN]));
-      j.push(base('pipe_rtt', ['pipe_rtt', '--n', S.rttN]));
+      // with the pipe ping-pong floor in the same process, in alternating blocks (see tsnet-bench.mjs)
+      j.push(tsnet('rtt (beside the pipe floor)', ['rtt', '--n', S.rttN]));
       j.push(base('ipc json rtt', ['ipc', '--ser', 'json', '--what', 'rtt', '--n', S.rttN]));
       j.push(base('ipc advanced rtt', ['ipc', '--ser', 'advanced', '--what', 'rtt', '--n', S.rttN]));
       break;

@@ -6,7 +6,9 @@
 // Cases (definitions follow ../shared/anchors/execnet_bench.py; clocks are end to end):
 //   startup   makeGateway() → first remoteExec answer, ms; interleaved with the floor command
 //             (`node -e ''`; --floor-ssh HOST: `ssh HOST "node -e ''"`; --floor none: no floor)
-//   rtt       ping-pong of a small int over one channel, µs per round trip
+//   rtt       ping-pong of a small int over one channel, µs per round trip. For popen, the floor (a
+//             1-byte ping-pong over a Node child's stdin/stdout) runs in the same process at the same
+//             time, in alternating blocks of --block round trips; both figures are medians of blocks
 //   small     one-way stream of --item int|string|object, remote counts, msg/s
 //   bulk      one-way --mib MiB Uint8Arrays, --dir send (local → remote) or recv, MB/s, with peak RSS
 //             of both sides (local sampled every 20 ms, remote through remoteStatus())
@@ -17,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Group } from '@tsnet/core';
-import { costMeter, emit, exited, MiB, median, now, parseArgs, round, sleep } from './lib/common.mjs';
+import { costMeter, emit, exited, MiB, median, now, parseArgs, procCounters, round, sleep } from './lib/common.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 /** Monotonic µs, the clock of V8's .cpuprofile timestamps: profile.mjs keeps only the measured window. */
@@ -207,26 +209,106 @@ async function rtt() {
   const warm = Number(args.warm ?? 1000);
   const group = new Group();
   const gw = await open(group);
-  const meter = costMeter(process.pid, (await gw.remoteInfo()).pid);
+  const remotePid = (await gw.remoteInfo()).pid;
   const ch = gw.remoteExec(ECHO);
-  for (let i = 0; i < warm; i++) {
-    await ch.send(i);
-    await ch.receive();
+  const tsnetRound = async (k) => {
+    for (let i = 0; i < k; i++) {
+      await ch.send(i);
+      await ch.receive();
+    }
+  };
+  await tsnetRound(warm);
+  if (prefix === 'popen' && args.paired !== 'no') await pairedRtt(n, warm, remotePid, tsnetRound);
+  else {
+    const meter = costMeter(process.pid, remotePid);
+    meter.start();
+    const w0 = clockUs();
+    const t0 = now();
+    await tsnetRound(n);
+    const dt = now() - t0;
+    const window_us = [w0, clockUs()];
+    const sys = meter.stop(n);
+    emit('tsnet', `${prefix}.rtt`, (dt / n) * 1000, 'us', { n, spec, ...sys, window_us });
   }
-  meter.start();
-  const w0 = clockUs();
-  const t0 = now();
-  for (let i = 0; i < n; i++) {
-    await ch.send(i);
-    await ch.receive();
-  }
-  const dt = now() - t0;
-  const window_us = [w0, clockUs()];
-  const sys = meter.stop(n);
   await ch.send(null);
   await ch.waitClose();
   await group.terminate();
-  emit('tsnet', `${prefix}.rtt`, (dt / n) * 1000, 'us', { n, spec, ...sys, window_us });
+}
+
+/**
+ * tsnet and the raw pipe floor side by side: both peers alive at once, blocks of round trips taken
+ * in turn (ABBA order), so a slow phase of a shared machine hits both alike. The figures are the
+ * medians of the blocks' µs per round trip; CPU and syscalls per round trip are counted per side
+ * (local: this process during that side's blocks; remote: that side's peer).
+ */
+async function pairedRtt(n, warm, remotePid, tsnetRound) {
+  const block = Number(args.block ?? 500);
+  const child = spawn(process.execPath, [new URL('./baselines/node-baselines.mjs', import.meta.url).pathname, '--child', 'pipe-echo'], {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const one = Buffer.from([1]);
+  let left = 0;
+  let done;
+  child.stdout.on('data', (d) => {
+    left -= d.length;
+    if (left > 0) child.stdin.write(one);
+    else done();
+  });
+  const pipeRound = (k) =>
+    new Promise((resolve) => {
+      left = k;
+      done = resolve;
+      child.stdin.write(one);
+    });
+  await pipeRound(warm);
+  const sides = {
+    tsnet: { round: tsnetRound, us: [], cpu: 0, r: 0, w: 0, peer: remotePid },
+    pipe: { round: pipeRound, us: [], cpu: 0, r: 0, w: 0, peer: child.pid },
+  };
+  const peers0 = { tsnet: procCounters(remotePid), pipe: procCounters(child.pid) };
+  const w0 = clockUs();
+  const blocks = Math.max(1, Math.round(n / block));
+  for (let b = 0; b < blocks; b++) {
+    for (const name of b % 2 === 0 ? ['tsnet', 'pipe'] : ['pipe', 'tsnet']) {
+      const side = sides[name];
+      const io0 = procCounters(process.pid);
+      const c0 = process.cpuUsage();
+      const t0 = now();
+      await side.round(block);
+      const dt = now() - t0;
+      const c = process.cpuUsage(c0);
+      const io1 = procCounters(process.pid);
+      side.us.push((dt / block) * 1000);
+      side.cpu += c.user + c.system;
+      if (io0 && io1) {
+        side.r += io1.r - io0.r;
+        side.w += io1.w - io0.w;
+      }
+    }
+  }
+  const window_us = [w0, clockUs()];
+  const total = blocks * block;
+  const result = (name) => {
+    const side = sides[name];
+    const p0 = peers0[name];
+    const p1 = procCounters(side.peer);
+    // reading /proc/self/{io,stat} between blocks is 4 read syscalls of our own: not counted
+    const per_msg = {
+      cpu_us_local: round(side.cpu / total, 2),
+      cpu_us_remote: p0 && p1 ? round((p1.cpu - p0.cpu) / total, 2) : null,
+      reads_local: round(Math.max(0, side.r - 4 * blocks) / total),
+      writes_local: round(side.w / total),
+      reads_remote: p0 && p1 ? round((p1.r - p0.r) / total) : null,
+      writes_remote: p0 && p1 ? round((p1.w - p0.w) / total) : null,
+    };
+    const mean = side.us.reduce((a, x) => a + x, 0) / side.us.length;
+    return { n: total, block, blocks, paired: true, mean_us: round(mean, 2), per_msg, window_us };
+  };
+  emit('tsnet', `${prefix}.rtt`, median(sides.tsnet.us), 'us', { spec, ...result('tsnet') });
+  emit('node', 'node.pipe_rtt', median(sides.pipe.us), 'us', result('pipe'));
+  child.stdin.end();
+  await exited(child);
 }
 
 async function small() {

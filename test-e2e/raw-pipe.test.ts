@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rawPipeOf } from '@tsnet/core/internal';
 import { describe, expect, test } from 'vitest';
 
 const CHILD = new URL('./fixtures/raw-pipe-child.mjs', import.meta.url).pathname;
@@ -90,5 +91,38 @@ describe('openRawPipe', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("rawPipeOf writes through a child's stdin pipe; stdin.end() still comes after every write", async () => {
+    const c = spawn(
+      process.execPath,
+      [
+        '-e',
+        "const h=require('crypto').createHash('sha256');let n=0;process.stdin.on('data',d=>{n+=d.length;h.update(d)}).on('end',()=>process.stdout.write(JSON.stringify({n,sha:h.digest('hex')})))",
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    c.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    const raw = rawPipeOf(c.stdin);
+    expect(raw).toBeDefined();
+    const hash = createHash('sha256');
+    let falses = 0;
+    for (let i = 0; i < 64; i++) {
+      const chunks = [randomBytes(100_000), randomBytes(7)];
+      for (const x of chunks) hash.update(x);
+      if (!raw!.write(chunks)) {
+        falses += 1;
+        if (i % 8 === 0) await new Promise<void>((r) => raw!.onDrain(r));
+      }
+    }
+    c.stdin!.end(); // with writes still queued in libuv
+    await new Promise((r) => c.once('close', r));
+    expect(JSON.parse(out)).toEqual({ n: 64 * 100_007, sha: hash.digest('hex') });
+    expect(falses).toBeGreaterThan(0);
   });
 });

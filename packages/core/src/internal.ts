@@ -20,7 +20,7 @@ export {
 export { type ExecutorScope, execute } from './executor.js';
 export { encodeFrame, FrameFlag, FrameType, HEADER_SIZE, MAGIC, PROTOCOL_VERSION, writeHeader } from './frame.js';
 export { FrameDecoder, type FrameSink } from './frame-decoder.js';
-export { openRawPipe, type RawPipe } from './raw-pipe.js';
+export { openRawPipe, type RawPipe, rawPipeOf } from './raw-pipe.js';
 export type { ExecRequest } from './remote-source.js';
 export { concat, dumpParts, MAX_DEPTH } from './serializer.js';
 export type { ConnectOptions, Transport, TransportExit, TransportProvider } from './transport.js';

@@ -106,14 +106,14 @@ function bindings(): Bindings | undefined {
   return cached ?? undefined;
 }
 
-function uvError(status: number, what: string, fd: number): Error {
+function uvError(status: number, syscall: string, what: string): Error {
   let name: string;
   try {
     name = getSystemErrorName(status);
   } catch {
     name = `error ${status}`;
   }
-  return Object.assign(new Error(`${what} of fd ${fd} failed: ${name}`), { code: name, errno: status, syscall: what });
+  return Object.assign(new Error(`${syscall} of ${what} failed: ${name}`), { code: name, errno: status, syscall });
 }
 
 /** See {@link RawPipe}. Undefined where the fd cannot be driven directly. */
@@ -131,6 +131,23 @@ export function openRawPipe(fd: number): RawPipe | undefined {
     handle.close();
     return undefined;
   }
+  return drive(b, handle, `fd ${fd}`);
+}
+
+/**
+ * Writes to the pipe under a net.Socket (a child's stdin) without its Writable: for `write`,
+ * `onDrain`, `onError` and `flushed`. The socket keeps its handle, so `socket.end()` still shuts the
+ * pipe down after every write (libuv keeps their order) and `socket.destroy()` closes it; do not read
+ * or `end()` through the RawPipe. Undefined where the handle cannot be driven directly.
+ */
+export function rawPipeOf(socket: unknown): RawPipe | undefined {
+  const b = bindings();
+  const handle = (socket as { _handle?: unknown } | null)?._handle;
+  if (!b || !(handle instanceof b.Pipe)) return undefined;
+  return drive(b, handle, 'a pipe');
+}
+
+function drive(b: Bindings, handle: PipeHandle, what: string): RawPipe {
   const { state, kReadBytesOrError, kLastWriteWasAsync, WriteWrap } = b;
   let pending = 0;
   let broken = false;
@@ -161,7 +178,7 @@ export function openRawPipe(fd: number): RawPipe | undefined {
     this.chunks = null;
     if (broken) return;
     if (status < 0) {
-      fail(uvError(status, 'write', fd));
+      fail(uvError(status, 'write', what));
       return;
     }
     pending -= 1;
@@ -190,11 +207,11 @@ export function openRawPipe(fd: number): RawPipe | undefined {
         }
         if (n === 0) return;
         handle.readStop();
-        onEnd(n === UV_EOF ? undefined : uvError(n, 'read', fd));
+        onEnd(n === UV_EOF ? undefined : uvError(n, 'read', what));
       };
       next();
       const err = handle.readStart();
-      if (err !== 0) process.nextTick(() => onEnd(uvError(err, 'read', fd)));
+      if (err !== 0) process.nextTick(() => onEnd(uvError(err, 'read', what)));
     },
     write(chunks) {
       if (broken || ending) return true;
@@ -205,7 +222,7 @@ export function openRawPipe(fd: number): RawPipe | undefined {
       req.chunks = null;
       const err = chunks.length === 1 ? handle.writeBuffer(req, chunks[0]!) : handle.writev(req, chunks, true);
       if (err !== 0) {
-        fail(uvError(err, 'write', fd));
+        fail(uvError(err, 'write', what));
         return true;
       }
       if (state[kLastWriteWasAsync] === 0) return pending === 0;

@@ -6,7 +6,16 @@ import { resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FIRST_STAGE, preamble } from '@tsnet/bootstrap';
 import { connectVia } from '@tsnet/core';
-import { ConnectError, type ConnectOptions, directRead, type Transport, type TransportExit, type TransportProvider } from '@tsnet/core/internal';
+import {
+  ConnectError,
+  type ConnectOptions,
+  directRead,
+  type RawPipe,
+  rawPipeOf,
+  type Transport,
+  type TransportExit,
+  type TransportProvider,
+} from '@tsnet/core/internal';
 import { Lifeline } from './lifeline.js';
 
 /** How long stdio may stay open after the process exited (a grandchild holding a pipe) before we stop waiting. */
@@ -91,7 +100,7 @@ export const popen: TransportProvider = {
     }
     const transport = new PopenTransport(child, (await guarded) ? lifeline : undefined);
     // Without a lifeline the remote runs a watchdog thread of its own instead (about 6 ms of its startup).
-    child.stdin!.write(preamble({ wireFd: 3, output: 'fd', killGroup: true, watchPpid: !transport.hasLifeline }));
+    transport.write(preamble({ wireFd: 3, output: 'fd', killGroup: true, watchPpid: !transport.hasLifeline }));
     return transport;
   },
 };
@@ -140,6 +149,8 @@ export class PopenTransport implements Transport {
   readonly closed: Promise<TransportExit>;
   readonly #child: ChildProcess;
   readonly #wire: Readable;
+  /** Writes to the child's stdin pipe without its Writable (see rawPipeOf), where possible. */
+  readonly #raw: RawPipe | undefined;
   #exited = false;
 
   readonly #lifeline: Lifeline | undefined;
@@ -157,6 +168,8 @@ export class PopenTransport implements Transport {
     this.#wire = child.stdio[3] as Readable;
     const stdin = child.stdin!;
     stdin.on('error', () => {}); // EPIPE after the remote died: `closed` reports it
+    this.#raw = rawPipeOf(stdin);
+    this.#raw?.onError(() => {}); // the same: later writes are dropped
     this.#wire.on('error', () => {});
     this.closed = new Promise<TransportExit>((resolve) => {
       let exit: TransportExit | undefined;
@@ -209,7 +222,8 @@ export class PopenTransport implements Transport {
   }
 
   onDrain(handler: () => void): void {
-    this.#child.stdin!.on('drain', handler);
+    if (this.#raw) this.#raw.onDrain(handler);
+    else this.#child.stdin!.on('drain', handler);
   }
 
   onStderr(handler: (text: string) => void): void {
@@ -227,12 +241,13 @@ export class PopenTransport implements Transport {
   write(chunk: Uint8Array): boolean {
     const stdin = this.#child.stdin!;
     if (stdin.destroyed || stdin.writableEnded) return true;
-    return stdin.write(chunk);
+    return this.#raw ? this.#raw.write([chunk]) : stdin.write(chunk);
   }
 
   writev(chunks: Uint8Array[]): boolean {
     const stdin = this.#child.stdin!;
     if (stdin.destroyed || stdin.writableEnded) return true;
+    if (this.#raw) return this.#raw.write(chunks);
     stdin.cork();
     let ok = true;
     for (const c of chunks) ok = stdin.write(c);
