@@ -22,7 +22,7 @@ const TAG_JSON = 1;
 const TAG_SUPERJSON = 2;
 const TAG_BYTES = 3;
 const TAG_UNDEFINED = 4;
-const TAG_INT32 = 5;
+export const TAG_INT32 = 5;
 const TAG_JSON_PART = new Uint8Array([TAG_JSON]);
 const UNDEFINED_PARTS: readonly Uint8Array[] = [new Uint8Array([TAG_UNDEFINED])];
 
@@ -95,13 +95,18 @@ function utf8(s: string): Uint8Array {
   return NodeBufferFull ? NodeBufferFull.from(s, 'utf8') : enc.encode(s);
 }
 
+/** A value the int32 form carries: TAG_INT32 and 4 bytes, little-endian (see dumpParts). */
+export function isInt32(value: unknown): value is number {
+  return typeof value === 'number' && (value | 0) === value && !Object.is(value, -0);
+}
+
 /**
  * Serializes a value as a list of byte parts (large binaries stay uncopied). Throws DumpError naming
  * the path to the first value that cannot be carried.
  */
 export function dumpParts(value: unknown, channels?: ChannelCodec): Uint8Array[] {
   if (value === undefined) return UNDEFINED_PARTS as Uint8Array[];
-  if (typeof value === 'number' && (value | 0) === value && !Object.is(value, -0)) {
+  if (isInt32(value)) {
     const b = new Uint8Array(5);
     b[0] = TAG_INT32;
     b[1] = value & 0xff;

@@ -241,3 +241,38 @@ describe('a peer that breaks the rules closes the gateway with a ProtocolError',
     await expect(ch.receive()).rejects.toThrow(/protocol error: bad frame at byte \d+/);
   });
 });
+
+describe('the int32 fast path of send()', () => {
+  test('puts the same bytes on the wire as the serializer, and every edge value comes back exact, both ways', async () => {
+    const frames: Uint8Array[] = [];
+    let channelId = -1;
+    const decoder = new FrameDecoder({
+      onFrame: (type, _flags, id, buf, start, end) => {
+        if (type === FrameType.DATA && id === channelId) frames.push(buf.slice(start, end));
+      },
+    });
+    const { gw } = await memoryPair({ window: 64 * KiB, tap: (d, bytes) => d === 'toWorker' && decoder.push(bytes) });
+    const values = [0, 1, -1, 255, 256, 12345, -12345, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -0, 1.5, Number.NaN];
+    // the remote echoes with send() too, so its fast path is checked on the way back
+    const ch = gw.remoteExec('for (;;) { const x = await channel.receive(); if (x === "end") break; await channel.send(x); }');
+    channelId = ch.id;
+    for (const v of values) {
+      await ch.send(v);
+      expect(Object.is(await ch.receive(), v)).toBe(true);
+    }
+    // many in a row: past the credit threshold, so some go the slow way behind CREDIT frames
+    const back = (async () => {
+      for (let i = 0; i < 30_000; i++) expect(await ch.receive()).toBe(i);
+    })();
+    for (let i = 0; i < 30_000; i++) await ch.send(i);
+    await back;
+    await ch.send('end');
+    await ch.waitClose();
+    const items = frames.slice(frames.length - (values.length + 30_000 + 1)); // before them: the exec request
+    const int32 = (v: number) => Uint8Array.from([5, v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]);
+    for (const [i, v] of [0, 1, -1, 255, 256, 12345, -12345, 2 ** 31 - 1, -(2 ** 31)].entries()) expect(items[i]).toEqual(int32(v));
+    expect(items[9]![0]).not.toBe(5); // 2 ** 31 is not an int32
+    expect(items[values.length + 29_999]).toEqual(int32(29_999));
+    await gw.exit();
+  });
+});
