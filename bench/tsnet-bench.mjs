@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Group } from '@tsnet/core';
-import { costMeter, emit, exited, MiB, median, now, parseArgs, procCounters, round, sleep } from './lib/common.mjs';
+import { costMeter, emit, exited, MiB, median, now, parseArgs, pingPong, procCounters, round, sleep } from './lib/common.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 /** Monotonic µs, the clock of V8's .cpuprofile timestamps: profile.mjs keeps only the measured window. */
@@ -247,20 +247,16 @@ async function pairedRtt(n, warm, remotePid, tsnetRound) {
     detached: true,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const one = Buffer.from([1]);
-  let left = 0;
-  let done;
-  child.stdout.on('data', (d) => {
-    left -= d.length;
-    if (left > 0) child.stdin.write(one);
-    else done();
-  });
+  let handler;
+  child.stdout.on('data', (d) => handler(d));
   const pipeRound = (k) =>
-    new Promise((resolve) => {
-      left = k;
-      done = resolve;
-      child.stdin.write(one);
-    });
+    pingPong(
+      (b) => child.stdin.write(b),
+      (h) => {
+        handler = h;
+      },
+      k,
+    );
   await pipeRound(warm);
   const sides = {
     tsnet: { round: tsnetRound, us: [], cpu: 0, r: 0, w: 0, peer: remotePid },

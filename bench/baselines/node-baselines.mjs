@@ -23,7 +23,7 @@ import { fork, spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { costMeter, emit, exited, MiB, now, parseArgs, round } from '../lib/common.mjs';
+import { costMeter, emit, exited, MiB, now, parseArgs, pingPong, round } from '../lib/common.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const args = parseArgs(process.argv.slice(2));
@@ -174,21 +174,6 @@ async function writeTimes(stream, buf, n) {
   for (let i = 0; i < n; i++) {
     if (!stream.write(buf)) await new Promise((r) => stream.once('drain', r));
   }
-}
-
-function pingPong(write, setHandler, n) {
-  return new Promise((res) => {
-    const one = Buffer.from([1]);
-    let got = 0;
-    let t0 = now();
-    setHandler((d) => {
-      got += d.length;
-      if (got < n) write(one);
-      else res(now() - t0);
-    });
-    t0 = now();
-    write(one);
-  });
 }
 
 const randomPayload = (size) => randomFillSync(Buffer.allocUnsafe(size));

@@ -26,6 +26,22 @@ export const DEBIAN_PYTHON = '/usr/bin/python3';
 
 export const now = () => performance.now(); // ms
 
+/** `n` 1-byte round trips: `write` sends, `setHandler` installs what gets the echo; resolves with ms. */
+export function pingPong(write, setHandler, n) {
+  return new Promise((res) => {
+    const one = Buffer.from([1]);
+    let got = 0;
+    let t0 = now();
+    setHandler((d) => {
+      got += d.length;
+      if (got < n) write(one);
+      else res(now() - t0);
+    });
+    t0 = now();
+    write(one);
+  });
+}
+
 export function emit(suite, name, value, unit, extra = {}) {
   const rec = { suite, name, value: round(value), unit, ...extra };
   process.stdout.write(`${JSON.stringify(rec)}\n`);

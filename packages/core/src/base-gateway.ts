@@ -12,7 +12,7 @@ import {
 } from './errors.js';
 import { FrameType, frameTypeNames, HEADER_SIZE, readU32, writeHeader } from './frame.js';
 import { FrameDecoder } from './frame-decoder.js';
-import { type ChannelCodec, type ChannelLike, dumpParts, loads, loadsAt, TAG_INT32 } from './serializer.js';
+import { type ChannelCodec, type ChannelLike, dumpParts, loads, loadsAt, writeInt32Item } from './serializer.js';
 import type { Transport } from './transport.js';
 
 export interface WireOptions {
@@ -341,20 +341,13 @@ export abstract class BaseGateway {
 
   /**
    * @internal a DATA frame of one int32 item, serialized straight into the slab: the bytes
-   * dumpParts() would give (TAG_INT32, then the value little-endian), without its two allocations.
+   * dumpParts() would give, without its two allocations.
    */
   _writeInt32(channelId: number, value: number): void {
     if (this.#down) return;
     if (this.#slab.length - this.#slabPos < HEADER_SIZE + 5) this.#newSlab();
-    const slab = this.#slab;
-    writeHeader(slab, this.#slabPos, FrameType.DATA, 0, channelId, 5);
-    const at = this.#slabPos + HEADER_SIZE;
-    slab[at] = TAG_INT32;
-    slab[at + 1] = value & 0xff;
-    slab[at + 2] = (value >>> 8) & 0xff;
-    slab[at + 3] = (value >>> 16) & 0xff;
-    slab[at + 4] = (value >>> 24) & 0xff;
-    this.#slabPos = at + 5;
+    writeHeader(this.#slab, this.#slabPos, FrameType.DATA, 0, channelId, 5);
+    this.#slabPos = writeInt32Item(this.#slab, this.#slabPos + HEADER_SIZE, value);
     this.#queued(HEADER_SIZE + 5);
   }
 

@@ -15,7 +15,12 @@ export interface DirectReadHooks {
 }
 
 /** One read takes at most this much from the pipe (Node's stream reads take 64 KiB). */
-const READ_SIZE = 256 * 1024;
+export const READ_SIZE = 256 * 1024;
+
+/** Where the next read lands: the target the hooks name, else the reader's own buffer. */
+export function nextReadBuffer(hooks: DirectReadHooks, own: Uint8Array): Uint8Array {
+  return (hooks.target && hooks.landed && hooks.target()) || own;
+}
 
 /**
  * Moves the pipe under the socket `from` to a new socket that reads with `onread`: no Readable
@@ -42,17 +47,16 @@ export function directRead(from: NodeJS.ReadableStream, hooks: DirectReadHooks):
       for (const c of early) hooks.onChunk(c);
     });
   const own = new Uint8Array(READ_SIZE);
-  const { target, landed } = hooks;
   return new Socket({
     handle: handle as never,
     readable: true,
     writable: false,
     onread: {
       // Asked once at the start and after every read: where the next read goes.
-      buffer: () => (target && landed ? (target() ?? own) : own),
+      buffer: () => nextReadBuffer(hooks, own),
       callback: (n: number, buf: Uint8Array) => {
         if (buf === own) hooks.onChunk(own.subarray(0, n));
-        else landed!(n);
+        else hooks.landed!(n);
         return true;
       },
     },

@@ -1,6 +1,6 @@
 import { fstatSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
-import type { DirectReadHooks } from './direct-read.js';
+import { type DirectReadHooks, nextReadBuffer, READ_SIZE } from './direct-read.js';
 
 /**
  * A pipe or socket fd driven through Node's libuv stream handle directly, without `node:net` and
@@ -14,8 +14,8 @@ import type { DirectReadHooks } from './direct-read.js';
  * caller then uses a net.Socket.
  *
  * Failure behaviour: a read error or EOF calls `onEnd` once (with the error, or none for EOF) and
- * reading stops. A failed write calls `onEnd` with the error; later writes are dropped and return
- * true, and `flushed` callbacks run at once.
+ * reading stops. A failed write calls the `onError` handler once; later writes are dropped and
+ * return true, and `flushed` callbacks run at once.
  */
 export interface RawPipe {
   /** Starts reading: into the pipe's own 256 KiB buffer (`onChunk`), or in place into `target()`. */
@@ -66,7 +66,6 @@ interface Bindings {
 
 /** libuv's UV_EOF, the same on every platform. */
 const UV_EOF = -4095;
-const READ_SIZE = 256 * 1024;
 
 let cached: Bindings | null | undefined;
 
@@ -191,17 +190,16 @@ function drive(b: Bindings, handle: PipeHandle, what: string): RawPipe {
   return {
     read(hooks, onEnd) {
       const own = new Uint8Array(READ_SIZE);
-      const { target, landed } = hooks;
       let into: Uint8Array = own;
       const next = (): void => {
-        into = target && landed ? (target() ?? own) : own;
+        into = nextReadBuffer(hooks, own);
         handle.useUserBuffer(into);
       };
       handle.onread = () => {
         const n = state[kReadBytesOrError]!;
         if (n > 0) {
           if (into === own) hooks.onChunk(own.subarray(0, n));
-          else landed!(n);
+          else hooks.landed!(n);
           next();
           return;
         }

@@ -22,7 +22,7 @@ const TAG_JSON = 1;
 const TAG_SUPERJSON = 2;
 const TAG_BYTES = 3;
 const TAG_UNDEFINED = 4;
-export const TAG_INT32 = 5;
+const TAG_INT32 = 5;
 const TAG_JSON_PART = new Uint8Array([TAG_JSON]);
 const UNDEFINED_PARTS: readonly Uint8Array[] = [new Uint8Array([TAG_UNDEFINED])];
 
@@ -100,6 +100,16 @@ export function isInt32(value: unknown): value is number {
   return typeof value === 'number' && (value | 0) === value && !Object.is(value, -0);
 }
 
+/** Writes the 5-byte int32 form of `value` at `b[at]`; returns where it ends. */
+export function writeInt32Item(b: Uint8Array, at: number, value: number): number {
+  b[at] = TAG_INT32;
+  b[at + 1] = value & 0xff;
+  b[at + 2] = (value >>> 8) & 0xff;
+  b[at + 3] = (value >>> 16) & 0xff;
+  b[at + 4] = (value >>> 24) & 0xff;
+  return at + 5;
+}
+
 /**
  * Serializes a value as a list of byte parts (large binaries stay uncopied). Throws DumpError naming
  * the path to the first value that cannot be carried.
@@ -108,11 +118,7 @@ export function dumpParts(value: unknown, channels?: ChannelCodec): Uint8Array[]
   if (value === undefined) return UNDEFINED_PARTS as Uint8Array[];
   if (isInt32(value)) {
     const b = new Uint8Array(5);
-    b[0] = TAG_INT32;
-    b[1] = value & 0xff;
-    b[2] = (value >>> 8) & 0xff;
-    b[3] = (value >>> 16) & 0xff;
-    b[4] = (value >>> 24) & 0xff;
+    writeInt32Item(b, 0, value);
     return [b];
   }
   if (value instanceof Uint8Array && (value.constructor === Uint8Array || isBuffer(value))) {
