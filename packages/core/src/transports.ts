@@ -7,6 +7,13 @@ export const TRANSPORT_PACKAGES: Record<string, string> = {
   ssh: '@tsnet/transport-ssh',
   socket: '@tsnet/transport-socket',
   ws: '@tsnet/transport-socket',
+  sudo: '@tsnet/transport-cmd',
+  docker: '@tsnet/transport-cmd',
+  podman: '@tsnet/transport-cmd',
+  kubectl: '@tsnet/transport-cmd',
+  chroot: '@tsnet/transport-cmd',
+  netns: '@tsnet/transport-cmd',
+  cmd: '@tsnet/transport-cmd',
 };
 
 const registered = new Map<string, TransportProvider>();

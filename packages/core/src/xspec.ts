@@ -23,6 +23,18 @@ const OPTION_KEYS = new Set([
   'tls-fingerprint',
   'tls-ca',
   'proxy',
+  // command transports (@tsnet/transport-cmd)
+  'user',
+  'namespace',
+  'container',
+  'context',
+  'password-env',
+  'docker-bin',
+  'podman-bin',
+  'kubectl-bin',
+  'sudo-bin',
+  'chroot-bin',
+  'ip-bin',
 ]);
 
 /**

@@ -1,0 +1,134 @@
+/**
+ * Where a command transport runs its tool: this machine, or the host of another gateway (`via=`).
+ * `start()` starts the tool with the runtime command, wire on its stdout; `run()` runs a short
+ * command to its end (the kill helper). Both are bounded: `run()` kills its command after
+ * `timeoutMs`; a via host whose gateway went down rejects.
+ *
+ * A tool that is not installed rejects `start()` with a `MissingTool` error (code ENOENT), which the
+ * caller turns into a message naming the `-bin=` key to use.
+ */
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import type { Gateway } from '@tsnet/core';
+import { connectVia } from '@tsnet/core';
+import type { Transport } from '@tsnet/core/internal';
+import { Lifeline } from '@tsnet/transport-popen';
+import { ProcessTransport } from './process-transport.js';
+
+export interface RunResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Host {
+  /** For messages: "this machine (name)" or "the host of gateway gw0". */
+  readonly where: string;
+  start(argv: string[], what: string, signal?: AbortSignal): Promise<Transport>;
+  run(argv: string[], options: { input?: string; timeoutMs: number }): Promise<RunResult>;
+}
+
+/** The tool itself could not be started: not installed, or not at that path. */
+export class MissingTool extends Error {
+  readonly code = 'ENOENT';
+  readonly tool: string;
+  constructor(tool: string, message: string) {
+    super(message);
+    this.tool = tool;
+  }
+}
+
+export const localHost: Host = {
+  where: `this machine (${hostname()})`,
+  async start(argv, what) {
+    const [command, ...args] = argv as [string, ...string[]];
+    // Its own process group, no controlling terminal: sudo's use_pty and docker never see a TTY.
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, windowsHide: true });
+    // From here on our death takes the tool's process group with it (see Lifeline).
+    const lifeline = child.pid === undefined ? undefined : Lifeline.shared();
+    if (lifeline && child.pid !== undefined) void lifeline.guard(child.pid);
+    await new Promise<void>((resolve, reject) => {
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        reject(error.code === 'ENOENT' ? new MissingTool(command, error.message) : error);
+      });
+      child.once('spawn', () => resolve());
+    });
+    const pid = child.pid!;
+    return new ProcessTransport(child, what, lifeline ? () => lifeline.release(pid) : undefined);
+  },
+  run(argv, options) {
+    const [command, ...args] = argv as [string, ...string[]];
+    return new Promise<RunResult>((resolve) => {
+      const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.setEncoding('utf8').on('data', (t: string) => {
+        stdout += t;
+      });
+      child.stderr!.setEncoding('utf8').on('data', (t: string) => {
+        stderr += t;
+      });
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(options.input ?? '');
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }, options.timeoutMs);
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        resolve({ code: null, signal: null, stdout, stderr: `${stderr}${error.message}\n` });
+      });
+      child.once('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout, stderr });
+      });
+    });
+  },
+};
+
+/** Runs on the master's host (shipped with remoteExec): the same as localHost.run there. */
+const RUN_SOURCE = `
+const cp = require('node:child_process');
+const [command, ...args] = kwargs.argv;
+const result = await new Promise((resolve) => {
+  const child = cp.spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  let stdout = '', stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (t) => { stdout += t; });
+  child.stderr.setEncoding('utf8').on('data', (t) => { stderr += t; });
+  child.stdin.on('error', () => {});
+  child.stdin.end(kwargs.input);
+  const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, kwargs.timeoutMs);
+  child.once('error', (e) => { clearTimeout(timer); resolve({ code: null, signal: null, stdout, stderr: stderr + e.message + '\\n' }); });
+  child.once('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+});
+await channel.send(result);
+`;
+
+/** The host of gateway `master`: the tool is started by the master's runtime (see connectVia). */
+export function viaHost(master: Gateway): Host {
+  return {
+    where: `the host of gateway ${master.id}`,
+    async start(argv, what, signal) {
+      const [command, ...args] = argv as [string, ...string[]];
+      try {
+        return await connectVia(master, { what, command, args, env: {}, wireFd: 1, ...(signal ? { signal } : {}) });
+      } catch (error) {
+        const cause = (error as { cause?: { remoteCode?: unknown; remoteMessage?: unknown } }).cause;
+        if (cause?.remoteCode === 'ENOENT') throw new MissingTool(command, String(cause.remoteMessage));
+        throw error;
+      }
+    },
+    async run(argv, options) {
+      const channel = master.remoteExec(RUN_SOURCE, { argv, input: options.input ?? '', timeoutMs: options.timeoutMs });
+      try {
+        return (await channel.receive({ timeout: options.timeoutMs + 2000 })) as RunResult;
+      } finally {
+        await channel.close().catch(() => {});
+      }
+    },
+  };
+}
