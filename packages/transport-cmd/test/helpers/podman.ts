@@ -64,7 +64,8 @@ export async function startContainer(rootfs: string, name = `tsnet-test-${proces
     },
     async remove() {
       await podman('rm', '-f', '-t', '0', name).catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
+      // conmon may still be writing its exit files for a moment
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }
