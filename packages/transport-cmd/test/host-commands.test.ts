@@ -75,7 +75,11 @@ describe.each([
   });
 
   test('errors name what is missing: directory, namespace, command, runtime', async () => {
-    const fail = (spec: string) => group.makeGateway(spec + via, quiet).catch((x: unknown) => x as Error);
+    const fail = (spec: string) =>
+      group.makeGateway(spec + via, quiet).then(
+        () => new Error(`${spec} opened`),
+        (x: unknown) => x as Error,
+      );
     const [noDir, noNs, noCmd, noRuntime, noChrootRuntime] = await Promise.all([
       fail('chroot=/nonexistent/tsnet-root'),
       fail('netns=tsnet-no-such-ns'),
@@ -99,7 +103,9 @@ describe.each([
 });
 
 test('chdir= that cannot be made inside the target: ConnectError naming it', async () => {
-  const e = await group.makeGateway('cmd=setpriv --reuid=4242 --regid=4242 --clear-groups//chdir=/root/tsnet-denied', quiet).catch((x: unknown) => x as Error);
+  const e = (await group
+    .makeGateway('cmd=setpriv --reuid=4242 --regid=4242 --clear-groups//chdir=/root/tsnet-denied', quiet)
+    .catch((x: unknown) => x)) as Error;
   expect(isTsnetError(e, 'TSNET_ERR_CONNECT')).toBe(true);
   expect(e.message).toMatch(/cannot change directory to \/root\/tsnet-denied \(chdir=\)/);
 });
