@@ -4,7 +4,7 @@
  * a directory that is not there or cannot be entered (ConnectError naming it), no runtime in it
  * (BootstrapError naming what was tried).
  */
-import { BootstrapError, ConnectError } from '@tsnet/core/internal';
+import { BootstrapError, ConnectError } from '@tsnet/core/transport';
 import { type CmdType, type Failure, stderrTail, stringKey, type Template } from './cmd-type.js';
 
 export const chroot: CmdType = {

@@ -11,7 +11,7 @@
  * `kubectl exec` and sudo forward no SIGKILL), then kills the tool's process group and resolves with
  * `closed`. The helper is bounded in time; a helper that fails changes nothing else.
  */
-import type { Transport, TransportExit } from '@tsnet/core/internal';
+import type { Transport, TransportExit } from '@tsnet/core/transport';
 
 const KILL_HELPER_MS = 5000;
 
@@ -93,6 +93,8 @@ export class CmdTransport implements Transport {
   /** Called with each piece of stderr before the marker (the password prompt is watched this way). */
   onEarlyStderr(listener: (textSoFar: string) => void): void {
     this.#earlyListener = listener;
+    // What arrived with the start (a via host relays it together with the spawn report) counts too.
+    if (!this.#synced && this.earlyStderr) listener(this.earlyStderr);
   }
 
   #onStderr(text: string): void {

@@ -3,8 +3,8 @@
  * and a classifier for what its tool prints when it fails before the runtime runs. The transport
  * itself (starting, the ready marker, killing) is the same for all of them (see connect-cmd.ts).
  */
-import type { XSpec } from '@tsnet/core';
-import { SpecError } from '@tsnet/core/internal';
+import type { XSpec } from '@tsnet/core/transport';
+import { SpecError } from '@tsnet/core/transport';
 
 export interface Template {
   /** The tool's argv; the runtime command is appended. */

@@ -6,7 +6,7 @@
  * started, as long as it stays in that group on this host. A failure the tool explains only by its
  * exit code is a ConnectError with its stderr; a "not found" naming the runtime, a BootstrapError.
  */
-import { BootstrapError } from '@tsnet/core/internal';
+import { BootstrapError } from '@tsnet/core/transport';
 import { type CmdType, type Failure, specError, stderrTail, stringKey, type Template } from './cmd-type.js';
 import { shellWords } from './shell-words.js';
 

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { preamble } from '@tsnet/bootstrap';
-import { ConnectError, type ConnectOptions, type Transport, type TransportProvider } from '@tsnet/core/internal';
+import { ConnectError, type ConnectOptions, type Transport, type TransportProvider } from '@tsnet/core/transport';
 import { CmdTransport } from './cmd-transport.js';
 import { type CmdType, type Failure, stderrTail, type Template } from './cmd-type.js';
 import { type Host, localHost, MissingTool, viaHost } from './host.js';

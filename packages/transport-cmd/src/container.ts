@@ -6,7 +6,7 @@
  * such user in it (ConnectError naming them); no runtime in it (BootstrapError naming what was
  * tried); a daemon that cannot be reached (ConnectError).
  */
-import { BootstrapError, ConnectError } from '@tsnet/core/internal';
+import { BootstrapError, ConnectError } from '@tsnet/core/transport';
 import { type CmdType, type Failure, stderrTail, stringKey, type Template } from './cmd-type.js';
 
 function containerType(type: 'docker' | 'podman'): CmdType {

@@ -9,9 +9,8 @@
  */
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
-import type { Gateway } from '@tsnet/core';
-import { connectVia } from '@tsnet/core';
-import type { Transport } from '@tsnet/core/internal';
+import type { Gateway, Transport } from '@tsnet/core/transport';
+import { connectVia } from '@tsnet/core/transport';
 import { Lifeline } from '@tsnet/transport-popen';
 import { ProcessTransport } from './process-transport.js';
 

@@ -6,7 +6,7 @@ import { kubectl } from './kubectl.js';
 import { netns } from './netns.js';
 import { sudo } from './sudo.js';
 
-export { AuthenticationError, BootstrapError, ConnectError } from '@tsnet/core';
+export { AuthenticationError, BootstrapError, ConnectError } from '@tsnet/core/transport';
 export { CmdTransport } from './cmd-transport.js';
 export type { CmdType, Failure, Template } from './cmd-type.js';
 export { type CmdProviderOptions, cmdArgv, cmdProvider } from './connect-cmd.js';

@@ -6,8 +6,8 @@
  * be reached (ConnectError), RBAC refusing pods/exec (AuthenticationError).
  * Not tested against a live cluster (see the README): the argv and the classifier are.
  */
-import type { XSpec } from '@tsnet/core';
-import { AuthenticationError, BootstrapError, ConnectError } from '@tsnet/core/internal';
+import type { XSpec } from '@tsnet/core/transport';
+import { AuthenticationError, BootstrapError, ConnectError } from '@tsnet/core/transport';
 import { type CmdType, type Failure, stderrTail, stringKey, type Template } from './cmd-type.js';
 
 function podOf(spec: XSpec): string {

@@ -3,7 +3,7 @@
  * killing the tool's process group reaches it. Classified: no such namespace or no permission
  * (ConnectError naming it), no runtime (BootstrapError naming what was tried).
  */
-import { BootstrapError, ConnectError } from '@tsnet/core/internal';
+import { BootstrapError, ConnectError } from '@tsnet/core/transport';
 import { type CmdType, type Failure, stderrTail, stringKey, type Template } from './cmd-type.js';
 
 export const netns: CmdType = {

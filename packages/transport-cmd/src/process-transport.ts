@@ -11,7 +11,7 @@
  * inside a container is the caller's to reach).
  */
 import type { ChildProcess } from 'node:child_process';
-import type { Transport, TransportExit } from '@tsnet/core/internal';
+import type { Transport, TransportExit } from '@tsnet/core/transport';
 
 const STDIO_GRACE_MS = 300;
 const HANG_GRACE_MS = 1000;

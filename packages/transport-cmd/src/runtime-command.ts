@@ -11,8 +11,8 @@
  * its result as an opaque argv.
  */
 import { FIRST_STAGE } from '@tsnet/bootstrap';
-import type { XSpec } from '@tsnet/core';
-import { SpecError } from '@tsnet/core/internal';
+import type { XSpec } from '@tsnet/core/transport';
+import { SpecError } from '@tsnet/core/transport';
 
 export interface RuntimeCommand {
   /** The runtime's executable as the target resolves it (a name on the target's PATH, or a path there). */

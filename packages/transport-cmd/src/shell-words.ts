@@ -5,7 +5,7 @@
  * Nothing is expanded: `$HOME`, `*` and `~` stay as written (there is no shell to expand them).
  * An unterminated quote or a trailing backslash throws a SpecError naming the spec.
  */
-import { SpecError } from '@tsnet/core/internal';
+import { SpecError } from '@tsnet/core/transport';
 
 export function shellWords(line: string, specText: string): string[] {
   const words: string[] = [];

@@ -7,8 +7,8 @@
  * at once (sudo's second prompt) instead of sudo reading on.
  */
 import { hostname } from 'node:os';
-import type { XSpec } from '@tsnet/core';
-import { AuthenticationError, BootstrapError, ConnectError } from '@tsnet/core/internal';
+import type { XSpec } from '@tsnet/core/transport';
+import { AuthenticationError, BootstrapError, ConnectError } from '@tsnet/core/transport';
 import { type CmdType, type Failure, specError, stderrTail, type Template } from './cmd-type.js';
 
 /** What sudo -S prints as its prompt (a line of its own, so it can be told from the tool's other output). */

@@ -65,7 +65,7 @@ export async function startContainer(rootfs: string, name = `tsnet-test-${proces
     async remove() {
       await podman('rm', '-f', '-t', '0', name).catch(() => {});
       // conmon may still be writing its exit files for a moment
-      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 60, retryDelay: 100 });
     },
   };
 }
