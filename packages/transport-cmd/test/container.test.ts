@@ -1,5 +1,7 @@
 // docker= and podman= against a real podman container made from a local root file system (one
 // per file); docker's template runs with podman standing in as the client (docker-bin=).
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { type Gateway, Group, isTsnetError } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Container, startContainer } from './helpers/podman.js';
@@ -114,6 +116,28 @@ test('group.terminate() leaves no runtime in the container, stuck or idle', asyn
   expect(report.killed).toEqual([a!.id]);
   expect(report.exited).toEqual([b!.id]);
   expect(await runtimesInside()).toEqual([]);
+});
+
+test('when this process is SIGKILLed, its runtimes in the container go too (stuck or idle)', async () => {
+  const fixture = new URL('./fixtures/opens-gateways.mjs', import.meta.url).pathname;
+  const child = spawn(process.execPath, [fixture, podmanSpec()], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const line = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`the fixture exited early with code ${code}`)));
+  });
+  lines.close();
+  const pids = JSON.parse(line) as number[];
+  expect((await runtimesInside()).sort()).toEqual([...pids].sort());
+  child.kill('SIGKILL');
+  // the lifeline shell runs the kill commands through podman: bounded, not instant
+  const until = Date.now() + 15_000;
+  let left = await runtimesInside();
+  while (left.length > 0 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 200));
+    left = await runtimesInside();
+  }
+  expect(left).toEqual([]);
 });
 
 describe('through via= an ssh gateway', () => {
