@@ -51,7 +51,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   #closedBy: 'local' | 'remote' | 'gateway' | null = null;
   #closeWaiters: Array<() => void> = [];
 
-  /** @internal use gateway.newChannel() */
+  /** Not for users: open channels with gateway.newChannel() (or get them from remoteExec()). */
   constructor(gateway: BaseGateway, id: number, credit: number) {
     this.gateway = gateway;
     this.id = id;

@@ -12,7 +12,7 @@ export type { ExecRequest };
  */
 
 /** Names every remote execution scope provides besides the runtime's globals. */
-export const EXEC_SCOPE_NAMES = [
+const EXEC_SCOPE_NAMES = [
   'channel',
   'kwargs',
   'require',

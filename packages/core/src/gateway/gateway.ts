@@ -65,7 +65,7 @@ export class Gateway extends BaseGateway {
   #exitTimeout = 0;
   #reaped = false;
 
-  /** @internal use makeGateway() */
+  /** Not for users: gateways are made by makeGateway() or a Group. */
   constructor(id: string, spec: XSpec, transport: Transport, options?: GatewayOptions) {
     super(id, transport, 'master', checkedOptions(options, transport));
     this.spec = spec;
