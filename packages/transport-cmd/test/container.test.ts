@@ -21,10 +21,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await group?.terminate({ timeout: 2000 });
-  await ssh?.stop();
-  await box?.remove();
-  rootfs?.remove();
+  try {
+    await group?.terminate({ timeout: 2000 });
+    await ssh?.stop();
+    await box?.remove();
+  } finally {
+    rootfs?.remove();
+  }
 });
 
 const podmanSpec = (extra = '') => `podman=${box.name}//podman-bin=${box.bin}${extra}`;

@@ -26,10 +26,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await group?.terminate({ timeout: 2000 });
-  await ssh?.stop();
-  rootfs?.remove();
-  execFileSync('ip', ['netns', 'del', NS]);
+  try {
+    await group?.terminate({ timeout: 2000 });
+    await ssh?.stop();
+  } finally {
+    rootfs?.remove();
+    execFileSync('ip', ['netns', 'del', NS]);
+  }
 });
 
 /** A stuck runtime ends with exit({ timeout }) and leaves no process (it is in this pid namespace). */

@@ -35,12 +35,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await group?.terminate({ timeout: 2000 });
-  await ssh?.stop();
-  removeRule();
-  if (target) removeUser(target);
-  if (runner) removeUser(runner);
-  delete process.env[PW_ENV];
+  try {
+    await group?.terminate({ timeout: 2000 });
+    await ssh?.stop();
+  } finally {
+    removeRule();
+    if (target) removeUser(target);
+    if (runner) removeUser(runner);
+    delete process.env[PW_ENV];
+  }
 });
 
 test('sudo=USER runs the runtime as that user, under sudo; exit() leaves nothing of it', async () => {

@@ -7,7 +7,7 @@
  * shape), here and through via=, so nothing outside the temp dir is configured or touched.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,6 +23,20 @@ export interface Container {
   /** Pids (inside the container) of the processes whose command line contains `text`. */
   processes(text: string): Promise<number[]>;
   remove(): Promise<void>;
+}
+
+/** Pids of the processes (other than zombies) whose command line names `dir`. */
+function usersOf(dir: string): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(dir) && !/^State:\s+Z/m.test(readFileSync(`/proc/${p}/status`, 'latin1'))) out.push(Number(p));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }
 
 export async function startContainer(rootfs: string, name = `tsnet-test-${process.pid}`): Promise<Container> {
@@ -64,8 +78,11 @@ export async function startContainer(rootfs: string, name = `tsnet-test-${proces
     },
     async remove() {
       await podman('rm', '-f', '-t', '0', name).catch(() => {});
-      // conmon may still be writing its exit files for a moment
-      rmSync(dir, { recursive: true, force: true, maxRetries: 60, retryDelay: 100 });
+      // conmon and the `podman container cleanup` it starts per exec session still write in the
+      // store for a moment: wait (bounded) until no process names the store, then remove it.
+      const until = Date.now() + 10_000;
+      while (usersOf(dir).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
 }
