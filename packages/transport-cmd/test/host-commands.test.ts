@@ -113,6 +113,18 @@ test('chdir= that cannot be made inside the target: ConnectError naming it', asy
   expect(e.message).toMatch(/cannot change directory to \/root\/tsnet-denied \(chdir=\)/);
 });
 
+test('a tool that stays after the runtime ended (the wire closed) does not hold the gateway open', async () => {
+  // sh runs the runtime, then closes its stdout and lingers, as a client waiting for its stdin might
+  const gw = await group.makeGateway(`cmd=sh -c '"$@"; exec >&-; sleep 30' tsnet-lingers`, quiet);
+  const pid = (await gw.remoteInfo()).pid;
+  gw.remoteExec('process.exit(3)');
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const closed = await Promise.race([gw.closed, new Promise<'open'>((r) => (timer = setTimeout(() => r('open'), 10_000)))]);
+  clearTimeout(timer);
+  expect(closed).not.toBe('open');
+  expect(isAlive(pid)).toBe(false);
+});
+
 test('group.terminate() ends chroot, netns and cmd runtimes, stuck or idle', async () => {
   const own = new Group();
   const gws = await Promise.all([`chroot=${rootfs.dir}`, `netns=${NS}`, 'cmd=nice -n 1'].map((s) => own.makeGateway(s, quiet)));
