@@ -11,7 +11,7 @@
  * `kubectl exec` and sudo forward no SIGKILL), then kills the tool's process group and resolves with
  * `closed`. The helper is bounded in time; a helper that fails changes nothing else.
  */
-import type { Transport, TransportExit } from '@tsnet/core/transport';
+import { type Transport, type TransportExit, withTimeout } from '@tsnet/core/transport';
 
 const KILL_HELPER_MS = 5000;
 
@@ -173,14 +173,7 @@ export class CmdTransport implements Transport {
       this.#inner.end();
       const pid = this.#remotePid;
       if (this.#killInside && pid !== undefined && !this.#exit) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          this.#killInside(pid).catch(() => {}),
-          new Promise<void>((r) => {
-            timer = setTimeout(r, KILL_HELPER_MS);
-          }),
-        ]);
-        clearTimeout(timer);
+        await withTimeout(this.#killInside(pid), KILL_HELPER_MS).catch(() => {});
       }
       return this.#inner.kill();
     })();

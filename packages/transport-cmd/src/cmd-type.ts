@@ -4,7 +4,7 @@
  * itself (starting, the ready marker, killing) is the same for all of them (see connect-cmd.ts).
  */
 import type { XSpec } from '@tsnet/core/transport';
-import { SpecError } from '@tsnet/core/transport';
+import { formatStderrTail, SpecError } from '@tsnet/core/transport';
 
 export interface Template {
   /** The tool's argv; the runtime command is appended. */
@@ -50,13 +50,7 @@ export interface CmdType {
 
 /** The last lines of a tool's stderr, indented, for the end of an error message. */
 export function stderrTail(stderr: string, lines = 12): string {
-  const text = stderr.trim();
-  if (!text) return '';
-  return `\nIt said:\n${text
-    .split('\n')
-    .slice(-lines)
-    .map((l) => `  ${l}`)
-    .join('\n')}`;
+  return formatStderrTail(stderr, lines);
 }
 
 /** `value` of a key that must be a non-empty string, or a SpecError. */

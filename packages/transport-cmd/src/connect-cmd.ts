@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { preamble } from '@tsnet/bootstrap';
-import { ConnectError, type ConnectOptions, type Transport, type TransportProvider } from '@tsnet/core/transport';
+import { ConnectError, type ConnectOptions, deadline, type Transport, type TransportProvider } from '@tsnet/core/transport';
 import { CmdTransport } from './cmd-transport.js';
 import { type CmdType, type Failure, stderrTail, type Template } from './cmd-type.js';
 import { DeathLifeline } from './death-lifeline.js';
@@ -94,30 +94,19 @@ async function connectCmd(type: CmdType, options: ConnectOptions, providerOption
   }
 
   const timeout = providerOptions.startTimeout ?? START_TIMEOUT_MS;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
-  let timedOut = false;
+  const timedOut = Symbol('timeout');
+  let outcome: number | typeof timedOut | undefined;
   try {
-    await Promise.race([
-      transport.ready,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          timedOut = true;
-          reject(new Error('timeout'));
-        }, timeout);
-        if (options.signal) {
-          const signal = options.signal;
-          onAbort = () => reject(signal.reason);
-          signal.addEventListener('abort', onAbort, { once: true });
-        }
-      }),
-    ]);
-  } catch (error) {
+    outcome = await deadline(transport.ready, { signal: options.signal, timeout, onTimeout: () => timedOut });
+  } catch {
+    // the tool ended before the marker, or the signal aborted
+  }
+  if (typeof outcome !== 'number') {
     if (!transport.exitInfo) await transport.kill();
     const exit = await transport.closed;
-    if (options.signal?.aborted) throw error;
+    if (options.signal?.aborted) throw options.signal.reason;
     if (refused && password) throw passwordRefused(spec, password.env, host.where);
-    if (timedOut) {
+    if (outcome === timedOut) {
       throw new ConnectError(
         `gateway spec ${JSON.stringify(specText)}: ${argv[0]} on ${host.where} did not start ${runtime.exe} in ${template.target} within ${timeout} ms; it was killed.` +
           stderrTail(transport.earlyStderr),
@@ -125,9 +114,6 @@ async function connectCmd(type: CmdType, options: ConnectOptions, providerOption
     }
     const failure: Failure = { stderr: transport.earlyStderr, code: exit.code, signal: exit.signal, where: host.where, exe: runtime.exe, spec: specText };
     throw type.classify(failure, template) ?? genericFailure(failure, template, argv[0]!, exit.reason);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    if (onAbort) options.signal?.removeEventListener('abort', onAbort);
   }
   guardDeath(host, template, runtime, transport);
   return transport;

@@ -11,9 +11,8 @@
  * inside a container is the caller's to reach).
  */
 import type { ChildProcess } from 'node:child_process';
-import type { Transport, TransportExit } from '@tsnet/core/transport';
+import { killGroup, STDIO_GRACE_MS, type Transport, type TransportExit } from '@tsnet/core/transport';
 
-const STDIO_GRACE_MS = 300;
 const HANG_GRACE_MS = 1000;
 
 export class ProcessTransport implements Transport {
@@ -110,14 +109,11 @@ export class ProcessTransport implements Transport {
   }
 
   #killGroup(): void {
+    if (killGroup(this.pid)) return;
     try {
-      process.kill(-this.pid, 'SIGKILL');
+      this.#child.kill('SIGKILL');
     } catch {
-      try {
-        this.#child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
+      // already gone
     }
   }
 }
