@@ -16,7 +16,6 @@ import { preamble } from '@tsnet/bootstrap';
 import { ConnectError, type ConnectOptions, deadline, type Transport, type TransportProvider } from '@tsnet/core/transport';
 import { CmdTransport } from './cmd-transport.js';
 import { type CmdType, type Failure, stderrTail, type Template } from './cmd-type.js';
-import { DeathLifeline } from './death-lifeline.js';
 import { type Host, localHost, MissingTool, viaHost } from './host.js';
 import { EXIT_CHDIR_FAILED, killArgv, type RuntimeCommand, runtimeCommand, withPrelude } from './runtime-command.js';
 import { passwordRefused } from './sudo.js';
@@ -121,15 +120,15 @@ async function connectCmd(type: CmdType, options: ConnectOptions, providerOption
 
 /**
  * A runtime inside a container outlives this process's sudden death unless something runs its kill
- * command then (see DeathLifeline). Here only: on a via host, the master's runtime is what dies
- * with us, and it has no such guard.
+ * command then, on the tool's host: the death lifeline here, a guard task in the master's runtime
+ * for via= (see Host.guard). The sudo password is never stored for this: such runtimes rely on
+ * their watchdog (their parent, sudo, goes with the tool's process group).
  */
 function guardDeath(host: Host, template: Template, runtime: RuntimeCommand, transport: CmdTransport): void {
   const pid = transport.remotePid;
-  if (host !== localHost || template.reach !== 'inside' || template.password || pid === undefined) return;
-  const lifeline = DeathLifeline.shared();
-  const id = lifeline?.register([...template.argv, ...killArgv(runtime, pid)]);
-  if (id !== undefined) void transport.closed.then(() => lifeline!.release(id));
+  if (template.reach !== 'inside' || template.password || pid === undefined) return;
+  const guard = host.guard([...template.argv, ...killArgv(runtime, pid)]);
+  if (guard) void transport.closed.then(() => guard.release());
 }
 
 function killInside(host: Host, template: Template, runtime: RuntimeCommand, pid: number): Promise<unknown> {

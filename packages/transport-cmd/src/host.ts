@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import type { Gateway, Transport } from '@tsnet/core/transport';
 import { connectVia } from '@tsnet/core/transport';
 import { Lifeline } from '@tsnet/transport-popen';
+import { DeathLifeline } from './death-lifeline.js';
 import { ProcessTransport } from './process-transport.js';
 
 export interface RunResult {
@@ -26,6 +27,11 @@ export interface Host {
   readonly where: string;
   start(argv: string[], what: string, signal?: AbortSignal): Promise<Transport>;
   run(argv: string[], options: { input?: string; timeoutMs: number }): Promise<RunResult>;
+  /**
+   * Runs `argv` on this host when the local side dies without a word (see DeathLifeline; on a via
+   * host, when the master's runtime loses us), unless released first. Undefined where it cannot.
+   */
+  guard(argv: string[]): { release(): void } | undefined;
 }
 
 /** The tool itself could not be started: not installed, or not at that path. */
@@ -87,6 +93,11 @@ export const localHost: Host = {
       });
     });
   },
+  guard(argv) {
+    const lifeline = DeathLifeline.shared();
+    const id = lifeline?.register(argv);
+    return id === undefined ? undefined : { release: () => lifeline!.release(id) };
+  },
 };
 
 /** Runs on the master's host (shipped with remoteExec): the same as localHost.run there. */
@@ -107,7 +118,30 @@ const result = await new Promise((resolve) => {
 await channel.send(result);
 `;
 
-/** The host of gateway `master`: the tool is started by the master's runtime (see connectVia). */
+/**
+ * Runs on the master's host (shipped with remoteExec) for as long as the guarded runtime lives:
+ * when its channel ends without a 'release' first (the master's runtime lost the local side, or was
+ * told to exit), it starts `argv` in a process group of its own, which outlives the master.
+ */
+const GUARD_SOURCE = `
+const cp = require('node:child_process');
+let released = false;
+const end = {};
+await new Promise((resolve) => {
+  channel.setCallback((item) => {
+    if (item === 'release') released = true;
+    else if (item === end) resolve();
+  }, { endmarker: end });
+});
+if (!released) {
+  try {
+    const [command, ...args] = kwargs.argv;
+    cp.spawn(command, args, { stdio: 'ignore', detached: true }).unref();
+  } catch {}
+}
+`;
+
+/** The host of gateway \`master\`: the tool is started by the master's runtime (see connectVia). */
 export function viaHost(master: Gateway): Host {
   return {
     where: `the host of gateway ${master.id}`,
@@ -128,6 +162,18 @@ export function viaHost(master: Gateway): Host {
       } finally {
         await channel.close().catch(() => {});
       }
+    },
+    guard(argv) {
+      if (master.isDown) return undefined;
+      const channel = master.remoteExec(GUARD_SOURCE, { argv });
+      return {
+        release: () => {
+          channel
+            .send('release')
+            .then(() => channel.close())
+            .catch(() => {});
+        },
+      };
     },
   };
 }

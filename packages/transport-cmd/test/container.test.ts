@@ -121,9 +121,10 @@ test('group.terminate() leaves no runtime in the container, stuck or idle', asyn
   expect(await runtimesInside()).toEqual([]);
 });
 
-test('when this process is SIGKILLed, its runtimes in the container go too (stuck or idle)', async () => {
+/** Starts the fixture with `args`, SIGKILLs it once its gateways run, and returns what is left in the container after a while. */
+async function leftAfterSigkill(args: string[]): Promise<{ before: number[]; pids: number[]; left: number[] }> {
   const fixture = new URL('./fixtures/opens-gateways.mjs', import.meta.url).pathname;
-  const child = spawn(process.execPath, [fixture, podmanSpec()], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fixture, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const line = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);
@@ -131,15 +132,28 @@ test('when this process is SIGKILLed, its runtimes in the container go too (stuc
   });
   lines.close();
   const pids = JSON.parse(line) as number[];
-  expect((await runtimesInside()).sort()).toEqual([...pids].sort());
+  const before = await runtimesInside();
   child.kill('SIGKILL');
-  // the lifeline shell runs the kill commands through podman: bounded, not instant
+  // the kill commands run through podman once the lifeline (or the master's guard) notices: bounded, not instant
   const until = Date.now() + 15_000;
   let left = await runtimesInside();
   while (left.length > 0 && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 200));
     left = await runtimesInside();
   }
+  return { before, pids, left };
+}
+
+test('when this process is SIGKILLed, its runtimes in the container go too (stuck or idle)', async () => {
+  const { before, pids, left } = await leftAfterSigkill([podmanSpec()]);
+  expect(before.sort()).toEqual([...pids].sort());
+  expect(left).toEqual([]);
+});
+
+test('… and so do those started through via= an ssh gateway (the master runtime runs their kill commands)', async () => {
+  const master = `ssh=${ssh.sshd.alias}//ssh-config=${ssh.sshd.sshConfig}//node=${process.execPath}`;
+  const { before, pids, left } = await leftAfterSigkill([master, podmanSpec('//via=m')]);
+  expect(before.sort()).toEqual([...pids].sort());
   expect(left).toEqual([]);
 });
 
