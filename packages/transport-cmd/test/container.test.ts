@@ -170,7 +170,10 @@ describe('through via= an ssh gateway', () => {
     expect(await runtimesInside()).toEqual([]);
   });
 
-  test('docker=…//via=ssh0: errors name the container and the host of the gateway', async () => {
+  test('docker=…//via=ssh0 (podman as the client) runs there too; errors name the container and the host of the gateway', async () => {
+    const gw = await group.makeGateway(dockerSpec(`//user=app//via=${ssh.id}`), quiet);
+    expect(await ask(gw, 'process.getuid()')).toBe(4242);
+    await gw.exit();
     const e = await group.makeGateway(`docker=tsnet-no-such-box//docker-bin=${box.bin}//via=${ssh.id}`, quiet).catch((x: unknown) => x);
     expect(isTsnetError(e, 'TSNET_ERR_CONNECT')).toBe(true);
     expect((e as Error).message).toMatch(/no docker container "tsnet-no-such-box" on the host of gateway ssh0/);
