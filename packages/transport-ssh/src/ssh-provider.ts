@@ -4,9 +4,11 @@ import type { Gateway, XSpec } from '@tsnet/core';
 import { BootstrapError, ConnectError, type ConnectOptions, SpecError, type Transport, type TransportProvider } from '@tsnet/core/internal';
 import type ssh2 from 'ssh2';
 import type { AuthOptions } from './auth.js';
-import { ConnectionPool, type ConnectionSettings, type HostKeyPolicy, type SshConnection, type Target } from './connection.js';
+import { ConnectionPool } from './connection-pool.js';
 import { expandHome, type HostConfig, resolveHostConfig } from './host-config.js';
+import type { HostKeyPolicy } from './host-key-verifier.js';
 import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, remoteCommand, SCRIPT_TAG } from './remote-command.js';
+import type { ConnectionSettings, SshConnection } from './ssh-connection.js';
 import { SshTransport } from './ssh-transport.js';
 
 /** The oldest Node the first stage and the bundle run on. */
@@ -59,6 +61,13 @@ function indent(text: string): string {
     .split('\n')
     .map((l) => `  ${l}`)
     .join('\n');
+}
+
+/** A jump host hop target parsed from `[user@]host[:port]`. */
+export interface Target {
+  user: string | undefined;
+  host: string;
+  port: number | undefined;
 }
 
 /** `[user@]host[:port]`, with IPv6 as `[::1]:22` (or bare, without a port). */
