@@ -211,7 +211,9 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   const owned = conn;
   void transport.closed.then(() => owned.release());
   // The bootstrap goes out at once; the shell reads none of it, node's first stage all of it.
-  channel.write(preamble({ wireFd: 1, output: 'fd', killGroup: true, watchPpid: true }));
+  // Frames go out on fd 3 (the channel's stdout, see remote-command.ts); remote stdout and stderr
+  // text travel as OUTPUT frames, so each keeps its name and none of it can break the wire.
+  channel.write(preamble({ wireFd: 3, output: 'frames', killGroup: true, watchPpid: true }));
 
   const timeout = o.startTimeout ?? 30_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
