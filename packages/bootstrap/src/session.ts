@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import { encodeFrame, FrameFlag, FrameType } from '@tsnet/core/internal';
+import { encodeFrame, FrameType } from '@tsnet/core/worker';
 import type { BootConfig } from './boot-config.js';
 import { FIRST_STAGE, HEADER_MAGIC } from './first-stage.js';
 import { encodeTrailer, FrameScanner } from './frame-scanner.js';
@@ -13,6 +13,8 @@ const MAX_HEADER = 4096;
 const STDIO_GRACE_MS = 300;
 /** How long a client may keep the connection open after the child exited and the server ended it. */
 const LINGER_MS = 2000;
+/** FrameFlag.STDERR of @tsnet/core's wire/frame.ts (which @tsnet/core/worker does not export yet). */
+const STDERR_FLAG = 2;
 /** Native stdout/stderr bytes go to the client in OUTPUT frames of at most this payload. */
 const OUTPUT_PIECE = 64 * 1024;
 /** Past this many bytes of OUTPUT frames waiting for a frame boundary, the child's stdout/stderr pause. */
@@ -133,7 +135,7 @@ export class Session {
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (text: string) => {
       this.#stderrTail = (this.#stderrTail + text).slice(-400);
-      this.#queueOutput(FrameFlag.STDERR, text);
+      this.#queueOutput(STDERR_FLAG, text);
     });
     child.once('error', (error) => {
       this.#failure ??= `cannot start ${process.execPath}: ${error.message}`;

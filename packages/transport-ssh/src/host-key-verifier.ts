@@ -8,7 +8,7 @@
  * known_hosts is read at handshake time, so a key another gateway just recorded is seen; failing to
  * record a key is only a debug line (the connection still goes ahead, as ssh does).
  */
-import { HostKeyError } from '@tsnet/core/internal';
+import { HostKeyError } from '@tsnet/core/transport';
 import { tildify } from './auth.js';
 import type { HostConfig } from './host-config.js';
 import { baseKeyType, checkHostKey, fingerprint, keyTypeOf, knownHostsName, knownKeyTypes, readKnownHosts, recordHostKey } from './known-hosts.js';

@@ -12,8 +12,7 @@
  * see connection-pool.ts) and its jump `Hop`, and sees nothing else of either.
  */
 import type { Duplex } from 'node:stream';
-import { connectTcpVia, type Gateway } from '@tsnet/core';
-import { ConnectError } from '@tsnet/core/internal';
+import { ConnectError, connectTcpVia, type Gateway } from '@tsnet/core/transport';
 import ssh2 from 'ssh2';
 import { type AuthOptions, planAuth } from './auth.js';
 import type { HostConfig } from './host-config.js';

@@ -3,7 +3,7 @@
  * in words a user acts on (refused, unreachable, no handshake, which auth methods were tried) and
  * keeps ssh2's error as `cause`. Pure functions: nothing here does I/O or throws.
  */
-import { AuthenticationError, ConnectError } from '@tsnet/core/internal';
+import { AuthenticationError, ConnectError } from '@tsnet/core/transport';
 import type { AuthPlan } from './auth.js';
 import type { HostConfig } from './host-config.js';
 
