@@ -8,10 +8,11 @@
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
+import { withTimeout } from '@tsnet/core/worker';
 import { LineError } from './line-reader.js';
 import { authenticate, HandshakeFailure, ServerHandshake, sniff, sniffProtocol, WebSocketUpgrader, write } from './server-handshake.js';
 import { Session } from './session.js';
-import type { AuthMode } from './socket-protocol.js';
+import { type AuthMode, formatAddress } from './socket-protocol.js';
 import { SpareChildren } from './spare-children.js';
 
 export interface ServerOptions {
@@ -109,7 +110,7 @@ export class TsnetServer {
 
   #accept(raw: net.Socket): void {
     const id = ++this.#count;
-    const peer = formatPeer(raw.remoteAddress, raw.remotePort);
+    const peer = formatAddress(raw.remoteAddress, raw.remotePort);
     raw.on('error', () => {}); // the outcome line says what happened
     if (this.#stopping || this.#onceTaken) {
       raw.destroy();
@@ -266,25 +267,17 @@ export class TsnetServer {
       const sessions = [...this.#sessions];
       for (const s of sessions) s.stop();
       const all = Promise.all(sessions.map((s) => s.done));
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = await Promise.race([
+      const timedOut = await withTimeout(
         all.then(() => false),
-        new Promise<boolean>((r) => {
-          timer = setTimeout(() => r(true), this.#options.stopTimeout);
-        }),
-      ]);
-      clearTimeout(timer);
+        this.#options.stopTimeout,
+        () => true,
+      );
       if (timedOut) {
         for (const s of this.#sessions) s.kill('the server stopped');
-        await Promise.race([all, new Promise((r) => setTimeout(r, 2000).unref())]);
+        await withTimeout(all, 2000, undefined, { unref: true });
       }
       this.#resolveFinished();
     })();
     return this.#stopping;
   }
-}
-
-function formatPeer(address: string | undefined, port: number | undefined): string {
-  if (!address) return '?';
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }

@@ -9,7 +9,8 @@
  * process groups of the waiting ones.
  */
 import type { ChildProcess } from 'node:child_process';
-import { killGroup, spawnChild } from './session.js';
+import { killGroup } from '@tsnet/core/worker';
+import { spawnChild } from './session.js';
 
 export class SpareChildren {
   readonly #count: number;
