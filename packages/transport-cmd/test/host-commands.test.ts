@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { type Gateway, Group, isTsnetError } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isAlive } from '../../../test-e2e/helpers/procs.js';
+import { isAlive } from '../../../test-e2e/helpers/processes.js';
 import { makeRootfs, type Rootfs } from './helpers/rootfs.js';
 import { type SshMaster, sshMaster } from './helpers/ssh-master.js';
 
