@@ -15,6 +15,8 @@ export interface Template {
   target: string;
   /** Its name alone: "web", "app". */
   name: string;
+  /** The user the runtime runs as inside the target, where the spec names one (`user=`). */
+  user?: string;
   /** sudo -S: the prompt it prints on stderr and the password to answer it with (from password-env=). */
   password?: { prompt: string; value: string; env: string };
   /**

@@ -20,7 +20,7 @@ function containerType(type: 'docker' | 'podman'): CmdType {
       const bin = spec.getString(binKey) ?? type;
       // --detach-keys='': no byte sequence on stdin may detach the session (the wire is binary).
       const argv = [bin, 'exec', '-i', '--detach-keys=', ...(user ? ['-u', user] : []), name];
-      return { argv, binKey, target: `${type} container ${name}${user ? ` (user ${user})` : ''}`, name, reach: 'inside' };
+      return { argv, binKey, target: `${type} container ${name}${user ? ` (user ${user})` : ''}`, name, ...(user ? { user } : {}), reach: 'inside' };
     },
     classify(f: Failure, t: Template) {
       const s = f.stderr;

@@ -67,8 +67,7 @@ export const sudo: CmdType = {
     }
     if (/incorrect password attempt|Sorry, try again/.test(s))
       return auth(`sudo on ${f.where} refused the password${t.password ? ` from $${t.password.env}` : ''}.`);
-    const unknown = /unknown user:? ?([^\s]+)?/.exec(s);
-    if (unknown) return new ConnectError(`gateway spec ${spec}: there is no user ${JSON.stringify(user)} on ${f.where} (sudo: unknown user).`);
+    if (/unknown user/.test(s)) return new ConnectError(`gateway spec ${spec}: there is no user ${JSON.stringify(user)} on ${f.where} (sudo: unknown user).`);
     if (/is not in the sudoers file|is not allowed to execute|may not run sudo/.test(s)) {
       return auth(`the sudoers policy on ${f.where} does not allow running ${f.exe} as ${user}: add a rule for it (visudo).`);
     }
