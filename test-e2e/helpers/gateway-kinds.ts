@@ -1,7 +1,9 @@
 // The kinds of gateway the shared suites run over. A kind makes specs for makeGateway() in the
-// default group; `via` kinds first open the master(s) they go through. ssh and socket kinds join
-// this list when their transports land.
-import { type Gateway, makeGateway } from '@tsnet/core';
+// default group; `via` kinds first open the master(s) they go through; runtime kinds start Bun,
+// Deno or another Node (popen or over a real sshd, see runtimeKind).
+import { execFileSync } from 'node:child_process';
+import { type Gateway, makeGateway, type RemoteInfo } from '@tsnet/core';
+import { processName, type Sshd, startSshd } from './sshd.js';
 
 export interface GatewayKind {
   readonly name: string;
@@ -10,8 +12,87 @@ export interface GatewayKind {
   teardown(): Promise<void>;
   /** A spec of this kind, with `extra` keys appended (`'//id=x'`). */
   spec(extra?: string): string;
-  /** The remote runtime's expected parent: this process, or the master's runtime. */
-  parentPid(): Promise<number>;
+  /** The remote runtime's expected parent: this process, or the master's runtime (`info`: the remote's). */
+  parentPid(info: RemoteInfo): Promise<number>;
+  /** The runtime the remote must be; default: this process's Node. */
+  readonly runtime?: RuntimeExpectation;
+  /** fd 1 is the wire (ssh): remote code must not write to it natively (wire.test.ts covers that). */
+  readonly fd1IsWire?: boolean;
+}
+
+/** What a kind's remote runtime reports, and the spec keys that choose it. */
+export interface RuntimeExpectation {
+  name: 'node' | 'bun' | 'deno';
+  executable: string;
+  /** The key of process.versions that names the runtime's version, and that version. */
+  versionKey: string;
+  version: string;
+  /** Spec keys that choose this runtime (`//runtime=bun//exe=…`). */
+  keys: string;
+  /** Spec keys naming a missing executable of it, and what the error says. */
+  missing: { keys: string; error: RegExp };
+}
+
+/** This process's Node, as the default kinds start it. */
+export function localNode(): RuntimeExpectation {
+  return {
+    name: 'node',
+    executable: process.execPath,
+    versionKey: 'node',
+    version: process.versions.node,
+    keys: `//node=${process.execPath}`,
+    missing: { keys: '//node=/nonexistent/node', error: /cannot start the remote runtime.*node=/ },
+  };
+}
+
+/** The version `exe --version` prints: `v18.20.8`, `1.4.5`, `deno 2.9.6 (…)`. */
+function versionOf(exe: string): string {
+  const out = execFileSync(exe, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+  return /(\d+\.\d+\.\d+)/.exec(out)![1]!;
+}
+
+/**
+ * A kind whose remote is `runtime` at `exe`, over popen or over ssh to a real sshd on 127.0.0.1
+ * (started in setup, one per kind; its gateways start in this process's working directory).
+ */
+export function runtimeKind(runtime: 'node' | 'bun' | 'deno', exe: string, transport: 'popen' | 'ssh'): GatewayKind {
+  let sshd: Sshd | undefined;
+  const version = versionOf(exe);
+  const keys = runtime === 'node' ? `//node=${exe}` : `//runtime=${runtime}//exe=${exe}`;
+  const missingKeys = runtime === 'node' ? '//node=/nonexistent/node' : `//runtime=${runtime}//exe=/nonexistent/${runtime}`;
+  const expectation: RuntimeExpectation = {
+    name: runtime,
+    executable: exe,
+    versionKey: runtime,
+    version,
+    keys,
+    missing: {
+      keys: missingKeys,
+      error:
+        transport === 'popen'
+          ? new RegExp(`cannot start the remote runtime.*${runtime === 'node' ? 'node=' : 'exe='}`)
+          : new RegExp(`${runtime} not found on .*${runtime === 'node' ? 'node=' : 'exe='}`),
+    },
+  };
+  // A spec without runtime keys of its own gets this kind's; without chdir=, ssh starts in our cwd.
+  const withKeys = (extra: string) => (/\/\/(node|runtime|exe)=/.test(extra) ? extra : `${keys}${extra}`);
+  return {
+    name: `${runtime} ${version} over ${transport}`,
+    runtime: expectation,
+    fd1IsWire: transport === 'ssh',
+    async setup() {
+      if (transport === 'ssh') sshd = await startSshd();
+    },
+    async teardown() {
+      await sshd?.stop();
+    },
+    spec: (extra = '') =>
+      transport === 'popen'
+        ? `popen${withKeys(extra)}`
+        : `ssh=${sshd!.alias}//ssh-config=${sshd!.sshConfig}${/\/\/chdir=/.test(extra) ? '' : `//chdir=${process.cwd()}`}${withKeys(extra)}`,
+    // over ssh, the session's sshd process starts the runtime (every step of the start script execs)
+    parentPid: async (info) => (transport === 'popen' ? process.pid : processName(info.ppid)?.startsWith('sshd') ? info.ppid : -1),
+  };
 }
 
 export const popenKind: GatewayKind = {

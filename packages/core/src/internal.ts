@@ -6,7 +6,7 @@
 export { BaseGateway, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, type WireOptions } from './base-gateway.js';
 export { builtin } from './builtin.js';
 export { Channel } from './channel.js';
-export { type DirectReadHooks, directRead } from './direct-read.js';
+export { type DirectReadHooks, directRead, nextReadBuffer, READ_SIZE } from './direct-read.js';
 export {
   AuthenticationError,
   BootstrapError,

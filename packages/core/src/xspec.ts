@@ -3,6 +3,9 @@ import { SpecError } from './errors.js';
 /** Gateway types a spec may start with (the first key that is one of these decides). */
 export const GATEWAY_TYPES = ['popen', 'ssh', 'socket', 'ws'] as const;
 
+/** Runtimes a spec's `runtime=` may name (see runtimeLaunch in @tsnet/bootstrap for how each starts). */
+const RUNTIMES: readonly string[] = ['node', 'bun', 'deno'];
+
 /**
  * Keys that configure a gateway rather than name its type. A spec without a known type takes its
  * first other key as the type, so `docker=x` asks for @tsnet/transport-docker instead of failing here.
@@ -10,6 +13,8 @@ export const GATEWAY_TYPES = ['popen', 'ssh', 'socket', 'ws'] as const;
 const OPTION_KEYS = new Set([
   'id',
   'node',
+  'runtime',
+  'exe',
   'chdir',
   'nice',
   'via',
@@ -81,8 +86,17 @@ export class XSpec {
     if (nice !== undefined && (nice === true || !/^-?\d+$/.test(nice))) {
       throw new SpecError(`gateway spec ${JSON.stringify(text)}: nice must be an integer (nice=5), got ${JSON.stringify(nice)}`);
     }
-    for (const k of ['node', 'chdir', 'via']) {
+    for (const k of ['node', 'exe', 'runtime', 'chdir', 'via']) {
       if (this.#keys.get(k) === true) throw new SpecError(`gateway spec ${JSON.stringify(text)}: ${k} needs a value (${k}=...)`);
+    }
+    const runtime = this.#keys.get('runtime');
+    if (runtime !== undefined && !RUNTIMES.includes(runtime as string)) {
+      throw new SpecError(`gateway spec ${JSON.stringify(text)}: runtime must be one of ${RUNTIMES.join(', ')}, got ${JSON.stringify(runtime)}`);
+    }
+    if (this.#keys.has('node') && (this.#keys.has('exe') || (runtime !== undefined && runtime !== 'node'))) {
+      throw new SpecError(
+        `gateway spec ${JSON.stringify(text)}: node=PATH is shorthand for runtime=node//exe=PATH; give either node= or runtime=/exe=, not both`,
+      );
     }
   }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { preamble } from '@tsnet/bootstrap';
+import { preamble, type RuntimeName, runtimeLaunch } from '@tsnet/bootstrap';
 import type { Gateway, XSpec } from '@tsnet/core';
 import { BootstrapError, ConnectError, type ConnectOptions, SpecError, type Transport, type TransportProvider } from '@tsnet/core/internal';
 import type ssh2 from 'ssh2';
@@ -37,18 +37,25 @@ export interface SshOptions extends AuthOptions {
   debug?: (line: string) => void;
 }
 
-/** The remote host has no usable Node runtime. */
+/** The remote host has no usable Node runtime (or Bun, Deno: the spec's `runtime=`). */
 export class NodeNotFoundError extends BootstrapError {
   readonly host: string;
+  /** The executable looked for. */
   readonly node: string;
-  constructor(host: string, node: string, stderr: string) {
+  readonly runtime: RuntimeName;
+  constructor(host: string, node: string, stderr: string, runtime: RuntimeName = 'node') {
+    const how =
+      runtime === 'node'
+        ? `install Node ≥ ${MIN_NODE} there, or pass node=/path/to/node in the spec`
+        : `install ${runtime === 'bun' ? 'Bun' : 'Deno'} there, or pass exe=/path/to/${runtime} in the spec`;
     super(
-      `node not found on ${host}: install Node ≥ ${MIN_NODE} there, or pass node=/path/to/node in the spec ` +
+      `${runtime} not found on ${host}: ${how} ` +
         `(looked for "${node}"${node.includes('/') ? '' : ' on the PATH of a login shell'}).${stderr.trim() ? `\nRemote stderr:\n${indent(stderr)}` : ''}`,
       { stderr },
     );
     this.host = host;
     this.node = node;
+    this.runtime = runtime;
   }
 }
 Object.defineProperty(NodeNotFoundError.prototype, 'name', { value: 'NodeNotFoundError', writable: true, configurable: true });
@@ -169,10 +176,12 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   };
   options.signal?.throwIfAborted();
 
-  const node = spec.getString('node');
+  const launch = runtimeLaunch(spec);
+  const node = launch.exe === undefined ? undefined : [launch.exe, ...launch.flags].join(' ');
   const marker = `TSNET-READY-${randomBytes(8).toString('hex')}`;
   const command = remoteCommand({
     node,
+    runtime: launch.runtime,
     chdir: spec.getString('chdir'),
     env: spec.env,
     nice: spec.getString('nice'),
@@ -198,11 +207,11 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     }
   }
   const label = `ssh:${target.host}`;
-  const transport = new SshTransport(channel, conn, label, marker, o.receiveWindow);
+  const transport = new SshTransport(channel, conn, label, marker, o.receiveWindow, { name: launch.runtime, exe: launch.exe ?? launch.runtime });
   const owned = conn;
   void transport.closed.then(() => owned.release());
   // The bootstrap goes out at once; the shell reads none of it, node's first stage all of it.
-  channel.write(preamble({ wireFd: 1, output: 'fd', killGroup: true, watchPpid: true }));
+  channel.write(preamble({ wireFd: 1, output: 'fd', killGroup: true, watchPpid: true, runtime: launch.runtime }));
 
   const timeout = o.startTimeout ?? 30_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -226,7 +235,7 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     const exit = transport.exitInfo;
     if (!exit) await transport.kill();
     else await transport.closed;
-    throw startFailure(error as Error, transport, conn, target.host, node ?? 'node');
+    throw startFailure(error as Error, transport, conn, target.host, launch.exe ?? launch.runtime, launch.runtime);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     if (onAbort) options.signal?.removeEventListener('abort', onAbort);
@@ -239,11 +248,11 @@ function stderrTail(t: SshTransport): string {
   return text ? `\nRemote stderr:\n${indent(text.split('\n').slice(-20).join('\n'))}` : '';
 }
 
-function startFailure(error: Error, t: SshTransport, conn: SshConnection, host: string, node: string): Error {
+function startFailure(error: Error, t: SshTransport, conn: SshConnection, host: string, node: string, runtime: RuntimeName): Error {
   const exit = t.exitInfo;
   const stderr = t.bufferedStderr;
-  if (exit?.code === EXIT_NODE_NOT_FOUND && (stderr.includes(`${SCRIPT_TAG} node not found`) || /not found/.test(stderr))) {
-    return new NodeNotFoundError(host, node, stderr);
+  if (exit?.code === EXIT_NODE_NOT_FOUND && (stderr.includes(`${SCRIPT_TAG} ${runtime} not found`) || /not found/.test(stderr))) {
+    return new NodeNotFoundError(host, node, stderr, runtime);
   }
   if (exit?.code === EXIT_CHDIR_FAILED && stderr.includes(SCRIPT_TAG)) {
     return new ConnectError(`ssh ${conn.label}: ${stderr.trim().split('\n').pop()!.replace(`${SCRIPT_TAG} `, '')}`);

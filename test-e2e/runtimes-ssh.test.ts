@@ -1,0 +1,10 @@
+// The channel contract and the value table with a Bun remote and a Deno remote over ssh to a real
+// sshd on 127.0.0.1 (one sshd per runtime; binaries from the npm registry).
+import { describe } from 'vitest';
+import { runtimeKind } from './helpers/gateway-kinds.js';
+import { runtimePaths } from './helpers/runtimes.js';
+import { channelContract } from './suites/channel-contract.js';
+
+const paths = runtimePaths();
+describe('Bun over ssh', () => channelContract(runtimeKind('bun', paths.bun, 'ssh')));
+describe('Deno over ssh', () => channelContract(runtimeKind('deno', paths.deno, 'ssh')));
