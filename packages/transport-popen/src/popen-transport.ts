@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { defaultExe, firstStageArgs, preamble, type RuntimeLaunch, runtimeLaunch } from '@tsnet/bootstrap';
 import { connectVia } from '@tsnet/core';
 import {
+  BootstrapError,
   ConnectError,
   type ConnectOptions,
   directRead,
@@ -86,12 +87,12 @@ export const popen: TransportProvider = {
     const guarded = lifeline ? lifeline.guard(child.pid!) : Promise.resolve(false);
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
+        const message = `popen: cannot start the remote runtime ${JSON.stringify(cmd.command)}: ${error.message}. `;
+        // a missing or unusable executable is a BootstrapError (api-contract, Runtimes); the rest cannot connect
         reject(
-          new ConnectError(
-            `popen: cannot start the remote runtime ${JSON.stringify(cmd.command)}: ${error.message}. ` +
-              (error.code === 'ENOENT' ? missingHint(cmd.launch) : ''),
-            { cause: error },
-          ),
+          error.code === 'ENOENT' || error.code === 'EACCES'
+            ? new BootstrapError(message + missingHint(cmd.launch), { cause: error })
+            : new ConnectError(message, { cause: error }),
         );
       };
       child.once('error', onError);
@@ -144,7 +145,7 @@ async function connectPopenVia(options: ConnectOptions): Promise<Transport> {
   } catch (error) {
     const cause = (error as { cause?: { remoteCode?: unknown; remoteMessage?: unknown } }).cause;
     if (cause?.remoteCode === 'ENOENT') {
-      throw new ConnectError(
+      throw new BootstrapError(
         `popen via ${via!.id}: cannot start the remote runtime ${JSON.stringify(command ?? 'node')} on the host of ${via!.id} ` +
           `(${String(cause.remoteMessage)}). ${missingHint(launch)}`,
         { cause },
