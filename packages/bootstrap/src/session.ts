@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { encodeFrame, FrameType } from '@tsnet/core/internal';
 import type { BootConfig } from './boot-config.js';
-import { FIRST_STAGE, HEADER_MAGIC } from './first-stage.js';
+import { HEADER_MAGIC } from './first-stage.js';
+import { firstStageArgs } from './runtime-launch.js';
 import { encodeTrailer, FrameScanner } from './frame-scanner.js';
 
 /** What every child is told, whatever the client's header said: the server relies on fd 3 and the group. */
@@ -14,9 +15,12 @@ const STDIO_GRACE_MS = 300;
 /** How long a client may keep the connection open after the child exited and the server ended it. */
 const LINGER_MS = 2000;
 
-/** A fresh `node -e <first stage>` in its own process group, waiting for the bootstrap on stdin. */
+/** The runtime the server runs on (Bun and Deno report a Node version too); its children run on it as well. */
+const SELF = 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node';
+
+/** A fresh `node -e <first stage>` (or the server's own runtime's equivalent) in its own process group, waiting for the bootstrap on stdin. */
 export function spawnChild(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['-e', FIRST_STAGE], {
+  return spawn(process.execPath, firstStageArgs(SELF), {
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     detached: true,
     env,
