@@ -1,6 +1,7 @@
 // The channel contract and the value table with a Bun remote and a Deno remote over popen (binaries
 // from the npm registry, see scripts/install-runtimes.mjs).
-import { describe } from 'vitest';
+import { Group } from '@tsnet/core';
+import { describe, expect, test } from 'vitest';
 import { runtimeKind } from './helpers/gateway-kinds.js';
 import { runtimePaths } from './helpers/runtimes.js';
 import { channelContract } from './suites/channel-contract.js';
@@ -8,3 +9,31 @@ import { channelContract } from './suites/channel-contract.js';
 const paths = runtimePaths();
 describe('Bun over popen', () => channelContract(runtimeKind('bun', paths.bun, 'popen')));
 describe('Deno over popen', () => channelContract(runtimeKind('deno', paths.deno, 'popen')));
+
+test('Bun and Deno remotes through via= (started by a Node master), and a Node remote via a Bun master', async () => {
+  await using group = await Group.open(
+    [
+      'popen//id=m',
+      `popen//id=b//via=m//runtime=bun//exe=${paths.bun}`,
+      `popen//id=d//via=m//runtime=deno//exe=${paths.deno}`,
+      `popen//id=bm//runtime=bun//exe=${paths.bun}`,
+      `popen//id=n//via=bm//node=${process.execPath}`,
+    ],
+    { output: 'ignore' },
+  );
+  const m = await group.get('m')!.remoteInfo();
+  const bm = await group.get('bm')!.remoteInfo();
+  const got = await Promise.all(
+    ['b', 'd', 'n'].map(async (id) => {
+      const info = await group.get(id)!.remoteInfo();
+      const echo = group.get(id)!.remoteExec('channel.send([await channel.receive(), process.pid])');
+      await echo.send(new Map([[id, 1n]]));
+      return [info.runtime, info.ppid, await echo.receive()];
+    }),
+  );
+  expect(got).toEqual([
+    ['bun', m.pid, [new Map([['b', 1n]]), expect.any(Number)]],
+    ['deno', m.pid, [new Map([['d', 1n]]), expect.any(Number)]],
+    ['node', bm.pid, [new Map([['n', 1n]]), expect.any(Number)]],
+  ]);
+});
