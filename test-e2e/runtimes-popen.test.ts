@@ -4,11 +4,20 @@ import { Group } from '@tsnet/core';
 import { describe, expect, test } from 'vitest';
 import { runtimeKind } from './helpers/gateway-kinds.js';
 import { runtimePaths } from './helpers/runtimes.js';
+import { binaryWire } from './suites/binary-wire.js';
 import { channelContract } from './suites/channel-contract.js';
 
 const paths = runtimePaths();
-describe('Bun over popen', () => channelContract(runtimeKind('bun', paths.bun, 'popen')));
-describe('Deno over popen', () => channelContract(runtimeKind('deno', paths.deno, 'popen')));
+describe('Bun over popen', () => {
+  const kind = runtimeKind('bun', paths.bun, 'popen');
+  channelContract(kind);
+  binaryWire(kind);
+});
+describe('Deno over popen', () => {
+  const kind = runtimeKind('deno', paths.deno, 'popen');
+  channelContract(kind);
+  binaryWire(kind);
+});
 
 test('Bun and Deno remotes through via= (started by a Node master), and a Node remote via a Bun master', async () => {
   await using group = await Group.open(

@@ -3,8 +3,17 @@
 import { describe } from 'vitest';
 import { runtimeKind } from './helpers/gateway-kinds.js';
 import { runtimePaths } from './helpers/runtimes.js';
+import { binaryWire } from './suites/binary-wire.js';
 import { channelContract } from './suites/channel-contract.js';
 
 const paths = runtimePaths();
-describe('Bun over ssh', () => channelContract(runtimeKind('bun', paths.bun, 'ssh')));
-describe('Deno over ssh', () => channelContract(runtimeKind('deno', paths.deno, 'ssh')));
+describe('Bun over ssh', () => {
+  const kind = runtimeKind('bun', paths.bun, 'ssh');
+  channelContract(kind);
+  binaryWire(kind);
+});
+describe('Deno over ssh', () => {
+  const kind = runtimeKind('deno', paths.deno, 'ssh');
+  channelContract(kind);
+  binaryWire(kind);
+});

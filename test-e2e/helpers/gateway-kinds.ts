@@ -57,6 +57,8 @@ function versionOf(exe: string): string {
  */
 export function runtimeKind(runtime: 'node' | 'bun' | 'deno', exe: string, transport: 'popen' | 'ssh'): GatewayKind {
   let sshd: Sshd | undefined;
+  let starting: Promise<Sshd> | undefined;
+  let users = 0;
   const version = versionOf(exe);
   const keys = runtime === 'node' ? `//node=${exe}` : `//runtime=${runtime}//exe=${exe}`;
   const missingKeys = runtime === 'node' ? '//node=/nonexistent/node' : `//runtime=${runtime}//exe=/nonexistent/${runtime}`;
@@ -80,11 +82,16 @@ export function runtimeKind(runtime: 'node' | 'bun' | 'deno', exe: string, trans
     name: `${runtime} ${version} over ${transport}`,
     runtime: expectation,
     fd1IsWire: transport === 'ssh',
+    // suites in one describe share the sshd: the last teardown stops it
     async setup() {
-      if (transport === 'ssh') sshd = await startSshd();
+      users++;
+      if (transport === 'ssh') sshd ??= await (starting ??= startSshd());
     },
     async teardown() {
+      if (--users > 0) return;
       await sshd?.stop();
+      sshd = undefined;
+      starting = undefined;
     },
     spec: (extra = '') =>
       transport === 'popen'
