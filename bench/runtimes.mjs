@@ -34,7 +34,13 @@ const remotes = [
   { name: 'node 24', runtime: 'node', exe: paths.node24 },
   { name: 'bun', runtime: 'bun', exe: paths.bun },
   { name: 'deno', runtime: 'deno', exe: paths.deno },
-].filter((r) => !args.only || String(args.only).split(',').some((o) => r.name.replace(' ', '').startsWith(o.replace(' ', ''))));
+].filter(
+  (r) =>
+    !args.only ||
+    String(args.only)
+      .split(',')
+      .some((o) => r.name.replace(' ', '').startsWith(o.replace(' ', ''))),
+);
 
 const BARE = { node: ['-e', '0'], bun: ['-e', '0'], deno: ['eval', '0'] };
 const specOf = (r) => (r.runtime === 'node' ? `popen//node=${r.exe}` : `popen//runtime=${r.runtime}//exe=${r.exe}`);
@@ -124,11 +130,22 @@ for (const r of remotes) {
   rows.push({ r, s, t });
 }
 const cells = (xs) => `| ${xs.join(' | ')} |`;
-console.log(`\nlocal side: ${local} ${process.versions[local]}; popen; medians of ${runs} starts (interleaved with the bare start), ${rttN} round trips, ${mib} MiB\n`);
+console.log(
+  `\nlocal side: ${local} ${process.versions[local]}; popen; medians of ${runs} starts (interleaved with the bare start), ${rttN} round trips, ${mib} MiB\n`,
+);
 console.log(cells(['remote', 'bare start ms', 'tsnet startup ms', 'ratio', 'tsnet - bare ms', 'rtt µs', 'bulk send MB/s', 'bulk recv MB/s']));
 console.log(cells(Array(8).fill('---')));
 for (const { r, s, t } of rows) {
   console.log(
-    cells([r.name, round(s.bare, 1), round(s.tsnet, 1), `${round(s.tsnet / s.bare, 2)}×`, round(s.tsnet - s.bare, 1), round(t.rtt, 1), round(t.send, 0), round(t.recv, 0)]),
+    cells([
+      r.name,
+      round(s.bare, 1),
+      round(s.tsnet, 1),
+      `${round(s.tsnet / s.bare, 2)}×`,
+      round(s.tsnet - s.bare, 1),
+      round(t.rtt, 1),
+      round(t.send, 0),
+      round(t.recv, 0),
+    ]),
   );
 }

@@ -3,8 +3,8 @@ import type { Duplex, Readable, Writable } from 'node:stream';
 import { encodeFrame, FrameType } from '@tsnet/core/internal';
 import type { BootConfig } from './boot-config.js';
 import { HEADER_MAGIC } from './first-stage.js';
-import { firstStageArgs } from './runtime-launch.js';
 import { encodeTrailer, FrameScanner } from './frame-scanner.js';
+import { firstStageArgs } from './runtime-launch.js';
 
 /** What every child is told, whatever the client's header said: the server relies on fd 3 and the group. */
 const CHILD_CONFIG: BootConfig = { wireFd: 3, output: 'frames', killGroup: true, watchPpid: true };
