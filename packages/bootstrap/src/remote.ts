@@ -22,7 +22,7 @@ import {
   WorkerGateway,
 } from '@tsnet/core/internal';
 import type { BootConfig } from './boot-config.js';
-import { runtimeStdin } from './runtime-stdin.js';
+import { runtimeSink, runtimeStdin } from './runtime-wire.js';
 
 declare const __tsnetBoot: BootConfig | undefined;
 
@@ -131,7 +131,7 @@ function serveWorker(config: BootConfig): void {
     const write = stdout.write;
     wireOut = socketOut(stdout, (b) => write.call(stdout, b));
   } else {
-    const raw = openRawPipe(config.wireFd);
+    const raw = openRawPipe(config.wireFd) ?? runtimeSink(config.wireFd);
     if (raw) wireOut = raw;
     else {
       const { Socket } = builtin<typeof net>('node:net');
