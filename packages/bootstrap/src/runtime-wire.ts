@@ -18,7 +18,7 @@
  * `onDrain` follows once it settled. A failed write calls `onError` once; later writes are dropped.
  * Deno has no such writer for an inherited fd: it keeps net.Socket, as does fd 1 (process.stdout).
  */
-import { type DirectReadHooks, nextReadBuffer, type RawPipe, READ_SIZE } from '@tsnet/core/internal';
+import { type DirectReadHooks, nextReadBuffer, type RawPipe, READ_SIZE } from '@tsnet/core/worker';
 
 export interface StdinReader {
   read(hooks: DirectReadHooks, onEnd: (error?: Error) => void): void;

@@ -9,7 +9,7 @@
  * @tsnet/bootstrap). The bootstrap itself then arrives on stdin.
  */
 import { firstStageArgs, type RuntimeName } from '@tsnet/bootstrap';
-import { SpecError } from '@tsnet/core/internal';
+import { SpecError } from '@tsnet/core/transport';
 
 /** Exit codes the script uses before node runs (node itself never gets that far with these). */
 export const EXIT_NODE_NOT_FOUND = 127;
