@@ -367,8 +367,12 @@ export function channelContract(kind: GatewayKind): void {
     });
 
     test('remote console output never reaches the wire and is forwarded with the gateway id', async () => {
-      const seen: string[] = [];
-      const off = gw.onOutput((stream, text, id) => seen.push(`${id}:${stream}:${text}`));
+      const ids = new Set<string>();
+      const seen = { stdout: '', stderr: '' };
+      const off = gw.onOutput((stream, text, id) => {
+        ids.add(id);
+        seen[stream] += text;
+      });
       const ch = gw.remoteExec(`
         console.log('printed with console.log');
         process.stdout.write('written to stdout\\n');
@@ -378,16 +382,19 @@ export function channelContract(kind: GatewayKind): void {
       `);
       expect(await ch.receive()).toBe('wire intact');
       // where fd 1 is the wire (ssh), the remote's stdout text goes to its stderr ('fd' output mode)
-      const want = [
-        `channels:${kind.fd1IsWire ? 'stderr' : 'stdout'}:printed with console.log`,
-        ...(kind.fd1IsWire ? [] : ['native write to fd 1']),
-        'channels:stderr:to stderr',
+      const out = kind.fd1IsWire ? 'stderr' : 'stdout';
+      const want: Array<['stdout' | 'stderr', string]> = [
+        [out, 'printed with console.log\n'],
+        [out, 'written to stdout\n'],
+        ...(kind.fd1IsWire ? [] : [['stdout', 'native write to fd 1\n'] as ['stdout', string]]),
+        ['stderr', 'to stderr\n'],
       ];
-      // output travels beside the wire (pipes of its own, or ssh's stderr): wait for all of it, bounded
-      for (let i = 0; i < 100 && !want.every((w) => seen.join('').includes(w)); i++) await new Promise((r) => setTimeout(r, 50));
+      // output travels beside the wire (pipes of its own, or ssh's stderr; chunks may join lines):
+      // wait for all of it, bounded
+      for (let i = 0; i < 100 && !want.every(([stream, w]) => seen[stream].includes(w)); i++) await new Promise((r) => setTimeout(r, 50));
       off();
-      const all = seen.join('');
-      for (const w of want) expect(all).toContain(w);
+      for (const [stream, w] of want) expect(seen[stream]).toContain(w);
+      expect([...ids]).toEqual(['channels']);
     });
   });
 
