@@ -10,6 +10,8 @@
 //          until exit of the runtime with a trivial program; both medians of --runs, interleaved.
 // rtt:     ping-pong of a small int over one channel, µs per round trip (median of 5 blocks).
 // bulk:    --mib MiB as 1 MiB Uint8Arrays, local → remote (send) and remote → local (recv), MB/s.
+// NODE_EXTRA_CA_CERTS is removed from the environment of every runtime started (it costs ~90 ms per
+// Node start on these machines, see run.mjs); --keep-extra-ca keeps it.
 // Prints JSON lines ({ suite: 'runtimes', name, value, unit }) and a markdown table at the end.
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +22,7 @@ const args = parseArgs(process.argv.slice(2));
 const runs = Number(args.runs ?? 10);
 const rttN = Number(args.rtt ?? 5000);
 const mib = Number(args.mib ?? 64);
+if (!args['keep-extra-ca']) delete process.env.NODE_EXTRA_CA_CERTS;
 const local = process.versions.bun ? 'bun' : process.versions.deno ? 'deno' : 'node';
 const paths = JSON.parse(
   execFileSync(local === 'node' ? process.execPath : 'node', [fileURLToPath(new URL('../scripts/install-runtimes.mjs', import.meta.url)), '--quiet'], {
