@@ -19,7 +19,7 @@ describe('Deno over popen', () => {
   binaryWire(kind);
 });
 
-test('Bun and Deno remotes through via= (started by a Node master), and a Node remote via a Bun master', async () => {
+test('Bun and Deno remotes through via= (started by a Node master), and Node remotes via a Bun and a Deno master', async () => {
   await using group = await Group.open(
     [
       'popen//id=m',
@@ -27,13 +27,16 @@ test('Bun and Deno remotes through via= (started by a Node master), and a Node r
       `popen//id=d//via=m//runtime=deno//exe=${paths.deno}`,
       `popen//id=bm//runtime=bun//exe=${paths.bun}`,
       `popen//id=n//via=bm//node=${process.execPath}`,
+      `popen//id=dm//runtime=deno//exe=${paths.deno}`,
+      `popen//id=n2//via=dm//node=${process.execPath}`,
     ],
     { output: 'ignore' },
   );
   const m = await group.get('m')!.remoteInfo();
   const bm = await group.get('bm')!.remoteInfo();
+  const dm = await group.get('dm')!.remoteInfo();
   const got = await Promise.all(
-    ['b', 'd', 'n'].map(async (id) => {
+    ['b', 'd', 'n', 'n2'].map(async (id) => {
       const info = await group.get(id)!.remoteInfo();
       const echo = group.get(id)!.remoteExec('channel.send([await channel.receive(), process.pid])');
       await echo.send(new Map([[id, 1n]]));
@@ -44,5 +47,6 @@ test('Bun and Deno remotes through via= (started by a Node master), and a Node r
     ['bun', m.pid, [new Map([['b', 1n]]), expect.any(Number)]],
     ['deno', m.pid, [new Map([['d', 1n]]), expect.any(Number)]],
     ['node', bm.pid, [new Map([['n', 1n]]), expect.any(Number)]],
+    ['node', dm.pid, [new Map([['n2', 1n]]), expect.any(Number)]],
   ]);
 });
