@@ -7,16 +7,20 @@ export {
   AuthenticationError,
   BootstrapError,
   ConnectError,
+  formatStderrTail,
   HostKeyError,
+  keepErrorNames,
   ProtocolError,
   SpecError,
 } from './errors.js';
 export type { Gateway } from './gateway/gateway.js';
-export { type DirectReadHooks, directRead } from './io/direct-read.js';
+export { directRead } from './io/direct-read.js';
 export { type RawPipe, rawPipeOf } from './io/raw-pipe.js';
 export { registerTransport } from './spec/transport-registry.js';
 export type { ConnectOptions, Transport, TransportExit, TransportProvider } from './spec/transport-types.js';
 export { XSpec } from './spec/xspec.js';
+export { deadline, raceSignal, withTimeout } from './util/deadline.js';
+export { killGroup, STDIO_GRACE_MS } from './util/process-group.js';
 export { connectTcpVia } from './via/via-socket.js';
 export { connectVia, type ViaCommand } from './via/via-transport.js';
 export { PROTOCOL_VERSION } from './wire/frame.js';

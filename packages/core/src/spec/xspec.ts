@@ -1,34 +1,8 @@
 import { SpecError } from '../errors.js';
-
-/** Gateway types a spec may start with (the first key that is one of these decides). */
-export const GATEWAY_TYPES = ['popen', 'ssh', 'socket', 'ws'] as const;
+import { GATEWAY_TYPES, OPTION_KEYS } from './transport-registry.js';
 
 /** Runtimes a spec's `runtime=` may name (see runtimeLaunch in @tsnet/bootstrap for how each starts). */
 const RUNTIMES: readonly string[] = ['node', 'bun', 'deno'];
-
-/**
- * Keys that configure a gateway rather than name its type. A spec without a known type takes its
- * first other key as the type, so `docker=x` asks for @tsnet/transport-docker instead of failing here.
- */
-const OPTION_KEYS = new Set([
-  'id',
-  'node',
-  'runtime',
-  'exe',
-  'chdir',
-  'nice',
-  'via',
-  'hostkey',
-  'identity',
-  'keepalive',
-  'compress',
-  'token-file',
-  'token-env',
-  'tls',
-  'tls-fingerprint',
-  'tls-ca',
-  'proxy',
-]);
 
 /**
  * A gateway specification such as `popen//node=/usr/bin/node//chdir=/tmp//env:FOO=bar//id=w1`.
@@ -69,7 +43,7 @@ export class XSpec {
       }
       if (this.#keys.has(key)) throw new SpecError(`gateway spec ${JSON.stringify(text)} gives the key "${key}" twice`);
       this.#keys.set(key, value);
-      if (type === undefined && (GATEWAY_TYPES as readonly string[]).includes(key)) type = key;
+      if (type === undefined && GATEWAY_TYPES.includes(key)) type = key;
     }
     type ??= [...this.#keys.keys()].find((k) => !OPTION_KEYS.has(k));
     if (type === undefined) {
