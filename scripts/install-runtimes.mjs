@@ -8,8 +8,9 @@
 // Usage: node scripts/install-runtimes.mjs [--quiet]
 // Exit code 1 with a message naming the package when npm fails or this platform has no binary.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Pinned versions: a change here reinstalls on the next run. */
@@ -43,30 +44,62 @@ export function install() {
   const paths = Object.fromEntries(Object.entries(pkgs).map(([alias, p]) => [alias, `${dir}node_modules/${alias}/${p.bin}`]));
   const stamp = JSON.stringify(pkgs);
   const stampFile = `${dir}stamp.json`;
-  const fresh = existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp && Object.values(paths).every((p) => existsSync(p));
-  if (!fresh) {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(`${dir}package.json`, `${JSON.stringify({ name: 'tsnet-runtimes', private: true }, null, 2)}\n`);
-    const specs = Object.entries(pkgs).map(([alias, p]) => `${alias}@npm:${p.pkg}`);
-    if (!quiet) process.stderr.write(`install-runtimes: npm install ${specs.join(' ')}\n`);
-    try {
-      // --ignore-scripts: the per-platform packages carry the binary itself; nothing needs to run
-      execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', '--loglevel=error', ...specs], {
-        cwd: dir,
-        stdio: ['ignore', 'ignore', 'inherit'],
-        timeout: 600_000,
-      });
-    } catch (error) {
-      throw new Error(`install-runtimes: npm install of ${specs.join(' ')} failed (${error.message}); check access to the npm registry`);
-    }
-    for (const [alias, p] of Object.entries(paths)) {
-      if (!existsSync(p)) throw new Error(`install-runtimes: ${pkgs[alias].pkg} installed but has no ${pkgs[alias].bin}`);
-    }
-    writeFileSync(stampFile, stamp);
-  }
+  const fresh = () => existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp && Object.values(paths).every((p) => existsSync(p));
+  if (!fresh()) withLock(() => fresh() || fill(pkgs, paths, stamp, stampFile));
   writeFileSync(`${dir}paths.json`, `${JSON.stringify(paths, null, 2)}\n`);
   return paths;
+}
+
+/**
+ * Runs `fn` holding .cache/runtimes.lock (test files that start at once may all find the cache
+ * empty: one installs, the others wait, then find it full). A lock older than 10 minutes is stale.
+ */
+function withLock(fn) {
+  const lock = `${dir.replace(/\/$/, '')}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
+  for (let waited = 0; ; waited += 200) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 600_000) rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // released meanwhile
+      }
+      if (waited > 900_000) throw new Error(`install-runtimes: ${lock} is held for 15 minutes; remove it if no install runs`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** Installs the packages afresh into .cache/runtimes/ and writes the stamp. */
+function fill(pkgs, paths, stamp, stampFile) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}package.json`, `${JSON.stringify({ name: 'tsnet-runtimes', private: true }, null, 2)}\n`);
+  const specs = Object.entries(pkgs).map(([alias, p]) => `${alias}@npm:${p.pkg}`);
+  if (!quiet) process.stderr.write(`install-runtimes: npm install ${specs.join(' ')}\n`);
+  try {
+    // --ignore-scripts: the per-platform packages carry the binary itself; nothing needs to run
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', '--loglevel=error', ...specs], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 600_000,
+    });
+  } catch (error) {
+    throw new Error(`install-runtimes: npm install of ${specs.join(' ')} failed (${error.message}); check access to the npm registry`);
+  }
+  for (const [alias, p] of Object.entries(paths)) {
+    if (!existsSync(p)) throw new Error(`install-runtimes: ${pkgs[alias].pkg} installed but has no ${pkgs[alias].bin}`);
+  }
+  writeFileSync(stampFile, stamp);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
