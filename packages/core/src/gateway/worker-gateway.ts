@@ -60,7 +60,7 @@ export class WorkerGateway extends BaseGateway {
         if (refusal !== undefined) {
           this._writeJson(FrameType.HELLO, 0, 0, { version: PROTOCOL_VERSION, error: refusal });
           this._flushNow();
-          setTimeout(() => this.#host.exit(78), 50);
+          setTimeout(() => this.#host.exit(ExitCode.WRONG_RUNTIME), 50);
           return;
         }
         // The local side sets the limits for both directions (window and maxFrame are its options).
