@@ -1,6 +1,7 @@
 // The channel contract and the value table with a Bun remote and a Deno remote over popen (binaries
 // from the npm registry, see scripts/install-runtimes.mjs).
-import { Group } from '@tsnet/core';
+import { dirname } from 'node:path';
+import { Group, makeGateway } from '@tsnet/core';
 import { describe, expect, test } from 'vitest';
 import { runtimeKind } from './helpers/gateway-kinds.js';
 import { runtimePaths } from './helpers/runtimes.js';
@@ -49,4 +50,13 @@ test('Bun and Deno remotes through via= (started by a Node master), and Node rem
     ['node', bm.pid, [new Map([['n', 1n]]), expect.any(Number)]],
     ['node', dm.pid, [new Map([['n2', 1n]]), expect.any(Number)]],
   ]);
+});
+
+test('runtime=bun and runtime=deno without exe= find the runtime on PATH', async () => {
+  for (const runtime of ['bun', 'deno'] as const) {
+    const path = `${dirname(paths[runtime])}:/usr/bin:/bin`;
+    await using gw = await makeGateway(`popen//runtime=${runtime}//env:PATH=${path}`, { output: 'ignore' });
+    const info = await gw.remoteInfo();
+    expect([info.runtime, info.executable]).toEqual([runtime, paths[runtime]]);
+  }
 });
