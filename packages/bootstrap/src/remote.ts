@@ -266,8 +266,7 @@ function redirectOutput(gateway: WorkerGateway, mode: 'fd' | 'frames'): void {
 function redirectConsole(): void {
   const { Console } = builtin<typeof import('node:console')>('node:console');
   // process.stdout/stderr.write were replaced (redirectOutput); a Console calls them through the streams
-  const c = new Console({ stdout: process.stdout, stderr: process.stderr });
-  Object.defineProperty(globalThis, 'console', { value: c, writable: true, configurable: true, enumerable: false });
+  globalThis.console = new Console({ stdout: process.stdout, stderr: process.stderr });
 }
 
 /**

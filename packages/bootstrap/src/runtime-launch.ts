@@ -10,8 +10,8 @@
  * - deno: `deno eval --ext=js [flags] <prefix + FIRST_STAGE>`. `deno eval` has every permission
  *   implicitly (as `deno run -A`): tsnet's remote code is the local user's code, as on Node, so no
  *   permission is narrowed. Its code is an ES module, without `require`; the prefix makes one with
- *   `createRequire` (the first stage and the bundle need require for builtins, remote code for
- *   packages, resolved from the working directory as on Node). `--ext=js`: no TypeScript transpile.
+ *   `createRequire` for builtins (remote code gets one that resolves packages from the working
+ *   directory, as on Node). `--ext=js`: no TypeScript transpile.
  *
  * Nothing here throws: the spec's keys were validated when it was parsed (XSpec), and a missing or
  * wrong executable is found when it runs: the gateway's BootstrapError names it (pass the runtime
@@ -48,8 +48,12 @@ export function runtimeLaunch(spec: RuntimeKeys): RuntimeLaunch {
   return { runtime, exe: spec.getString('exe'), flags: [] };
 }
 
-/** The module the Deno prefix imports; the ESM eval has no `require`. */
-const DENO_PREFIX = "import{createRequire as R}from'node:module';const require=R(Deno.cwd()+'/__tsnet_exec__.js');";
+/**
+ * Deno's eval is an ES module, without `require`: the prefix makes one for builtins (the first stage
+ * and the bundle). Remote code gets its own, resolving from the working directory (remote.ts: this
+ * one's `require.main` is not undefined).
+ */
+const DENO_PREFIX = "import{createRequire as R}from'node:module';const require=R('/');";
 
 /** The argv after the executable that runs the first stage on `runtime` (it then reads the bootstrap from stdin). */
 export function firstStageArgs(runtime: RuntimeName, flags: readonly string[] = []): string[] {

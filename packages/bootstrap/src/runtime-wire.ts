@@ -42,10 +42,9 @@ interface BunFile {
 export function runtimeStdin(): StdinReader | undefined {
   const g = globalThis as { Deno?: { stdin?: DenoStdin }; Bun?: { stdin?: BunStdin } };
   const deno = g.Deno?.stdin;
-  if (deno && typeof deno.read === 'function') return denoStdin(deno);
+  if (deno) return denoStdin(deno);
   const bun = g.Bun?.stdin;
-  if (bun && typeof bun.stream === 'function') return bunStdin(bun);
-  return undefined;
+  return bun && bunStdin(bun);
 }
 
 function denoStdin(stdin: DenoStdin): StdinReader {
@@ -61,7 +60,7 @@ function denoStdin(stdin: DenoStdin): StdinReader {
           if (into === own) hooks.onChunk(own.subarray(0, n));
           else hooks.landed!(n);
         }
-      })().catch((error: unknown) => onEnd(error instanceof Error ? error : new Error(String(error))));
+      })().catch(onEnd); // a runtime's read error is an Error
     },
   };
 }
@@ -74,9 +73,9 @@ function bunStdin(stdin: BunStdin): StdinReader {
         for (;;) {
           const { done, value } = await reader.read();
           if (done) return onEnd();
-          if (value.length > 0) hooks.onChunk(value);
+          hooks.onChunk(value);
         }
-      })().catch((error: unknown) => onEnd(error instanceof Error ? error : new Error(String(error))));
+      })().catch(onEnd); // a runtime's read error is an Error
     },
   };
 }
@@ -87,13 +86,9 @@ export type WireSink = Pick<RawPipe, 'write' | 'onDrain' | 'onError' | 'flushed'
 /** fd as a FileSink on Bun; undefined elsewhere. */
 export function runtimeSink(fd: number): WireSink | undefined {
   const file = (globalThis as { Bun?: { file?: (fd: number) => BunFile } }).Bun?.file;
-  if (typeof file !== 'function') return undefined;
-  let sink: FileSink;
-  try {
-    sink = file(fd).writer({ highWaterMark: READ_SIZE });
-  } catch {
-    return undefined;
-  }
+  if (!file) return undefined;
+  // (an unusable fd fails at the first write, as a net.Socket's would)
+  const sink = file(fd).writer({ highWaterMark: READ_SIZE });
   let pending: Promise<unknown> | undefined;
   let broken = false;
   let ended = false;
@@ -101,10 +96,11 @@ export function runtimeSink(fd: number): WireSink | undefined {
   let onError: ((e: Error) => void) | undefined;
   let waiters: Array<() => void> = [];
   const fail = (error: unknown): void => {
+    // (Bun rejects with Errors)
     if (broken) return;
     broken = true;
     pending = undefined;
-    onError?.(error instanceof Error ? error : new Error(String(error)));
+    onError?.(error as Error);
     settle();
   };
   const settle = (): void => {
@@ -154,14 +150,11 @@ export function runtimeSink(fd: number): WireSink | undefined {
     end() {
       if (ended) return;
       ended = true;
-      const close = (): void => {
-        try {
-          const r = sink.end();
-          if (r instanceof Promise) r.catch(() => {});
-        } catch {
-          // already closed
-        }
-      };
+      // after the last write left; a sink already closed rejects, which is fine
+      const close = (): unknown =>
+        Promise.resolve()
+          .then(() => sink.end())
+          .catch(() => {});
       if (pending) waiters.push(close);
       else close();
     },
