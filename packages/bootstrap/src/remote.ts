@@ -184,8 +184,8 @@ function serveWorker(config: BootConfig): void {
   });
 
   if (config.wireFd === 1 || config.output === 'frames') redirectOutput(gateway, config.output);
-  // Bun's and Deno's console writes fd 1 natively, past process.stdout.write: where fd 1 is the wire
-  // (ssh), or output goes into frames, console must write through the redirected streams.
+  // Bun's and Deno's console writes fd 1 natively, past process.stdout.write: where output goes into
+  // frames (ssh, the socket server's children) or fd 1 is the wire, it must use the redirected streams.
   if ((config.wireFd === 1 || config.output === 'frames') && runtime !== 'node') redirectConsole();
 
   const crash = (error: unknown): void => {
