@@ -17,6 +17,8 @@ const KILL_HELPER_MS = 5000;
 
 export interface CmdTransportOptions {
   marker: string;
+  /** The runtime started inside the target, for messages when it fails to boot. */
+  runtime?: { name: string; exe: string };
   /** Lines of stderr that are ours, not the tool's (sudo's password prompt): dropped. */
   dropLines?: string[];
   /** Kills the runtime inside its target by pid (the 'inside' reach); absent for 'group'. */
@@ -27,6 +29,7 @@ export class CmdTransport implements Transport {
   readonly closed: Promise<TransportExit>;
   /** The runtime's pid as the target sees it, once it runs. */
   readonly ready: Promise<number>;
+  readonly runtime: { readonly name: string; readonly exe: string } | undefined;
   readonly #inner: Transport;
   readonly #marker: string;
   readonly #drop: Set<string>;
@@ -48,6 +51,7 @@ export class CmdTransport implements Transport {
     this.#marker = `${options.marker} `;
     this.#drop = new Set(options.dropLines ?? []);
     this.#killInside = options.killInside;
+    this.runtime = options.runtime;
     this.ready = new Promise<number>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;

@@ -65,10 +65,11 @@ async function connectCmd(type: CmdType, options: ConnectOptions, providerOption
 
   const transport = new CmdTransport(inner, {
     marker,
+    runtime: { name: runtime.runtime, exe: runtime.exe },
     ...(template.password ? { dropLines: [template.password.prompt] } : {}),
     ...(template.reach === 'inside' ? { killInside: (pid: number) => killInside(host, template, runtime, pid) } : {}),
   });
-  const boot = preamble({ wireFd: 1, output: 'fd', killGroup: true, watchPpid: true });
+  const boot = preamble({ wireFd: 1, output: 'fd', killGroup: true, watchPpid: true, runtime: runtime.runtime });
   let refused = false;
   const password = template.password;
   if (password) {

@@ -7,18 +7,16 @@
  * anything: that line says the runtime runs inside the target, so failures before it are the
  * tool's (no such container, password needed) and failures after it are the runtime's.
  *
- * `runtimeCommand()` is the one call that knows how a runtime is started; everything else treats
- * its result as an opaque argv.
+ * `runtimeCommand()` is the one call that says how a runtime is started (through @tsnet/bootstrap's
+ * runtimeLaunch/firstStageArgs); everything else treats its result as an opaque argv.
  */
-import { FIRST_STAGE } from '@tsnet/bootstrap';
+import { defaultExe, FIRST_STAGE, firstStageArgs, type RuntimeName, runtimeLaunch } from '@tsnet/bootstrap';
 import type { XSpec } from '@tsnet/core/transport';
-import { SpecError } from '@tsnet/core/transport';
 
 export interface RuntimeCommand {
   /** The runtime's executable as the target resolves it (a name on the target's PATH, or a path there). */
   exe: string;
-  /** Which runtime it is (for messages). */
-  runtime: string;
+  runtime: RuntimeName;
   argv: string[];
 }
 
@@ -26,18 +24,15 @@ export interface RuntimeCommand {
 export const EXIT_CHDIR_FAILED = 122;
 
 /**
- * How to start the spec's runtime with the first stage. For a command transport the default
- * executable is `node` as the target's PATH finds it (the local `process.execPath` may not exist
- * there); `exe=PATH` or `node=PATH [flags]` names another.
+ * How to start the spec's runtime with the first stage (`runtime=node|bun|deno`, `exe=`, `node=`:
+ * @tsnet/bootstrap's runtimeLaunch/firstStageArgs, as popen and ssh). For a command transport the
+ * default executable is the runtime's name on the target's PATH: the local `process.execPath` may
+ * not exist in a container or a chroot.
  */
 export function runtimeCommand(spec: XSpec): RuntimeCommand {
-  const runtime = spec.getString('runtime') ?? 'node';
-  if (runtime !== 'node') {
-    throw new SpecError(`gateway spec ${JSON.stringify(String(spec))}: runtime=${runtime} is not supported by command transports yet; use runtime=node`);
-  }
-  const nodeWords = (spec.getString('node') ?? '').trim().split(/\s+/).filter(Boolean);
-  const exe = spec.getString('exe') ?? nodeWords[0] ?? 'node';
-  return { exe, runtime, argv: [exe, ...nodeWords.slice(1), '-e', FIRST_STAGE] };
+  const launch = runtimeLaunch(spec);
+  const exe = launch.exe ?? defaultExe(launch.runtime);
+  return { exe, runtime: launch.runtime, argv: [exe, ...firstStageArgs(launch.runtime, launch.flags)] };
 }
 
 export interface PreludeOptions {
@@ -49,10 +44,12 @@ export interface PreludeOptions {
 
 /** The runtime command with the prelude in front of its first stage. */
 export function withPrelude(cmd: RuntimeCommand, options: PreludeOptions): string[] {
-  const at = cmd.argv.indexOf(FIRST_STAGE);
+  // The first stage ends its argument (Deno's has a prefix that makes `require`, which the prelude needs too).
+  const at = cmd.argv.findIndex((a) => a.endsWith(FIRST_STAGE));
   if (at === -1) throw new Error('transport-cmd: the runtime command carries no first stage');
   const argv = [...cmd.argv];
-  argv[at] = prelude(options) + FIRST_STAGE;
+  const code = argv[at]!;
+  argv[at] = code.slice(0, code.length - FIRST_STAGE.length) + prelude(options) + FIRST_STAGE;
   return argv;
 }
 
@@ -74,5 +71,6 @@ function prelude(o: PreludeOptions): string {
 /** A runtime command that SIGKILLs the process group of `pid` (or the process alone), as the target sees it. */
 export function killArgv(cmd: RuntimeCommand, pid: number): string[] {
   const p = Math.trunc(pid);
-  return [cmd.exe, '-e', `try{process.kill(-${p},'SIGKILL')}catch(e){try{process.kill(${p},'SIGKILL')}catch(e){}}`];
+  const code = `try{process.kill(-${p},'SIGKILL')}catch(e){try{process.kill(${p},'SIGKILL')}catch(e){}}`;
+  return cmd.runtime === 'deno' ? [cmd.exe, 'eval', code] : [cmd.exe, '-e', code];
 }

@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import { type Gateway, Group, isTsnetError } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAlive } from '../../../test-e2e/helpers/processes.js';
+import { runtimePaths } from '../../../test-e2e/helpers/runtimes.js';
 import { makeRootfs, type Rootfs } from './helpers/rootfs.js';
 import { type SshMaster, sshMaster } from './helpers/ssh-master.js';
 
@@ -111,6 +112,18 @@ test('chdir= that cannot be made inside the target: ConnectError naming it', asy
     .catch((x: unknown) => x)) as Error;
   expect(isTsnetError(e, 'TSNET_ERR_CONNECT')).toBe(true);
   expect(e.message).toMatch(/cannot change directory to \/root\/tsnet-denied \(chdir=\)/);
+});
+
+test('runtime=bun and runtime=deno start through the command too (cmd=, and sudo whose kill helper runs the same runtime)', async () => {
+  const { bun, deno } = runtimePaths();
+  const [b, d] = await Promise.all([
+    group.makeGateway(`cmd=nice -n 2//runtime=bun//exe=${bun}//env:TSNET_T=b`, quiet),
+    group.makeGateway(`sudo//runtime=deno//exe=${deno}//chdir=/tmp`, quiet),
+  ]);
+  expect([(await b.remoteInfo()).runtime, await ask(b, "[require('os').getPriority(), process.env.TSNET_T]")]).toEqual(['bun', [2, 'b']]);
+  expect([(await d.remoteInfo()).runtime, await ask(d, 'process.cwd()')]).toEqual(['deno', '/tmp']);
+  await b.exit();
+  await endsWhenStuck(d);
 });
 
 test('a tool that stays after the runtime ended (the wire closed) does not hold the gateway open', async () => {

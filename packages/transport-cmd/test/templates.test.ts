@@ -79,6 +79,12 @@ describe('argv templates', () => {
     expect(tail[2]).toContain('process.chdir(d)');
     expect(tail[2]).toContain('{"A":"1"}');
     expect(argvOf('sudo//exe=/opt/node/bin/node').at(-3)).toBe('/opt/node/bin/node');
+    // deno: the prelude goes after the prefix that makes require, before the first stage
+    const deno = argvOf('sudo//runtime=deno//chdir=/w').slice(toolArgv('sudo').length);
+    expect(deno.slice(0, 3)).toEqual(['deno', 'eval', '--ext=js']);
+    expect(deno[3]).toMatch(/^import\{createRequire.*const require=.*process\.chdir\(d\)/);
+    expect(deno[3]!.endsWith(FIRST_STAGE)).toBe(true);
+    expect(argvOf('cmd=env//runtime=bun').slice(1, 3)).toEqual(['bun', '-e']);
     expect(argvOf('sudo//node=/opt/node --max-old-space-size=64').slice(-4, -2)).toEqual(['/opt/node', '--max-old-space-size=64']);
   });
 
