@@ -6,6 +6,7 @@ import { type Gateway, Group, isTsnetError } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Container, startContainer } from './helpers/podman.js';
 import { makeRootfs, type Rootfs } from './helpers/rootfs.js';
+import { emptied } from './helpers/settle.js';
 import { type SshMaster, sshMaster } from './helpers/ssh-master.js';
 
 const quiet = { output: 'ignore' } as const;
@@ -63,7 +64,7 @@ describe.each([
     expect(await ask(gw, "require('node:fs').readFileSync('/etc/passwd', 'utf8')")).toMatch(/^app:x:4242/m);
     await roundTrip(gw);
     await gw.exit();
-    expect(await runtimesInside()).toEqual([]);
+    expect(await emptied(runtimesInside)).toEqual([]);
   });
 
   test('user=, chdir= and env: apply inside the container', async () => {
@@ -100,13 +101,12 @@ test('a client binary that is not there: ConnectError naming it and podman-bin='
 
 test('exit() ends a runtime whose thread is stuck, inside the container (podman exec forwards no signal)', async () => {
   const gw = await group.makeGateway(podmanSpec(), quiet);
-  const pid = (await gw.remoteInfo()).pid;
+  expect(await runtimesInside()).toEqual([(await gw.remoteInfo()).pid]);
   const stuck = gw.remoteExec('await channel.send("looping"); await new Promise((r) => setImmediate(r)); for (;;) {}');
   expect(await stuck.receive()).toBe('looping');
   await gw.exit({ timeout: 300 });
   expect((await gw.closed).reason).toMatch(/did not exit within 300 ms/);
-  expect(await runtimesInside()).not.toContain(pid);
-  expect(await runtimesInside()).toEqual([]);
+  expect(await emptied(runtimesInside)).toEqual([]);
 });
 
 test('group.terminate() leaves no runtime in the container, stuck or idle', async () => {
@@ -118,7 +118,7 @@ test('group.terminate() leaves no runtime in the container, stuck or idle', asyn
   const report = await own.terminate({ timeout: 500 });
   expect(report.killed).toEqual([a!.id]);
   expect(report.exited).toEqual([b!.id]);
-  expect(await runtimesInside()).toEqual([]);
+  expect(await emptied(runtimesInside)).toEqual([]);
 });
 
 /** Starts the fixture with `args`, SIGKILLs it once its gateways run, and returns what is left in the container after a while. */
@@ -167,7 +167,7 @@ describe('through via= an ssh gateway', () => {
     const stuck = gw.remoteExec('await channel.send(0); await new Promise((r) => setImmediate(r)); for (;;) {}');
     expect(await stuck.receive()).toBe(0);
     await gw.exit({ timeout: 300 });
-    expect(await runtimesInside()).toEqual([]);
+    expect(await emptied(runtimesInside)).toEqual([]);
   });
 
   test('docker=…//via=ssh0 (podman as the client) runs there too; errors name the container and the host of the gateway', async () => {

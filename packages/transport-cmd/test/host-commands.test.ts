@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAlive } from '../../../test-e2e/helpers/processes.js';
 import { runtimePaths } from '../../../test-e2e/helpers/runtimes.js';
 import { makeRootfs, type Rootfs } from './helpers/rootfs.js';
+import { emptied } from './helpers/settle.js';
 import { type SshMaster, sshMaster } from './helpers/ssh-master.js';
 
 const quiet = { output: 'ignore' } as const;
@@ -42,7 +43,7 @@ async function endsWhenStuck(gw: Gateway): Promise<void> {
   const stuck = gw.remoteExec(thenLoop);
   expect(await stuck.receive()).toBe('looping');
   await gw.exit({ timeout: 300 });
-  expect(isAlive(pid)).toBe(false);
+  expect(await emptied(() => [pid].filter(isAlive))).toEqual([]);
 }
 
 describe.each([
@@ -135,7 +136,7 @@ test('a tool that stays after the runtime ended (the wire closed) does not hold 
   const closed = await Promise.race([gw.closed, new Promise<'open'>((r) => (timer = setTimeout(() => r('open'), 10_000)))]);
   clearTimeout(timer);
   expect(closed).not.toBe('open');
-  expect(isAlive(pid)).toBe(false);
+  expect(await emptied(() => [pid].filter(isAlive))).toEqual([]);
 });
 
 test('group.terminate() ends chroot, netns and cmd runtimes, stuck or idle', async () => {
@@ -146,5 +147,5 @@ test('group.terminate() ends chroot, netns and cmd runtimes, stuck or idle', asy
   expect(await stuck.receive()).toBe('looping');
   const report = await own.terminate({ timeout: 300 });
   expect(report.killed).toEqual([gws[0]!.id]);
-  expect(pids.filter(isAlive)).toEqual([]);
+  expect(await emptied(() => pids.filter(isAlive))).toEqual([]);
 });

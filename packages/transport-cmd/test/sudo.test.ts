@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { type Gateway, Group, isTsnetError } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { emptied } from './helpers/settle.js';
 import { type SshMaster, sshMaster } from './helpers/ssh-master.js';
 import { addSudoersRule, addUser, processesOf, removeUser, type TestUser } from './helpers/users.js';
 
@@ -57,7 +58,7 @@ test('sudo=USER runs the runtime as that user, under sudo; exit() leaves nothing
   await ch.send(bytes);
   expect(Buffer.from((await ch.receive()) as Uint8Array)).toEqual(bytes);
   await gw.exit();
-  expect(processesOf(target.uid)).toEqual([]);
+  expect(await emptied(() => processesOf(target.uid))).toEqual([]);
 });
 
 test('bare sudo means root; chdir= and env: apply under sudo (which resets the environment)', async () => {
@@ -85,7 +86,7 @@ describe('a rule that needs a password (sudo run by a user without NOPASSWD)', (
     expect(isTsnetError(e, 'TSNET_ERR_AUTH')).toBe(true);
     expect((e as Error).message).toMatch(/needs a password to run commands as tsnt\d+.*password-env=NAME/s);
     expect(Date.now() - started).toBeLessThan(10_000); // sudo -n: no prompt, no wait
-    expect(processesOf(target.uid)).toEqual([]);
+    expect(await emptied(() => processesOf(target.uid))).toEqual([]);
   });
 
   test('password-env= feeds the password on stdin: it runs, and the password is on no command line', async () => {
@@ -105,7 +106,7 @@ describe('a rule that needs a password (sudo run by a user without NOPASSWD)', (
     const stuck = gw.remoteExec(thenLoop);
     expect(await stuck.receive()).toBe('looping');
     await gw.exit({ timeout: 300 });
-    expect(processesOf(target.uid)).toEqual([]);
+    expect(await emptied(() => processesOf(target.uid))).toEqual([]);
   });
 
   test('a wrong password: AuthenticationError at once, without the password in it', async () => {
@@ -130,7 +131,7 @@ test('group.terminate() leaves no process of the sudo user, stuck or idle', asyn
   const report = await own.terminate({ timeout: 300 });
   expect(report.killed).toEqual([a!.id]);
   expect(report.exited).toEqual([b!.id]);
-  expect(processesOf(target.uid)).toEqual([]);
+  expect(await emptied(() => processesOf(target.uid))).toEqual([]);
 });
 
 test('through via= an ssh gateway: sudo runs on the sshd host', async () => {
@@ -141,5 +142,5 @@ test('through via= an ssh gateway: sudo runs on the sshd host', async () => {
   const stuck = gw.remoteExec(thenLoop);
   expect(await stuck.receive()).toBe('looping');
   await gw.exit({ timeout: 300 });
-  expect(processesOf(target.uid)).toEqual([]);
+  expect(await emptied(() => processesOf(target.uid))).toEqual([]);
 });
