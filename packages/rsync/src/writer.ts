@@ -1,0 +1,151 @@
+/**
+ * Writes one destination file the safe way: into a new temporary file beside it (O_EXCL |
+ * O_NOFOLLOW, so nothing planted there is followed), with its mode and mtime set, then renamed over
+ * the destination, so the destination is at every moment its old or its new content. abort()
+ * removes the temporary; a process killed mid-file leaves one, which the next run removes (the
+ * receiver's walk lists them). Delta copies are checked against the old file's block count.
+ */
+import { closeSync, constants, fchmodSync, futimesSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ProtocolError } from '@tsnet/core';
+import type { Hasher } from './hash.js';
+import { TEMP_PREFIX } from './protocol.js';
+
+let counter = 0;
+const FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+
+export function tempBeside(path: string): string {
+  return join(dirname(path), `${TEMP_PREFIX}${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}.tmp`);
+}
+
+function writeAll(fd: number, data: Uint8Array): void {
+  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+}
+
+/** A small file in one go. */
+export function writeWhole(path: string, data: Uint8Array, mode: number, mtimeMs: number): void {
+  const temp = tempBeside(path);
+  const fd = openSync(temp, FLAGS, 0o600);
+  try {
+    writeAll(fd, data);
+    fchmodSync(fd, mode);
+    futimesSync(fd, mtimeMs / 1000, mtimeMs / 1000);
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(temp);
+    throw error;
+  }
+  closeSync(fd);
+  try {
+    renameSync(temp, path);
+  } catch (error) {
+    unlinkSync(temp);
+    throw error;
+  }
+}
+
+export interface Basis {
+  path: string;
+  blockSize: number;
+  size: number;
+}
+
+/** A large file, streamed: literal bytes and copies from the old file, hashed as written. */
+export class StreamWriter {
+  readonly path: string;
+  readonly #temp: string;
+  readonly #fd: number;
+  readonly #hasher: Hasher;
+  readonly #basis: Basis | null;
+  readonly #basisFd: number | null;
+  #buf: Buffer | null = null;
+  #done = false;
+  written = 0;
+
+  constructor(path: string, hasher: Hasher, basis: Basis | null) {
+    this.path = path;
+    this.#hasher = hasher.init();
+    this.#temp = tempBeside(path);
+    this.#fd = openSync(this.#temp, FLAGS, 0o600);
+    this.#basis = basis;
+    try {
+      this.#basisFd = basis ? openSync(basis.path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)) : null;
+    } catch (error) {
+      closeSync(this.#fd);
+      unlinkSync(this.#temp);
+      throw error;
+    }
+  }
+
+  literal(data: Uint8Array): void {
+    writeAll(this.#fd, data);
+    this.#hasher.update(data);
+    this.written += data.length;
+  }
+
+  /** Copies blocks [block, block + count) of the old file. Returns the bytes copied. */
+  copy(block: unknown, count: unknown): number {
+    const b = this.#basis;
+    if (!b || this.#basisFd === null) throw new ProtocolError(`a block copy arrived for ${this.path}, which is sent whole`);
+    const blocks = Math.ceil(b.size / b.blockSize);
+    if (
+      !Number.isSafeInteger(block) ||
+      !Number.isSafeInteger(count) ||
+      (block as number) < 0 ||
+      (count as number) < 1 ||
+      (block as number) + (count as number) > blocks
+    ) {
+      throw new ProtocolError(`a block copy [${String(block)}, ${String(count)}] for ${this.path} is outside the old file's ${blocks} blocks`);
+    }
+    let pos = (block as number) * b.blockSize;
+    const end = Math.min(b.size, pos + (count as number) * b.blockSize);
+    this.#buf ??= Buffer.allocUnsafe(1024 * 1024);
+    const start = pos;
+    while (pos < end) {
+      const n = readSync(this.#basisFd, this.#buf, 0, Math.min(this.#buf.length, end - pos), pos);
+      if (n === 0) throw new ProtocolError(`the old version of ${this.path} changed during the sync (shorter than its signature)`);
+      const piece = this.#buf.subarray(0, n);
+      writeAll(this.#fd, piece);
+      this.#hasher.update(piece);
+      pos += n;
+    }
+    this.written += end - start;
+    return end - start;
+  }
+
+  /** Checks the content hash, sets mode and mtime, renames into place. False when the hash differs (nothing renamed). */
+  commit(hash: string, mode: number, mtimeMs: number): boolean {
+    const ok = this.#hasher.digest('hex') === hash;
+    if (!ok) {
+      this.abort();
+      return false;
+    }
+    fchmodSync(this.#fd, mode);
+    futimesSync(this.#fd, mtimeMs / 1000, mtimeMs / 1000);
+    this.#close();
+    renameSync(this.#temp, this.path);
+    this.#done = true;
+    return true;
+  }
+
+  #close(): void {
+    closeSync(this.#fd);
+    if (this.#basisFd !== null) closeSync(this.#basisFd);
+  }
+
+  /** Removes the temporary file; a no-op after commit() or abort(). */
+  abort(): void {
+    if (this.#done) return;
+    this.#done = true;
+    try {
+      this.#close();
+    } catch {
+      // already closed
+    }
+    try {
+      unlinkSync(this.#temp);
+    } catch {
+      // already gone
+    }
+  }
+}
