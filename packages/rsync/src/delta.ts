@@ -10,15 +10,17 @@ import { blockSizeFor, CHUNK, type Signature } from './protocol.js';
 
 const MAX_LITERAL = 256 * 1024;
 
-/** Weak sum of data[from, to): rsync's rolling checksum (two 16-bit sums). */
+/**
+ * Weak sum of data[from, to): rsync's rolling checksum (two 16-bit sums). b = Σ (len - k)·x_k is
+ * the sum of the running a, which keeps the loop to two int32 adds per byte (only the low 16 bits
+ * are kept, so wrapping at 2^32 is harmless).
+ */
 function weakSum(data: Uint8Array, from: number, to: number): { a: number; b: number } {
   let a = 0;
   let b = 0;
-  const len = to - from;
   for (let i = from; i < to; i++) {
-    const x = data[i]!;
-    a += x;
-    b += (len - (i - from)) * x;
+    a = (a + data[i]!) | 0;
+    b = (b + a) | 0;
   }
   return { a: a & 0xffff, b: b & 0xffff };
 }
