@@ -2,6 +2,7 @@
 // @tsnet/rsync beside Debian's rsync, over the same private loopback sshd, in the same run.
 //
 //   npm run build && node bench/rsync.mjs [--runs 3] [--files 5000] [--big-mib 256] [--quick]
+//                                         [--only noop,fanout] [--profile DIR]
 //   (or: npm run bench -- rsync [...])
 //
 // The tree: --files small files (200 B to 20 KB, 50 directories) plus one --big-mib file of random
@@ -33,7 +34,9 @@ const quick = args.includes('--quick');
 const RUNS = opt('runs', quick ? 1 : 3);
 const FILES = opt('files', quick ? 500 : 5000);
 const BIG = opt('big-mib', quick ? 32 : 256) * 1048576;
-const profileStep = args.includes('--profile') ? String(args[args.indexOf('--profile') + 1]) : null;
+// --profile DIR: CPU profiles of both sides (local.cpuprofile, remote.cpuprofile) of each tsnet step of the first run
+const profileDir = args.includes('--profile') ? String(args[args.indexOf('--profile') + 1]) : null;
+const only = args.includes('--only') ? new Set(String(args[args.indexOf('--only') + 1]).split(',')) : null;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -117,7 +120,11 @@ for (let i = 0; i < FILES; i++) {
   for (let off = 0; off < BIG; off += 1 << 20) writeSync(fd, randomBytes(Math.min(1 << 20, BIG - off)));
   closeSync(fd);
 }
-console.error(`tree: ${FILES} small files + ${BIG / 1048576} MiB in ${src}; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.error(
+  `tree: ${FILES} small files + ${BIG / 1048576} MiB in ${src}; load ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 
 // ------------------------------------------------------------------ the two tools
 async function timeIt(fn) {
@@ -132,14 +139,36 @@ function rsyncTo(dst) {
   return { bytes: sent ? Number(sent[1].replace(/[,.]/g, '')) : Number.NaN };
 }
 
-async function tsnetTo(specs, dsts) {
+const REMOTE_PROFILER = `const { Session } = require('node:inspector/promises'); const s = new Session(); s.connect();
+  await s.post('Profiler.enable'); await s.post('Profiler.start'); await channel.send('started'); const file = await channel.receive();
+  const { profile } = await s.post('Profiler.stop'); require('node:fs').writeFileSync(file, JSON.stringify(profile)); await channel.send('written');`;
+
+async function tsnetTo(specs, dsts, profileAs) {
   const group = new Group();
   try {
     const gws = await Promise.all(specs.map((s) => group.makeGateway(s, { output: 'ignore' })));
     const rs = new RSync(src);
     gws.forEach((gw, k) => rs.addTarget(gw, dsts[k]));
+    let stop = async () => {};
+    if (profileAs) {
+      const { Session } = await import('node:inspector/promises');
+      mkdirSync(profileDir, { recursive: true });
+      const remote = gws[0].remoteExec(REMOTE_PROFILER);
+      await remote.receive();
+      const local = new Session();
+      local.connect();
+      await local.post('Profiler.enable');
+      await local.post('Profiler.start');
+      stop = async () => {
+        const { profile } = await local.post('Profiler.stop');
+        writeFileSync(join(profileDir, `${profileAs}.local.cpuprofile`), JSON.stringify(profile));
+        await remote.send(join(profileDir, `${profileAs}.remote.cpuprofile`));
+        await remote.receive();
+      };
+    }
     const t0 = performance.now();
     const report = await rs.send();
+    await stop();
     return { bytes: report.targets.reduce((n, t) => n + t.bytesSent, 0), report, sendMs: performance.now() - t0 };
   } finally {
     await group.terminate();
@@ -153,14 +182,15 @@ for (let run = 0; run < RUNS; run++) {
   const pair = async (name, withBytes) => {
     const order = run % 2 ? ['tsnet', 'rsync'] : ['rsync', 'tsnet'];
     for (const who of order) {
-      const r = who === 'rsync' ? await timeIt(() => rsyncTo(dR)) : await timeIt(() => tsnetTo([SSH_SPEC], [dT]));
+      const prof = profileDir && run === 0 && who === 'tsnet' ? name : undefined;
+      const r = who === 'rsync' ? await timeIt(() => rsyncTo(dR)) : await timeIt(() => tsnetTo([SSH_SPEC], [dT], prof));
       record(`${name}.${who}`, r.ms, 'ms');
       if (who === 'tsnet') record(`${name}.tsnet.send_only`, r.out.sendMs, 'ms');
       if (withBytes) record(`${name}.${who}.bytes`, r.out.bytes, 'B');
     }
   };
   await pair('initial', true);
-  await pair('noop', true);
+  if (!only || only.has('noop')) await pair('noop', true);
   // 1 MiB in the middle of the big file changes (same size, new mtime)
   {
     const fd = openSync(join(src, 'big.bin'), 'r+');
@@ -169,9 +199,9 @@ for (let run = 0; run < RUNS; run++) {
     const t = Date.now() / 1000 + run + 1;
     utimesSync(join(src, 'big.bin'), t, t);
   }
-  await pair('delta', true);
+  if (!only || only.has('delta')) await pair('delta', true);
   // fan-out: 1 popen target, then 4 at once, each into empty destinations
-  for (const n of run % 2 ? [4, 1] : [1, 4]) {
+  for (const n of only && !only.has('fanout') ? [] : run % 2 ? [4, 1] : [1, 4]) {
     const dsts = Array.from({ length: n }, (_, k) => join(dir, `dst-fan${n}-${run}-${k}`));
     const r = await timeIt(() => tsnetTo(Array(n).fill('popen'), dsts));
     record(`fanout.${n}`, r.out.sendMs, 'ms');
@@ -193,11 +223,16 @@ const rows = [
   ['4 popen targets vs 1, send() (ms)', m('fanout.4'), m('fanout.1'), 1.5],
   ['4 popen targets vs 1, with gateway start (ms)', m('fanout.4.with_start'), m('fanout.1.with_start'), null],
 ];
-console.log(`\n${FILES} files + ${BIG / 1048576} MiB, ${RUNS} runs, medians; load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `\n${FILES} files + ${BIG / 1048576} MiB, ${RUNS} runs, medians; load average at the end ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 console.log('| figure | tsnet | baseline | ratio | target | holds |\n|---|---:|---:|---:|---:|---|');
 for (const [name, t, b, target] of rows) {
   const ratio = t / b;
-  console.log(`| ${name} | ${Math.round(t)} | ${Math.round(b)} | ${ratio.toFixed(2)}× | ${target ? `≤ ${target}×` : '–'} | ${target ? (ratio <= target ? 'yes' : 'no') : '–'} |`);
+  console.log(
+    `| ${name} | ${Math.round(t)} | ${Math.round(b)} | ${ratio.toFixed(2)}× | ${target ? `≤ ${target}×` : '–'} | ${target ? (ratio <= target ? 'yes' : 'no') : '–'} |`,
+  );
 }
-void profileStep;
 process.exit(0);

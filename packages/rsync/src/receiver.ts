@@ -14,8 +14,10 @@ import {
   lutimesSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readlinkSync,
   renameSync,
+  rmdirSync,
   rmSync,
   type Stats,
   symlinkSync,
@@ -189,22 +191,40 @@ export async function receive(link: Link, destDir: string, options: ReceiveOptio
 
   await receiveData(link, destDir, entries, dry ? [] : need, hasher, report, counter);
 
-  // Delete what the list does not have (unless protected, or gone with a replaced subtree).
+  // Delete what the list does not have, deepest first. A directory goes only once empty: what the
+  // rules exclude (not in `have`) or the filter protects stays, and so does the directory holding it.
   if (options.delete) {
     const listed = new Set(entries.filter((_e, i) => !dropped.has(i)).map((e) => e[PATH]));
     const keep = new Set(protect);
-    const removed: string[] = [];
     const under = (p: string, set: Iterable<string>) => {
       for (const d of set) if (p === d || p.startsWith(`${d}/`)) return true;
       return false;
     };
-    for (const e of have.entries) {
+    const deletedChildren = new Map<string, number>();
+    const deleted: string[] = [];
+    for (let k = have.entries.length - 1; k >= 0; k--) {
+      const e = have.entries[k]!;
       const p = e[PATH];
-      if (listed.has(p) || keep.has(p) || under(p, keep) || under(p, removed) || under(p, replaced)) continue;
-      if (!dry) rmSync(join(destDir, p), { recursive: true, force: true });
-      removed.push(p);
-      report.deleted.push(p);
+      if (listed.has(p) || under(p, keep) || under(p, replaced)) continue;
+      const path = join(destDir, p);
+      let gone = true;
+      if (e[TYPE] === 'd') {
+        if (dry) gone = readdirSync(path).length === (deletedChildren.get(p) ?? 0);
+        else {
+          try {
+            rmdirSync(path);
+          } catch {
+            gone = false; // it holds something excluded or protected
+          }
+        }
+      } else if (!dry) rmSync(path, { force: true });
+      if (!gone) continue;
+      deleted.push(p);
+      const slash = p.lastIndexOf('/');
+      const parent = slash < 0 ? '' : p.slice(0, slash);
+      deletedChildren.set(parent, (deletedChildren.get(parent) ?? 0) + 1);
     }
+    report.deleted = deleted.reverse();
   }
 
   if (!dry) {

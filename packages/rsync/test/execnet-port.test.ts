@@ -4,7 +4,20 @@
  * the callback totals (our progress events), a file vanishing during the walk. Real popen
  * gateways, real files in temp dirs.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { type Gateway, isTsnetError, makeGateway } from '@tsnet/core';
 import '@tsnet/transport-popen';

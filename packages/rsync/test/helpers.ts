@@ -32,7 +32,10 @@ export function readTree(root: string): Map<string, Node> {
         size: st.isFile() ? st.size : 0,
         mtimeMs: Math.floor(st.mtimeMs),
       };
-      if (node.type === 'f') node.digest = createHash('sha1').update(readFileSync(join(root, p))).digest('hex');
+      if (node.type === 'f')
+        node.digest = createHash('sha1')
+          .update(readFileSync(join(root, p)))
+          .digest('hex');
       if (node.type === 'l') node.link = readlinkSync(join(root, p));
       out.set(p, node);
       if (node.type === 'd') walk(p);
