@@ -148,7 +148,7 @@ async function tsnetTo(specs, dsts, profileAs) {
   try {
     const gws = await Promise.all(specs.map((s) => group.makeGateway(s, { output: 'ignore' })));
     const rs = new RSync(src);
-    gws.forEach((gw, k) => rs.addTarget(gw, dsts[k]));
+    for (const [k, gw] of gws.entries()) rs.addTarget(gw, dsts[k]);
     let stop = async () => {};
     if (profileAs) {
       const { Session } = await import('node:inspector/promises');

@@ -161,31 +161,46 @@ export class Matcher {
         this.#b = w.b;
         this.#rolling = true;
       }
-      const s = (this.#a | (this.#b << 16)) >>> 0;
+      // Roll byte by byte with everything in locals (the hot loop of a changed region), until a
+      // weak sum is in the table, the window reaches the end of the buffer, or the pending literal is full.
+      const head = this.#head;
+      const next = this.#next;
+      const weak = this.#weak;
+      const mask = this.#mask;
+      const stop = Math.min(len - B, this.#lit + MAX_LITERAL);
+      let a = this.#a;
+      let b = this.#b;
+      let p = pos;
       let found = -1;
-      for (let j = this.#head[this.#hash(s)]!; j >= 0; j = this.#next[j]!) {
-        if (this.#weak[j] === s && this.#strongIs(j, pos, pos + B)) {
-          found = j;
-          break;
+      for (;;) {
+        const s = (a | (b << 16)) >>> 0;
+        for (let j = head[(s ^ (s >>> 13) ^ (s >>> 26)) & mask]!; j >= 0; j = next[j]!) {
+          if (weak[j] === s && this.#strongIs(j, p, p + B)) {
+            found = j;
+            break;
+          }
         }
+        if (found >= 0 || p >= stop) break;
+        const x = buf[p]!;
+        a = (a - x + buf[p + B]!) & 0xffff;
+        b = (b - B * x + a) & 0xffff;
+        p++;
       }
+      this.#a = a;
+      this.#b = b;
+      this.#pos = p;
       if (found >= 0) {
-        this.#emitLiteral(out, this.#lit, pos);
+        this.#emitLiteral(out, this.#lit, p);
         this.#emitCopy(out, found);
         this.#expect = found + 1;
         this.#rolling = false;
-        this.#pos = this.#lit = pos + B;
+        this.#pos = this.#lit = p + B;
         continue;
       }
-      if (pos + B >= len) break; // need the next byte to roll
-      if (pos - this.#lit >= MAX_LITERAL) {
-        this.#emitLiteral(out, this.#lit, pos);
-        this.#lit = pos;
-      }
-      const x = buf[pos]!;
-      this.#a = (this.#a - x + buf[pos + B]!) & 0xffff;
-      this.#b = (this.#b - B * x + this.#a) & 0xffff;
-      this.#pos = pos + 1;
+      if (p + B >= len) break; // need more bytes to roll on
+      // the pending literal is full: send it, keep rolling
+      this.#emitLiteral(out, this.#lit, p);
+      this.#lit = p;
     }
     if (this.#pos - this.#lit >= MAX_LITERAL) {
       this.#emitLiteral(out, this.#lit, this.#pos);
