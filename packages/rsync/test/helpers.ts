@@ -1,7 +1,7 @@
 // Trees on disk for the rsync tests: build one from a spec, read one back with everything a sync
 // must carry (type, mode, size, mtime to the ms, content digest, link target).
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -71,4 +71,22 @@ export function link(root: string, rel: string, target: string): void {
 /** Every file name under root, recursively (temporaries included). */
 export function allNames(root: string): string[] {
   return (readdirSync(root, { recursive: true }) as string[]).sort();
+}
+
+/** A tree with what a sync must carry: nested and empty directories, modes, links, a file large enough for a delta. */
+export function makeTree(root: string): void {
+  for (let i = 0; i < 40; i++) write(root, `d${i % 4}/f${i}.txt`, `file ${i} `.repeat(1 + i * 13));
+  write(root, 'big.bin', Buffer.alloc(3 << 20, 0x11));
+  mkdirSync(join(root, 'empty/nested'), { recursive: true });
+  write(root, 'exec.sh', '#!/bin/sh\n');
+  chmodSync(join(root, 'exec.sh'), 0o755);
+  symlinkSync('d0/f0.txt', join(root, 'inside'));
+  symlinkSync('/etc/hostname', join(root, 'outside'));
+}
+
+export function changeBig(root: string, seed: number): void {
+  const big = Buffer.alloc(3 << 20, 0x11);
+  big.fill(seed, 1 << 20, (1 << 20) + 50_000);
+  write(root, 'big.bin', big);
+  utimesSync(join(root, 'big.bin'), 2_000_000 + seed, 2_000_000 + seed);
 }
