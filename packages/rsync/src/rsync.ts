@@ -130,6 +130,7 @@ export class RSync {
       for (const ch of channels) void ch.close(signal?.reason instanceof Error ? signal.reason : new Error('aborted')).catch(() => {});
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    let ok = false;
     try {
       const results = await sendTree(
         this.#source,
@@ -164,9 +165,12 @@ export class RSync {
       }
       if (failures.length > 0) throw new RSyncTargetError(failures, reports);
       await Promise.all(channels.map((ch) => ch.waitClose().catch(() => {})));
+      ok = true;
       return { targets: reports };
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      // a local failure (a source that cannot be read) must not leave the agents waiting
+      if (!ok) for (const ch of channels) void ch.close().catch(() => {});
     }
   }
 }

@@ -147,9 +147,10 @@ function readAt(fd: number, buf: Uint8Array, pos: number): number {
   return readSync(fd, buf, 0, buf.length, pos);
 }
 
+/** The file went away or cannot be read since the walk: it is skipped (and reported), not fatal. */
 function gone(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP';
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EACCES' || code === 'EPERM';
 }
 
 async function streamFile(root: string, entries: readonly Entry[], i: number, peers: Peer[], fileHasher: Hasher, blockHasher: Hasher): Promise<void> {

@@ -41,7 +41,6 @@ function roundTrip(dir: string, oldContent: Uint8Array, newContent: Uint8Array, 
   return { literal: m.literalBytes };
 }
 
-
 const edit = fc.oneof(
   fc.record({ kind: fc.constant('overwrite' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 5000 }) }),
   fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 5000 }) }),
@@ -62,15 +61,10 @@ function applyEdits(base: Buffer, edits: Array<{ kind: 'overwrite' | 'insert' | 
 test('random edits round-trip exactly, for any chunking', () => {
   using t = tempDir();
   fc.assert(
-    fc.property(
-      fc.integer({ min: 1, max: 600_000 }),
-      fc.array(edit, { maxLength: 6 }),
-      fc.constantFrom(1000, 65_536, 1 << 20),
-      (size, edits, chunk) => {
-        const old = randomBytes(size);
-        roundTrip(t.path, old, applyEdits(old, edits), chunk);
-      },
-    ),
+    fc.property(fc.integer({ min: 1, max: 600_000 }), fc.array(edit, { maxLength: 6 }), fc.constantFrom(1000, 65_536, 1 << 20), (size, edits, chunk) => {
+      const old = randomBytes(size);
+      roundTrip(t.path, old, applyEdits(old, edits), chunk);
+    }),
     { numRuns: 40, seed: 1515 },
   );
 });

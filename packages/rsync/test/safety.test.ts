@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { type Gateway, makeGateway } from '@tsnet/core';
 import '@tsnet/transport-popen';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { RSync } from '../src/index.js';
+import { RSync, RSyncTargetError } from '../src/index.js';
 import { TEMP_RE } from '../src/protocol.js';
 import { allNames, snapshot, tempDir, write } from './helpers.js';
 
@@ -202,3 +202,27 @@ test('checksum: a file with the same size and mtime but other content is found o
 });
 
 const now = Date.now() - 3_600_000;
+
+test('one target failing does not stop the others: send() rejects naming it, the others are complete', async () => {
+  using t = tempDir();
+  const source = join(t.path, 'source');
+  write(source, 'a/b', 'content');
+  const blocked = join(t.path, 'blocked');
+  writeFileSync(blocked, 'a file where a directory should be');
+  const other = await makeGateway('popen//id=other');
+  try {
+    const rs = new RSync(source);
+    rs.addTarget(gw, join(blocked, 'dest'));
+    rs.addTarget(other, join(t.path, 'ok'));
+    const error = (await rs.send().catch((e: unknown) => e)) as RSyncTargetError;
+    expect(error).toBeInstanceOf(RSyncTargetError);
+    expect(error.failures.map((f) => f.destDir)).toEqual([join(blocked, 'dest')]);
+    expect(error.message).toMatch(/ENOTDIR|EEXIST/);
+    expect(error.reports.map((r) => r.gatewayId)).toEqual(['other']);
+    expect(snapshot(join(t.path, 'ok'))).toEqual(snapshot(source));
+    // the failed target's gateway still works
+    expect(await gw.remoteExec('channel.send(2)').receive()).toBe(2);
+  } finally {
+    await other.exit();
+  }
+});
