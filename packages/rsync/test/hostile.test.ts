@@ -168,3 +168,40 @@ test.each([
   expect(got).not.toContain('inside-content');
   expect(existsSync(join(source, '..', 'secret'))).toBe(true);
 });
+
+/** A sender that plays `rounds`: each round's messages, then done; a report ends it, a need starts the next round. */
+const ROUNDS_SENDER = `
+  await channel.send({ t: 'list', entries: kwargs.entries, done: true });
+  const needs = [await channel.receive()];
+  for (const round of kwargs.rounds) {
+    for (const m of round) await channel.send(m);
+    await channel.send({ t: 'done' });
+    const answer = await channel.receive();
+    needs.push(answer);
+    if (answer.t === 'report') break;
+  }
+  await channel.send(needs.map((n) => n.t === 'need' ? n.files.map(([i, sig]) => [i, sig !== null]) : 'report'));
+`;
+
+test('a delta whose result does not match the sender hash is asked for again whole, and the old file stays until then', async () => {
+  using t = tempDir();
+  const { local } = setup(t.path);
+  const old = Buffer.alloc(300_000, 1);
+  write(local, 'big', old, now - 100_000);
+  const fresh = Buffer.alloc(300_000, 2);
+  const { createHasher, hashHex } = await import('../src/hash.js');
+  const right = hashHex(await createHasher(), fresh);
+  const ch = gw.remoteExec(ROUNDS_SENDER, {
+    entries: [file('big', 300_000)],
+    rounds: [
+      // a "delta" that copies the old blocks: its content hash is the old file's, not `right`
+      [{ t: 'begin', i: 0, delta: true }, [0, 1], { t: 'end', i: 0, hash: right }],
+      [{ t: 'begin', i: 0, delta: false }, fresh, { t: 'end', i: 0, hash: right }],
+    ],
+  });
+  const report = await pullOver(ch, gw.id, local);
+  expect(report.updated).toEqual(['big']);
+  expect(readFileSync(join(local, 'big')).equals(fresh)).toBe(true);
+  expect(await ch.receive()).toEqual([[[0, true]], [[0, false]], 'report']);
+  expect(allNames(local)).toEqual(['big']);
+});
