@@ -52,8 +52,12 @@ export interface ReceiverReport {
 export const SMALL_FILE = 128 * 1024;
 /** A delta needs an old file at least this large; below it a whole copy is as cheap. */
 export const DELTA_MIN = 64 * 1024;
-/** Read size for large files and the flush size for batches of small ones. */
-export const CHUNK = 1024 * 1024;
+/**
+ * Read size for large files and the most a batch of small ones holds: under a gateway's default
+ * maxFrame (1 MiB) with room for the item's header, so each message is one frame and the
+ * receiver takes it without assembling pieces.
+ */
+export const CHUNK = 1024 * 1024 - 16 * 1024;
 /** List entries per message. */
 export const LIST_BATCH = 4096;
 /** Temporary files are named `${TEMP_PREFIX}<id>.tmp` beside their destination. */

@@ -166,7 +166,7 @@ async function streamFile(root: string, entries: readonly Entry[], i: number, pe
   try {
     const size = fstatSync(fd).size;
     if (size <= SMALL_FILE && peers.every((p) => p.need.get(i) === null)) {
-      const data = new Uint8Array(size);
+      const data = Buffer.allocUnsafe(size);
       let got = 0;
       while (got < size) {
         const n = readSync(fd, data, got, size - got, got);
@@ -175,9 +175,9 @@ async function streamFile(root: string, entries: readonly Entry[], i: number, pe
       }
       const content = got === size ? data : data.subarray(0, got);
       for (const p of peers) {
+        if (p.batchBytes + content.length + 64 > CHUNK) p.flushBatch();
         p.batch.push([i, content]);
         p.batchBytes += content.length + 64;
-        if (p.batchBytes >= CHUNK) p.flushBatch();
       }
       return;
     }
@@ -189,7 +189,7 @@ async function streamFile(root: string, entries: readonly Entry[], i: number, pe
     }
     fileHasher.init();
     for (let pos = 0; ; ) {
-      const chunk = new Uint8Array(CHUNK); // fresh: a sent array is not copied, so it is never reused
+      const chunk = Buffer.allocUnsafe(CHUNK); // fresh: a sent array is not copied, so it is never reused
       const n = readAt(fd, chunk, pos);
       if (n === 0) break;
       pos += n;
