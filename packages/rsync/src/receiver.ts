@@ -30,7 +30,7 @@ import { createHasher, type Hasher } from './hash.js';
 import { checkEntries, checkNames } from './paths.js';
 import { DELTA_MIN, type Entry, EXTRA, type Link, MODE, MTIME, PATH, type ReceiverReport, SIZE, type Signature, SMALL_FILE, sizeOf, TYPE } from './protocol.js';
 import { hashFile, type Rules, scan } from './scan.js';
-import { StreamWriter, tempBeside, writeWhole } from './writer.js';
+import { StreamWriter, tempBeside, writeWholeAsync } from './writer.js';
 
 export interface ReceiveOptions extends Rules {
   delete?: boolean | undefined;
@@ -290,13 +290,16 @@ async function receiveData(
       }
       const m = msg as { t?: unknown; i?: unknown; items?: unknown; delta?: unknown };
       if (m.t === 'files' && Array.isArray(m.items)) {
+        const writes: Array<[Entry, Uint8Array]> = [];
         for (const item of m.items as unknown[]) {
           if (!Array.isArray(item) || !(item[1] instanceof Uint8Array)) throw new ProtocolError('a small-file item is not [index, bytes]');
           const e = expect(item[0]);
           if (pending.get(item[0] as number)) throw new ProtocolError(`${e[PATH]} was asked for as a delta and arrived whole`);
           pending.delete(item[0] as number);
-          writeWhole(join(destDir, e[PATH]), item[1], e[MODE], e[MTIME]);
+          writes.push([e, item[1]]);
         }
+        // checked whole before anything is written; then written several at a time
+        await Promise.all(writes.map(([e, data]) => writeWholeAsync(join(destDir, e[PATH]), data, e[MODE], e[MTIME])));
       } else if (m.t === 'begin') {
         const e = expect(m.i);
         const sig = pending.get(m.i as number) ?? null;
