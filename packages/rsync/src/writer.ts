@@ -5,7 +5,7 @@
  * removes the temporary; a process killed mid-file leaves one, which the next run removes (the
  * receiver's walk lists them). Delta copies are checked against the old file's block count.
  */
-import { closeSync, constants, fchmodSync, futimesSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, fchmodSync, ftruncateSync, futimesSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ProtocolError } from '@tsnet/core';
@@ -19,8 +19,8 @@ export function tempBeside(path: string): string {
   return join(dirname(path), `${TEMP_PREFIX}${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}.tmp`);
 }
 
-function writeAll(fd: number, data: Uint8Array): void {
-  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+function writeAll(fd: number, data: Uint8Array, position: number | null = null): void {
+  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off, position === null ? null : position + off);
 }
 
 /** A small file in one go. */
@@ -76,7 +76,12 @@ export interface Basis {
   size: number;
 }
 
-/** A large file, streamed: literal bytes and copies from the old file, hashed as written. */
+/**
+ * A large file, streamed: literal bytes and copies from the old file, hashed as written. For a
+ * delta the temporary starts as a copy of the old file made by the kernel (copyFileSync: a reflink
+ * where the file system has them, an in-kernel copy otherwise), so a block that stays where it was
+ * is only read (for the hash), never written; literals and moved blocks are written in place.
+ */
 export class StreamWriter {
   readonly path: string;
   readonly #temp: string;
@@ -86,14 +91,19 @@ export class StreamWriter {
   readonly #basisFd: number | null;
   #buf: Buffer | null = null;
   #done = false;
+  /** Bytes of the new content so far (the write position). */
   written = 0;
 
   constructor(path: string, hasher: Hasher, basis: Basis | null) {
     this.path = path;
     this.#hasher = hasher.init();
     this.#temp = tempBeside(path);
-    this.#fd = openSync(this.#temp, FLAGS, 0o600);
     this.#basis = basis;
+    if (basis) {
+      // EXCL: the temporary is new (a link planted at its name makes this fail, not followed)
+      copyFileSync(basis.path, this.#temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      this.#fd = openSync(this.#temp, constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0));
+    } else this.#fd = openSync(this.#temp, FLAGS, 0o600);
     try {
       this.#basisFd = basis ? openSync(basis.path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)) : null;
     } catch (error) {
@@ -104,7 +114,7 @@ export class StreamWriter {
   }
 
   literal(data: Uint8Array): void {
-    writeAll(this.#fd, data);
+    writeAll(this.#fd, data, this.written);
     this.#hasher.update(data);
     this.written += data.length;
   }
@@ -125,13 +135,14 @@ export class StreamWriter {
     }
     let pos = (block as number) * b.blockSize;
     const end = Math.min(b.size, pos + (count as number) * b.blockSize);
+    const inPlace = pos === this.written; // already there in the temporary copy
     this.#buf ??= Buffer.allocUnsafe(1024 * 1024);
     const start = pos;
     while (pos < end) {
       const n = readSync(this.#basisFd, this.#buf, 0, Math.min(this.#buf.length, end - pos), pos);
       if (n === 0) throw new ProtocolError(`the old version of ${this.path} changed during the sync (shorter than its signature)`);
       const piece = this.#buf.subarray(0, n);
-      writeAll(this.#fd, piece);
+      if (!inPlace) writeAll(this.#fd, piece, this.written + (pos - start));
       this.#hasher.update(piece);
       pos += n;
     }
@@ -146,6 +157,7 @@ export class StreamWriter {
       this.abort();
       return false;
     }
+    if (this.#basis) ftruncateSync(this.#fd, this.written); // the copy of the old file may be longer
     fchmodSync(this.#fd, mode);
     futimesSync(this.#fd, mtimeMs / 1000, mtimeMs / 1000);
     this.#close();
