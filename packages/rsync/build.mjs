@@ -28,9 +28,14 @@ const result = await build({
     },
   ],
   logLevel: 'warning',
+  metafile: true,
 });
 mkdirSync(new URL('./dist/', import.meta.url), { recursive: true });
 const text = result.outputFiles[0].text;
-if (/require\("(?!node:)/.test(text)) throw new Error('the agent bundle requires a non-builtin module');
+// The remote side has no node_modules: every import left in the bundle must be a node: builtin.
+for (const output of Object.values(result.metafile.outputs)) {
+  const bad = output.imports.filter((i) => !i.path.startsWith('node:')).map((i) => i.path);
+  if (bad.length > 0) throw new Error(`the agent bundle imports ${bad.join(', ')}: only node: builtins can be required on the remote side`);
+}
 writeFileSync(new URL('./dist/agent.js', import.meta.url), text);
 console.log(`dist/agent.js: ${text.length} bytes`);

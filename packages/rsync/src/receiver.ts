@@ -107,7 +107,7 @@ export async function receive(link: Link, destDir: string, options: ReceiveOptio
   }
 
   if (!dry) mkdirSync(destDir, { recursive: true });
-  const have = await scan(destDir, options);
+  const have = await scan(destDir, { exclude: options.exclude, ignoreFiles: options.ignoreFiles, missingOk: true });
   if (!dry) for (const t of have.temps) rmSync(t, { force: true });
   const existing = new Map<string, Entry>(have.entries.map((e) => [e[PATH], e]));
   /** Dest subtrees removed because a list entry of another type took their place. */

@@ -7,9 +7,10 @@
  * git). Entries that vanish during the walk are left out; sockets, FIFOs and devices are listed in
  * `skipped`; our own temporary files are listed in `temps` and never offered.
  */
-import { closeSync, type Dirent, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, type Stats } from 'node:fs';
+import { closeSync, type Dirent, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { RSyncError } from './errors.js';
 import { type Hasher, hashHex } from './hash.js';
 import { CHUNK, type Entry, SMALL_FILE, TEMP_RE } from './protocol.js';
 
@@ -22,6 +23,8 @@ export interface ScanOptions extends Rules {
   filter?: ((relPath: string, stat: Stats) => boolean) | undefined;
   /** Hash every file's content (checksum mode). */
   hasher?: Hasher | undefined;
+  /** A missing root walks as empty (a receiver's first sync); otherwise it throws RSyncError. */
+  missingOk?: boolean | undefined;
 }
 
 export interface Scan {
@@ -91,8 +94,11 @@ export async function scan(root: string, options: ScanOptions = {}): Promise<Sca
   let realRoot = root;
   try {
     realRoot = realpathSync(root);
-  } catch {
-    // a missing root walks as empty (a first sync into a new destination)
+    if (!statSync(realRoot).isDirectory()) throw new RSyncError(`cannot sync ${root}: it is not a directory`);
+  } catch (error) {
+    if (error instanceof RSyncError) throw error;
+    // a missing source must not look like an empty one (a sync with delete would empty the destination)
+    if (!options.missingOk) throw new RSyncError(`cannot sync ${root}: ${(error as Error).message}`, { cause: error });
   }
   const rootLayer: Layer[] = options.exclude?.length ? [{ base: '', ig: ignore().add([...options.exclude]) }] : [];
   let sinceYield = 0;
@@ -101,8 +107,7 @@ export async function scan(root: string, options: ScanOptions = {}): Promise<Sca
     try {
       dirents = readdirSync(dirRel === '' ? root : join(root, dirRel), { withFileTypes: true });
     } catch (error) {
-      if (gone(error) && dirRel !== '') return;
-      if (gone(error)) return;
+      if (gone(error)) return; // vanished during the walk (or a receiver's missing root)
       throw error;
     }
     dirents.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));

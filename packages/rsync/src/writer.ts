@@ -23,31 +23,10 @@ function writeAll(fd: number, data: Uint8Array, position: number | null = null):
   for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off, position === null ? null : position + off);
 }
 
-/** A small file in one go. */
-export function writeWhole(path: string, data: Uint8Array, mode: number, mtimeMs: number): void {
-  const temp = tempBeside(path);
-  const fd = openSync(temp, FLAGS, 0o600);
-  try {
-    writeAll(fd, data);
-    fchmodSync(fd, mode);
-    futimesSync(fd, mtimeMs / 1000, mtimeMs / 1000);
-  } catch (error) {
-    closeSync(fd);
-    unlinkSync(temp);
-    throw error;
-  }
-  closeSync(fd);
-  try {
-    renameSync(temp, path);
-  } catch (error) {
-    unlinkSync(temp);
-    throw error;
-  }
-}
-
 /**
- * The same through the thread pool, so that a batch of small files is created several at a time:
- * creating a file costs mostly waiting on the file system (journal, directory locks), not CPU.
+ * A small file in one go, through the thread pool, so that a batch of small files is created
+ * several at a time: creating a file costs mostly waiting on the file system (journal, directory
+ * locks), not CPU.
  */
 export async function writeWholeAsync(path: string, data: Uint8Array, mode: number, mtimeMs: number): Promise<void> {
   const temp = tempBeside(path);

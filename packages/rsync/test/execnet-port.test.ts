@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { type Gateway, isTsnetError, makeGateway } from '@tsnet/core';
 import '@tsnet/transport-popen';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type ProgressEvent, RSync, RSyncError } from '../src/index.js';
+import { type ProgressEvent, pullDir, RSync, RSyncError } from '../src/index.js';
 import { snapshot, tempDir, write } from './helpers.js';
 
 let gw1: Gateway;
@@ -211,4 +211,18 @@ test('a file vanishing during the walk is skipped', async () => {
   expect(readdirSync(source)).toEqual(['ex']);
   expect(report.targets[0]!.skipped).toEqual(['ex2']);
   expect(report.targets[0]!.created).toEqual(['ex']);
+});
+
+test('a missing source is an error, not an empty tree (delete would empty the destination); push and pull', async () => {
+  using t = tempDir();
+  write(t.path, 'dest/keep', 'k');
+  const rs = new RSync(join(t.path, 'missing'));
+  rs.addTarget(gw1, join(t.path, 'dest'), { delete: true });
+  const error = await rs.send().catch((e: unknown) => e);
+  expect(isTsnetError(error, 'TSNET_ERR_RSYNC')).toBe(true);
+  expect((error as Error).message).toContain(join(t.path, 'missing'));
+  const pulled = await pullDir(gw1, join(t.path, 'missing'), join(t.path, 'dest'), { delete: true }).catch((e: unknown) => e);
+  expect(isTsnetError(pulled, 'TSNET_ERR_REMOTE')).toBe(true);
+  expect((pulled as { remoteCode?: unknown }).remoteCode).toBe('TSNET_ERR_RSYNC');
+  expect(readdirSync(join(t.path, 'dest'))).toEqual(['keep']);
 });
