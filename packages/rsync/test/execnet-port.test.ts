@@ -4,6 +4,7 @@
  * the callback totals (our progress events), a file vanishing during the walk. Real popen
  * gateways, real files in temp dirs.
  */
+import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -18,6 +19,7 @@ import {
   unlinkSync,
   utimesSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type Gateway, isTsnetError, makeGateway } from '@tsnet/core';
 import '@tsnet/transport-popen';
@@ -225,4 +227,23 @@ test('a missing source is an error, not an empty tree (delete would empty the de
   expect(isTsnetError(pulled, 'TSNET_ERR_REMOTE')).toBe(true);
   expect((pulled as { remoteCode?: unknown }).remoteCode).toBe('TSNET_ERR_RSYNC');
   expect(readdirSync(join(t.path, 'dest'))).toEqual(['keep']);
+});
+
+test('sockets and FIFOs are skipped and listed in skipped (execnet raised ValueError)', async () => {
+  using t = tempDir();
+  const source = join(t.path, 'source');
+  write(source, 'plain', 'p');
+  execFileSync('mkfifo', [join(source, 'fifo')]);
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(join(source, 'sock'), r));
+  try {
+    const rs = new RSync(source);
+    rs.addTarget(gw1, join(t.path, 'dest'));
+    const [report] = (await rs.send()).targets;
+    expect(report!.skipped.sort()).toEqual(['fifo', 'sock']);
+    expect(report!.created).toEqual(['plain']);
+    expect(readdirSync(join(t.path, 'dest'))).toEqual(['plain']);
+  } finally {
+    server.close();
+  }
 });
