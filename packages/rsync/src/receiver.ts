@@ -109,7 +109,6 @@ export async function receive(link: Link, destDir: string, options: ReceiveOptio
   if (!dry) mkdirSync(destDir, { recursive: true });
   const have = await scan(destDir, { exclude: options.exclude, ignoreFiles: options.ignoreFiles, missingOk: true });
   if (!dry) for (const t of have.temps) rmSync(t, { force: true });
-  const existing = new Map<string, Entry>(have.entries.map((e) => [e[PATH], e]));
   /** Dest subtrees removed because a list entry of another type took their place. */
   const replaced = new Set<string>();
 
@@ -119,7 +118,8 @@ export async function receive(link: Link, destDir: string, options: ReceiveOptio
     if (dropped.has(i)) continue;
     const rel = e[PATH];
     const path = join(destDir, rel);
-    const old = existing.has(rel) ? lstatOrNull(path) : null;
+    // lstat even what the walk did not list (excluded by this side's rules): it may still be in the way
+    const old = lstatOrNull(path);
     const oldKind = old ? kindOf(old) : null;
     const type = e[TYPE];
     if (old && oldKind !== type) {

@@ -153,3 +153,18 @@ test('delete keeps what the rules exclude on the destination', async () => {
   expect(allNames(dest)).toEqual(['a.txt', 'cache', 'cache/build.log', 'notes.secret']);
   expect(report.targets[0]!.deleted).toEqual(['gone', 'gone/deeper', 'gone/deeper/file', 'stale.txt']);
 });
+
+test("an entry the destination's own ignore files exclude is still compared and replaced, not tripped over", async () => {
+  using t = tempDir();
+  const source = join(t.path, 'source');
+  const dest = join(t.path, 'dest');
+  write(source, '.gitignore', '*.tmp\n');
+  write(source, 'build/out.txt', 'new');
+  write(dest, '.gitignore', 'build/\n');
+  write(dest, 'build/out.txt', 'old', Date.now() - 3_600_000);
+  const rs = new RSync(source, { ignoreFiles: ['.gitignore'] });
+  rs.addTarget(gw, dest, { delete: true });
+  await rs.send();
+  expect(readTree(dest).get('build/out.txt')?.digest).toBe(readTree(source).get('build/out.txt')?.digest);
+  expect(allNames(dest)).toEqual(['.gitignore', 'build', 'build/out.txt']);
+});
