@@ -33,7 +33,8 @@ export type NeedMessage = { t: 'need'; files: Array<[number, Signature | null]> 
 export type FilesMessage = { t: 'files'; items: Array<[number, Uint8Array]> };
 /** A large file follows: Uint8Array items are literal bytes, [block, count] items copy from the old file. */
 export type BeginMessage = { t: 'begin'; i: number; delta: boolean };
-export type EndMessage = { t: 'end'; i: number; hash: string };
+/** `hash`: xxh128 of the content, for deltas; null for whole files (the channel guards those). */
+export type EndMessage = { t: 'end'; i: number; hash: string | null };
 export type GoneMessage = { t: 'gone'; i: number };
 export type DoneMessage = { t: 'done' };
 

@@ -276,11 +276,13 @@ async function receiveData(
           continue;
         }
         const m = msg as { t?: unknown; i?: unknown; hash?: unknown };
-        if (m.t !== 'end' || m.i !== current.i || typeof m.hash !== 'string') throw new ProtocolError(`expected the end of ${current.writer.path}`);
+        if (m.t !== 'end' || m.i !== current.i || (typeof m.hash !== 'string' && m.hash !== null))
+          throw new ProtocolError(`expected the end of ${current.writer.path}`);
         const e = entries[current.i]!;
         const sig = pending.get(current.i);
         pending.delete(current.i);
-        if (!current.writer.commit(m.hash, e[MODE], e[MTIME])) {
+        if (sig && m.hash === null) throw new ProtocolError(`the delta of ${e[PATH]} ended without its content hash`);
+        if (!current.writer.commit(m.hash as string | null, e[MODE], e[MTIME])) {
           if (!sig) throw new ProtocolError(`${e[PATH]} arrived whole with a content hash that does not match: the transfer is corrupt`);
           retry.push(current.i); // a block hash collision: ask for it whole
           pending.set(current.i, null);

@@ -94,7 +94,7 @@ export class StreamWriter {
 
   literal(data: Uint8Array): void {
     writeAll(this.#fd, data, this.written);
-    this.#hasher.update(data);
+    if (this.#basis) this.#hasher.update(data);
     this.written += data.length;
   }
 
@@ -129,9 +129,12 @@ export class StreamWriter {
     return end - start;
   }
 
-  /** Checks the content hash, sets mode and mtime, renames into place. False when the hash differs (nothing renamed). */
-  commit(hash: string, mode: number, mtimeMs: number): boolean {
-    const ok = this.#hasher.digest('hex') === hash;
+  /**
+   * Checks the content hash of a delta (whole files are guarded by the channel), sets mode and
+   * mtime, renames into place. False when the hash differs (nothing renamed).
+   */
+  commit(hash: string | null, mode: number, mtimeMs: number): boolean {
+    const ok = !this.#basis || this.#hasher.digest('hex') === hash;
     if (!ok) {
       this.abort();
       return false;
