@@ -58,7 +58,10 @@ export function signatureOf(fd: number, size: number, hasher: Hasher): Signature
 
 export type DeltaOp = Uint8Array | [block: number, count: number];
 
-/** Streaming matcher of new content against one signature. feed() chunks, then finish(). */
+/**
+ * Streaming matcher of new content against one signature: feed() chunks, then finish(). The ops
+ * may be views of a fed chunk: do not change a chunk after feeding it.
+ */
 export class Matcher {
   readonly #sig: Signature;
   readonly #hasher: Hasher;
@@ -136,9 +139,14 @@ export class Matcher {
   feed(chunk: Uint8Array): DeltaOp[] {
     const out: DeltaOp[] = [];
     const keep = this.#buf.subarray(this.#lit);
-    const buf = new Uint8Array(keep.length + chunk.length);
-    buf.set(keep, 0);
-    buf.set(chunk, keep.length);
+    // After matched blocks that end on the chunk boundary nothing is carried over: use the chunk
+    // itself (the caller never reuses it), no copy.
+    let buf = chunk;
+    if (keep.length > 0) {
+      buf = new Uint8Array(keep.length + chunk.length);
+      buf.set(keep, 0);
+      buf.set(chunk, keep.length);
+    }
     this.#pos -= this.#lit;
     this.#lit = 0;
     this.#buf = buf;
