@@ -3,9 +3,15 @@
  * a strong hash (8 bytes of xxh128) of each; the sender slides a window over the new file and
  * emits literal bytes and [block, count] copies. Memory on both sides is O(blocks + one chunk):
  * the sender keeps at most one window and MAX_LITERAL bytes of pending literal between chunks.
+ *
+ * The result is checked with a recipe hash: xxh128 over the literal bytes and, for each copied
+ * block, the full 16-byte xxh128 of its content, in op order. The sender takes the digest of its
+ * own bytes, the receiver the one it computed of the old block for the signature, so a block that
+ * matched on the 8 wire bytes (and the weak sum) but differs is caught at 128 bits, and unchanged
+ * blocks are never read again (with the old file's identity checked, see writer.ts).
  */
-import { readSync } from 'node:fs';
-import { type Hasher, strong8 } from './hash.js';
+import { fstatSync, readSync } from 'node:fs';
+import { type Hasher, strong16 } from './hash.js';
 import { blockSizeFor, CHUNK, type Signature } from './protocol.js';
 
 const MAX_LITERAL = 256 * 1024;
@@ -25,13 +31,29 @@ function weakSum(data: Uint8Array, from: number, to: number): { a: number; b: nu
   return { a: a & 0xffff, b: b & 0xffff };
 }
 
+/** A signature as the receiver keeps it: the wire part, the full digests, and the old file's identity. */
+export interface LocalSignature {
+  sig: Signature;
+  /** 16 bytes of xxh128 per block. */
+  full: Uint8Array;
+  identity: string;
+}
+
+/** Identity of an open file: if any of it changes, its content may have. */
+export function identityOf(fd: number): string {
+  const st = fstatSync(fd);
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
 /** The signature of the open file `fd` of `size` bytes, read in chunks. */
-export function signatureOf(fd: number, size: number, hasher: Hasher): Signature {
+export function signatureOf(fd: number, size: number, hasher: Hasher): LocalSignature {
+  const identity = identityOf(fd);
   const blockSize = blockSizeFor(size);
   const count = Math.ceil(size / blockSize);
   const weak = new Uint8Array(count * 4);
   const weakView = new DataView(weak.buffer);
   const strong = new Uint8Array(count * 8);
+  const full = new Uint8Array(count * 16);
   const per = Math.max(1, Math.floor(CHUNK / blockSize));
   const buf = Buffer.allocUnsafe(per * blockSize);
   let block = 0;
@@ -49,11 +71,17 @@ export function signatureOf(fd: number, size: number, hasher: Hasher): Signature
       const end = Math.min(off + blockSize, got);
       const { a, b } = weakSum(buf, off, end);
       weakView.setUint32(block * 4, (a | (b << 16)) >>> 0, true);
-      strong8(hasher, buf.subarray(off, end), strong, block * 8);
+      const d = strong16(hasher, buf.subarray(off, end));
+      strong.set(d.subarray(0, 8), block * 8);
+      full.set(d, block * 16);
     }
     pos += got;
   }
-  return { blockSize, size, weak: weak.subarray(0, block * 4), strong: strong.subarray(0, block * 8) };
+  return {
+    sig: { blockSize, size, weak: weak.subarray(0, block * 4), strong: strong.subarray(0, block * 8) },
+    full: full.subarray(0, block * 16),
+    identity,
+  };
 }
 
 export type DeltaOp = Uint8Array | [block: number, count: number];
@@ -71,7 +99,8 @@ export class Matcher {
   readonly #head: Int32Array;
   readonly #next: Int32Array;
   readonly #mask: number;
-  readonly #digest = new Uint8Array(8);
+  readonly #recipe: Hasher;
+  #digest: Uint8Array = new Uint8Array(16);
   #buf: Uint8Array = new Uint8Array(0);
   #pos = 0;
   #lit = 0;
@@ -83,9 +112,11 @@ export class Matcher {
   /** Bytes that went out as literals. */
   literalBytes = 0;
 
-  constructor(sig: Signature, hasher: Hasher) {
+  /** `hasher` hashes blocks; `recipe` (another instance) takes the recipe hash, see recipe(). */
+  constructor(sig: Signature, hasher: Hasher, recipe: Hasher) {
     this.#sig = sig;
     this.#hasher = hasher;
+    this.#recipe = recipe.init();
     this.#count = sig.weak.length / 4;
     this.#lastLen = sig.size - (this.#count - 1) * sig.blockSize;
     const view = new DataView(sig.weak.buffer, sig.weak.byteOffset, sig.weak.byteLength);
@@ -110,14 +141,16 @@ export class Matcher {
   }
 
   #strongIs(block: number, from: number, to: number): boolean {
-    strong8(this.#hasher, this.#buf.subarray(from, to), this.#digest, 0);
+    this.#digest = strong16(this.#hasher, this.#buf.subarray(from, to));
     const s = this.#sig.strong;
     const at = block * 8;
     for (let k = 0; k < 8; k++) if (s[at + k] !== this.#digest[k]) return false;
     return true;
   }
 
+  /** A matched block (its digest is the last one #strongIs computed). */
   #emitCopy(out: DeltaOp[], block: number): void {
+    this.#recipe.update(this.#digest);
     if (this.#copy && this.#copy[0] + this.#copy[1] === block) this.#copy[1]++;
     else {
       if (this.#copy) out.push(this.#copy);
@@ -131,7 +164,9 @@ export class Matcher {
       out.push(this.#copy);
       this.#copy = null;
     }
-    out.push(this.#buf.subarray(from, to));
+    const literal = this.#buf.subarray(from, to);
+    this.#recipe.update(literal);
+    out.push(literal);
     this.literalBytes += to - from;
   }
 
@@ -231,5 +266,10 @@ export class Matcher {
     this.#buf = new Uint8Array(0);
     this.#pos = this.#lit = 0;
     return out;
+  }
+
+  /** After finish(): the recipe hash of everything emitted. */
+  recipe(): string {
+    return this.#recipe.digest('hex');
   }
 }

@@ -16,7 +16,7 @@ export function hashHex(h: Hasher, data: Uint8Array): string {
   return h.init().update(data).digest('hex');
 }
 
-/** The first 8 bytes of xxh128 of `data`, written at `out[at..at+8)`. */
-export function strong8(h: Hasher, data: Uint8Array, out: Uint8Array, at: number): void {
-  out.set(h.init().update(data).digest('binary').subarray(0, 8), at);
+/** xxh128 of `data` (16 bytes); its first 8 are a block's strong hash on the wire, all 16 go into a delta's recipe hash. */
+export function strong16(h: Hasher, data: Uint8Array): Uint8Array {
+  return h.init().update(data).digest('binary');
 }

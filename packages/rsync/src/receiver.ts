@@ -25,7 +25,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { ProtocolError } from '@tsnet/core';
-import { signatureOf } from './delta.js';
+import { type LocalSignature, signatureOf } from './delta.js';
 import { createHasher, type Hasher } from './hash.js';
 import { checkEntries, checkNames } from './paths.js';
 import { DELTA_MIN, type Entry, EXTRA, type Link, MODE, MTIME, PATH, type ReceiverReport, SIZE, type Signature, SMALL_FILE, sizeOf, TYPE } from './protocol.js';
@@ -113,6 +113,8 @@ export async function receive(link: Link, destDir: string, options: ReceiveOptio
   const replaced = new Set<string>();
 
   const need: Array<[number, Signature | null]> = [];
+  /** The full digests and identity of each old file a delta is asked against. */
+  const kept = new Map<number, LocalSignature>();
   const dirsToFinish: Entry[] = [];
   for (const [i, e] of entries.entries()) {
     if (dropped.has(i)) continue;
@@ -181,7 +183,9 @@ export async function receive(link: Link, destDir: string, options: ReceiveOptio
       if (!dry && e[SIZE] > SMALL_FILE && old!.size >= DELTA_MIN) {
         const fd = openSync(path, 'r');
         try {
-          need.push([i, signatureOf(fd, old!.size, hasher)]);
+          const local = signatureOf(fd, old!.size, hasher);
+          need.push([i, local.sig]);
+          kept.set(i, local);
         } finally {
           closeSync(fd);
         }
@@ -189,7 +193,7 @@ export async function receive(link: Link, destDir: string, options: ReceiveOptio
     }
   }
 
-  await receiveData(link, destDir, entries, dry ? [] : need, hasher, report, counter);
+  await receiveData(link, destDir, entries, dry ? [] : need, kept, hasher, report, counter);
 
   // Delete what the list does not have, deepest first. A directory goes only once empty: what the
   // rules exclude (not in `have`) or the filter protects stays, and so does the directory holding it.
@@ -245,6 +249,7 @@ async function receiveData(
   destDir: string,
   entries: Entry[],
   need: Array<[number, Signature | null]>,
+  kept: Map<number, LocalSignature>,
   hasher: Hasher,
   report: ReceiverReport,
   counter: { n: number },
@@ -307,7 +312,9 @@ async function receiveData(
         const sig = pending.get(m.i as number) ?? null;
         if (m.delta !== (sig !== null)) throw new ProtocolError(`${e[PATH]} arrived as ${m.delta ? 'a delta' : 'whole'}, not as asked`);
         const path = join(destDir, e[PATH]);
-        current = { i: m.i as number, writer: new StreamWriter(path, hasher, sig ? { path, blockSize: sig.blockSize, size: sig.size } : null) };
+        const local = sig ? kept.get(m.i as number)! : null;
+        const basis = local ? { path, blockSize: sig!.blockSize, size: sig!.size, full: local.full, identity: local.identity } : null;
+        current = { i: m.i as number, writer: new StreamWriter(path, hasher, basis) };
       } else if (m.t === 'gone') {
         const e = expect(m.i);
         pending.delete(m.i as number);

@@ -53,6 +53,7 @@ class Peer {
   batch: Array<[number, Uint8Array]> = [];
   batchBytes = 0;
   matcher: Matcher | null = null;
+  recipe: Hasher | null = null;
 
   constructor(t: SendTarget) {
     this.link = t.link;
@@ -153,7 +154,7 @@ function gone(error: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EACCES' || code === 'EPERM';
 }
 
-async function streamFile(root: string, entries: readonly Entry[], i: number, peers: Peer[], fileHasher: Hasher, blockHasher: Hasher): Promise<void> {
+async function streamFile(root: string, entries: readonly Entry[], i: number, peers: Peer[], blockHasher: Hasher): Promise<void> {
   const e = entries[i]!;
   let fd: number;
   try {
@@ -184,20 +185,17 @@ async function streamFile(root: string, entries: readonly Entry[], i: number, pe
     for (const p of peers) {
       p.flushBatch();
       const sig = p.need.get(i) ?? null;
-      p.matcher = sig ? new Matcher(sig, blockHasher) : null;
+      p.matcher = sig ? new Matcher(sig, blockHasher, p.recipe!) : null;
       p.enqueue({ t: 'begin', i, delta: sig !== null });
     }
-    // Deltas are checked end to end (block matching is probabilistic); whole files rely on the
-    // channel's own integrity (pipe, TCP, SSH's MAC), as a hash of them would catch nothing more.
-    const verify = peers.some((p) => p.matcher !== null);
-    if (verify) fileHasher.init();
+    // Deltas are checked with their recipe hash (delta.ts); whole files rely on the channel's own
+    // integrity (pipe, TCP, SSH's MAC), as a hash of them would catch nothing more.
     for (let pos = 0; ; ) {
       const chunk = Buffer.allocUnsafe(CHUNK); // fresh: a sent array is not copied, so it is never reused
       const n = readAt(fd, chunk, pos);
       if (n === 0) break;
       pos += n;
       const data = n === CHUNK ? chunk : chunk.subarray(0, n);
-      if (verify) fileHasher.update(data);
       for (const p of peers) {
         if (!p.ok) continue;
         if (p.matcher) for (const op of p.matcher.feed(data)) p.enqueue(op);
@@ -205,10 +203,9 @@ async function streamFile(root: string, entries: readonly Entry[], i: number, pe
       }
       await Promise.all(peers.map((p) => p.ready()));
     }
-    const hash = verify ? fileHasher.digest('hex') : null;
     for (const p of peers) {
       if (p.matcher) for (const op of p.matcher.finish() as DeltaOp[]) p.enqueue(op);
-      p.enqueue({ t: 'end', i, hash: p.matcher ? hash : null });
+      p.enqueue({ t: 'end', i, hash: p.matcher ? p.matcher.recipe() : null });
       p.matcher = null;
     }
   } finally {
@@ -241,7 +238,9 @@ function checkReport(msg: unknown): ReceiverReport {
 export async function sendTree(root: string, tree: Scan, targets: readonly SendTarget[]): Promise<Array<PromiseSettledResult<SendResult>>> {
   const { entries } = tree;
   const peers = targets.map((t) => new Peer(t));
-  const [fileHasher, blockHasher] = await Promise.all([createHasher(), createHasher()]);
+  const blockHasher = await createHasher();
+  // one recipe hasher per target: each target's delta is its own
+  await Promise.all(peers.map(async (p) => (p.recipe = await createHasher())));
   for (const p of peers) {
     for (let k = 0; k < entries.length || k === 0; k += LIST_BATCH) {
       const done = k + LIST_BATCH >= entries.length;
@@ -270,7 +269,7 @@ export async function sendTree(root: string, tree: Scan, targets: readonly SendT
       const want = who.filter((p) => p.ok && p.need.has(i));
       if (want.length === 0) continue;
       if (whole) for (const p of want) p.need.set(i, null);
-      await streamFile(root, entries, i, want, fileHasher, blockHasher);
+      await streamFile(root, entries, i, want, blockHasher);
       for (const p of want) {
         p.files++;
         p.doneBytes += entries[i]![SIZE];

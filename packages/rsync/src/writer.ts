@@ -9,6 +9,7 @@ import { closeSync, constants, copyFileSync, fchmodSync, ftruncateSync, futimesS
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ProtocolError } from '@tsnet/core';
+import { identityOf } from './delta.js';
 import type { Hasher } from './hash.js';
 import { TEMP_PREFIX } from './protocol.js';
 
@@ -53,13 +54,20 @@ export interface Basis {
   path: string;
   blockSize: number;
   size: number;
+  /** The receiver's 16-byte xxh128 of each old block (from its signature). */
+  full: Uint8Array;
+  /** identityOf() the old file when its signature was taken. */
+  identity: string;
 }
 
 /**
- * A large file, streamed: literal bytes and copies from the old file, hashed as written. For a
- * delta the temporary starts as a copy of the old file made by the kernel (copyFileSync: a reflink
- * where the file system has them, an in-kernel copy otherwise), so a block that stays where it was
- * is only read (for the hash), never written; literals and moved blocks are written in place.
+ * A large file, streamed: literal bytes and copies from the old file. For a delta the temporary
+ * starts as a copy of the old file made by the kernel (copyFileSync: a reflink where the file
+ * system has them, an in-kernel copy otherwise), so a block that stays where it was is neither read
+ * nor written; literals and moved blocks are written in place. The recipe hash (delta.ts) takes the
+ * literals and the signature's digest of each copied block; the old file must keep the identity it
+ * had for the signature (checked after the copy and at commit), else commit() fails and the file
+ * is asked for again whole.
  */
 export class StreamWriter {
   readonly path: string;
@@ -70,6 +78,8 @@ export class StreamWriter {
   readonly #basisFd: number | null;
   #buf: Buffer | null = null;
   #done = false;
+  /** The old file changed since its signature: the result cannot be trusted. */
+  #stale = false;
   /** Bytes of the new content so far (the write position). */
   written = 0;
 
@@ -85,6 +95,7 @@ export class StreamWriter {
     } else this.#fd = openSync(this.#temp, FLAGS, 0o600);
     try {
       this.#basisFd = basis ? openSync(basis.path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)) : null;
+      if (basis && identityOf(this.#basisFd!) !== basis.identity) this.#stale = true;
     } catch (error) {
       closeSync(this.#fd);
       unlinkSync(this.#temp);
@@ -114,16 +125,20 @@ export class StreamWriter {
     }
     let pos = (block as number) * b.blockSize;
     const end = Math.min(b.size, pos + (count as number) * b.blockSize);
-    const inPlace = pos === this.written; // already there in the temporary copy
-    this.#buf ??= Buffer.allocUnsafe(1024 * 1024);
     const start = pos;
-    while (pos < end) {
-      const n = readSync(this.#basisFd, this.#buf, 0, Math.min(this.#buf.length, end - pos), pos);
-      if (n === 0) throw new ProtocolError(`the old version of ${this.path} changed during the sync (shorter than its signature)`);
-      const piece = this.#buf.subarray(0, n);
-      if (!inPlace) writeAll(this.#fd, piece, this.written + (pos - start));
-      this.#hasher.update(piece);
-      pos += n;
+    this.#hasher.update(b.full.subarray((block as number) * 16, ((block as number) + (count as number)) * 16));
+    if (pos !== this.written) {
+      // a moved block: copy it from the old file (one already in place is in the temporary copy)
+      this.#buf ??= Buffer.allocUnsafe(1024 * 1024);
+      while (pos < end) {
+        const n = readSync(this.#basisFd, this.#buf, 0, Math.min(this.#buf.length, end - pos), pos);
+        if (n === 0) {
+          this.#stale = true; // shorter than its signature: it changed
+          break;
+        }
+        writeAll(this.#fd, this.#buf.subarray(0, n), this.written + (pos - start));
+        pos += n;
+      }
     }
     this.written += end - start;
     return end - start;
@@ -134,7 +149,7 @@ export class StreamWriter {
    * mtime, renames into place. False when the hash differs (nothing renamed).
    */
   commit(hash: string | null, mode: number, mtimeMs: number): boolean {
-    const ok = !this.#basis || this.#hasher.digest('hex') === hash;
+    const ok = !this.#basis || (!this.#stale && identityOf(this.#basisFd!) === this.#basis.identity && this.#hasher.digest('hex') === hash);
     if (!ok) {
       this.abort();
       return false;

@@ -10,24 +10,24 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { Matcher, signatureOf } from '../src/delta.js';
-import { createHasher, hashHex } from '../src/hash.js';
+import { createHasher } from '../src/hash.js';
 import { blockSizeFor } from '../src/protocol.js';
 import { StreamWriter } from '../src/writer.js';
 import { tempDir } from './helpers.js';
 
 const hasher = await createHasher();
 const blockHasher = await createHasher();
-const spare = await createHasher(); // the writer's hasher is busy while it writes
+const spare = await createHasher(); // the matcher's recipe hash
 
 function roundTrip(dir: string, oldContent: Uint8Array, newContent: Uint8Array, chunk: number): { literal: number } {
   const basis = join(dir, 'old');
   writeFileSync(basis, oldContent);
   const fd = openSync(basis, 'r');
-  const sig = signatureOf(fd, oldContent.length, hasher);
+  const { sig, full, identity } = signatureOf(fd, oldContent.length, hasher);
   closeSync(fd);
-  const m = new Matcher(sig, blockHasher);
+  const m = new Matcher(sig, blockHasher, spare);
   const out = join(dir, 'new');
-  const w = new StreamWriter(out, hasher, { path: basis, blockSize: sig.blockSize, size: sig.size });
+  const w = new StreamWriter(out, hasher, { path: basis, blockSize: sig.blockSize, size: sig.size, full, identity });
   const apply = (ops: ReturnType<Matcher['feed']>) => {
     for (const op of ops) {
       if (op instanceof Uint8Array) w.literal(op);
@@ -36,7 +36,7 @@ function roundTrip(dir: string, oldContent: Uint8Array, newContent: Uint8Array, 
   };
   for (let off = 0; off < newContent.length; off += chunk) apply(m.feed(newContent.subarray(off, off + chunk)));
   apply(m.finish());
-  expect(w.commit(hashHex(spare, newContent), 0o644, Date.now())).toBe(true);
+  expect(w.commit(m.recipe(), 0o644, Date.now())).toBe(true);
   expect(Buffer.compare(readFileSync(out), Buffer.from(newContent))).toBe(0);
   return { literal: m.literalBytes };
 }

@@ -205,3 +205,50 @@ test('a delta whose result does not match the sender hash is asked for again who
   expect(await ch.receive()).toEqual([[[0, true]], [[0, false]], 'report']);
   expect(allNames(local)).toEqual(['big']);
 });
+
+test('an old file that changes between its signature and the delta is not trusted: asked for again whole', async () => {
+  using t = tempDir();
+  const { local } = setup(t.path);
+  const old = Buffer.alloc(300_000, 1);
+  write(local, 'big', old, now - 100_000);
+  // the recipe hash of "copy every block": the digests of the old blocks, in order
+  const { signatureOf } = await import('../src/delta.js');
+  const { createHasher } = await import('../src/hash.js');
+  const h = await createHasher();
+  const { openSync, closeSync } = await import('node:fs');
+  const fd = openSync(join(local, 'big'), 'r');
+  const { sig, full } = signatureOf(fd, old.length, h);
+  closeSync(fd);
+  const blocks = sig.weak.length / 4;
+  const recipe = h.init().update(full).digest('hex');
+  const fresh = Buffer.alloc(300_000, 2);
+  const SENDER = `
+    await channel.send({ t: 'list', entries: kwargs.entries, done: true });
+    const needs = [await channel.receive()];
+    if (kwargs.touch) require('node:fs').appendFileSync(kwargs.touch, 'x'); // someone writes to the old file meanwhile
+    for (const round of kwargs.rounds) {
+      for (const m of round) await channel.send(m);
+      await channel.send({ t: 'done' });
+      const answer = await channel.receive();
+      needs.push(answer);
+      if (answer.t === 'report') break;
+    }
+    await channel.send(needs.map((n) => n.t === 'need' ? n.files.map(([i, s]) => [i, s !== null]) : 'report'));
+  `;
+  const rounds = [
+    [{ t: 'begin', i: 0, delta: true }, [0, blocks], { t: 'end', i: 0, hash: recipe }],
+    [{ t: 'begin', i: 0, delta: false }, fresh, { t: 'end', i: 0, hash: null }],
+  ];
+  // untouched: the delta is taken as it is (the recipe format agrees on both sides)
+  let ch = gw.remoteExec(SENDER, { entries: [file('big', 300_000)], rounds });
+  await pullOver(ch, gw.id, local);
+  expect(await ch.receive()).toEqual([[[0, true]], 'report']);
+  expect(readFileSync(join(local, 'big')).equals(old)).toBe(true);
+  // touched after the signature: refused, then taken whole
+  write(local, 'big', old, now - 100_000);
+  ch = gw.remoteExec(SENDER, { entries: [file('big', 300_000)], rounds, touch: join(local, 'big') });
+  await pullOver(ch, gw.id, local);
+  expect(await ch.receive()).toEqual([[[0, true]], [[0, false]], 'report']);
+  expect(readFileSync(join(local, 'big')).equals(fresh)).toBe(true);
+  expect(allNames(local)).toEqual(['big']);
+});
