@@ -6,7 +6,8 @@ import type ssh2 from 'ssh2';
 import type { AuthOptions } from './auth.js';
 import { ConnectionPool, type ConnectionSettings, type HostKeyPolicy, type SshConnection, type Target } from './connection.js';
 import { expandHome, type HostConfig, resolveHostConfig } from './host-config.js';
-import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, remoteCommand, SCRIPT_TAG } from './remote-command.js';
+import { HostSetups, parseLearned } from './host-setup.js';
+import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand, SCRIPT_TAG } from './remote-command.js';
 import { SshTransport } from './ssh-transport.js';
 
 /** The oldest Node the first stage and the bundle run on. */
@@ -97,6 +98,7 @@ export function parseTarget(text: string, specText: string): Target {
 interface ProviderState {
   options: SshOptions;
   pool: ConnectionPool;
+  setups: HostSetups;
 }
 
 /** Config of each hop before the target: ProxyJump `a,b` reaches b through a, a as its own config says. */
@@ -170,16 +172,49 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   options.signal?.throwIfAborted();
 
   const node = spec.getString('node');
-  const marker = `TSNET-READY-${randomBytes(8).toString('hex')}`;
-  const command = remoteCommand({
-    node,
-    chdir: spec.getString('chdir'),
-    env: spec.env,
-    nice: spec.getString('nice'),
-    marker,
-    spec: specText,
-  });
+  const script = { node, chdir: spec.getString('chdir'), env: spec.env, nice: spec.getString('nice'), spec: specText };
+  const setupKey = needsLoginShell(node) ? hostSetupKey(chain, settings, node) : undefined;
+  for (let attempt = 0; ; attempt++) {
+    // The first gateway to a host runs the login shell and learns; later ones start without it.
+    const taken = setupKey !== undefined ? await state.setups.take(setupKey, options.signal) : undefined;
+    const marker = `TSNET-READY-${randomBytes(8).toString('hex')}`;
+    const command = remoteCommand({ ...script, marker, learn: taken?.learn !== undefined, known: taken?.setup });
+    if (taken?.setup) o.debug?.(`${target.host}: starting ${taken.setup.node} without a login shell (node path and environment learned by an earlier gateway)`);
+    else if (taken) o.debug?.(`${target.host}: starting node through a login shell, learning its path and environment`);
+    try {
+      const transport = await start(state, options, chain, settings, command, marker, target.host, node);
+      taken?.learn?.(parseLearned(transport.readyExtra));
+      return transport;
+    } catch (error) {
+      taken?.learn?.(undefined);
+      if (taken?.setup && attempt === 0 && (error as { beforeNode?: boolean }).beforeNode === true) {
+        // What was learned no longer holds (node moved, profile changed): learn it again.
+        state.setups.forget(setupKey!, taken.setup);
+        continue;
+      }
+      throw error;
+    }
+  }
+}
 
+/** Gateways to one host with one node= word share what the first of them learned. */
+function hostSetupKey(chain: HostConfig[], settings: ConnectionSettings, node: string | undefined): string {
+  const hops = chain.map((c) => `${c.user}@${c.hostname}:${c.port}`).join(' -> ');
+  return `${hops}${settings.viaGateway ? ` via ${settings.viaGateway.id}` : ''} node ${node ?? 'node'}`;
+}
+
+/** One exec channel running `command` on a connection of the pool, up to the start script's ready marker. */
+async function start(
+  state: ProviderState,
+  options: ConnectOptions,
+  chain: HostConfig[],
+  settings: ConnectionSettings,
+  command: string,
+  marker: string,
+  host: string,
+  node: string | undefined,
+): Promise<SshTransport> {
+  const o = state.options;
   let conn: SshConnection = await state.pool.acquire(chain, settings);
   let channel: ssh2.ClientChannel;
   for (let attempt = 0; ; attempt++) {
@@ -197,7 +232,7 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
       throw new ConnectError(`ssh ${conn.label}: cannot start the remote command: ${(error as Error).message}`, { cause: error });
     }
   }
-  const label = `ssh:${target.host}`;
+  const label = `ssh:${host}`;
   const transport = new SshTransport(channel, conn, label, marker, o.receiveWindow);
   const owned = conn;
   void transport.closed.then(() => owned.release());
@@ -226,7 +261,10 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     const exit = transport.exitInfo;
     if (!exit) await transport.kill();
     else await transport.closed;
-    throw startFailure(error as Error, transport, conn, target.host, node ?? 'node');
+    const failure = startFailure(error as Error, transport, conn, host, node ?? 'node');
+    // The start script ended before node ran: a learned setup may be what failed.
+    if (exit) Object.defineProperty(failure, 'beforeNode', { value: true, enumerable: false });
+    throw failure;
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     if (onAbort) options.signal?.removeEventListener('abort', onAbort);
@@ -271,7 +309,7 @@ export interface SshProvider extends TransportProvider {
  * to makeGateway directly.
  */
 export function createSsh(options: SshOptions = {}): SshProvider {
-  const state: ProviderState = { options, pool: new ConnectionPool() };
+  const state: ProviderState = { options, pool: new ConnectionPool(), setups: new HostSetups() };
   return {
     type: 'ssh',
     connect: (connectOptions) => connect(state, connectOptions),
