@@ -16,11 +16,12 @@ const DEAD = 'counted//node=/nonexistent/node';
  * makeGateway resolves, after the hello), so its maximum is never above the group's bound.
  */
 function countingTransport() {
-  const stats = { started: 0, inFlight: 0, max: 0, pids: [] as number[] };
+  const stats = { started: 0, inFlight: 0, max: 0, pids: [] as number[], order: [] as string[] };
   const provider: TransportProvider = {
     type: 'counted',
     async connect(options) {
       stats.started++;
+      stats.order.push(options.gatewayId);
       stats.max = Math.max(stats.max, ++stats.inFlight);
       let open = true;
       const done = () => {
@@ -60,6 +61,15 @@ test('at most `concurrency` gateways are being opened at once; all of them open'
   expect(stats.max).toBe(3);
   expect([...group].map((g) => g.id)).toEqual(Array.from({ length: 10 }, (_, i) => `gw${i}`));
   expect(await group.remoteExec('channel.send(1)').receiveEach()).toEqual(Array(10).fill(1));
+});
+
+test('specs start round-robin over their targets; ids keep the order of the specs', async () => {
+  const stats = countingTransport();
+  const specs = ['counted=a', 'counted=a', 'counted=a', 'counted=b', 'counted=c', 'counted=c'];
+  await using group = await Group.open(specs, { ...quiet, concurrency: 2 });
+  expect([...group].map((g) => [g.id, String(g.spec.get('counted'))])).toEqual(specs.map((s, i) => [`gw${i}`, s.slice('counted='.length)]));
+  // the first gateway of every target before the second of any
+  expect(stats.order).toEqual(['gw0', 'gw3', 'gw4', 'gw1', 'gw5', 'gw2']);
 });
 
 test('the default bound is 16', async () => {

@@ -5,7 +5,13 @@
  *
  * Contract:
  * - at most `concurrency` specs are being made at any moment (from makeGateway() until it
- *   settles); specs are taken in order, so ids (`gw0`, `gw1`, …) follow the order of `specs`;
+ *   settles); ids (`gw0`, `gw1`, …) and, once the open resolved, the group's order follow the
+ *   order of `specs` whatever the start order;
+ * - specs start round-robin over their targets (the value of the type key: `ssh=h1`, `ssh=h2`…),
+ *   so the first gateway of every host starts before the second of any: gateways to one host share
+ *   its connection and wait for what its first gateway learns, and would only hold slots that
+ *   other hosts' handshakes could use. With any `via=` spec the order is kept as given (a master
+ *   must be started before the gateways made through it);
  * - `onError: 'throw'` (default): the first failure rejects at once with that spec's error; no
  *   further spec is started; the caller terminates what was opened or is being opened;
  * - `onError: 'skip'`: every spec is tried; each failure is recorded as `{ spec, error }` in spec
@@ -16,7 +22,7 @@
 import { GroupError } from './errors.js';
 import type { Gateway, GatewayOptions } from './gateway.js';
 import type { TransportProvider } from './transport.js';
-import type { XSpec } from './xspec.js';
+import { XSpec } from './xspec.js';
 
 /** How many gateways Group.open() makes at once unless told otherwise. */
 export const DEFAULT_OPEN_CONCURRENCY = 16;
@@ -70,30 +76,74 @@ export function openOptions(options: GroupOpenOptions | undefined): {
 }
 
 /**
- * Makes a gateway per spec with `make`, at most `concurrency` at once. Resolves when all settled
- * (skip) or all opened (throw); rejects with the first failure under 'throw' without waiting for
- * the ones in flight (the caller's terminate() stops those).
+ * The order to start specs in: round-robin over targets (see the contract above), or as given
+ * when a spec is not an XSpec yet or uses via=.
+ */
+function startOrder(specs: readonly Spec[]): number[] {
+  const buckets = new Map<string, number[]>();
+  for (const [i, spec] of specs.entries()) {
+    if (!(spec instanceof XSpec) || spec.get('via') !== undefined) return specs.map((_, k) => k);
+    const key = `${spec.type}=${String(spec.get(spec.type))}`;
+    const list = buckets.get(key) ?? [];
+    list.push(i);
+    buckets.set(key, list);
+  }
+  const order: number[] = [];
+  const lists = [...buckets.values()];
+  for (let round = 0; order.length < specs.length; round++) for (const list of lists) if (round < list.length) order.push(list[round]!);
+  return order;
+}
+
+/**
+ * Makes a gateway per spec with `make`, at most `concurrency` at once. Spec strings are parsed
+ * and given their ids (`prepare`) first, in spec order; a spec that does not parse fails like
+ * one that does not open. Resolves when all settled (skip) or all opened (throw); rejects with
+ * the first failure under 'throw' without waiting for the ones in flight (the caller's
+ * terminate() stops those). Resolves with the ids of the specs, in spec order, where known.
  */
 export function openEach(
   make: (spec: Spec, options: GatewayOptions | undefined) => Promise<Gateway>,
-  specs: readonly Spec[],
+  given: readonly Spec[],
   options: ReturnType<typeof openOptions>,
   failures: GroupFailure[],
-): Promise<void> {
+  prepare: (spec: XSpec) => void,
+): Promise<string[]> {
   const { concurrency, onError, gateway } = options;
-  return new Promise<void>((resolve, reject) => {
+  const found: Array<GroupFailure & { index: number }> = [];
+  const specs: Spec[] = [];
+  let early: unknown;
+  for (const [index, spec] of given.entries()) {
+    if (typeof spec !== 'string' || spec === '') {
+      specs.push(spec);
+      continue;
+    }
+    try {
+      specs.push(new XSpec(spec));
+    } catch (error) {
+      if (onError === 'throw') {
+        early ??= error;
+        break;
+      }
+      found.push({ index, spec, error: asError(error) });
+      specs.push(undefined);
+    }
+  }
+  if (early !== undefined) return Promise.reject(early);
+  const order = startOrder(specs).filter((i) => !found.some((f) => f.index === i));
+  // Ids in spec order, before anything starts in round-robin order.
+  if (order.some((i, k) => i !== order[k - 1]! + 1 && k > 0)) for (const s of specs) if (s instanceof XSpec) prepare(s);
+  return new Promise<string[]>((resolve, reject) => {
     let next = 0;
     let running = 0;
     let failed = false;
-    const found: Array<GroupFailure & { index: number }> = [];
     const finish = () => {
       found.sort((a, b) => a.index - b.index);
       for (const { spec, error } of found) failures.push({ spec, error });
-      resolve();
+      resolve(specs.flatMap((s) => (s instanceof XSpec && s.id !== undefined ? [s.id] : [])));
     };
     const startMore = () => {
-      while (!failed && running < concurrency && next < specs.length) {
-        const index = next++;
+      while (!failed && running < concurrency && next < order.length) {
+        const index = order[next++]!;
         const spec = specs[index];
         running++;
         make(spec, gateway).then(
@@ -104,7 +154,7 @@ export function openEach(
           (error: unknown) => {
             running--;
             if (onError === 'skip') {
-              found.push({ index, spec: specText(spec), error: asError(error) });
+              found.push({ index, spec: specText(given[index]), error: asError(error) });
               startMore();
             } else if (!failed) {
               failed = true;
@@ -113,7 +163,7 @@ export function openEach(
           },
         );
       }
-      if (!failed && running === 0 && next >= specs.length) finish();
+      if (!failed && running === 0 && next >= order.length) finish();
     };
     startMore();
   });

@@ -85,14 +85,29 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
       this.ready = Promise.resolve(this);
       return;
     }
-    let opened: Promise<void>;
+    let opened: Promise<string[]>;
     try {
-      opened = openEach((s, o) => this.makeGateway(s, o), [...specs], openOptions(options), this.failures);
+      opened = openEach(
+        (s, o) => this.makeGateway(s, o),
+        [...specs],
+        openOptions(options),
+        this.failures,
+        (s) => this.allocateId(s),
+      );
     } catch (error) {
       opened = Promise.reject(error);
     }
     this.ready = opened.then(
-      () => this,
+      (ids) => {
+        // Started round-robin over hosts; listed in the order of the specs.
+        for (const id of ids) {
+          const entry = this.#entries.get(id);
+          if (entry === undefined) continue;
+          this.#entries.delete(id);
+          this.#entries.set(id, entry);
+        }
+        return this;
+      },
       async (error: unknown) => {
         await this.terminate({ timeout: 1000 });
         throw error;

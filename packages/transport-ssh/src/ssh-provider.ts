@@ -4,8 +4,9 @@ import type { Gateway, XSpec } from '@tsnet/core';
 import { BootstrapError, ConnectError, type ConnectOptions, SpecError, type Transport, type TransportProvider } from '@tsnet/core/internal';
 import type ssh2 from 'ssh2';
 import type { AuthOptions } from './auth.js';
+import { HostConfigCache } from './config-cache.js';
 import { ConnectionPool, type ConnectionSettings, type HostKeyPolicy, type SshConnection, type Target } from './connection.js';
-import { expandHome, type HostConfig, resolveHostConfig } from './host-config.js';
+import { expandHome, type HostConfig } from './host-config.js';
 import { HostSetups, parseLearned } from './host-setup.js';
 import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand, SCRIPT_TAG } from './remote-command.js';
 import { SshTransport } from './ssh-transport.js';
@@ -99,6 +100,7 @@ interface ProviderState {
   options: SshOptions;
   pool: ConnectionPool;
   setups: HostSetups;
+  configs: HostConfigCache;
 }
 
 /** Config of each hop before the target: ProxyJump `a,b` reaches b through a, a as its own config says. */
@@ -156,7 +158,7 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     port: t.port,
     resolver: o.configResolver ?? 'auto',
   });
-  const resolve = (t: Target) => resolveHostConfig(t.host, resolveOptions(t));
+  const resolve = (t: Target) => state.configs.resolve(t.host, resolveOptions(t));
   const cfg = await resolve(target);
   const chain = await resolveChain(cfg, resolve);
   const settings: ConnectionSettings = {
@@ -309,7 +311,7 @@ export interface SshProvider extends TransportProvider {
  * to makeGateway directly.
  */
 export function createSsh(options: SshOptions = {}): SshProvider {
-  const state: ProviderState = { options, pool: new ConnectionPool(), setups: new HostSetups() };
+  const state: ProviderState = { options, pool: new ConnectionPool(), setups: new HostSetups(), configs: new HostConfigCache() };
   return {
     type: 'ssh',
     connect: (connectOptions) => connect(state, connectOptions),
