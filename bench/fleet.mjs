@@ -27,7 +27,7 @@
 // othersOk, rsyncMs }. Everything is torn down at the end, on failure and on Ctrl-C.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -123,7 +123,15 @@ const result = {
 try {
   let t0 = now();
   fleet = await createFleet(HOSTS);
-  emit('setup', { hosts: HOSTS, ms: round(now() - t0), cpus: cpus().length, load: round(startLoad, 2) });
+  const nofile = /Max open files\s+(\d+)\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+  emit('setup', {
+    hosts: HOSTS,
+    ms: round(now() - t0),
+    cpus: cpus().length,
+    load: round(startLoad, 2),
+    nofileSoft: Number(nofile?.[1]),
+    nofileHard: Number(nofile?.[2]),
+  });
 
   // ---------------------------------------------------------------- one host alone
   {
@@ -250,7 +258,7 @@ try {
   }
 
   // ---------------------------------------------------------------- one host cut
-  {
+  if (HOSTS >= 2) {
     const echo = group.remoteExec('for await (const x of channel) await channel.send(x * 2)');
     await echo.sendEach(1);
     await echo.receiveEach();
@@ -336,6 +344,7 @@ async function costs(provider, group) {
   await group.terminate();
   groups.delete(group);
 
+  if (HOSTS < 3) return;
   // Via-tree: one gateway on h1; its runtime loads tsnet from this checkout (the hosts share the
   // file system; elsewhere it would be installed or synced there) and opens the gateways to the
   // other hosts itself. This process sees one connection and one gateway.
