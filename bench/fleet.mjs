@@ -14,7 +14,9 @@
 //   first        one gateway to h1 alone on a fresh provider (handshake, login shell, node, bootstrap),
 //                then a second gateway to h1 (one exec channel, no login shell: issue 13's ratio)
 //   floor        what the same machine needs anyway: a popen group of N×M gateways (N×M Node
-//                starts), and OpenSSH's `ssh hI node -e ''` on every host at once
+//                starts), OpenSSH's `ssh hI node -e ''` on every host at once, and OpenSSH doing the
+//                group's work: a ControlMaster connection per host with M sessions running node
+//                (`toOpenSsh` is the group against that)
 //   group        Group.open of N×M specs (a fresh provider: every host learns its own setup)
 //   fanout       group.remoteExec + receiveEach over every gateway
 //   rsync        RSync of a --mb MB tree to one gateway of every host (@tsnet/rsync, if installed)
@@ -183,8 +185,28 @@ try {
       });
     t0 = now();
     await Promise.all(Array.from({ length: HOSTS }, (_, i) => run(i + 1)));
+    const oneEach = now() - t0;
+    // The same work as the group: one connection per host (ControlMaster), M sessions on it, each
+    // running node, all hosts at once.
+    const sh = (argv) =>
+      new Promise((resolve, reject) =>
+        execFile('ssh', ['-F', fleet.config, '-o', 'BatchMode=yes', ...argv], { timeout: 120_000 }, (e) => (e ? reject(e) : resolve())),
+      );
+    const cm = (h) => ['-o', `ControlPath=${join(fleet.dir, `cm-h${h}`)}`];
+    t0 = now();
+    await Promise.all(
+      Array.from({ length: HOSTS }, async (_, i) => {
+        await sh([...cm(i + 1), '-o', 'ControlMaster=yes', '-o', 'ControlPersist=120', '-N', '-f', `h${i + 1}`]);
+        await Promise.all(Array.from({ length: PER_HOST }, () => sh([...cm(i + 1), `h${i + 1}`, "node -e ''"])));
+      }),
+    );
     sshNodeAllHostsMs = now() - t0;
-    emit('floor', { sshNodeAllHostsMs: round(sshNodeAllHostsMs), what: "ssh hI node -e '' on every host at once (OpenSSH, one handshake and one node each)" });
+    await Promise.allSettled(Array.from({ length: HOSTS }, (_, i) => sh([...cm(i + 1), '-O', 'exit', `h${i + 1}`])));
+    emit('floor', {
+      sshNodeOnePerHostMs: round(oneEach),
+      sshControlMasterMs: round(sshNodeAllHostsMs),
+      what: `OpenSSH on every host at once: ssh hI node -e '' (one each); a ControlMaster per host with ${PER_HOST} sessions running node -e ''`,
+    });
   }
 
   // ---------------------------------------------------------------- the whole group
@@ -201,15 +223,12 @@ try {
   emit('group', {
     groupStartMs: result.groupStartMs,
     toFirst: round(result.groupStartMs / result.firstGatewayMs, 2),
-    toOpenSshAllHosts: round(result.groupStartMs / sshNodeAllHostsMs, 2),
-    toFloors: round(result.groupStartMs / (sshNodeAllHostsMs + popenGroupMs), 2),
+    toOpenSsh: round(result.groupStartMs / sshNodeAllHostsMs, 2),
     opened: group.size,
     failures: group.failures.map((f) => `${f.spec}: ${f.error.message}`),
     connections: provider.connections().length,
     localCpuMs: round(opened.cpuMs),
     fds: opened.fds,
-    rssMiB: round(opened.rssMiB),
-    heapMiB: round(opened.heapMiB),
   });
   if (group.failures.length) throw new Error(`${group.failures.length} gateways did not open: ${group.failures[0].error.message}`);
 
@@ -339,10 +358,22 @@ async function costs(provider, group) {
     remoteStartCpuMsNoCache: round(await remoteCpu('//env:TSNET_CODE_CACHE=0')),
   });
 
-  // Direct: this process holds one SSH connection per host, N×M channels.
+  // Direct: this process holds one SSH connection per host, N×M channels. What the group holds is
+  // what its end gives back: heap + external (Buffers: ssh2's packets, windows) after a GC, with
+  // the group open and after it was terminated and its connections closed.
   const direct = { connections: provider.connections().length, gateways: group.size };
+  const open = local();
   await group.terminate();
   groups.delete(group);
+  await new Promise((r) => setTimeout(r, 1000));
+  const closed = local();
+  emit('memory', {
+    gateways: direct.gateways,
+    connections: direct.connections,
+    heapAndExternalMiB: round((open.heap - closed.heap) / 2 ** 20, 2),
+    perGatewayKiB: round((open.heap - closed.heap) / 1024 / direct.gateways),
+    fdsHeld: open.fds - closed.fds,
+  });
 
   if (HOSTS < 3) return;
   // Via-tree: one gateway on h1; its runtime loads tsnet from this checkout (the hosts share the
