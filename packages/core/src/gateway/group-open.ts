@@ -19,10 +19,10 @@
  * - bad options (a concurrency that is not a positive integer, an unknown onError) reject with a
  *   TsnetError (TSNET_ERR_GROUP) before anything is started.
  */
-import { GroupError } from './errors.js';
+import { GroupError } from '../errors.js';
+import type { TransportProvider } from '../spec/transport-types.js';
+import { XSpec } from '../spec/xspec.js';
 import type { Gateway, GatewayOptions } from './gateway.js';
-import type { TransportProvider } from './transport.js';
-import { XSpec } from './xspec.js';
 
 /** How many gateways Group.open() makes at once unless told otherwise. */
 export const DEFAULT_OPEN_CONCURRENCY = 16;
