@@ -29,7 +29,7 @@
 // othersOk, rsyncMs }. Everything is torn down at the end, on failure and on Ctrl-C.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -262,13 +262,16 @@ try {
       const b = local();
       result.rsyncMs = round(b.at - a.at);
       const sent = report.targets.reduce((n, t) => n + t.bytesSent, 0);
-      const created = report.targets.map((t) => t.created.length);
+      // Every file arrived whole at every host (the hosts share this file system: count and size them here).
+      const arrived = (dir) =>
+        readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && statSync(join(e.parentPath ?? e.path, e.name)).size === FILE)
+          .length;
       emit('rsync', {
         rsyncMs: result.rsyncMs,
         files,
         treeMB: round((files * FILE) / 1e6),
         targets: report.targets.length,
-        allCreated: created.every((n) => n === files),
+        allArrived: Array.from({ length: HOSTS }, (_, h) => arrived(join(fleet.dir, 'dest', `h${h + 1}`))).every((n) => n === files),
         sentMB: round(sent / 1e6),
         MBps: round(sent / 1e3 / result.rsyncMs),
         localCpuMs: round(b.cpu - a.cpu),
