@@ -11,6 +11,8 @@
 //   startup.shared_ratio  shared / first of the same run (target ≤ 0.3 for the default node)
 //   (each with the default node from the PATH of a login shell, and with node=/usr/bin/node)
 //   startup.ssh_true `ssh host true` with OpenSSH
+//   startup.session_shell  the user's shell as sshd runs it for a command (`$SHELL -c true` with
+//                    SSH_CLIENT set: bash then reads ~/.bashrc); in every gateway's start
 //   bulk.upload      MiB of 1 MiB Buffers sent on a channel, remote counts; MB/s
 //   bulk.download    the same from remote to local
 //   bulk.ssh_cat     `head -c N /dev/zero | ssh host 'cat > /dev/null'`, wall clock incl. connection
@@ -118,6 +120,9 @@ async function startups() {
     // gateway learns about the host, kept per provider, would make later "first"s cheaper).
     registerTransport(createSsh({ configFile: config, agent: false }));
     record('startup.ssh_true', await timeIt(() => sh(`${SSH} true`)), 'ms');
+    // What the user's shell costs in every session sshd starts (bash reads ~/.bashrc when run by
+    // sshd, login shell or not); the sshd is on this machine, so it is measured here directly.
+    record('startup.session_shell', await timeIt(() => sh(`env SSH_CLIENT='127.0.0.1 1 22' SHLVL=0 "${process.env.SHELL || '/bin/sh'}" -c true`)), 'ms');
     for (const [label, spec] of [
       ['', 'ssh=bench'],
       ['.abs_node', 'ssh=bench//node=/usr/bin/node'],
