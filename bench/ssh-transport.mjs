@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // SSH gateway startup and bulk throughput beside OpenSSH's own client, on this machine.
 //
-//   npm run build && node bench/ssh-transport.mjs [--runs 3] [--startups 10] [--mib 1024] [--quick]
+//   npm run build && node bench/ssh-transport.mjs [--runs 3] [--startups 10] [--mib 1024] [--quick] [--plain-home]
 //
 // Starts a private sshd on 127.0.0.1 (throwaway keys in a temp dir; ~/.ssh is not touched), then
 // measures, interleaved run by run:
@@ -20,7 +20,7 @@
 //   bulk.ssh2_cat    ssh2 alone: an exec channel to `cat > /dev/null` (what tsnet adds on top)
 // MB/s = 10^6 bytes/s. Prints one JSON object per figure and a summary table (medians).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,7 @@ const opt = (name, dflt) => {
   return i === -1 ? dflt : Number(args[i + 1]);
 };
 const quick = args.includes('--quick');
+const PLAIN_HOME = args.includes('--plain-home');
 const RUNS = opt('runs', quick ? 1 : 3);
 const STARTUPS = opt('startups', quick ? 3 : 10);
 const MIB = opt('mib', quick ? 128 : 1024);
@@ -51,6 +52,7 @@ const record = (name, value, unit) => {
 
 // ------------------------------------------------------------------ a private sshd
 const dir = mkdtempSync(join(tmpdir(), 'tsnet-bench-sshd-'));
+if (PLAIN_HOME) mkdirSync(join(dir, 'home'));
 const user = userInfo().username;
 const keygen = (file) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file], { stdio: 'ignore' });
 keygen(join(dir, 'host_key'));
@@ -78,6 +80,9 @@ writeFileSync(
     'PrintMotd no',
     'MaxSessions 50',
     'MaxStartups 100:30:200',
+    // --plain-home: sessions get an empty HOME, so the user's shell reads no rc files (what a
+    // host whose ~/.bashrc returns early for non-interactive shells costs).
+    ...(PLAIN_HOME ? [`SetEnv HOME=${join(dir, 'home')}`] : []),
     '',
   ].join('\n'),
 );
@@ -122,7 +127,13 @@ async function startups() {
     record('startup.ssh_true', await timeIt(() => sh(`${SSH} true`)), 'ms');
     // What the user's shell costs in every session sshd starts (bash reads ~/.bashrc when run by
     // sshd, login shell or not); the sshd is on this machine, so it is measured here directly.
-    record('startup.session_shell', await timeIt(() => sh(`env SSH_CLIENT='127.0.0.1 1 22' SHLVL=0 "${process.env.SHELL || '/bin/sh'}" -c true`)), 'ms');
+    record(
+      'startup.session_shell',
+      await timeIt(() =>
+        sh(`env SSH_CLIENT='127.0.0.1 1 22' SHLVL=0 ${PLAIN_HOME ? `HOME=${join(dir, 'home')} ` : ''}"${process.env.SHELL || '/bin/sh'}" -c true`),
+      ),
+      'ms',
+    );
     for (const [label, spec] of [
       ['', 'ssh=bench'],
       ['.abs_node', 'ssh=bench//node=/usr/bin/node'],
@@ -206,6 +217,6 @@ for (let run = 0; run < RUNS; run++) {
 
 console.log('\n| figure | median | runs | unit |\n|---|---:|---:|---|');
 for (const [name, { unit, values }] of Object.entries(results)) {
-  console.log(`| ${name} | ${Math.round(median(values) * 10) / 10} | ${values.length} | ${unit} |`);
+  console.log(`| ${name} | ${unit === 'ratio' ? Math.round(median(values) * 100) / 100 : Math.round(median(values) * 10) / 10} | ${values.length} | ${unit} |`);
 }
 process.exit(0);

@@ -225,7 +225,9 @@ async function start(
   node: string | undefined,
 ): Promise<SshTransport> {
   const o = state.options;
+  const t0 = performance.now();
   let conn: SshConnection = await state.pool.acquire(chain, settings);
+  const t1 = performance.now();
   let channel: ssh2.ClientChannel;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -242,6 +244,7 @@ async function start(
       throw new ConnectError(`ssh ${conn.label}: cannot start the remote command: ${(error as Error).message}`, { cause: error });
     }
   }
+  const t2 = performance.now();
   const label = `ssh:${host}`;
   const transport = new SshTransport(channel, conn, label, marker, o.receiveWindow);
   const owned = conn;
@@ -278,6 +281,10 @@ async function start(
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     if (onAbort) options.signal?.removeEventListener('abort', onAbort);
+  }
+  if (o.debug) {
+    const ms = (a: number, b: number) => `${(b - a).toFixed(1)} ms`;
+    o.debug(`${host}: connection ${ms(t0, t1)}, exec channel ${ms(t1, t2)}, remote shell to the start marker ${ms(t2, performance.now())}`);
   }
   return transport;
 }
