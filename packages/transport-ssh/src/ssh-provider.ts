@@ -190,7 +190,7 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     const marker = `TSNET-READY-${randomBytes(8).toString('hex')}`;
     const command = remoteCommand({ ...script, marker, learn: taken?.learn !== undefined, known: taken?.setup });
     if (taken?.setup) o.debug?.(`${target.host}: starting ${taken.setup.node} without a login shell (node path and environment learned by an earlier gateway)`);
-    else if (taken) o.debug?.(`${target.host}: starting node through a login shell, learning its path and environment`);
+    else if (taken?.learn) o.debug?.(`${target.host}: starting node through a login shell, learning its path and environment`);
     try {
       const transport = await start(state, options, chain, settings, command, marker, target.host, node);
       taken?.learn?.(parseLearned(transport.readyExtra));

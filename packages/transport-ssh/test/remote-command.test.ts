@@ -126,9 +126,9 @@ test('a learning start reports the login environment and the resolved node; a st
 });
 
 test('parseLearned refuses what it cannot use', () => {
-  expect(parseLearned('')).toBeUndefined();
-  expect(parseLearned('6162 relative/node')).toBeUndefined();
-  expect(parseLearned('616 /usr/bin/node')).toBeUndefined();
-  expect(parseLearned('zz /usr/bin/node')).toBeUndefined();
+  expect(parseLearned('')).toBeNull();
+  expect(parseLearned('6162 relative/node')).toBeNull();
+  expect(parseLearned('616 /usr/bin/node')).toBeNull();
+  expect(parseLearned('zz /usr/bin/node')).toBeNull();
   expect(parseLearned('6162 /usr/bin/node')).toEqual({ node: '/usr/bin/node', env: 'ab' });
 });

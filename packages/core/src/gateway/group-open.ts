@@ -130,8 +130,9 @@ export function openEach(
   }
   if (early !== undefined) return Promise.reject(early);
   const order = startOrder(specs).filter((i) => !found.some((f) => f.index === i));
-  // Ids in spec order, before anything starts in round-robin order.
-  if (order.some((i, k) => i !== order[k - 1]! + 1 && k > 0)) for (const s of specs) if (s instanceof XSpec) prepare(s);
+  // Ids in spec order, before anything starts out of that order.
+  const reordered = order.some((i, k) => k > 0 && i < order[k - 1]!);
+  if (reordered) for (const s of specs) if (s instanceof XSpec) prepare(s);
   return new Promise<string[]>((resolve, reject) => {
     let next = 0;
     let running = 0;
