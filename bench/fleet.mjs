@@ -109,6 +109,13 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+/** Group.open, with the group known to teardown() while it is still opening (Ctrl-C then ends it too). */
+async function openGroup(specs, options) {
+  const g = new Group(specs, options);
+  groups.add(g);
+  return g.ready;
+}
+
 const startLoad = loadavg()[0];
 const spec = (h, extra = '') => `ssh=h${h}//keepalive=${KEEPALIVE}${extra}`;
 const result = {
@@ -165,11 +172,10 @@ try {
   let popenGroupMs;
   {
     t0 = now();
-    const g = await Group.open(
+    const g = await openGroup(
       Array.from({ length: HOSTS * PER_HOST }, () => 'popen'),
       { ...quiet, concurrency: CONCURRENCY },
     );
-    groups.add(g);
     popenGroupMs = now() - t0;
     await g.terminate();
     groups.delete(g);
@@ -215,8 +221,7 @@ try {
   const specs = [];
   for (let h = 1; h <= HOSTS; h++) for (let j = 1; j <= PER_HOST; j++) specs.push(spec(h, `//id=h${h}g${j}`));
   const before = local();
-  const group = await Group.open(specs, { ...quiet, concurrency: CONCURRENCY, onError: 'skip' });
-  groups.add(group);
+  const group = await openGroup(specs, { ...quiet, concurrency: CONCURRENCY, onError: 'skip' });
   const after = local();
   result.groupStartMs = round(after.at - before.at);
   const opened = delta(before, after);
@@ -344,11 +349,10 @@ async function costs(provider, group) {
   // Remote CPU of node's start + the bootstrap, as each runtime counts it, with and without the
   // V8 code cache (hosts share this file system, so the cache is warm for all of them by now).
   const remoteCpu = async (extra) => {
-    const g = await Group.open(
+    const g = await openGroup(
       Array.from({ length: 4 }, (_, i) => spec(1, `${extra}//id=cc${i}`)),
       quiet,
     );
-    groups.add(g);
     const cpu = await g.remoteExec('const u = process.cpuUsage(); channel.send((u.user + u.system) / 1000)').receiveEach();
     await g.terminate();
     groups.delete(g);
