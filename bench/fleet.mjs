@@ -102,8 +102,10 @@ async function teardown() {
   })();
   return tearing;
 }
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
+    interrupted = true;
     console.error(`fleet: ${signal}, tearing down`);
     void teardown().finally(() => process.exit(130));
   });
@@ -336,7 +338,8 @@ try {
   // ---------------------------------------------------------------- costs for docs/scale.md
   if (COSTS) await costs(provider, group);
 } catch (error) {
-  console.error(`fleet: ${error.stack ?? error}`);
+  // After Ctrl-C the teardown makes whatever was waiting fail: that is not worth a stack.
+  if (!interrupted) console.error(`fleet: ${error.stack ?? error}`);
   process.exitCode = 1;
 } finally {
   await teardown();
