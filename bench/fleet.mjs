@@ -2,7 +2,7 @@
 // A fleet: N network-namespace hosts, each with its own OpenSSH sshd, M gateways on each, as one group.
 //
 //   npm run build && node bench/fleet.mjs [--hosts 16] [--per-host 4] [--concurrency 16]
-//       [--keepalive 2] [--mb 50] [--costs] [--no-rsync]
+//       [--keepalive 2] [--mb 50] [--costs] [--no-rsync] [--sshd-defaults]
 //
 // Needs root (ip netns). The hosts come from test-e2e/helpers/fleet.ts (bundled with esbuild at
 // start, so the bench and the tests build hosts the same way). They share this machine's file
@@ -52,6 +52,8 @@ const KEEPALIVE = opt('keepalive', 2);
 const MB = opt('mb', 50);
 const COSTS = args.includes('--costs');
 const RSYNC = !args.includes('--no-rsync');
+// --sshd-defaults: OpenSSH's own MaxSessions 10 and MaxStartups 10:30:100 (the test sshd allows more).
+const SSHD_DEFAULTS = args.includes('--sshd-defaults');
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const quiet = { output: 'ignore' };
 
@@ -133,7 +135,7 @@ const result = {
 
 try {
   let t0 = now();
-  fleet = await createFleet(HOSTS);
+  fleet = await createFleet(HOSTS, SSHD_DEFAULTS ? { sshdConfig: ['MaxSessions 10', 'MaxStartups 10:30:100'] } : undefined);
   const nofile = /Max open files\s+(\d+)\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
   emit('setup', {
     hosts: HOSTS,
