@@ -30,9 +30,9 @@ export const DEFAULT_OPEN_CONCURRENCY = 16;
 export interface GroupOpenOptions extends GatewayOptions {
   /**
    * How many gateways are being opened at once (default 16). Gateways to one SSH host share one
-   * connection, so this bounds concurrent SSH handshakes to distinct hosts: keep it at or below
-   * the first number of the servers' MaxStartups (OpenSSH's default 10:30:100 starts refusing at
-   * 10 unauthenticated connections from everyone).
+   * connection, so this bounds concurrent SSH handshakes to distinct hosts. Keep it at or below 10
+   * (the first number of OpenSSH's default MaxStartups 10:30:100, counted per sshd) when many
+   * connections end at one sshd: several processes reaching one host, hosts behind one address.
    */
   concurrency?: number;
   /** 'throw' (default): the first failure rejects and what was opened is terminated. 'skip': open what answers, list the rest in `group.failures`. */
