@@ -4,7 +4,7 @@
 import { Group, GroupError, isTsnetError, registerTransport, type Transport, type TransportProvider } from '@tsnet/core';
 import { popen } from '@tsnet/transport-popen';
 import { expect, test } from 'vitest';
-import { survivors } from './helpers/procs.js';
+import { survivors } from './helpers/processes.js';
 
 const quiet = { output: 'ignore' } as const;
 const DEAD = 'counted//node=/nonexistent/node';
