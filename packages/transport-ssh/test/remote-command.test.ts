@@ -90,7 +90,8 @@ test('a learning start reports the login environment and the resolved node; a st
   const bin = join(home, 'bin with space');
   mkdirSync(bin);
   const tool = join(bin, 'fake-node');
-  writeFileSync(tool, '#!/bin/sh\nprintf "pid=%s\\nprofile=%s\\nsession=%s\\n" "$$" "$TSNET_PROFILE" "$SSH_CONNECTION"\n');
+  // Like node, it writes to fd 3 (the wire), which the start script points at the channel's stdout.
+  writeFileSync(tool, '#!/bin/sh\nprintf "pid=%s\\nprofile=%s\\nsession=%s\\n" "$$" "$TSNET_PROFILE" "$SSH_CONNECTION" >&3\n');
   chmodSync(tool, 0o755);
   // The login shell's profile is where PATH and other variables come from (nvm, asdf, …).
   const profileValue = `it's "quoted" $x\nsecond line`;
