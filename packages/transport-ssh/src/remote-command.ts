@@ -37,8 +37,22 @@ export interface RemoteCommandOptions {
   known?: { node: string; env: string } | undefined;
 }
 
-/** Per-session variables left out of a learned environment: each session gets its own. */
-const SESSION_VARS = ['PWD', 'OLDPWD', 'SHLVL', 'SSH_CLIENT', 'SSH_CONNECTION', 'SSH_TTY', 'SSH_AUTH_SOCK', 'SSH_ORIGINAL_COMMAND'];
+/**
+ * Per-session variables left out of a learned environment: each session gets its own from sshd
+ * and PAM (a Kerberos ticket cache named per login, pam_systemd's session id).
+ */
+const SESSION_VARS = [
+  'PWD',
+  'OLDPWD',
+  'SHLVL',
+  'SSH_CLIENT',
+  'SSH_CONNECTION',
+  'SSH_TTY',
+  'SSH_AUTH_SOCK',
+  'SSH_ORIGINAL_COMMAND',
+  'KRB5CCNAME',
+  'XDG_SESSION_ID',
+];
 
 /** POSIX single-quoting: safe for any byte string. */
 export function shq(s: string): string {
