@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { preamble } from '@tsnet/bootstrap';
+import { preamble, type RuntimeName, runtimeLaunch } from '@tsnet/bootstrap';
 import {
   BootstrapError,
   ConnectError,
@@ -52,18 +52,25 @@ export interface SshOptions extends AuthOptions {
   debug?: (line: string) => void;
 }
 
-/** The remote host has no usable Node runtime. */
+/** The remote host has no usable Node runtime (or Bun, Deno: the spec's `runtime=`). */
 export class NodeNotFoundError extends BootstrapError {
   readonly host: string;
+  /** The executable looked for. */
   readonly node: string;
-  constructor(host: string, node: string, stderr: string) {
+  readonly runtime: RuntimeName;
+  constructor(host: string, node: string, stderr: string, runtime: RuntimeName = 'node') {
+    const how =
+      runtime === 'node'
+        ? `install Node ≥ ${MIN_NODE} there, or pass node=/path/to/node in the spec`
+        : `install ${runtime === 'bun' ? 'Bun' : 'Deno'} there, or pass exe=/path/to/${runtime} in the spec`;
     super(
-      `node not found on ${host}: install Node ≥ ${MIN_NODE} there, or pass node=/path/to/node in the spec ` +
+      `${runtime} not found on ${host}: ${how} ` +
         `(looked for "${node}"${node.includes('/') ? '' : ' on the PATH of a login shell'}).${formatStderrTail(stderr)}`,
       { stderr },
     );
     this.host = host;
     this.node = node;
+    this.runtime = runtime;
   }
 }
 keepErrorNames({ NodeNotFoundError });
@@ -185,24 +192,26 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   };
   options.signal?.throwIfAborted();
 
-  const node = spec.getString('node');
-  const script = { node, chdir: spec.getString('chdir'), env: spec.env, nice: spec.getString('nice'), spec: specText };
-  const setupKey = needsLoginShell(node) ? hostSetupKey(chain, settings, node) : undefined;
+  const launch = runtimeLaunch(spec);
+  const node = launch.exe === undefined ? undefined : [launch.exe, ...launch.flags].join(' ');
+  const script = { node, runtime: launch.runtime, chdir: spec.getString('chdir'), env: spec.env, nice: spec.getString('nice'), spec: specText };
+  const setupKey = needsLoginShell(node, launch.runtime) ? hostSetupKey(chain, settings, `${launch.runtime} ${node ?? ''}`) : undefined;
   for (let attempt = 0; ; attempt++) {
     // The first gateway to a host runs the login shell and learns; later ones start without it.
     const taken = setupKey !== undefined ? await state.setups.take(setupKey, options.signal) : undefined;
     const marker = `TSNET-READY-${randomBytes(8).toString('hex')}`;
     const command = remoteCommand({ ...script, marker, learn: taken?.learn !== undefined, known: taken?.setup });
-    if (taken?.setup) o.debug?.(`${target.host}: starting ${taken.setup.node} without a login shell (node path and environment learned by an earlier gateway)`);
-    else if (taken?.learn) o.debug?.(`${target.host}: starting node through a login shell, learning its path and environment`);
+    if (taken?.setup)
+      o.debug?.(`${target.host}: starting ${taken.setup.node} without a login shell (runtime path and environment learned by an earlier gateway)`);
+    else if (taken?.learn) o.debug?.(`${target.host}: starting ${launch.runtime} through a login shell, learning its path and environment`);
     try {
-      const transport = await start(state, options, chain, settings, command, marker, target.host, node);
+      const transport = await start(state, options, chain, settings, command, marker, target.host, launch);
       taken?.learn?.(parseLearned(transport.readyExtra));
       return transport;
     } catch (error) {
       taken?.learn?.(undefined);
       if (taken?.setup && attempt === 0 && (error as { beforeNode?: boolean }).beforeNode === true) {
-        // What was learned no longer holds (node moved, profile changed): learn it again.
+        // What was learned no longer holds (the runtime moved, a profile changed): learn it again.
         state.setups.forget(setupKey!, taken.setup);
         continue;
       }
@@ -211,10 +220,10 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   }
 }
 
-/** Gateways to one host with one node= word share what the first of them learned. */
-function hostSetupKey(chain: HostConfig[], settings: ConnectionSettings, node: string | undefined): string {
+/** Gateways to one host with one runtime and executable word share what the first of them learned. */
+function hostSetupKey(chain: HostConfig[], settings: ConnectionSettings, runtime: string): string {
   const hops = chain.map((c) => `${c.user}@${c.hostname}:${c.port}`).join(' -> ');
-  return `${hops}${settings.viaGateway ? ` via ${settings.viaGateway.id}` : ''} node ${node ?? 'node'}`;
+  return `${hops}${settings.viaGateway ? ` via ${settings.viaGateway.id}` : ''} runtime ${runtime}`;
 }
 
 /** One exec channel running `command` on a connection of the pool, up to the start script's ready marker. */
@@ -226,7 +235,7 @@ async function start(
   command: string,
   marker: string,
   host: string,
-  node: string | undefined,
+  launch: ReturnType<typeof runtimeLaunch>,
 ): Promise<SshTransport> {
   const o = state.options;
   const t0 = performance.now();
@@ -250,13 +259,13 @@ async function start(
   }
   const t2 = performance.now();
   const label = `ssh:${host}`;
-  const transport = new SshTransport(channel, conn, label, marker, o.receiveWindow);
+  const transport = new SshTransport(channel, conn, label, marker, o.receiveWindow, { name: launch.runtime, exe: launch.exe ?? launch.runtime });
   const owned = conn;
   void transport.closed.then(() => owned.release());
   // The bootstrap goes out at once; the shell reads none of it, node's first stage all of it.
   // Frames go out on fd 3 (the channel's stdout, see remote-command.ts); remote stdout and stderr
   // text travel as OUTPUT frames, so each keeps its name and none of it can break the wire.
-  channel.write(preamble({ wireFd: 3, output: 'frames', killGroup: true, watchPpid: true }));
+  channel.write(preamble({ wireFd: 3, output: 'frames', killGroup: true, watchPpid: true, runtime: launch.runtime }));
 
   const timeout = o.startTimeout ?? 30_000;
   try {
@@ -271,8 +280,8 @@ async function start(
     const exit = transport.exitInfo;
     if (!exit) await transport.kill();
     else await transport.closed;
-    const failure = startFailure(error as Error, transport, conn, host, node ?? 'node');
-    // The start script ended before node ran: a learned setup may be what failed.
+    const failure = startFailure(error as Error, transport, conn, host, launch.exe ?? launch.runtime, launch.runtime);
+    // The start script ended before the runtime ran: a learned setup may be what failed.
     if (exit) Object.defineProperty(failure, 'beforeNode', { value: true, enumerable: false });
     throw failure;
   }
@@ -287,11 +296,11 @@ function stderrTail(t: SshTransport): string {
   return formatStderrTail(t.bufferedStderr, 20);
 }
 
-function startFailure(error: Error, t: SshTransport, conn: SshConnection, host: string, node: string): Error {
+function startFailure(error: Error, t: SshTransport, conn: SshConnection, host: string, node: string, runtime: RuntimeName): Error {
   const exit = t.exitInfo;
   const stderr = t.bufferedStderr;
-  if (exit?.code === EXIT_NODE_NOT_FOUND && (stderr.includes(`${SCRIPT_TAG} node not found`) || /not found/.test(stderr))) {
-    return new NodeNotFoundError(host, node, stderr);
+  if (exit?.code === EXIT_NODE_NOT_FOUND && (stderr.includes(`${SCRIPT_TAG} ${runtime} not found`) || /not found/.test(stderr))) {
+    return new NodeNotFoundError(host, node, stderr, runtime);
   }
   if (exit?.code === EXIT_CHDIR_FAILED && stderr.includes(SCRIPT_TAG)) {
     return new ConnectError(`ssh ${conn.label}: ${stderr.trim().split('\n').pop()!.replace(`${SCRIPT_TAG} `, '')}`);
