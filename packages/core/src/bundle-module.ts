@@ -1,12 +1,22 @@
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SourceError } from './errors.js';
+
+export interface BundleOptions {
+  /**
+   * Bundle an entry that calls this export of the module with the channel's kwargs as its
+   * arguments and sends back what it returns (gw.call(url, name, ...args)).
+   */
+  callExport?: string;
+}
 
 /**
  * Bundles a module with its relative imports into one CommonJS function body for remote execution.
  * Bare imports (packages, node: builtins) stay `require()` calls resolved on the remote side, from
- * its working directory. esbuild is loaded only when a module is shipped.
+ * its working directory. esbuild is loaded only when a module is shipped. A failure is a SourceError
+ * naming the file and line of each esbuild error.
  */
-export async function bundleModule(url: URL): Promise<string> {
+export async function bundleModule(url: URL, options?: BundleOptions): Promise<string> {
   let esbuild: typeof import('esbuild');
   try {
     esbuild = await import('esbuild');
@@ -14,9 +24,12 @@ export async function bundleModule(url: URL): Promise<string> {
     throw new SourceError('remoteExec(module URL) needs esbuild to bundle the module: npm install esbuild', { cause: error });
   }
   const file = fileURLToPath(url);
+  const name = options?.callExport;
   try {
     const result = await esbuild.build({
-      entryPoints: [file],
+      ...(name === undefined
+        ? { entryPoints: [file] }
+        : { stdin: { contents: callEntry(file, name), resolveDir: dirname(file), sourcefile: 'tsnet-call-entry.js', loader: 'js' as const } }),
       bundle: true,
       write: false,
       format: 'cjs',
@@ -35,6 +48,28 @@ export async function bundleModule(url: URL): Promise<string> {
     const detail = errors?.length
       ? errors.map((e) => `${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`).join('\n')
       : (error as Error).message;
-    throw new SourceError(`remoteExec(): cannot bundle ${url.href}:\n${detail}`, { cause: error });
+    throw new SourceError(`${name === undefined ? 'remoteExec()' : 'call()'}: cannot bundle ${url.href}:\n${detail}`, { cause: error });
   }
+}
+
+/**
+ * The entry of a call(url, name): the module as a namespace, so a missing export is named with the
+ * ones that exist (the message is made remotely, where the module was loaded).
+ */
+function callEntry(file: string, name: string): string {
+  return `import * as ns from ${JSON.stringify(file)};
+const name = ${JSON.stringify(name)};
+export default async function (channel, args) {
+  const fn = ns[name];
+  if (typeof fn !== 'function') {
+    const names = Object.keys(ns).filter((k) => typeof ns[k] === 'function');
+    throw new TypeError(
+      \`call(): the module ${file.replace(/[`\\$]/g, '\\$&')} has no function export named \${JSON.stringify(name)}\` +
+        (names.length ? \`; its function exports are: \${names.join(', ')}\` : '; it exports no function') +
+        (name === 'default' ? '' : "; pass 'default' for the default export"),
+    );
+  }
+  await channel.send(await fn(...args));
+}
+`;
 }

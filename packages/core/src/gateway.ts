@@ -1,4 +1,5 @@
 import { BaseGateway, checkWireOptions, DEFAULT_MAX_MESSAGE, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, type WireOptions } from './base-gateway.js';
+import { type AnyFunction, callFunction, callModule } from './call.js';
 import type { Channel } from './channel.js';
 import { BootstrapError, GatewayClosedError, type GatewayCloseInfo, ProtocolError, SourceError } from './errors.js';
 import { FrameFlag, FrameType, PROTOCOL_VERSION } from './frame.js';
@@ -447,11 +448,15 @@ export class Gateway extends BaseGateway {
   }
 
   #execModule<T>(url: URL, kwargs: unknown): Channel<T> {
+    return this._execBundled<T>(url, kwargs, async () => (await import('./bundle-module.js')).bundleModule(url));
+  }
+
+  /** @internal runs a module bundled by `bundle()` (asynchronously; sends wait for it). */
+  _execBundled<T>(url: URL, kwargs: unknown, bundle: () => Promise<string>, api = 'remoteExec()'): Channel<T> {
     const ch = this.newChannel<T>();
     const ready = (async () => {
-      if (url.protocol !== 'file:') throw new SourceError(`remoteExec(): module URLs must be file: URLs, got ${url.href}`);
-      const { bundleModule } = await import('./bundle-module.js');
-      const code = await bundleModule(url);
+      if (url.protocol !== 'file:') throw new SourceError(`${api}: module URLs must be file: URLs, got ${url.href}`);
+      const code = await bundle();
       const parts = this._dump({ kind: 'module', source: code, filename: url.href, kwargs } satisfies ExecRequest);
       this._checkOpen();
       this._writeFrame(FrameType.EXEC, 0, ch.id, [], 0);
@@ -459,6 +464,28 @@ export class Gateway extends BaseGateway {
     })();
     ch._holdUntil(ready);
     return ch;
+  }
+
+  /**
+   * Runs the pure function `fn(...args)` remotely and resolves with what it returns (awaited), or
+   * rejects with its RemoteError. `fn` is checked like remoteExec(fn): it may use the remote's
+   * globals and `require`, and import what it needs. `call(new URL('./lib.ts', import.meta.url),
+   * 'name', ...args)` calls a function export of a module (bundled like remoteExec(url)).
+   */
+  call<F extends AnyFunction>(fn: F, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
+  call<R = unknown>(module: URL, exportName: string, ...args: unknown[]): Promise<R>;
+  call(target: AnyFunction | URL, ...args: unknown[]): Promise<unknown> {
+    try {
+      if (target instanceof URL) return callModule(this, target, args[0], args.slice(1));
+      return callFunction(this, target, args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** @internal the names the remote runtime's global object has (from the handshake). */
+  get _remoteGlobals(): ReadonlySet<string> {
+    return this.#globals;
   }
 
   /** Facts about the remote runtime (cached from the handshake; `refresh` asks again). */

@@ -1,6 +1,7 @@
 import type { Channel } from './channel.js';
 import { GroupError, SpecError, TsnetError } from './errors.js';
 import { Gateway, type GatewayOptions, type OutputListener } from './gateway.js';
+import { type MapFunction, type MapOptions, mapAll, mapIterate } from './group-map.js';
 import { MultiChannel } from './multi-channel.js';
 import type { Transport, TransportProvider } from './transport.js';
 import { findTransport } from './transports.js';
@@ -246,6 +247,26 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
     const channels: Channel<T>[] = [];
     for (const gw of this) channels.push(gw.remoteExec(source as never, kwargs) as Channel<T>);
     return new MultiChannel<T>(channels);
+  }
+
+  /**
+   * `fn(item, index)` for every item, spread over the group's open gateways (one worker per
+   * gateway, `concurrency` items in flight on each, default 8; idle workers take the next item),
+   * resolving with the results in input order. The first remote error rejects and the rest is
+   * cancelled; the items of a gateway that dies are run again on the others. `fn` must be pure,
+   * as for call(). See group-map.ts for the exact contract.
+   */
+  map<T, R>(fn: MapFunction<T, R>, items: Iterable<T> | AsyncIterable<T>, options?: MapOptions): Promise<Awaited<R>[]> {
+    return mapAll(this.#gateways(), fn, items, options);
+  }
+
+  /**
+   * map() as an async iterable over a stream of items: results in input order as they are ready,
+   * taking items from `items` only as the consumer keeps up (at most 2 × concurrency × gateways
+   * ahead). Breaking out of the loop cancels the rest.
+   */
+  mapIter<T, R>(fn: MapFunction<T, R>, items: Iterable<T> | AsyncIterable<T>, options?: MapOptions): AsyncIterableIterator<Awaited<R>> {
+    return mapIterate(this.#gateways(), fn, items, options);
   }
 
   /**

@@ -22,6 +22,7 @@ export {
 export { PROTOCOL_VERSION } from './frame.js';
 export { Gateway, type GatewayOptions, type OutputListener, type RemoteInfo, type RemoteStatus } from './gateway.js';
 export { defaultGroup, type GatewaySpec, Group, makeGateway, type TerminateReport } from './group.js';
+export type { MapFunction, MapOptions } from './group-map.js';
 export { MultiChannel } from './multi-channel.js';
 export { dumps, loads } from './serializer.js';
 export type { ConnectOptions, Transport, TransportExit, TransportProvider } from './transport.js';
