@@ -1,8 +1,10 @@
 import { BaseGateway, checkWireOptions, DEFAULT_MAX_MESSAGE, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, type WireOptions } from './base-gateway.js';
 import { type AnyFunction, callFunction, callModule } from './call.js';
 import type { Channel } from './channel.js';
+import { type ExecOptions, type ExecResult, execCommand } from './command-exec.js';
 import { BootstrapError, GatewayClosedError, type GatewayCloseInfo, ProtocolError, SourceError } from './errors.js';
 import { FrameFlag, FrameType, PROTOCOL_VERSION } from './frame.js';
+import { RemoteProcess, type SpawnOptions, startProcess } from './remote-process.js';
 import { type ExecRequest, functionSource } from './remote-source.js';
 import { makeFileFor, outputReadable } from './streams.js';
 import type { Transport, TransportExit } from './transport.js';
@@ -481,6 +483,26 @@ export class Gateway extends BaseGateway {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Runs a command on the remote host and resolves with `{ stdout, stderr, code, signal }`
+   * whatever its exit code. An argv array runs without a shell; a string runs with the remote's
+   * `/bin/sh -c`. Options: `cwd`, `env` (added to the remote environment), `input` (stdin, then
+   * closed; without it stdin is closed at once), `timeout`, `signal`, `encoding: 'buffer'`.
+   */
+  exec(command: string | readonly string[], options: ExecOptions & { encoding: 'buffer' }): Promise<ExecResult<Buffer>>;
+  exec(command: string | readonly string[], options?: ExecOptions & { encoding?: 'utf8' }): Promise<ExecResult<string>>;
+  exec(command: string | readonly string[], options?: ExecOptions): Promise<ExecResult<string | Buffer>> {
+    return execCommand(this, command, options);
+  }
+
+  /**
+   * Starts a command on the remote host (argv array: no shell; string: `/bin/sh -c`) with its
+   * stdin, stdout and stderr as Node streams and `exited`, a promise of `{ code, signal, timedOut }`.
+   */
+  spawn(command: string | readonly string[], options?: SpawnOptions): RemoteProcess {
+    return new RemoteProcess(startProcess(this, command, options, 'spawn()'));
   }
 
   /** @internal the names the remote runtime's global object has (from the handshake). */

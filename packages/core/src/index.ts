@@ -1,4 +1,5 @@
 export { type CallbackOptions, Channel, type ReceiveOptions } from './channel.js';
+export type { ExecFailure, ExecOptions, ExecResult } from './command-exec.js';
 export {
   AuthenticationError,
   BootstrapError,
@@ -24,6 +25,7 @@ export { Gateway, type GatewayOptions, type OutputListener, type RemoteInfo, typ
 export { defaultGroup, type GatewaySpec, Group, makeGateway, type TerminateReport } from './group.js';
 export type { MapFunction, MapOptions } from './group-map.js';
 export { MultiChannel } from './multi-channel.js';
+export { type ProcessExit, RemoteProcess, type SpawnOptions } from './remote-process.js';
 export { dumps, loads } from './serializer.js';
 export type { ConnectOptions, Transport, TransportExit, TransportProvider } from './transport.js';
 export { registerTransport } from './transports.js';
