@@ -433,6 +433,12 @@ export class Gateway extends BaseGateway {
     const n = ++execCounter;
     let request: ExecRequest;
     if (typeof source === 'string') {
+      // As code, a lone file: URL is a label and a comment: it would run, do nothing and close.
+      if (/^\s*file:\/\/\S*\s*$/.test(source)) {
+        throw new SourceError(
+          `remoteExec(${JSON.stringify(source.trim())}): a string is source code, and this one is a file: URL that would do nothing as code; pass a URL object to run the module: remoteExec(new URL(${JSON.stringify(source.trim())}))`,
+        );
+      }
       request = { kind: 'source', source, filename: `tsnet-exec-${n}.js`, kwargs };
     } else if (typeof source === 'function') {
       const fn = functionSource(source as (...a: never[]) => unknown, this.#globals);
