@@ -57,6 +57,11 @@ export interface WorkerHello {
   code?: string;
 }
 
+/** A function shipped by remoteExec(): called remotely as `fn(channel, kwargs)`. */
+export type RemoteFunction<T, K> = (channel: Channel<T>, kwargs: K) => unknown;
+/** The kwargs argument of remoteExec(fn, …): optional only when fn's second parameter accepts undefined. */
+export type KwargsOf<K> = undefined extends K ? [kwargs?: K] : [kwargs: K];
+
 const STDERR_LINES = 40;
 let execCounter = 0;
 
@@ -428,7 +433,11 @@ export class Gateway extends BaseGateway {
    * (called as `fn(channel, kwargs)`), or a module `URL` (bundled with its relative imports; its
    * default export, if a function, is called as `fn(channel, kwargs)`).
    */
-  remoteExec<T = unknown>(source: string | ((channel: Channel<T>, kwargs: never) => unknown) | URL, kwargs?: unknown): Channel<T> {
+  remoteExec<T = unknown>(source: string | URL, kwargs?: unknown): Channel<T>;
+  /** A function's kwargs are checked against its second parameter (required unless it accepts undefined). */
+  // biome-ignore lint/suspicious/noExplicitAny: K = any when T is given explicitly and K is not: nothing to check against
+  remoteExec<T = unknown, K = any>(source: RemoteFunction<T, K>, ...kwargs: KwargsOf<K>): Channel<T>;
+  remoteExec<T = unknown>(source: string | URL | RemoteFunction<T, never>, kwargs?: unknown): Channel<T> {
     this._checkOpen();
     const n = ++execCounter;
     let request: ExecRequest;
@@ -480,8 +489,8 @@ export class Gateway extends BaseGateway {
    * globals and `require`, and import what it needs. `call(new URL('./lib.ts', import.meta.url),
    * 'name', ...args)` calls a function export of a module (bundled like remoteExec(url)).
    */
-  call<F extends AnyFunction>(fn: F, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
   call<R = unknown>(module: URL, exportName: string, ...args: unknown[]): Promise<R>;
+  call<F extends AnyFunction>(fn: F, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
   call(target: AnyFunction | URL, ...args: unknown[]): Promise<unknown> {
     try {
       if (target instanceof URL) return callModule(this, target, args[0], args.slice(1));

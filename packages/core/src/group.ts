@@ -1,6 +1,6 @@
 import type { Channel } from './channel.js';
 import { GroupError, SpecError, TsnetError } from './errors.js';
-import { Gateway, type GatewayOptions, type OutputListener } from './gateway.js';
+import { Gateway, type GatewayOptions, type KwargsOf, type OutputListener, type RemoteFunction } from './gateway.js';
 import { type MapFunction, type MapOptions, mapAll, mapIterate } from './group-map.js';
 import { MultiChannel } from './multi-channel.js';
 import type { Transport, TransportProvider } from './transport.js';
@@ -243,7 +243,10 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
   }
 
   /** remoteExec on every gateway, in creation order. */
-  remoteExec<T = unknown>(source: Parameters<Gateway['remoteExec']>[0], kwargs?: unknown): MultiChannel<T> {
+  remoteExec<T = unknown>(source: string | URL, kwargs?: unknown): MultiChannel<T>;
+  // biome-ignore lint/suspicious/noExplicitAny: as Gateway.remoteExec: nothing to check K against when T alone is given
+  remoteExec<T = unknown, K = any>(source: RemoteFunction<T, K>, ...kwargs: KwargsOf<K>): MultiChannel<T>;
+  remoteExec<T = unknown>(source: string | URL | RemoteFunction<T, never>, kwargs?: unknown): MultiChannel<T> {
     const channels: Channel<T>[] = [];
     for (const gw of this) channels.push(gw.remoteExec(source as never, kwargs) as Channel<T>);
     return new MultiChannel<T>(channels);

@@ -21,7 +21,15 @@ export {
   TsnetError,
 } from './errors.js';
 export { PROTOCOL_VERSION } from './frame.js';
-export { Gateway, type GatewayOptions, type OutputListener, type RemoteInfo, type RemoteStatus } from './gateway.js';
+export {
+  Gateway,
+  type GatewayOptions,
+  type KwargsOf,
+  type OutputListener,
+  type RemoteFunction,
+  type RemoteInfo,
+  type RemoteStatus,
+} from './gateway.js';
 export { defaultGroup, type GatewaySpec, Group, makeGateway, type TerminateReport } from './group.js';
 export type { MapFunction, MapOptions } from './group-map.js';
 export { MultiChannel } from './multi-channel.js';
