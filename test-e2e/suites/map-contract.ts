@@ -1,6 +1,6 @@
 // group.map() and group.mapIter() over every kind of gateway (popen: api.test.ts; ssh:
 // ssh/api-ssh.test.ts): order, errors, cancellation, backpressure, and a gateway killed mid-run.
-import { GatewayClosedError, Group, GroupError, RemoteError, SourceError } from '@tsnet/core';
+import { DumpError, GatewayClosedError, Group, GroupError, RemoteError, SourceError } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { GatewayKind } from '../helpers/gateway-kinds.js';
 
@@ -70,6 +70,11 @@ export function mapContract(kind: GatewayKind): void {
       await expect(group.map((n: number) => n, [1], { concurrency: 0 })).rejects.toThrow(/concurrency must be a positive integer/);
       await expect(new Group().map((n: number) => n, [1])).rejects.toBeInstanceOf(GroupError);
       expect(await group.map((n: number) => n, [])).toEqual([]);
+      const bad = await group.map((n: unknown) => n, [1, 2, Symbol('x'), 4]).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(DumpError);
+      expect((bad as Error).message).toMatch(/^map\(\): item 2 cannot be sent: /);
+      // A result that cannot travel fails that item only, as its RemoteError.
+      await expect(group.map((n: number) => (n === 3 ? Symbol('r') : n), [1, 2, 3])).rejects.toMatchObject({ remoteName: 'DumpError' });
     });
 
     test('an abort signal rejects with its reason', async () => {

@@ -22,7 +22,7 @@ import type { Gateway } from './gateway.js';
 import { functionSource, PURE_SCOPE_NAMES } from './remote-source.js';
 
 export interface MapOptions {
-  /** Items each gateway works on at once (sent ahead of its results). Default 8. */
+  /** Items each gateway works on at once (sent ahead of its results). Default 16. */
   concurrency?: number;
   /** Aborting rejects the map (or ends the iteration) with the signal's reason and closes the workers. */
   signal?: AbortSignal;
@@ -40,7 +40,12 @@ interface Worker {
   dead: boolean;
 }
 
-/** The remote side of one worker: `fn` evaluated once, then applied to every item received. */
+/**
+ * The remote side of one worker: `fn` evaluated once, then applied to every item of every batch
+ * received (`[[index, item], …]`). Results go back in batches too: those finished in the same
+ * turn of the event loop share one message; a batch that cannot be serialized is resent one result
+ * at a time, so only the result at fault becomes an error.
+ */
 function workerSource(expression: string): string {
   return `const __tsnet_fn = ${expression};
 const describe = (e) => {
@@ -49,21 +54,28 @@ const describe = (e) => {
   if (typeof e.code === 'string' || typeof e.code === 'number') info.code = e.code;
   return info;
 };
-const fail = (i, e) => channel.send([i, 1, describe(e)]).catch(() => {});
+let out = [];
+const flush = () => {
+  const batch = out;
+  out = [];
+  channel.send(batch).catch(async () => {
+    for (const r of batch) {
+      if (channel.isClosed()) return;
+      await channel.send([r]).catch((e) => channel.send([[r[0], 1, describe(e)]])).catch(() => {});
+    }
+  });
+};
+const done = (r) => {
+  if (out.push(r) === 1) queueMicrotask(flush);
+};
 const run = async (i, item) => {
-  let value;
   try {
-    value = await __tsnet_fn(item, i);
+    done([i, 0, await __tsnet_fn(item, i)]);
   } catch (e) {
-    return fail(i, e);
-  }
-  try {
-    await channel.send([i, 0, value]);
-  } catch (e) {
-    if (!channel.isClosed()) await fail(i, e);
+    done([i, 1, describe(e)]);
   }
 };
-for await (const [i, item] of channel) void run(i, item);`;
+for await (const batch of channel) for (const [i, item] of batch) void run(i, item);`;
 }
 
 /**
@@ -86,6 +98,7 @@ class MapRun<T, R> {
   readonly #onEnd: (error: unknown) => void;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort = (): void => this.fail(this.#signal?.reason);
+  readonly #api: string;
 
   constructor(
     gateways: Gateway[],
@@ -95,11 +108,12 @@ class MapRun<T, R> {
     api: string,
     hooks: { onResult(index: number, value: R): void; onEnd(error: unknown): void; outstanding(): number; window(capacity: number): number },
   ) {
-    const concurrency = options?.concurrency ?? 8;
+    const concurrency = options?.concurrency ?? 16;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new TsnetError(`${api}: concurrency must be a positive integer (items in flight per gateway), got ${String(concurrency)}`);
     }
     this.#concurrency = concurrency;
+    this.#api = api;
     this.#onResult = hooks.onResult;
     this.#onEnd = hooks.onEnd;
     this.#limit = () => hooks.window(this.#concurrency * this.#live()) - hooks.outstanding();
@@ -131,14 +145,15 @@ class MapRun<T, R> {
 
   async #listen(worker: Worker): Promise<void> {
     try {
-      for await (const reply of worker.channel) {
-        const [index, failed, value] = reply as Reply;
-        if (this.#ended || !worker.inFlight.delete(index)) continue;
-        if (failed) {
-          this.fail(new RemoteError(value as RemoteErrorInfo, worker.gateway.id, worker.channel.id));
-          return;
+      for await (const batch of worker.channel) {
+        for (const [index, failed, value] of batch as Reply[]) {
+          if (this.#ended || !worker.inFlight.delete(index)) continue;
+          if (failed) {
+            this.fail(new RemoteError(value as RemoteErrorInfo, worker.gateway.id, worker.channel.id));
+            return;
+          }
+          this.#onResult(index, value as R);
         }
-        this.#onResult(index, value as R);
         this.pump();
       }
       // The worker ended while we still wanted it: its code returned, which it only does on close.
@@ -176,6 +191,8 @@ class MapRun<T, R> {
   }
 
   async #fill(): Promise<void> {
+    // Items chosen in one pass go to each worker as one message.
+    const batches = new Map<Worker, Array<[number, unknown]>>();
     try {
       for (;;) {
         if (this.#ended) return;
@@ -185,6 +202,7 @@ class MapRun<T, R> {
         if (!entry) {
           if (this.#exhausted || this.#limit() <= 0) break;
           const r = this.#source.next();
+          if (r instanceof Promise) this.#flush(batches); // what is chosen goes out while the source is awaited
           const step = r instanceof Promise ? await r : r;
           if (this.#ended) return;
           if (step.done) {
@@ -199,13 +217,23 @@ class MapRun<T, R> {
           this.#retry.unshift(entry);
           break;
         }
-        this.#send(target, entry[0], entry[1]);
+        target.inFlight.set(entry[0], entry[1]);
+        const batch = batches.get(target);
+        if (batch) batch.push(entry);
+        else batches.set(target, [entry]);
       }
     } catch (error) {
       this.fail(error);
       return;
+    } finally {
+      this.#flush(batches);
     }
     this.#checkDone();
+  }
+
+  #flush(batches: Map<Worker, Array<[number, unknown]>>): void {
+    for (const [worker, batch] of batches) if (!worker.dead && !this.#ended) this.#send(worker, batch);
+    batches.clear();
   }
 
   #freest(): Worker | undefined {
@@ -217,14 +245,23 @@ class MapRun<T, R> {
     return best;
   }
 
-  #send(worker: Worker, index: number, item: unknown): void {
-    worker.inFlight.set(index, item);
-    worker.channel.send([index, item]).catch((error: unknown) => {
+  #send(worker: Worker, batch: Array<[number, unknown]>): void {
+    worker.channel.send(batch).catch((error: unknown) => {
       if (this.#ended) return;
       if (error instanceof DumpError) {
-        this.fail(new DumpError(`map(): item ${index} cannot be sent: ${error.message}`, error.path));
+        // Name the item at fault (the batch's path says only where inside the batch).
+        for (const [index, item] of batch) {
+          try {
+            worker.gateway._dump(item);
+          } catch (e) {
+            const path = e instanceof DumpError ? e.path : 'value';
+            this.fail(new DumpError(`${this.#api}: item ${index} cannot be sent: ${(e as Error).message}`, path));
+            return;
+          }
+        }
+        this.fail(error);
       }
-      // Otherwise the channel is down: the listener sees the same and re-runs the item elsewhere.
+      // Otherwise the channel is down: the listener sees the same and re-runs the items elsewhere.
     });
   }
 

@@ -254,7 +254,7 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
 
   /**
    * `fn(item, index)` for every item, spread over the group's open gateways (one worker per
-   * gateway, `concurrency` items in flight on each, default 8; idle workers take the next item),
+   * gateway, `concurrency` items in flight on each, default 16; idle workers take the next item),
    * resolving with the results in input order. The first remote error rejects and the rest is
    * cancelled; the items of a gateway that dies are run again on the others. `fn` must be pure,
    * as for call(). See group-map.ts for the exact contract.
