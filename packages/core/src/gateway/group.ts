@@ -1,11 +1,11 @@
-import type { Channel } from './channel.js';
-import { GroupError, SpecError, TsnetError } from './errors.js';
+import type { Channel } from '../channel/channel.js';
+import { MultiChannel } from '../channel/multi-channel.js';
+import { GroupError, SpecError, TsnetError } from '../errors.js';
+import { findTransport } from '../spec/transport-registry.js';
+import type { Transport, TransportProvider } from '../spec/transport-types.js';
+import { XSpec } from '../spec/xspec.js';
 import { Gateway, type GatewayOptions, type KwargsOf, type OutputListener, type RemoteFunction } from './gateway.js';
 import { type MapFunction, type MapOptions, mapAll, mapIterate } from './group-map.js';
-import { MultiChannel } from './multi-channel.js';
-import type { Transport, TransportProvider } from './transport.js';
-import { findTransport } from './transports.js';
-import { XSpec } from './xspec.js';
 
 export type GatewaySpec = string | XSpec | TransportProvider;
 

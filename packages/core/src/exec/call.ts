@@ -9,9 +9,9 @@
  * - A throw (or rejection) remotely rejects with that RemoteError; the gateway going down rejects
  *   with GatewayClosedError. The call's channel is closed in every case.
  */
-import type { Channel } from './channel.js';
-import { SourceError } from './errors.js';
-import type { Gateway } from './gateway.js';
+import type { Channel } from '../channel/channel.js';
+import { SourceError } from '../errors.js';
+import type { Gateway } from '../gateway/gateway.js';
 import { functionSource, PURE_SCOPE_NAMES } from './remote-source.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the widest function type: parameters are checked by the call's own signature

@@ -1,14 +1,14 @@
+import type { Channel } from '../channel/channel.js';
+import { makeFileFor, outputReadable } from '../channel/streams.js';
+import { BootstrapError, GatewayClosedError, type GatewayCloseInfo, ProtocolError, SourceError } from '../errors.js';
+import { type AnyFunction, callFunction, callModule } from '../exec/call.js';
+import { type ExecOptions, type ExecResult, execCommand } from '../exec/command-exec.js';
+import { RemoteProcess, type SpawnOptions, startProcess } from '../exec/remote-process.js';
+import { type ExecRequest, functionSource } from '../exec/remote-source.js';
+import type { Transport, TransportExit } from '../spec/transport-types.js';
+import type { XSpec } from '../spec/xspec.js';
+import { FrameFlag, FrameType, PROTOCOL_VERSION } from '../wire/frame.js';
 import { BaseGateway, checkWireOptions, DEFAULT_MAX_MESSAGE, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, type WireOptions } from './base-gateway.js';
-import { type AnyFunction, callFunction, callModule } from './call.js';
-import type { Channel } from './channel.js';
-import { type ExecOptions, type ExecResult, execCommand } from './command-exec.js';
-import { BootstrapError, GatewayClosedError, type GatewayCloseInfo, ProtocolError, SourceError } from './errors.js';
-import { FrameFlag, FrameType, PROTOCOL_VERSION } from './frame.js';
-import { RemoteProcess, type SpawnOptions, startProcess } from './remote-process.js';
-import { type ExecRequest, functionSource } from './remote-source.js';
-import { makeFileFor, outputReadable } from './streams.js';
-import type { Transport, TransportExit } from './transport.js';
-import type { XSpec } from './xspec.js';
 
 export interface RemoteInfo {
   pid: number;
@@ -465,7 +465,7 @@ export class Gateway extends BaseGateway {
   }
 
   #execModule<T>(url: URL, kwargs: unknown): Channel<T> {
-    return this._execBundled<T>(url, kwargs, async () => (await import('./bundle-module.js')).bundleModule(url));
+    return this._execBundled<T>(url, kwargs, async () => (await import('../exec/bundle-module.js')).bundleModule(url));
   }
 
   /** @internal runs a module bundled by `bundle()` (asynchronously; sends wait for it). */

@@ -12,9 +12,9 @@
  *   growing without bound. A command that cannot start rejects with a RemoteError naming it
  *   and the cause; a gateway that goes down, with GatewayClosedError.
  */
-import type { Channel } from './channel.js';
-import { TimeoutError, TsnetError } from './errors.js';
-import type { Gateway } from './gateway.js';
+import type { Channel } from '../channel/channel.js';
+import { TimeoutError, TsnetError } from '../errors.js';
+import type { Gateway } from '../gateway/gateway.js';
 import { type ProcessExit, type SpawnOptions, startProcess } from './remote-process.js';
 
 export interface ExecOptions extends SpawnOptions {

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SourceError } from './errors.js';
+import { SourceError } from '../errors.js';
 
 export interface BundleOptions {
   /**

@@ -16,9 +16,9 @@
  *   (default SIGTERM), then SIGKILL 2 s later; `exited` then says `timedOut: true`.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { Channel } from './channel.js';
-import { TsnetError } from './errors.js';
-import type { Gateway } from './gateway.js';
+import type { Channel } from '../channel/channel.js';
+import { TsnetError } from '../errors.js';
+import type { Gateway } from '../gateway/gateway.js';
 
 export interface SpawnOptions {
   /** Remote working directory (default: the remote runtime's). */

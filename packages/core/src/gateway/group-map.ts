@@ -16,10 +16,10 @@
  * - An item that cannot be serialized rejects with the DumpError, naming its index. `signal`
  *   aborting rejects with its reason. `fn` is checked like call(fn) before anything is sent.
  */
-import type { Channel } from './channel.js';
-import { DumpError, GatewayClosedError, GroupError, RemoteError, type RemoteErrorInfo, TsnetError } from './errors.js';
+import type { Channel } from '../channel/channel.js';
+import { DumpError, GatewayClosedError, GroupError, RemoteError, type RemoteErrorInfo, TsnetError } from '../errors.js';
+import { functionSource, PURE_SCOPE_NAMES } from '../exec/remote-source.js';
 import type { Gateway } from './gateway.js';
-import { functionSource, PURE_SCOPE_NAMES } from './remote-source.js';
 
 export interface MapOptions {
   /** Items each gateway works on at once (sent ahead of its results). Default 16. */
