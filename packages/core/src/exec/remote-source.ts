@@ -1,9 +1,18 @@
 import { type Node, parse } from 'acorn';
 import { analyze } from 'eslint-scope';
 import { SourceError } from '../errors.js';
+import type { ExecRequest } from './executor.js';
+
+export type { ExecRequest };
+
+/**
+ * The host side of remote execution: a function or string of source becomes an ExecRequest,
+ * checked here (acorn, eslint-scope) so a function that cannot run remotely fails before anything
+ * is sent. Host only: the remote side never loads this module (see exec/executor.ts).
+ */
 
 /** Names every remote execution scope provides besides the runtime's globals. */
-export const EXEC_SCOPE_NAMES = [
+const EXEC_SCOPE_NAMES = [
   'channel',
   'kwargs',
   'require',
@@ -21,15 +30,6 @@ export const EXEC_SCOPE_NAMES = [
  * remote scope provides, minus `channel` and `kwargs`, which belong to the wrapper, not to it.
  */
 export const PURE_SCOPE_NAMES: readonly string[] = EXEC_SCOPE_NAMES.filter((n) => n !== 'channel' && n !== 'kwargs' && n !== 'module' && n !== 'exports');
-
-/** What travels in the first item of an EXEC channel. */
-export interface ExecRequest {
-  kind: 'source' | 'function' | 'module';
-  source: string;
-  /** Shown in remote stack traces. */
-  filename: string;
-  kwargs: unknown;
-}
 
 export interface ParsedFunction {
   /** An expression that evaluates to the function. */
@@ -107,4 +107,35 @@ export function freeVariables(ast: Node, remoteGlobals: ReadonlySet<string>, sco
     names.add(n);
   }
   return [...names].sort();
+}
+
+let execCounter = 0;
+
+/**
+ * The request for a string of source (the body of an async function with `channel`, `kwargs` and
+ * `require` in scope) or a self-contained function; a SourceError for anything else (module URLs
+ * are bundled first, see bundle-module.ts).
+ */
+export function execRequest(source: unknown, kwargs: unknown, remoteGlobals: ReadonlySet<string>): ExecRequest {
+  const n = ++execCounter;
+  if (typeof source === 'string') {
+    // As code, a lone file: URL is a label and a comment: it would run, do nothing and close.
+    if (/^\s*file:\/\/\S*\s*$/.test(source)) {
+      throw new SourceError(
+        `remoteExec(${JSON.stringify(source.trim())}): a string is source code, and this one is a file: URL that would do nothing as code; pass a URL object to run the module: remoteExec(new URL(${JSON.stringify(source.trim())}))`,
+      );
+    }
+    return { kind: 'source', source, filename: `tsnet-exec-${n}.js`, kwargs };
+  }
+  if (typeof source === 'function') {
+    const fn = functionSource(source as (...a: never[]) => unknown, remoteGlobals);
+    return { kind: 'function', source: fn.expression, filename: `tsnet-fn-${fn.name}-${n}.js`, kwargs };
+  }
+  throw new SourceError(`remoteExec() takes a string of source, a function or a module URL, got ${describeType(source)}`);
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
 }
