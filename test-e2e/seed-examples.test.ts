@@ -8,6 +8,7 @@ import { main as commandLoop } from '../examples/command-loop.js';
 import { main as cwd } from '../examples/cwd.js';
 import { main as execExample } from '../examples/exec.js';
 import { main as funcmultiplier } from '../examples/funcmultiplier.js';
+import { main as halfClose } from '../examples/half-close.js';
 import { main as increment } from '../examples/increment.js';
 import { main as mapExample } from '../examples/map.js';
 import { main as moduleExample } from '../examples/module.js';
@@ -66,5 +67,8 @@ describe('the helpers users reach for first, on popen', () => {
   });
   test('exec: argv, exit code, a shell pipeline with input, binary output', async () => {
     expect(await execExample()).toEqual({ files: 'has /tmp', code: 3, piped: 'TENST', bytes: 1024 });
+  });
+  test('half-close: the replies after end(), a pipeline that finishes on both sides', async () => {
+    expect(await halfClose()).toEqual({ replies: [0, 2, 4, 'done'], upload: { bytes: 11 } });
   });
 });

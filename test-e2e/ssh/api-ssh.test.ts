@@ -1,11 +1,12 @@
 /**
- * call(), exec(), spawn(), map() and the hints over SSH gateways to a real OpenSSH sshd on
+ * call(), exec(), spawn(), map(), half-close and the hints over SSH gateways to a real OpenSSH sshd on
  * 127.0.0.1 (the same suites as api.test.ts runs over popen).
  */
 import { describe } from 'vitest';
 import type { GatewayKind } from '../helpers/gateway-kinds.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 import { callExecContract } from '../suites/call-exec-contract.js';
+import { halfCloseContract } from '../suites/half-close-contract.js';
 import { mapContract } from '../suites/map-contract.js';
 
 function sshKind(): GatewayKind {
@@ -26,3 +27,4 @@ function sshKind(): GatewayKind {
 
 describe('call, exec, spawn and hints over ssh', () => callExecContract(sshKind()));
 describe('group.map and mapIter over ssh', () => mapContract(sshKind()));
+describe('half-close over ssh', () => halfCloseContract(sshKind()));

@@ -1,5 +1,6 @@
-import { ChannelClosedError, DumpError, type RemoteError, TimeoutError, TsnetError } from '../errors.js';
+import { ChannelClosedError, DumpError, ProtocolError, type RemoteError, TimeoutError, TsnetError } from '../errors.js';
 import type { BaseGateway } from '../gateway/base-gateway.js';
+import { FrameFlag } from '../wire/frame.js';
 import { channelBrand, isInt32 } from '../wire/serializer.js';
 import { CallbackDelivery, noEndmarker } from './callback-delivery.js';
 import { Inbox } from './inbox.js';
@@ -48,6 +49,15 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   #sentClose = false;
   #closeWhenDrained: { error: unknown; resolve(): void } | null = null;
   #recvClose = false;
+  // half-close: end() was called (sends refused from then on), END written, the peer's END received
+  #endCalled = false;
+  #sentEnd = false;
+  #endWhenDrained: (() => void) | null = null;
+  #recvEnd = false;
+  /** Items the peer sent that arrived after our close() and were dropped. */
+  #dropped = 0;
+  /** Something travelled on the channel, either way: the peer knows it and answers our CLOSE. */
+  #used = false;
   #closedBy: 'local' | 'remote' | 'gateway' | null = null;
   #closeWaiters: Array<() => void> = [];
 
@@ -91,7 +101,8 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
    * it; rejects with DumpError (channel stays usable) or ChannelClosedError/GatewayClosedError.
    */
   send(item: T): Promise<void> {
-    if (this.#sentClose || this.#closedBy !== null) return Promise.reject(this.#sendClosedError());
+    if (this.#sentClose || this.#closedBy !== null || this.#endCalled) return Promise.reject(this.#sendClosedError());
+    this.#used = true;
     if (isInt32(item) && this.#outbox.tryInt32(item)) return this.gateway._writable();
     let parts: Uint8Array[];
     try {
@@ -113,6 +124,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
 
   /** @internal sends an already serialized item. */
   _sendParts(parts: Uint8Array[], total = byteLength(parts)): Promise<void> {
+    this.#used = true;
     if (this.#outbox.tryParts(parts, total)) return this.gateway._writable();
     this.#hold(1);
     return new Promise<void>((resolve, reject) => {
@@ -133,7 +145,14 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   }
 
   #pump(): void {
-    if (this.#outbox.pump() && this.#closeWhenDrained) {
+    if (!this.#outbox.pump()) return;
+    if (this.#endWhenDrained) {
+      const resolve = this.#endWhenDrained;
+      this.#endWhenDrained = null;
+      this.#writeEnd();
+      resolve();
+    }
+    if (this.#closeWhenDrained) {
       const { error, resolve } = this.#closeWhenDrained;
       this.#closeWhenDrained = null;
       this.#writeClose(error);
@@ -163,13 +182,27 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
 
   /** @internal the peer freed `bytes` of our window. */
   _onCredit(bytes: number): void {
+    this.#used = true;
     this.#outbox.addCredit(bytes);
-    if (this.#outbox.waiting || this.#closeWhenDrained) this.#pump();
+    if (this.#outbox.waiting || this.#closeWhenDrained || this.#endWhenDrained) this.#pump();
   }
 
   #sendClosedError(): Error {
     if (this.#closedBy === 'gateway' && this.#terminal) return this.#terminal;
-    return new ChannelClosedError(this.id, this.gateway.id, this.#closedBy === 'remote' ? 'remote' : 'local');
+    if (this.#endCalled) {
+      return new ChannelClosedError(this.id, this.gateway.id, 'local', 'channel', {
+        detail: ': end() was called, so nothing more can be sent on it; what the peer sends can still be received',
+      });
+    }
+    if (this.#closedBy === 'remote') return this.#peerClosedError();
+    return new ChannelClosedError(this.id, this.gateway.id, 'local');
+  }
+
+  /** The peer closed (not ended) its side while this side could still send. */
+  #peerClosedError(): ChannelClosedError {
+    return new ChannelClosedError(this.id, this.gateway.id, 'remote', 'channel', {
+      detail: ' while this side could still send: what this side sends is dropped',
+    });
   }
 
   // ---------------------------------------------------------------- receiving
@@ -179,7 +212,13 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
    * decoder allocated for it), `buf` is the read buffer, perhaps reused: nothing may keep a view of it.
    */
   _onData(flags: number, buf: Uint8Array, start: number, end: number, owned: boolean): void {
-    if (this.#sentClose || this.#closedBy !== null) return; // closed here; the peer learns from our CLOSE
+    if (this.#recvEnd) throw new ProtocolError(`DATA after END on channel ${this.id}: the peer said it would send no more`);
+    this.#used = true;
+    if (this.#sentClose || this.#closedBy !== null) {
+      // Closed here; the peer learns from our CLOSE. What it sent meanwhile is counted: waitClose() says so.
+      if (this.#closedBy === 'local' && !(flags & FrameFlag.MORE)) this.#dropped++;
+      return;
+    }
     if (!this.#inbox.onData(flags, buf, start, end, owned)) return;
     if (this.#delivery?.active) this.#delivery.deliver();
     else if (this.#waiters.length > 0) this.#serveWaiter();
@@ -315,7 +354,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     const timeout = options?.timeout;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const closed = new Promise<void>((resolve) => {
-      if (this.#closedBy !== null) resolve();
+      if (this.#isDone()) resolve();
       else this.#closeWaiters.push(resolve);
     });
     const all = closed.then(() => this.#delivery?.done);
@@ -340,6 +379,81 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     const callbackError = this.#delivery?.error ?? null;
     if (callbackError !== null) throw callbackError;
     if (this.#terminal && !(this.#terminal instanceof ChannelClosedError)) throw this.#terminal;
+    if (this.#dropped > 0) {
+      const n = this.#dropped;
+      throw new ChannelClosedError(this.id, this.gateway.id, 'local', 'channel', {
+        dropped: n,
+        detail: `; ${n} item${n === 1 ? '' : 's'} the remote side sent arrived after close() and were dropped; to stop sending but keep receiving, call end() and read until the channel closes`,
+      });
+    }
+  }
+
+  /**
+   * Closed for waitClose(): by the peer or the gateway; after our close(), once the peer answered
+   * with its CLOSE (so what it sent meanwhile was counted), unless nothing ever travelled on the
+   * channel (a peer that never heard of it does not answer).
+   */
+  #isDone(): boolean {
+    if (this.#closedBy === null) return false;
+    return this.#closedBy !== 'local' || this.#recvClose || !this.#used;
+  }
+
+  #notifyClosed(): void {
+    if (this.#closeWaiters.length > 0 && this.#isDone()) for (const r of this.#closeWaiters.splice(0)) r();
+  }
+
+  /**
+   * Half-close: no more items from this side, as a socket's shutdown(SHUT_WR). Resolves once the
+   * items sent before it are on the wire (after them, END). The peer receives those items, then
+   * its receive() rejects with ChannelClosedError and its `for await` ends; it may go on sending,
+   * and this side goes on receiving. send() rejects from now on. When both sides have ended, the
+   * channel is closed on both. A no-op after close() or a second end().
+   */
+  end(): Promise<void> {
+    if (this.#endCalled || this.#sentClose || this.#closedBy !== null) return Promise.resolve();
+    this.#endCalled = true;
+    if (this.#outbox.waiting || this.#outbox.held) {
+      return new Promise<void>((resolve) => {
+        this.#endWhenDrained = resolve;
+      });
+    }
+    this.#writeEnd();
+    return Promise.resolve();
+  }
+
+  #writeEnd(): void {
+    if (this.#sentEnd || this.#sentClose || this.#closedBy !== null) return;
+    this.#sentEnd = true;
+    this.gateway._writeEnd(this.id);
+    if (this.#recvEnd) this.#bothEnded();
+  }
+
+  /** @internal the peer half-closed: no more items will arrive; we may still send. */
+  _onEnd(): void {
+    if (this.#recvEnd || this.#recvClose) return;
+    this.#used = true;
+    this.#recvEnd = true;
+    this.#inbox.granting = false;
+    if (this.#closedBy !== null) return; // closed here already: the peer's answer to our CLOSE will follow
+    this.#terminal = new ChannelClosedError(this.id, this.gateway.id, 'remote', 'channel', {
+      detail: ': it called end(), so nothing more will arrive; this side can still send',
+    });
+    if (this.#inbox.size === 0) {
+      for (const w of this.#waiters.splice(0)) {
+        w.cleanup();
+        w.reject(this.#terminal);
+      }
+    }
+    if (this.#delivery?.active) this.#delivery.deliver();
+    if (this.#sentEnd) this.#bothEnded();
+  }
+
+  /** Both directions ended: the channel is done on this side (the peer concludes the same), no CLOSE needed. */
+  #bothEnded(): void {
+    this.#sentClose = true;
+    this.#recvClose = true;
+    this.#setClosed('local', this.#terminal);
+    this.gateway._forget(this.id);
   }
 
   /**
@@ -379,13 +493,23 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       this.#terminal = error;
     }
     // The peer stopped reading: sends still waiting for its credit can never complete.
-    this.#outbox.rejectAll(new ChannelClosedError(this.id, this.gateway.id, 'remote'));
+    this.#outbox.rejectAll(this.#endCalled ? this.#sendClosedError() : this.#peerClosedError());
+    this.#settleDrainWaiters();
+    if (!this.#sentClose) this.#writeClose(undefined);
+    else this.gateway._forget(this.id);
+    this.#notifyClosed();
+  }
+
+  /** end() and close() waiting for sends that will now never go: they are done. */
+  #settleDrainWaiters(): void {
+    if (this.#endWhenDrained) {
+      this.#endWhenDrained();
+      this.#endWhenDrained = null;
+    }
     if (this.#closeWhenDrained) {
       this.#closeWhenDrained.resolve();
       this.#closeWhenDrained = null;
     }
-    if (!this.#sentClose) this.#writeClose(undefined);
-    else this.gateway._forget(this.id);
   }
 
   /** @internal the gateway is down. */
@@ -397,16 +521,13 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     this.#inbox.granting = false;
     this.#inbox.dropPartial();
     this.#outbox.rejectAll(error);
-    if (this.#closeWhenDrained) {
-      this.#closeWhenDrained.resolve();
-      this.#closeWhenDrained = null;
-    }
+    this.#settleDrainWaiters();
     if (wasOpen) {
       // Items already queued stay readable; after them the gateway's error.
       this.#terminal = error;
       this.#closedBy = 'gateway';
       this.#wake(error);
-    }
+    } else this.#notifyClosed();
   }
 
   #setClosed(by: 'local' | 'remote', terminal: Error | null): void {
@@ -422,7 +543,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
         w.reject(error);
       }
     }
-    for (const r of this.#closeWaiters.splice(0)) r();
+    this.#notifyClosed();
     if (this.#delivery?.active) this.#delivery.deliver();
   }
 
@@ -438,8 +559,9 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
 
   /**
    * A Node stream over this channel: 'w' gives a Writable whose chunks are sent one item each
-   * (backpressure follows the channel's window); 'r' gives a Readable of Buffers that ends when
-   * the channel closes. Implemented by the gateway's platform layer.
+   * (backpressure follows the channel's window); ending it calls end() (half-close), or close()
+   * with `proxyClose: true`. 'r' gives a Readable of Buffers that ends when the peer ends or
+   * closes its side. Implemented by the gateway's platform layer.
    */
   makeFile(mode: 'r'): import('node:stream').Readable;
   makeFile(mode: 'w', options?: { proxyClose?: boolean }): import('node:stream').Writable;

@@ -213,6 +213,12 @@ export abstract class BaseGateway {
         ch?._onClose(err);
         return;
       }
+      case FrameType.END: {
+        if (channelId === 0) throw this.#bad('END for channel 0 (reserved for the gateway)');
+        if (end !== start) throw this.#bad(`END frame with ${end - start} payload bytes (expected 0)`);
+        this.#table.lookup(channelId, true)?._onEnd();
+        return;
+      }
       case FrameType.HELLO:
       case FrameType.TERMINATE:
       case FrameType.OUTPUT:
@@ -305,6 +311,11 @@ export abstract class BaseGateway {
       return;
     }
     this._writeFrame(FrameType.CLOSE_ERROR, 0, channelId, parts, total);
+  }
+
+  /** @internal half-close: no more DATA from this side on the channel. */
+  _writeEnd(channelId: number): void {
+    this._writeFrame(FrameType.END, 0, channelId, [], 0);
   }
 
   /** @internal writes a small control frame carrying JSON. */
