@@ -24,7 +24,9 @@ interface Waiter {
 }
 
 /**
- * One bidirectional, ordered message stream over a gateway. The same class serves the local and
+ * One bidirectional, ordered message stream over a gateway. Typed per direction: a
+ * `Channel<In, Out>` receives `In` and sends `Out`; `Channel<T>` is `Channel<T, T>`. The peer's end
+ * of it is a `Channel<Out, In>`. The same class serves the local and
  * the remote side. Items are decoded as they arrive and queued until receive() or the callback
  * takes them; the sender's window is refilled only as they are taken, so an unread channel stops
  * its sender without touching other channels (docs/protocol.md, flow control).
@@ -34,7 +36,7 @@ interface Waiter {
  * first of close() (local), the peer's CLOSE (remote) or the gateway going down (gateway). Items
  * already queued stay readable after any of them; then receive() rejects with the reason.
  */
-export class Channel<T = unknown> implements AsyncIterable<T> {
+export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
   readonly [channelBrand] = true as const;
   readonly id: number;
   readonly gateway: BaseGateway;
@@ -100,7 +102,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
    * Sends one item. Resolves when the item was handed to the wire and the receiver had room for
    * it; rejects with DumpError (channel stays usable) or ChannelClosedError/GatewayClosedError.
    */
-  send(item: T): Promise<void> {
+  send(item: Out): Promise<void> {
     if (this.#sentClose || this.#closedBy !== null || this.#endCalled) return Promise.reject(this.#sendClosedError());
     this.#used = true;
     if (isInt32(item) && this.#outbox.tryInt32(item)) return this.gateway._writable();
@@ -241,7 +243,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
    * Waits for the next item. Queued items come first; after the peer closed, ChannelClosedError
    * (or the sticky RemoteError); after gateway death, GatewayClosedError.
    */
-  receive(options?: ReceiveOptions): Promise<T> {
+  receive(options?: ReceiveOptions): Promise<In> {
     if (this.#delivery?.active) {
       return Promise.reject(
         new TsnetError(`receive() on channel ${this.id} of gateway ${this.gateway.id}: the channel has a callback; items go to it`, {
@@ -249,19 +251,19 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
         }),
       );
     }
-    if (this.#inbox.size > 0) return Promise.resolve(this.#inbox.take() as T);
+    if (this.#inbox.size > 0) return Promise.resolve(this.#inbox.take() as In);
     if (this.#terminal) return Promise.reject(this.#terminal);
     if (this.#closedBy === 'local') return Promise.reject(this.#sendClosedError());
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (options?.timeout === undefined && !signal) {
       // The common case, without timers or listeners to set up and tear down.
-      return new Promise<T>((resolve, reject) => {
+      return new Promise<In>((resolve, reject) => {
         this.#hold(1);
         this.#waiters.push({ resolve: resolve as (v: unknown) => void, reject, cleanup: this.#release });
       });
     }
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<In>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
         remove();
@@ -301,12 +303,12 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   readonly #release = (): void => this.#hold(-1);
 
   /** Yields items until the channel closes; a RemoteError or GatewayClosedError is thrown. */
-  [Symbol.asyncIterator](): AsyncIterator<T> {
+  [Symbol.asyncIterator](): AsyncIterator<In> {
     // A plain iterator, not an async generator: one promise per item instead of several.
-    const done: IteratorResult<T> = { value: undefined as never, done: true };
+    const done: IteratorResult<In> = { value: undefined as never, done: true };
     return {
-      next: (): Promise<IteratorResult<T>> => {
-        if (this.#inbox.size > 0 && !this.#delivery?.active) return Promise.resolve({ value: this.#inbox.take() as T, done: false });
+      next: (): Promise<IteratorResult<In>> => {
+        if (this.#inbox.size > 0 && !this.#delivery?.active) return Promise.resolve({ value: this.#inbox.take() as In, done: false });
         return this.receive().then(
           (value) => ({ value, done: false }),
           (error: unknown) => {
@@ -315,7 +317,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
           },
         );
       },
-      return: (): Promise<IteratorResult<T>> => Promise.resolve(done),
+      return: (): Promise<IteratorResult<In>> => Promise.resolve(done),
     };
   }
 
@@ -324,7 +326,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
    * promise is awaited before the next item. With `endmarker`, `fn(endmarker)` is called once when
    * the channel closes for any reason. If `fn` throws, the channel is closed with that error.
    */
-  setCallback<E = never>(fn: (item: T | E) => unknown, options?: CallbackOptions<E>): void {
+  setCallback<E = never>(fn: (item: In | E) => unknown, options?: CallbackOptions<E>): void {
     if (this.#delivery?.active) throw new TsnetError(`channel ${this.id} already has a callback`, { code: 'TSNET_ERR_CALLBACK_SET' });
     if (typeof fn !== 'function') throw new TypeError('setCallback() takes a function');
     const previous = this.#delivery;
@@ -566,7 +568,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   makeFile(mode: 'r'): import('node:stream').Readable;
   makeFile(mode: 'w', options?: { proxyClose?: boolean }): import('node:stream').Writable;
   makeFile(mode: 'r' | 'w', options?: { proxyClose?: boolean }): import('node:stream').Readable | import('node:stream').Writable {
-    return this.gateway._makeFile(this as Channel<unknown>, mode, options);
+    return this.gateway._makeFile(this as unknown as Channel<unknown>, mode, options);
   }
 
   toString(): string {

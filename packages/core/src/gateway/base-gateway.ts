@@ -110,9 +110,9 @@ export abstract class BaseGateway {
   _hold(_delta: number): void {}
 
   /** Opens a new channel; the peer learns of it when it is sent inside a message. */
-  newChannel<T = unknown>(): Channel<T> {
+  newChannel<In = unknown, Out = In>(): Channel<In, Out> {
     this._checkOpen();
-    return this.#table.open() as Channel<T>;
+    return this.#table.open() as unknown as Channel<In, Out>;
   }
 
   /** @internal throws GatewayClosedError when down. */

@@ -38,8 +38,11 @@ export interface GatewayOptions extends WireOptions {
   signal?: AbortSignal;
 }
 
-/** A function shipped by remoteExec(): called remotely as `fn(channel, kwargs)`. */
-export type RemoteFunction<T, K> = (channel: Channel<T>, kwargs: K) => unknown;
+/**
+ * A function shipped by remoteExec(): called remotely as `fn(channel, kwargs)`, where its channel
+ * receives `In` and sends `Out` (the local end is then a `Channel<Out, In>`).
+ */
+export type RemoteFunction<In, Out, K> = (channel: Channel<In, Out>, kwargs: K) => unknown;
 /** The kwargs argument of remoteExec(fn, …): optional only when fn's second parameter accepts undefined. */
 export type KwargsOf<K> = undefined extends K ? [kwargs?: K] : [kwargs: K];
 
@@ -312,23 +315,27 @@ export class Gateway extends BaseGateway {
    * (called as `fn(channel, kwargs)`), or a module `URL` (bundled with its relative imports; its
    * default export, if a function, is called as `fn(channel, kwargs)`).
    */
-  remoteExec<T = unknown>(source: string | URL, kwargs?: unknown): Channel<T>;
-  /** A function's kwargs are checked against its second parameter (required unless it accepts undefined). */
-  // biome-ignore lint/suspicious/noExplicitAny: K = any when T is given explicitly and K is not: nothing to check against
-  remoteExec<T = unknown, K = any>(source: RemoteFunction<T, K>, ...kwargs: KwargsOf<K>): Channel<T>;
-  remoteExec<T = unknown>(source: string | URL | RemoteFunction<T, never>, kwargs?: unknown): Channel<T> {
+  remoteExec<In = unknown, Out = In>(source: string | URL, kwargs?: unknown): Channel<In, Out>;
+  /**
+   * A function's kwargs are checked against its second parameter (required unless it accepts
+   * undefined); the channel returned is the local end of the function's: `fn(channel:
+   * Channel<Req, Res>)` gives a `Channel<Res, Req>`.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: K = any when the channel types are given explicitly and K is not: nothing to check against
+  remoteExec<RIn = unknown, ROut = RIn, K = any>(source: RemoteFunction<RIn, ROut, K>, ...kwargs: KwargsOf<K>): Channel<ROut, RIn>;
+  remoteExec(source: string | URL | RemoteFunction<never, never, never>, kwargs?: unknown): Channel<unknown> {
     this._checkOpen();
-    if (source instanceof URL) return this.#execModule<T>(source, kwargs);
+    if (source instanceof URL) return this.#execModule(source, kwargs);
     const request = execRequest(source, kwargs, this.#globals);
     const parts = this._dump(request); // DumpError for bad kwargs, before anything is sent
-    const ch = this.newChannel<T>();
+    const ch = this.newChannel();
     this._writeFrame(FrameType.EXEC, 0, ch.id, [], 0);
     ch._sendParts(parts).catch(() => {});
     return ch;
   }
 
-  #execModule<T>(url: URL, kwargs: unknown): Channel<T> {
-    return this._execBundled<T>(url, kwargs, async () => (await import('../exec/bundle-module.js')).bundleModule(url));
+  #execModule(url: URL, kwargs: unknown): Channel<unknown> {
+    return this._execBundled(url, kwargs, async () => (await import('../exec/bundle-module.js')).bundleModule(url));
   }
 
   /** @internal runs a module bundled by `bundle()` (asynchronously; sends wait for it). */

@@ -249,13 +249,13 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
   }
 
   /** remoteExec on every gateway, in creation order. */
-  remoteExec<T = unknown>(source: string | URL, kwargs?: unknown): MultiChannel<T>;
-  // biome-ignore lint/suspicious/noExplicitAny: as Gateway.remoteExec: nothing to check K against when T alone is given
-  remoteExec<T = unknown, K = any>(source: RemoteFunction<T, K>, ...kwargs: KwargsOf<K>): MultiChannel<T>;
-  remoteExec<T = unknown>(source: string | URL | RemoteFunction<T, never>, kwargs?: unknown): MultiChannel<T> {
-    const channels: Channel<T>[] = [];
-    for (const gw of this) channels.push(gw.remoteExec(source as never, kwargs) as Channel<T>);
-    return new MultiChannel<T>(channels);
+  remoteExec<In = unknown, Out = In>(source: string | URL, kwargs?: unknown): MultiChannel<In, Out>;
+  // biome-ignore lint/suspicious/noExplicitAny: as Gateway.remoteExec: nothing to check K against when the channel types alone are given
+  remoteExec<RIn = unknown, ROut = RIn, K = any>(source: RemoteFunction<RIn, ROut, K>, ...kwargs: KwargsOf<K>): MultiChannel<ROut, RIn>;
+  remoteExec(source: string | URL | RemoteFunction<never, never, never>, kwargs?: unknown): MultiChannel<unknown> {
+    const channels: Channel<unknown>[] = [];
+    for (const gw of this) channels.push(gw.remoteExec(source as never, kwargs) as Channel<unknown>);
+    return new MultiChannel(channels);
   }
 
   /**
