@@ -3,6 +3,7 @@ import type { BaseGateway } from '../gateway/base-gateway.js';
 import { FrameFlag } from '../wire/frame.js';
 import { channelBrand, isInt32 } from '../wire/serializer.js';
 import { CallbackDelivery, noEndmarker } from './callback-delivery.js';
+import { closedByPeer, droppedAfterClose, endedByPeer, endedHere } from './closed-errors.js';
 import { Inbox } from './inbox.js';
 import { Outbox } from './outbox.js';
 
@@ -191,20 +192,9 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
 
   #sendClosedError(): Error {
     if (this.#closedBy === 'gateway' && this.#terminal) return this.#terminal;
-    if (this.#endCalled) {
-      return new ChannelClosedError(this.id, this.gateway.id, 'local', 'channel', {
-        detail: ': end() was called, so nothing more can be sent on it; what the peer sends can still be received',
-      });
-    }
-    if (this.#closedBy === 'remote') return this.#peerClosedError();
+    if (this.#endCalled) return endedHere(this.id, this.gateway.id);
+    if (this.#closedBy === 'remote') return closedByPeer(this.id, this.gateway.id);
     return new ChannelClosedError(this.id, this.gateway.id, 'local');
-  }
-
-  /** The peer closed (not ended) its side while this side could still send. */
-  #peerClosedError(): ChannelClosedError {
-    return new ChannelClosedError(this.id, this.gateway.id, 'remote', 'channel', {
-      detail: ' while this side could still send: what this side sends is dropped',
-    });
   }
 
   // ---------------------------------------------------------------- receiving
@@ -381,13 +371,7 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
     const callbackError = this.#delivery?.error ?? null;
     if (callbackError !== null) throw callbackError;
     if (this.#terminal && !(this.#terminal instanceof ChannelClosedError)) throw this.#terminal;
-    if (this.#dropped > 0) {
-      const n = this.#dropped;
-      throw new ChannelClosedError(this.id, this.gateway.id, 'local', 'channel', {
-        dropped: n,
-        detail: `; ${n} item${n === 1 ? '' : 's'} the remote side sent arrived after close() and were dropped; to stop sending but keep receiving, call end() and read until the channel closes`,
-      });
-    }
+    if (this.#dropped > 0) throw droppedAfterClose(this.id, this.gateway.id, this.#dropped);
   }
 
   /**
@@ -437,9 +421,7 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
     this.#recvEnd = true;
     this.#inbox.granting = false;
     if (this.#closedBy !== null) return; // closed here already: the peer's answer to our CLOSE will follow
-    this.#terminal = new ChannelClosedError(this.id, this.gateway.id, 'remote', 'channel', {
-      detail: ': it called end(), so nothing more will arrive; this side can still send',
-    });
+    this.#terminal = endedByPeer(this.id, this.gateway.id);
     if (this.#inbox.size === 0) {
       for (const w of this.#waiters.splice(0)) {
         w.cleanup();
@@ -495,7 +477,7 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
       this.#terminal = error;
     }
     // The peer stopped reading: sends still waiting for its credit can never complete.
-    this.#outbox.rejectAll(this.#endCalled ? this.#sendClosedError() : this.#peerClosedError());
+    this.#outbox.rejectAll(this.#endCalled ? this.#sendClosedError() : closedByPeer(this.id, this.gateway.id));
     this.#settleDrainWaiters();
     if (!this.#sentClose) this.#writeClose(undefined);
     else this.gateway._forget(this.id);
