@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { killGroup } from '@tsnet/core/transport';
 
 export const MiB = 1 << 20;
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -92,13 +93,7 @@ const runningJobs = new Set();
 
 /** Kills the process groups of the jobs runJsonLines() started that are still running (Ctrl-C). */
 export function killRunningJobs() {
-  for (const child of runningJobs) {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  for (const child of runningJobs) killGroup(child);
 }
 
 /**
@@ -145,11 +140,7 @@ export function runJsonLines(command, args, { env = process.env, timeoutMs = 10 
     });
     const timer = setTimeout(() => {
       stderr += `\n(killed after ${timeoutMs} ms)`;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
+      if (!killGroup(child)) child.kill('SIGKILL');
     }, timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { type AddressInfo, isIP } from 'node:net';
 import { PROTOCOL_VERSION } from '@tsnet/core/worker';
 import { type ServerOptions, TsnetServer } from './server.js';
-import { MIN_TOKEN_LENGTH } from './socket-protocol.js';
+import { formatAddress, MIN_TOKEN_LENGTH } from './socket-protocol.js';
 
 export const SERVE_USAGE = `Usage: node tsnet-bootstrap.js serve [options]
 
@@ -176,10 +176,6 @@ function refuseInsecure(address: string): void {
 
 function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
-}
-
-function formatAddress(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 export async function serve(argv: string[]): Promise<void> {

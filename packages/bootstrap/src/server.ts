@@ -10,6 +10,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
+import { withTimeout } from '@tsnet/core/worker';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import { LineError, LineReader } from './line-reader.js';
 import { killGroup, Session, spawnChild } from './session.js';
@@ -17,6 +18,7 @@ import {
   type AuthMode,
   CLIENT_MAGIC,
   clientProof,
+  formatAddress,
   isNonce,
   MAX_LINE,
   makeNonce,
@@ -159,7 +161,7 @@ export class TsnetServer {
 
   #accept(raw: net.Socket): void {
     const id = ++this.#count;
-    const peer = formatPeer(raw.remoteAddress, raw.remotePort);
+    const peer = formatAddress(raw.remoteAddress, raw.remotePort);
     raw.on('error', () => {}); // the outcome line says what happened
     if (this.#stopping || this.#onceTaken) {
       raw.destroy();
@@ -403,17 +405,14 @@ export class TsnetServer {
       const sessions = [...this.#sessions];
       for (const s of sessions) s.stop();
       const all = Promise.all(sessions.map((s) => s.done));
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = await Promise.race([
+      const timedOut = await withTimeout(
         all.then(() => false),
-        new Promise<boolean>((r) => {
-          timer = setTimeout(() => r(true), this.#options.stopTimeout);
-        }),
-      ]);
-      clearTimeout(timer);
+        this.#options.stopTimeout,
+        () => true,
+      );
       if (timedOut) {
         for (const s of this.#sessions) s.kill('the server stopped');
-        await Promise.race([all, new Promise((r) => setTimeout(r, 2000).unref())]);
+        await withTimeout(all, 2000, undefined, { unref: true });
       }
       this.#resolveFinished();
     })();
@@ -454,11 +453,6 @@ function write(stream: Duplex, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
     stream.write(text, 'latin1', (error) => (error ? reject(error) : resolve()));
   });
-}
-
-function formatPeer(address: string | undefined, port: number | undefined): string {
-  if (!address) return '?';
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 function hexPreview(b: Buffer): string {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import { encodeFrame, FrameType } from '@tsnet/core/worker';
+import { encodeFrame, FrameType, killGroup, STDIO_GRACE_MS } from '@tsnet/core/worker';
 import type { BootConfig } from './boot-config.js';
 import { FIRST_STAGE, HEADER_MAGIC } from './first-stage.js';
 import { encodeTrailer, FrameScanner } from './frame-scanner.js';
@@ -9,8 +9,6 @@ import { encodeTrailer, FrameScanner } from './frame-scanner.js';
 const CHILD_CONFIG: BootConfig = { wireFd: 3, output: 'frames', killGroup: true, watchPpid: true };
 /** The bootstrap header line is short; anything longer is not a tsnet client. */
 const MAX_HEADER = 4096;
-/** How long stdio may stay open after the child exited (a grandchild holding it) before we stop waiting. */
-const STDIO_GRACE_MS = 300;
 /** How long a client may keep the connection open after the child exited and the server ended it. */
 const LINGER_MS = 2000;
 
@@ -24,15 +22,8 @@ export function spawnChild(env: NodeJS.ProcessEnv): ChildProcess {
   });
 }
 
-/** SIGKILLs the child's whole process group. */
-export function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // the group is already gone
-  }
-}
+/** SIGKILLs a child's whole process group (the one definition, from core). */
+export { killGroup };
 
 export interface SessionOptions {
   id: number;

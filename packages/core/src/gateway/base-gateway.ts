@@ -324,7 +324,7 @@ export abstract class BaseGateway {
     this._writeFrame(type, flags, channelId, [bytes], bytes.length);
   }
 
-  /** Flushes queued frames now (before exit; the bootstrap calls it, so it stays in the published types). */
+  /** @internal flushes queued frames now (before exit). */
   _flushNow(): void {
     this.#writer.flushNow();
   }
