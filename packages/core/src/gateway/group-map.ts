@@ -92,6 +92,7 @@ class MapRun<T, R> {
   #next = 0;
   #exhausted = false;
   #pulling = false;
+  #again = false;
   #ended = false;
   #lastDeath: Error | null = null;
   readonly #onResult: (index: number, value: R) => void;
@@ -181,12 +182,22 @@ class MapRun<T, R> {
     this.pump();
   }
 
-  /** Hands items to workers with free slots, as long as the consumer's window allows. */
+  /**
+   * Hands items to workers with free slots, as long as the consumer's window allows, then checks
+   * whether the map is done. A call while a pass runs (an async source is awaited, or the pass has
+   * not settled yet) makes that pass run once more: a slot freed meanwhile is never left idle.
+   */
   pump(): void {
-    if (this.#pulling || this.#ended) return;
+    if (this.#ended) return;
+    if (this.#pulling) {
+      this.#again = true;
+      return;
+    }
     this.#pulling = true;
+    this.#again = false;
     void this.#fill().finally(() => {
       this.#pulling = false;
+      if (this.#again) this.pump();
     });
   }
 
@@ -273,13 +284,7 @@ class MapRun<T, R> {
 
   /** Called by the consumer when a result was handed out (the window moved). */
   released(): void {
-    if (!this.#exhausted) this.pump();
-    else this.#checkDone();
-  }
-
-  /** A result arrived: done once the source is exhausted and nothing is in flight. */
-  settled(): void {
-    if (this.#exhausted && !this.#pulling) this.#checkDone();
+    this.pump();
   }
 
   fail(error: unknown): void {
@@ -313,7 +318,6 @@ export function mapAll<T, R>(gateways: Gateway[], fn: MapFunction<T, R>, items: 
       run = new MapRun<T, Awaited<R>>(gateways, fn, items, options, 'map()', {
         onResult(index, value) {
           results[index] = value;
-          run?.settled();
         },
         onEnd(error) {
           if (error === null) resolve(results);
@@ -363,7 +367,6 @@ export function mapIterate<T, R>(
       run = new MapRun<T, Awaited<R>>(gateways, fn, items, options, 'mapIter()', {
         onResult(index, value) {
           ready.set(index, value);
-          run?.settled();
           if (index === yielded) wake();
         },
         onEnd(error) {
