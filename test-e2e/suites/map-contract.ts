@@ -64,6 +64,23 @@ export function mapContract(kind: GatewayKind): void {
       expect(await group.map((n: number) => n + 1, [1, 2, 3])).toEqual([2, 3, 4]);
     });
 
+    test('small maps one after another always finish, also when their last results arrive together', async () => {
+      // Over ssh every gateway of a host shares one connection, so replies of several workers come
+      // in one read: the map must still notice it is done (it once waited forever here).
+      for (let round = 0; round < 30; round++) {
+        await expect(
+          group.map(
+            (n: number) => (n === 5 ? Promise.reject(new Error('five')) : n),
+            Array.from({ length: 20 }, (_, i) => i),
+            { concurrency: 1 },
+          ),
+        ).rejects.toMatchObject({
+          remoteMessage: 'five',
+        });
+        expect(await group.map((n: number) => n + 1, [1, 2, 3])).toEqual([2, 3, 4]);
+      }
+    });
+
     test('an impure function, a bad concurrency and an empty group are refused before anything runs', async () => {
       const offset = 1;
       await expect(group.map((n: number) => n + offset, [1])).rejects.toBeInstanceOf(SourceError);
