@@ -15,9 +15,11 @@ import {
 } from '@tsnet/core/transport';
 import type ssh2 from 'ssh2';
 import type { AuthOptions } from './auth.js';
-import { ConnectionPool, type ConnectionSettings, type HostKeyPolicy, type SshConnection, type Target } from './connection.js';
+import { ConnectionPool } from './connection-pool.js';
 import { expandHome, type HostConfig, resolveHostConfig } from './host-config.js';
+import type { HostKeyPolicy } from './host-key-verifier.js';
 import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, remoteCommand, SCRIPT_TAG } from './remote-command.js';
+import type { ConnectionSettings, SshConnection } from './ssh-connection.js';
 import { SshTransport } from './ssh-transport.js';
 
 /** The oldest Node the first stage and the bundle run on. */
@@ -63,6 +65,13 @@ export class NodeNotFoundError extends BootstrapError {
   }
 }
 keepErrorNames({ NodeNotFoundError });
+
+/** A jump host hop target parsed from `[user@]host[:port]`. */
+export interface Target {
+  user: string | undefined;
+  host: string;
+  port: number | undefined;
+}
 
 /** `[user@]host[:port]`, with IPv6 as `[::1]:22` (or bare, without a port). */
 export function parseTarget(text: string, specText: string): Target {
@@ -205,7 +214,9 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   const owned = conn;
   void transport.closed.then(() => owned.release());
   // The bootstrap goes out at once; the shell reads none of it, node's first stage all of it.
-  channel.write(preamble({ wireFd: 1, output: 'fd', killGroup: true, watchPpid: true }));
+  // Frames go out on fd 3 (the channel's stdout, see remote-command.ts); remote stdout and stderr
+  // text travel as OUTPUT frames, so each keeps its name and none of it can break the wire.
+  channel.write(preamble({ wireFd: 3, output: 'frames', killGroup: true, watchPpid: true }));
 
   const timeout = o.startTimeout ?? 30_000;
   try {

@@ -5,9 +5,9 @@
  *   Strings (UTF-8, final newline kept) by default; `encoding: 'buffer'` gives Buffers, byte for byte.
  * - `input` (string or bytes) is written to the command's stdin, which is then closed; without
  *   `input` stdin is closed at once (the command reads end of file, as with `< /dev/null`).
- * - Rejects with TimeoutError (code TSNET_ERR_TIMEOUT) when `timeout` expired and the command was
- *   killed, with TsnetError code TSNET_ERR_ABORTED when `signal` aborted (the command is killed);
- *   both carry what was collected so far as `result`. Output above `maxBuffer` bytes per stream
+ * - Rejects with TimeoutError (code TSNET_ERR_TIMEOUT), carrying what was collected so far as
+ *   `result`, when `timeout` expired and the command was killed; with the signal's reason (as
+ *   fetch() does) when `signal` aborted (the command is killed). Output above `maxBuffer` bytes per stream
  *   (default 100 MiB) kills the command and rejects with a TsnetError (with `result`) rather than
  *   growing without bound. A command that cannot start rejects with a RemoteError naming it
  *   and the cause; a gateway that goes down, with GatewayClosedError.
@@ -35,7 +35,7 @@ export interface ExecResult<O extends string | Buffer = string> {
   signal: string | null;
 }
 
-/** An exec() that did not finish normally (timeout, abort, too much output): what it had collected. */
+/** An exec() that did not finish normally (timeout, too much output): what it had collected. */
 export type ExecFailure = TsnetError & { result: ExecResult<string | Buffer> };
 
 export async function execCommand(gateway: Gateway, command: string | readonly string[], options?: ExecOptions): Promise<ExecResult<string | Buffer>> {
@@ -97,15 +97,9 @@ export async function execCommand(gateway: Gateway, command: string | readonly s
       result,
     );
   }
-  if (signal?.aborted) {
-    throw withResult(
-      new TsnetError(`exec(): ${p.display} on gateway ${gateway.id} was aborted: ${String((signal.reason as Error)?.message ?? signal.reason)}`, {
-        code: 'TSNET_ERR_ABORTED',
-        cause: signal.reason,
-      }),
-      result,
-    );
-  }
+  // As fetch() does (and every other tsnet call with a signal): the signal's own reason. The
+  // command was killed; spawn() keeps its output for whoever needs what it wrote before.
+  if (signal?.aborted) throw signal.reason;
   if (tooMuch) {
     throw withResult(
       new TsnetError(
