@@ -198,7 +198,9 @@ export function callExecContract(kind: GatewayKind): void {
         .receive()
         .catch((e: unknown) => e)) as RemoteError;
       expect(error.remoteName).toBe('TypeError');
-      expect(error.remoteMessage).toMatch(/no-default\.ts has no default export.* it exports sha, version\. .*gw\.call\(url, "sha", \.\.\.args\)/);
+      expect(error.remoteMessage).toMatch(
+        /no-default\.ts has no default export to call as fn\(channel, kwargs\); it exports: sha, version\. .*gw\.call\(url, 'sha', \.\.\.args\)/,
+      );
     });
   });
 }

@@ -205,7 +205,7 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
    * decoder allocated for it), `buf` is the read buffer, perhaps reused: nothing may keep a view of it.
    */
   _onData(flags: number, buf: Uint8Array, start: number, end: number, owned: boolean): void {
-    if (this.#recvEnd) throw new ProtocolError(`DATA after END on channel ${this.id}: the peer said it would send no more`);
+    if (this.#recvEnd) throw new ProtocolError(`DATA after END on channel ${this.id}`);
     this.#used = true;
     if (this.#sentClose || this.#closedBy !== null) {
       // Closed here; the peer learns from our CLOSE. What it sent meanwhile is counted: waitClose() says so.
@@ -457,9 +457,13 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
     if (this.#recvClose) this.gateway._forget(this.id);
   }
 
+  /** @internal host side: rewords the peer's error with what only this side knows (exec/source-hints.ts). */
+  _explain: ((error: RemoteError) => RemoteError) | undefined;
+
   /** @internal the peer closed the channel (error: the RemoteError it sent). */
   _onClose(error: RemoteError | null): void {
     if (this.#recvClose) return;
+    if (error && this._explain) error = this._explain(error);
     this.#recvClose = true;
     this.#inbox.granting = false;
     this.#inbox.dropPartial();

@@ -8,14 +8,14 @@ import { ChannelClosedError } from '../errors.js';
 /** send() after this side's end(). */
 export function endedHere(channelId: number, gatewayId: string): ChannelClosedError {
   return new ChannelClosedError(channelId, gatewayId, 'local', 'channel', {
-    detail: ': end() was called, so nothing more can be sent on it; what the peer sends can still be received',
+    detail: ' with end(); what the peer sends still arrives',
   });
 }
 
 /** receive() once the peer's end() arrived and the queued items were taken. */
 export function endedByPeer(channelId: number, gatewayId: string): ChannelClosedError {
   return new ChannelClosedError(channelId, gatewayId, 'remote', 'channel', {
-    detail: ': it called end(), so nothing more will arrive; this side can still send',
+    detail: ' with end(); this side can still send',
   });
 }
 
@@ -30,6 +30,6 @@ export function closedByPeer(channelId: number, gatewayId: string): ChannelClose
 export function droppedAfterClose(channelId: number, gatewayId: string, dropped: number): ChannelClosedError {
   return new ChannelClosedError(channelId, gatewayId, 'local', 'channel', {
     dropped,
-    detail: `; ${dropped} item${dropped === 1 ? '' : 's'} the remote side sent arrived after close() and were dropped; to stop sending but keep receiving, call end() and read until the channel closes`,
+    detail: `; ${dropped} item(s) the remote side sent arrived after close() and were dropped: end() stops sending and keeps receiving`,
   });
 }

@@ -56,19 +56,10 @@ export async function execute(channel: Channel, request: ExecRequest, scope: Exe
   const construct = scope.construct ?? plainConstruct;
   switch (kind) {
     case 'source': {
-      const params = ['channel', 'kwargs', 'require', '__filename', '__dirname', ...helperNames];
-      let fn: (...a: unknown[]) => Promise<unknown>;
-      try {
-        fn = construct(AsyncFunction, [...params, source + sourceUrl]) as typeof fn;
-      } catch (error) {
-        throw explainSourceError(error, source, params, scope);
-      }
-      if (!looksLikePath(source)) return fn(channel, kwargs, scope.require, file, dir, ...helpers(construct));
-      try {
-        return await fn(channel, kwargs, scope.require, file, dir, ...helpers(construct));
-      } catch (error) {
-        throw explainSourceError(error, source, params, scope);
-      }
+      const fn = construct(AsyncFunction, ['channel', 'kwargs', 'require', '__filename', '__dirname', ...helperNames, source + sourceUrl]) as (
+        ...a: unknown[]
+      ) => Promise<unknown>;
+      return fn(channel, kwargs, scope.require, file, dir, ...helpers(construct));
     }
     case 'function': {
       const make = construct(Function, ['require', '__filename', '__dirname', ...helperNames, `return ${source}${sourceUrl}`]) as (...a: unknown[]) => unknown;
@@ -84,13 +75,10 @@ export async function execute(channel: Channel, request: ExecRequest, scope: Exe
       const exported = module.exports as { default?: unknown } | ((...a: unknown[]) => unknown);
       const main = typeof exported === 'function' ? exported : exported.default;
       if (typeof main === 'function') return (main as (ch: Channel, kw: unknown) => unknown)(channel, kwargs);
-      if (main === undefined && typeof exported === 'object' && exported !== null && !('default' in exported)) {
-        const names = Object.keys(exported);
-        const fns = names.filter((k) => typeof (exported as Record<string, unknown>)[k] === 'function');
+      // Named exports only: say which (the caller may have meant gw.call(url, name, …args)).
+      if (main === undefined && typeof exported === 'object' && !('default' in exported)) {
         throw new TypeError(
-          `the module ${filename} has no default export, so there is nothing to call as fn(channel, kwargs); ` +
-            (names.length ? `it exports ${names.join(', ')}. ` : 'it has no exports. ') +
-            `Export a default function${fns.length ? `, or call one of its functions with gw.call(url, ${JSON.stringify(fns[0])}, ...args)` : ''}`,
+          `the module ${filename} has no default export to call as fn(channel, kwargs); it exports: ${Object.keys(exported).join(', ') || 'nothing'}`,
         );
       }
       return undefined;
@@ -98,41 +86,4 @@ export async function execute(channel: Channel, request: ExecRequest, scope: Exe
     default:
       throw new TypeError(`unknown remote execution kind ${JSON.stringify(kind)}`);
   }
-}
-
-/** A string that is one path-like token ('./job.ts', '/srv/job.mjs', 'lib/job.js'): meant as a file, not code. */
-function looksLikePath(source: string): boolean {
-  return /^\s*(?:\.{1,2}\/|\/|~\/)?[\w@.+\-/]*\.[cm]?[jt]sx?\s*$/.test(source);
-}
-
-/**
- * Adds to a string source's SyntaxError the line and column in the user's text (and the line with
- * a caret), from vm.compileFunction where the runtime has it; and, for a string that is a path,
- * the hint that a module is passed as a URL. Other errors pass unchanged.
- */
-function explainSourceError(error: unknown, source: string, params: string[], scope: ExecutorScope): unknown {
-  if (!(error instanceof Error) || (error.name !== 'SyntaxError' && error.name !== 'ReferenceError')) return error;
-  const path = looksLikePath(source) ? source.trim() : null;
-  let where = '';
-  if (error.name === 'SyntaxError' && !path) {
-    try {
-      const vm = scope.require('node:vm') as typeof import('node:vm');
-      vm.compileFunction(source, params, { filename: 'source' });
-    } catch (e) {
-      // The stack starts `source:LINE`, the line's text, then a caret under the column.
-      const m = /^source:(\d+)\n(.*)\n( *)\^/.exec((e as Error).stack ?? '');
-      if (m) {
-        const line = Number(m[1]);
-        const column = m[3]!.length + 1;
-        const gutter = `${line} | `;
-        where = ` (line ${line}, column ${column} of the source string)\n  ${gutter}${m[2]}\n  ${' '.repeat(gutter.length - 2)}| ${' '.repeat(column - 1)}^`;
-      }
-    }
-  }
-  if (!where && !path) return error;
-  const relative = path && !/^[./~]/.test(path) ? `./${path}` : path;
-  const hint = path ? ` (a string is source code, and '${path}' looks like a path: did you mean remoteExec(new URL('${relative}', import.meta.url))?)` : '';
-  const explained = error.name === 'SyntaxError' ? new SyntaxError(`${error.message}${where}${hint}`) : new ReferenceError(`${error.message}${hint}`);
-  if (error.stack) explained.stack = `${explained.name}: ${explained.message}\n${error.stack.split('\n').slice(1).join('\n')}`;
-  return explained;
 }

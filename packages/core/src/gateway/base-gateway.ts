@@ -214,8 +214,7 @@ export abstract class BaseGateway {
         return;
       }
       case FrameType.END: {
-        if (channelId === 0) throw this.#bad('END for channel 0 (reserved for the gateway)');
-        if (end !== start) throw this.#bad(`END frame with ${end - start} payload bytes (expected 0)`);
+        if (channelId === 0 || end !== start) throw this.#bad(channelId === 0 ? 'END on channel 0' : 'END with a payload');
         this.#table.lookup(channelId, true)?._onEnd();
         return;
       }

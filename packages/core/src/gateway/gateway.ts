@@ -6,6 +6,7 @@ import { type ExecOptions, type ExecResult, execCommand } from '../exec/command-
 import type { ExecRequest } from '../exec/executor.js';
 import { RemoteProcess, type SpawnOptions, startProcess } from '../exec/remote-process.js';
 import { execRequest } from '../exec/remote-source.js';
+import { explainModuleError, explainSourceError } from '../exec/source-hints.js';
 import type { Transport, TransportExit } from '../spec/transport-types.js';
 import type { XSpec } from '../spec/xspec.js';
 import { deadline, withTimeout } from '../util/deadline.js';
@@ -317,13 +318,16 @@ export class Gateway extends BaseGateway {
     const request = execRequest(source, kwargs, this.#globals);
     const parts = this._dump(request); // DumpError for bad kwargs, before anything is sent
     const ch = this.newChannel();
+    if (typeof source === 'string') ch._explain = explainSourceError(source);
     this._writeFrame(FrameType.EXEC, 0, ch.id, [], 0);
     ch._sendParts(parts).catch(() => {});
     return ch;
   }
 
   #execModule(url: URL, kwargs: unknown): Channel<unknown> {
-    return this._execBundled(url, kwargs, async () => (await import('../exec/bundle-module.js')).bundleModule(url));
+    const ch = this._execBundled(url, kwargs, async () => (await import('../exec/bundle-module.js')).bundleModule(url));
+    ch._explain = explainModuleError;
+    return ch;
   }
 
   /** @internal runs a module bundled by `bundle()` (asynchronously; sends wait for it). */
