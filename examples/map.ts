@@ -6,6 +6,7 @@ import { Group } from '@tsnet/core';
 export async function main(dir = new URL('.', import.meta.url).pathname): Promise<Array<[string, string]>> {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.ts'))
+    .sort()
     .map((f) => join(dir, f));
   const group = await Group.open(['popen', 'popen', 'popen', 'popen']);
   try {
