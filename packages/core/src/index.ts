@@ -37,6 +37,7 @@ export {
 } from './gateway/gateway.js';
 export { defaultGroup, type GatewaySpec, Group, makeGateway, type TerminateReport } from './gateway/group.js';
 export type { MapFunction, MapOptions } from './gateway/group-map.js';
+export { DEFAULT_OPEN_CONCURRENCY, type GroupFailure, type GroupOpenOptions } from './gateway/group-open.js';
 export { registerTransport } from './spec/transport-registry.js';
 export type { ConnectOptions, Transport, TransportExit, TransportProvider } from './spec/transport-types.js';
 export { XSpec } from './spec/xspec.js';
