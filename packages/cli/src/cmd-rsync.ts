@@ -1,0 +1,134 @@
+/**
+ * `tsnet rsync SRC DEST`: @tsnet/rsync's RSync of the local directory SRC to DEST on every `--tx`
+ * gateway, in one pass (the tree is read once for all targets). Progress goes to stderr (a bar on
+ * a terminal, plain lines otherwise); stdout gets one summary line per gateway, or with --json the
+ * report as one JSON object. Exit code 1 when the sync fails (nothing is reported as done that was
+ * not), 130 after Ctrl-C (the sync is aborted through its signal), 2 for bad arguments.
+ */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { expandTx, flag, HELP_OPTION, parse, strs, TX_OPTION, UsageError } from './args.js';
+import type { Context } from './context.js';
+import { openGroup } from './gateways.js';
+import { formatBytes, toJson, write } from './output.js';
+import { createProgress, type ProgressEvent } from './rsync-progress.js';
+
+export const RSYNC_USAGE = `Usage: tsnet rsync SRC DEST [--tx SPEC]... [--delete] [--exclude PAT]... [--checksum] [--dry-run] [--json]
+
+Copies the local directory SRC to the directory DEST on every gateway (created if missing):
+content, modes, mtimes and symlinks; unchanged files (same size and mtime) are not sent.
+
+  --tx SPEC       a gateway spec (repeatable; N*SPEC for N gateways; default popen)
+  --delete        delete files in DEST that are not in SRC
+  --exclude PAT   skip paths matching PAT (gitignore syntax, relative to SRC; repeatable)
+  --checksum      compare content even when size and mtime agree
+  --dry-run       change nothing; report what would be created, updated and deleted
+  --json          print the report as one JSON object instead of the summary lines
+  -h, --help      show this text
+
+Progress goes to stderr: a bar per gateway on a terminal (files, bytes, rate, ETA), plain lines
+when stderr is not a terminal or CI is set. stdout gets one summary line per gateway.
+`;
+
+/** What the command uses of @tsnet/rsync (the contract's "Directory sync"). */
+interface TargetReport {
+  gatewayId: string;
+  destDir: string;
+  created: string[];
+  updated: string[];
+  deleted: string[];
+  unchanged: number;
+  bytesSent: number;
+  skipped?: string[];
+}
+interface RSyncInstance {
+  addTarget(gateway: unknown, destDir: string, options?: { delete?: boolean }): void;
+  send(options?: { signal?: AbortSignal; onProgress?: (event: ProgressEvent) => void }): Promise<{ targets: TargetReport[] }>;
+}
+type RSyncClass = new (sourceDir: string, options?: { exclude?: string[]; checksum?: boolean; dryRun?: boolean }) => RSyncInstance;
+
+const RSYNC_PACKAGE: string = '@tsnet/rsync';
+
+async function loadRSync(): Promise<RSyncClass> {
+  try {
+    return ((await import(RSYNC_PACKAGE)) as { RSync: RSyncClass }).RSync;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && (error as Error).message.includes(`'${RSYNC_PACKAGE}'`)) {
+      throw new UsageError(`tsnet rsync: ${RSYNC_PACKAGE} is not installed: npm install ${RSYNC_PACKAGE}`);
+    }
+    throw error;
+  }
+}
+
+export async function rsyncCommand(argv: string[], ctx: Context): Promise<number> {
+  const { values, positionals } = parse('tsnet rsync', argv, {
+    ...TX_OPTION,
+    ...HELP_OPTION,
+    delete: { type: 'boolean' },
+    exclude: { type: 'string', multiple: true },
+    checksum: { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  if (flag(values, 'help')) {
+    await write(ctx.stdout, RSYNC_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 2) throw new UsageError(`tsnet rsync takes SRC and DEST, got ${positionals.length} argument(s) (see: tsnet rsync --help)`);
+  const [src, dest] = positionals as [string, string];
+  const sourceDir = resolve(ctx.cwd, src);
+  try {
+    if (!statSync(sourceDir).isDirectory()) throw new Error('not a directory');
+  } catch (error) {
+    throw new UsageError(`tsnet rsync: SRC ${src} is not a readable directory (${(error as Error).message})`);
+  }
+  if (dest === '') throw new UsageError('tsnet rsync: DEST is empty: give the destination directory on the gateways');
+  const specs = expandTx('tsnet rsync', strs(values, 'tx'));
+  const dryRun = flag(values, 'dry-run');
+  const RSync = await loadRSync();
+
+  await using gateways = await openGroup('tsnet rsync', specs, { stdout: ctx.stderr, stderr: ctx.stderr });
+  const rsync = new RSync(sourceDir, { exclude: strs(values, 'exclude') ?? [], checksum: flag(values, 'checksum'), dryRun });
+  for (const gw of gateways.group) rsync.addTarget(gw, dest, { delete: flag(values, 'delete') });
+
+  const progress = createProgress(
+    ctx.stderr,
+    ctx.env,
+    [...gateways.group].map((gw) => gw.id),
+  );
+  const abort = new AbortController();
+  const onSigint = () => abort.abort(new Error('interrupted (Ctrl-C)'));
+  process.once('SIGINT', onSigint);
+  const started = performance.now();
+  let report: { targets: TargetReport[] };
+  try {
+    report = await rsync.send({ signal: abort.signal, onProgress: (event) => progress.onProgress(event) });
+  } catch (error) {
+    progress.stop();
+    if (abort.signal.aborted) {
+      await write(ctx.stderr, 'tsnet rsync: interrupted; files already replaced stay, none is half-written\n');
+      return 130;
+    }
+    throw error;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  progress.stop();
+  const seconds = (performance.now() - started) / 1000;
+  if (flag(values, 'json')) {
+    await write(ctx.stdout, `${toJson({ dryRun, seconds: Math.round(seconds * 1000) / 1000, targets: report.targets })}\n`);
+    return 0;
+  }
+  for (const t of report.targets) await write(ctx.stdout, `${summaryLine(t, dryRun, seconds)}\n`);
+  return 0;
+}
+
+function summaryLine(t: TargetReport, dryRun: boolean, seconds: number): string {
+  const files = t.created.length + t.updated.length;
+  const verb = dryRun ? 'would send' : 'sent';
+  const parts = [`${t.created.length} created`, `${t.updated.length} updated`, `${t.deleted.length} deleted`, `${t.unchanged} unchanged`];
+  if (t.skipped?.length) parts.push(`${t.skipped.length} skipped`);
+  const rate = !dryRun && seconds > 0 ? `, ${formatBytes(Math.round(t.bytesSent / seconds))}/s` : '';
+  return `${t.gatewayId}: ${verb} ${files} files, ${formatBytes(t.bytesSent)} to ${t.destDir} (${parts.join(', ')}) in ${seconds.toFixed(2)}s${rate}`;
+}
