@@ -107,6 +107,7 @@ class ReplSession {
     });
     this.#rl.on('SIGINT', () => this.#onSigint());
     this.#rl.on('close', () => {
+      if (!this.#ended && this.#terminal) this.#ctx.stdout.write('\n');
       // Ctrl-D or end of input: lines already typed are still evaluated first.
       this.#queue.push('.exit');
       void this.#pump();

@@ -12,9 +12,10 @@ export interface Streams {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
 }
 
-/** Colors only on a terminal, never with NO_COLOR set (https://no-color.org) or TERM=dumb. */
+/** Colors on a terminal or with FORCE_COLOR, never with NO_COLOR set (https://no-color.org) or TERM=dumb. */
 export function useColor(stream: Streams['stdout'], env: NodeJS.ProcessEnv): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '') return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
   if (!stream.isTTY) return false;
   return stream.hasColors?.() ?? env.TERM !== 'dumb';
 }
