@@ -107,28 +107,44 @@ export async function rsyncCommand(argv: string[], ctx: Context): Promise<number
   } catch (error) {
     progress.stop();
     if (abort.signal.aborted) {
-      await write(ctx.stderr, 'tsnet rsync: interrupted; files already replaced stay, none is half-written\n');
+      await write(ctx.stderr, 'tsnet rsync: interrupted; every file is either its old or its new version (none is half-written)\n');
       return 130;
     }
-    throw error;
+    // Some targets failed (RSyncTargetError): report the others as done, the failures on stderr.
+    const partial = error as { reports?: TargetReport[]; failures?: Array<{ gatewayId: string; destDir: string; error: unknown }> };
+    if (!Array.isArray(partial.reports) || !Array.isArray(partial.failures)) throw error;
+    await printReport(partial.reports, { json: flag(values, 'json'), dryRun, seconds: (performance.now() - started) / 1000, failures: partial.failures }, ctx);
+    for (const f of partial.failures)
+      await write(ctx.stderr, `tsnet rsync: ${f.gatewayId}:${f.destDir} failed: ${(f.error as Error)?.message ?? String(f.error)}\n`);
+    return 1;
   } finally {
     process.off('SIGINT', onSigint);
   }
   progress.stop();
-  const seconds = (performance.now() - started) / 1000;
-  if (flag(values, 'json')) {
-    await write(ctx.stdout, `${toJson({ dryRun, seconds: Math.round(seconds * 1000) / 1000, targets: report.targets })}\n`);
-    return 0;
-  }
-  for (const t of report.targets) await write(ctx.stdout, `${summaryLine(t, dryRun, seconds)}\n`);
+  await printReport(report.targets, { json: flag(values, 'json'), dryRun, seconds: (performance.now() - started) / 1000, failures: [] }, ctx);
   return 0;
 }
 
-function summaryLine(t: TargetReport, dryRun: boolean, seconds: number): string {
-  const files = t.created.length + t.updated.length;
-  const verb = dryRun ? 'would send' : 'sent';
-  const parts = [`${t.created.length} created`, `${t.updated.length} updated`, `${t.deleted.length} deleted`, `${t.unchanged} unchanged`];
-  if (t.skipped?.length) parts.push(`${t.skipped.length} skipped`);
-  const rate = !dryRun && seconds > 0 ? `, ${formatBytes(Math.round(t.bytesSent / seconds))}/s` : '';
-  return `${t.gatewayId}: ${verb} ${files} files, ${formatBytes(t.bytesSent)} to ${t.destDir} (${parts.join(', ')}) in ${seconds.toFixed(2)}s${rate}`;
+interface PrintOptions {
+  json: boolean;
+  dryRun: boolean;
+  seconds: number;
+  failures: Array<{ gatewayId: string; destDir: string; error: unknown }>;
+}
+
+async function printReport(targets: TargetReport[], { json, dryRun, seconds, failures }: PrintOptions, ctx: Context): Promise<void> {
+  if (json) {
+    const failed = failures.map((f) => ({ gatewayId: f.gatewayId, destDir: f.destDir, error: (f.error as Error)?.message ?? String(f.error) }));
+    await write(ctx.stdout, `${toJson({ dryRun, seconds: Math.round(seconds * 1000) / 1000, targets, failed })}\n`);
+    return;
+  }
+  for (const t of targets) await write(ctx.stdout, `${summaryLine(t, dryRun, seconds)}\n`);
+}
+
+/** `gw0: 12 created, 3 updated, 0 deleted, 85 unchanged; 40.0 MiB sent to /dest in 1.20s (33.3 MiB/s)` */
+export function summaryLine(t: TargetReport, dryRun: boolean, seconds: number): string {
+  const counts = [`${t.created.length} created`, `${t.updated.length} updated`, `${t.deleted.length} deleted`, `${t.unchanged} unchanged`];
+  if (t.skipped?.length) counts.push(`${t.skipped.length} skipped`);
+  const rate = seconds > 0 ? ` (${formatBytes(Math.round(t.bytesSent / seconds))}/s)` : '';
+  return `${t.gatewayId}: ${dryRun ? 'dry run, would be ' : ''}${counts.join(', ')}; ${formatBytes(t.bytesSent)} sent to ${t.destDir} in ${seconds.toFixed(2)}s${rate}`;
 }

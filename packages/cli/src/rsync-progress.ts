@@ -54,7 +54,7 @@ class BarProgress implements Progress {
     this.#multi = new cliProgress.MultiBar(
       {
         stream,
-        format: '{gw} {bar} {percentage}% | {files}/{totalFiles} files | {done}/{size} | {rate} | ETA {eta} {phase}',
+        format: '{gw} {bar} {percentage}% | {files}/{totalFiles} files | {done}/{size} | {rate} | ETA {remaining} {phase}',
         barsize: 24,
         hideCursor: true,
         clearOnComplete: false,
@@ -80,7 +80,7 @@ class BarProgress implements Progress {
       done: formatBytes(e.bytes),
       size: formatBytes(e.totalBytes),
       rate: r.rate,
-      eta: e.phase === 'done' ? '0s' : r.eta,
+      remaining: e.phase === 'done' ? '0s' : r.eta,
       phase: e.phase === 'transfer' ? '' : e.phase === 'scan' ? '(scanning)' : '(done)',
     };
   }

@@ -95,6 +95,11 @@ export class Tmux {
     return this.#tmux(['capture-pane', '-p', ...(escapes ? ['-e'] : []), '-S', '-200', '-t', this.name]);
   }
 
+  /** Appends everything the program writes to the terminal (every redraw, escape codes included) to `file`. */
+  record(file: string): void {
+    this.#tmux(['pipe-pane', '-o', '-t', this.name, `cat >> ${shellQuote(file)}`]);
+  }
+
   /** Polls the screen until `test` holds; fails with the screen after `timeout` ms. */
   async waitFor(test: RegExp | ((screen: string) => boolean), timeout = 15_000): Promise<string> {
     const deadline = Date.now() + timeout;
