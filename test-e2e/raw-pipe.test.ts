@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rawPipeOf } from '@tsnet/core/internal';
+import { rawPipeOf } from '@tsnet/core/worker';
 import { describe, expect, test } from 'vitest';
 
 const CHILD = new URL('./fixtures/raw-pipe-child.mjs', import.meta.url).pathname;

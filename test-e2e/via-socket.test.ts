@@ -1,6 +1,7 @@
 // A TCP connection opened from a master gateway's host (what ssh=…//via= rides on).
 import { createServer } from 'node:net';
-import { ConnectError, connectTcpVia, makeGateway } from '@tsnet/core';
+import { ConnectError, makeGateway } from '@tsnet/core';
+import { connectTcpVia } from '@tsnet/core/transport';
 import { expect, test } from 'vitest';
 
 test('connectTcpVia relays bytes both ways and reports a refused port', async () => {

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { BOOTSTRAP_FILE, bundle } from '@tsnet/bootstrap';
 import { GatewayClosedError, makeGateway, PROTOCOL_VERSION, ProtocolError, SpecError } from '@tsnet/core';
-import { encodeFrame, FrameDecoder, FrameType } from '@tsnet/core/internal';
+import { encodeFrame, FrameDecoder, FrameType } from '@tsnet/core/worker';
 import { describe, expect, test } from 'vitest';
 import { alive, allGone } from './helpers/processes.js';
 import { rawRemote, spawnRemote } from './helpers/raw-remote.js';

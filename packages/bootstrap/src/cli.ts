@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION } from '@tsnet/core/internal';
+import { PROTOCOL_VERSION } from '@tsnet/core/worker';
 
 /** `node tsnet-bootstrap.js <command>`: the standalone entry points of the bundle. */
 const USAGE = `Usage: node tsnet-bootstrap.js <command>

@@ -20,7 +20,7 @@ import {
   type Transport,
   type TransportExit,
   WorkerGateway,
-} from '@tsnet/core/internal';
+} from '@tsnet/core/worker';
 import type { BootConfig } from './boot-config.js';
 
 declare const __tsnetBoot: BootConfig | undefined;

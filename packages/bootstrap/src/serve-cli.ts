@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import { type AddressInfo, isIP } from 'node:net';
-import { PROTOCOL_VERSION } from '@tsnet/core/internal';
+import { PROTOCOL_VERSION } from '@tsnet/core/worker';
 import { type ServerOptions, TsnetServer } from './server.js';
 import { MIN_TOKEN_LENGTH } from './socket-protocol.js';
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import { encodeFrame, FrameType } from '@tsnet/core/internal';
+import { encodeFrame, FrameType } from '@tsnet/core/worker';
 import type { BootConfig } from './boot-config.js';
 import { FIRST_STAGE, HEADER_MAGIC } from './first-stage.js';
 import { encodeTrailer, FrameScanner } from './frame-scanner.js';

@@ -26,7 +26,7 @@ export const SERVER_MAGIC = 'TSNET-SERVER/';
 export const MAX_LINE = 512;
 /** Shortest token the server and the client accept. */
 export const MIN_TOKEN_LENGTH = 16;
-/** Frame layout constants, as in @tsnet/core's frame.ts (kept here so this file needs no core at run time). */
+/** Frame layout constants, as in @tsnet/core's wire/frame.ts (kept here so this file needs no core at run time). */
 export const MAGIC = 0xf7;
 export const HEADER_SIZE = 12;
 /** Frame type of the server's last frame (never passed to the gateway): JSON `{code, signal}`. */

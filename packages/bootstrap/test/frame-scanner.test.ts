@@ -1,4 +1,4 @@
-import { encodeFrame, FrameType, HEADER_SIZE, MAGIC } from '@tsnet/core/internal';
+import { encodeFrame, FrameType, HEADER_SIZE, MAGIC } from '@tsnet/core/worker';
 import { expect, test } from 'vitest';
 import { encodeTrailer, FrameScanner } from '../src/frame-scanner.js';
 import * as sp from '../src/socket-protocol.js';

@@ -1,4 +1,9 @@
-export { type CallbackOptions, Channel, type ReceiveOptions } from './channel.js';
+/**
+ * `@tsnet/core`: the user's API (gateways, groups, channels, errors, the serializer, specs).
+ * Transport packages import from `@tsnet/core/transport`; the bootstrap bundle from `@tsnet/core/worker`.
+ */
+export { type CallbackOptions, Channel, type ReceiveOptions } from './channel/channel.js';
+export { MultiChannel } from './channel/multi-channel.js';
 export {
   AuthenticationError,
   BootstrapError,
@@ -19,14 +24,11 @@ export {
   TimeoutError,
   TsnetError,
 } from './errors.js';
-export { PROTOCOL_VERSION } from './frame.js';
-export { Gateway, type GatewayOptions, type OutputListener, type RemoteInfo, type RemoteStatus } from './gateway.js';
-export { defaultGroup, type GatewaySpec, Group, makeGateway, type TerminateReport } from './group.js';
-export { MultiChannel } from './multi-channel.js';
-export { dumps, loads } from './serializer.js';
-export type { ConnectOptions, Transport, TransportExit, TransportProvider } from './transport.js';
-export { registerTransport } from './transports.js';
-export { connectTcpVia } from './via-socket.js';
-/** For transport packages: start a `via=` gateway's command on its master's host. */
-export { connectVia, type ViaCommand } from './via-transport.js';
-export { XSpec } from './xspec.js';
+export { Gateway, type GatewayOptions, type OutputListener, type RemoteInfo, type RemoteStatus } from './gateway/gateway.js';
+export { defaultGroup, type GatewaySpec, Group, makeGateway, type TerminateReport } from './gateway/group.js';
+export { registerTransport } from './spec/transport-registry.js';
+export type { ConnectOptions, Transport, TransportExit, TransportProvider } from './spec/transport-types.js';
+export { XSpec } from './spec/xspec.js';
+export { connectTcpVia } from './via/via-socket.js';
+export { PROTOCOL_VERSION } from './wire/frame.js';
+export { dumps, loads } from './wire/serializer.js';

@@ -1,7 +1,7 @@
 // Credit flow control and wire limits, over an in-process master/worker pair (see helpers/memory-pair).
 
 import { ChannelClosedError, DumpError, ProtocolError, SpecError } from '@tsnet/core';
-import { encodeFrame, FrameDecoder, FrameType } from '@tsnet/core/internal';
+import { encodeFrame, FrameDecoder, FrameType } from '@tsnet/core/worker';
 import { describe, expect, test } from 'vitest';
 import { type Direction, memoryPair } from './helpers/memory-pair.js';
 

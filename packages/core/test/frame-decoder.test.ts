@@ -1,5 +1,5 @@
 import { ProtocolError } from '@tsnet/core';
-import { encodeFrame, FrameDecoder, FrameType, HEADER_SIZE } from '@tsnet/core/internal';
+import { encodeFrame, FrameDecoder, FrameType, HEADER_SIZE } from '@tsnet/core/worker';
 import { describe, expect, test } from 'vitest';
 
 type Frame = [type: number, flags: number, channel: number, payload: string];

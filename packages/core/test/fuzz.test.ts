@@ -14,15 +14,15 @@ import {
   FrameDecoder,
   FrameType,
   HEADER_SIZE,
-  MAX_DEPTH,
   PROTOCOL_VERSION,
   type Transport,
   type TransportExit,
   WorkerGateway,
-  writeHeader,
-} from '@tsnet/core/internal';
+} from '@tsnet/core/worker';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { writeHeader } from '../src/wire/frame.js';
+import { MAX_DEPTH } from '../src/wire/serializer.js';
 
 const RUNS = Number(process.env.TSNET_FUZZ_RUNS ?? 300);
 const LONG = RUNS > 1000;

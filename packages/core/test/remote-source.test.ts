@@ -1,6 +1,6 @@
 import { SourceError } from '@tsnet/core';
 import { describe, expect, test } from 'vitest';
-import { functionSource } from '../src/remote-source.js';
+import { functionSource } from '../src/exec/remote-source.js';
 
 const globals = new Set(Object.getOwnPropertyNames(globalThis));
 

@@ -5,17 +5,17 @@ import { getPriority, setPriority } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FIRST_STAGE, preamble } from '@tsnet/bootstrap';
-import { connectVia } from '@tsnet/core';
 import {
   ConnectError,
   type ConnectOptions,
+  connectVia,
   directRead,
   type RawPipe,
   rawPipeOf,
   type Transport,
   type TransportExit,
   type TransportProvider,
-} from '@tsnet/core/internal';
+} from '@tsnet/core/transport';
 import { Lifeline } from './lifeline.js';
 
 /** How long stdio may stay open after the process exited (a grandchild holding a pipe) before we stop waiting. */

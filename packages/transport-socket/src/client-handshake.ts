@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { LineError, LineReader, socketProtocol as sp } from '@tsnet/bootstrap';
-import { ConnectError, PROTOCOL_VERSION, ProtocolError } from '@tsnet/core/internal';
+import { ConnectError, PROTOCOL_VERSION, ProtocolError } from '@tsnet/core/transport';
 import type { SocketTarget } from './socket-spec.js';
 
 /**

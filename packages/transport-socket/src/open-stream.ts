@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import { ConnectError } from '@tsnet/core/internal';
+import { ConnectError } from '@tsnet/core/transport';
 import { createWebSocketStream, WebSocket } from 'ws';
 import type { SocketTarget } from './socket-spec.js';
 

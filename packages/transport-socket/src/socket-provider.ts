@@ -1,5 +1,5 @@
 import { preamble } from '@tsnet/bootstrap';
-import { ConnectError, type ConnectOptions, type Transport, type TransportProvider } from '@tsnet/core/internal';
+import { ConnectError, type ConnectOptions, type Transport, type TransportProvider } from '@tsnet/core/transport';
 import { clientHandshake } from './client-handshake.js';
 import { type OpenStream, openStream } from './open-stream.js';
 import { parseSocketSpec, readToken } from './socket-spec.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SpecError, type XSpec } from '@tsnet/core';
+import { SpecError, type XSpec } from '@tsnet/core/transport';
 
 /** Where and how to connect, read from a `socket=` or `ws=` spec. */
 export interface SocketTarget {

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { FrameScanner } from '@tsnet/bootstrap';
-import type { Transport, TransportExit } from '@tsnet/core/internal';
+import type { Transport, TransportExit } from '@tsnet/core/transport';
 
 /** WebSocket messages are kept below the server's limit (1 MiB) whatever size the gateway writes. */
 const WS_PIECE = 256 * 1024;

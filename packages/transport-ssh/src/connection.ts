@@ -5,8 +5,7 @@
  * hop's host key is checked against its own known_hosts under its own name.
  */
 import type { Duplex } from 'node:stream';
-import { connectTcpVia, type Gateway } from '@tsnet/core';
-import { AuthenticationError, ConnectError, HostKeyError } from '@tsnet/core/internal';
+import { AuthenticationError, ConnectError, connectTcpVia, type Gateway, HostKeyError } from '@tsnet/core/transport';
 import ssh2 from 'ssh2';
 import { type AuthOptions, planAuth, tildify } from './auth.js';
 import type { HostConfig } from './host-config.js';

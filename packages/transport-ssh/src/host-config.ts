@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir, hostname as localHostname, userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { SpecError } from '@tsnet/core/internal';
+import { SpecError } from '@tsnet/core/transport';
 import SSHConfig, { type Line, LineType, type Section } from 'ssh-config';
 import { matchPattern } from './known-hosts.js';
 

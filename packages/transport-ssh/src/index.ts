@@ -1,6 +1,6 @@
 import { ssh } from './ssh-provider.js';
 
-export { AuthenticationError, HostKeyError } from '@tsnet/core';
+export { AuthenticationError, HostKeyError } from '@tsnet/core/transport';
 export type { AuthOptions } from './auth.js';
 export { DEFAULT_KEEPALIVE_S, type HostKeyPolicy } from './connection.js';
 export { type HostConfig, type ResolveOptions, resolveHostConfig, type StrictHostKeyChecking } from './host-config.js';

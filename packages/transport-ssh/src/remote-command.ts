@@ -8,7 +8,7 @@
  * `[nice -n N] node -e <first stage>`. The bootstrap itself then arrives on stdin.
  */
 import { FIRST_STAGE } from '@tsnet/bootstrap';
-import { SpecError } from '@tsnet/core/internal';
+import { SpecError } from '@tsnet/core/transport';
 
 /** Exit codes the script uses before node runs (node itself never gets that far with these). */
 export const EXIT_NODE_NOT_FOUND = 127;

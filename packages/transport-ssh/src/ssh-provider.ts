@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { preamble } from '@tsnet/bootstrap';
-import type { Gateway, XSpec } from '@tsnet/core';
-import { BootstrapError, ConnectError, type ConnectOptions, SpecError, type Transport, type TransportProvider } from '@tsnet/core/internal';
+import {
+  BootstrapError,
+  ConnectError,
+  type ConnectOptions,
+  type Gateway,
+  SpecError,
+  type Transport,
+  type TransportProvider,
+  type XSpec,
+} from '@tsnet/core/transport';
 import type ssh2 from 'ssh2';
 import type { AuthOptions } from './auth.js';
 import { ConnectionPool, type ConnectionSettings, type HostKeyPolicy, type SshConnection, type Target } from './connection.js';

@@ -1,4 +1,4 @@
-import type { Transport, TransportExit } from '@tsnet/core/internal';
+import type { Transport, TransportExit } from '@tsnet/core/transport';
 import type ssh2 from 'ssh2';
 import type { SshConnection } from './connection.js';
 import { killCommand as killCommandFor } from './remote-command.js';

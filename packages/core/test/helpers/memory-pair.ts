@@ -5,7 +5,8 @@
 // for fault tests.
 import { createRequire } from 'node:module';
 import { Gateway, type GatewayOptions, XSpec } from '@tsnet/core';
-import { type Channel, type ExecRequest, execute, type Transport, type TransportExit, type WireOptions, WorkerGateway } from '@tsnet/core/internal';
+import { type Channel, type ExecRequest, execute, type Transport, type TransportExit, WorkerGateway } from '@tsnet/core/worker';
+import type { WireOptions } from '../../src/gateway/base-gateway.js';
 
 export interface PipeOptions {
   /** Largest piece delivered to the reader at once. Default 64 KiB (a Linux pipe read). */

@@ -1,4 +1,4 @@
-import { ProtocolError } from './errors.js';
+import { ProtocolError } from '../errors.js';
 import { frameTypeNames, HEADER_SIZE, isFrameType, MAGIC } from './frame.js';
 
 export interface FrameSink {

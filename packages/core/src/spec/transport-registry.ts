@@ -1,5 +1,5 @@
-import { SpecError } from './errors.js';
-import type { TransportProvider } from './transport.js';
+import { SpecError } from '../errors.js';
+import type { TransportProvider } from './transport-types.js';
 
 /** Which package provides each gateway type. */
 export const TRANSPORT_PACKAGES: Record<string, string> = {

@@ -1,5 +1,5 @@
+import { RemoteError } from '../errors.js';
 import type { Channel } from './channel.js';
-import { RemoteError } from './errors.js';
 
 /** Unread items in a receive queue above which members wait. */
 const QUEUE_HIGH_WATER = 128;

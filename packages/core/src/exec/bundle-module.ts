@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { SourceError } from './errors.js';
+import { SourceError } from '../errors.js';
 
 /**
  * Bundles a module with its relative imports into one CommonJS function body for remote execution.

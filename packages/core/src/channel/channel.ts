@@ -1,6 +1,6 @@
-import type { BaseGateway } from './base-gateway.js';
-import { ChannelClosedError, DumpError, ProtocolError, type RemoteError, TimeoutError, TsnetError } from './errors.js';
-import { channelBrand, isInt32 } from './serializer.js';
+import { ChannelClosedError, DumpError, ProtocolError, type RemoteError, TimeoutError, TsnetError } from '../errors.js';
+import type { BaseGateway } from '../gateway/base-gateway.js';
+import { channelBrand, isInt32 } from '../wire/serializer.js';
 
 export interface ReceiveOptions {
   /** Milliseconds; on expiry receive() rejects with TimeoutError and consumes nothing. */

@@ -1,11 +1,11 @@
+import type { Channel } from '../channel/channel.js';
+import { makeFileFor } from '../channel/streams.js';
+import { describeError, type GatewayCloseInfo, ProtocolError } from '../errors.js';
+import type { ExecRequest } from '../exec/remote-source.js';
+import type { Transport } from '../spec/transport-types.js';
+import { FrameFlag, FrameType, PROTOCOL_VERSION } from '../wire/frame.js';
+import { dumpParts } from '../wire/serializer.js';
 import { BaseGateway, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, type WireOptions } from './base-gateway.js';
-import type { Channel } from './channel.js';
-import { describeError, type GatewayCloseInfo, ProtocolError } from './errors.js';
-import { FrameFlag, FrameType, PROTOCOL_VERSION } from './frame.js';
-import type { ExecRequest } from './remote-source.js';
-import { dumpParts } from './serializer.js';
-import { makeFileFor } from './streams.js';
-import type { Transport } from './transport.js';
 
 /** What the remote platform layer provides to run code. */
 export interface WorkerHost {

@@ -1,4 +1,4 @@
-import type { Channel } from './channel.js';
+import type { Channel } from '../channel/channel.js';
 
 /** What the local side tells the relay (kwargs of its remoteExec). */
 export interface RelayArgs {

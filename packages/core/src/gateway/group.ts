@@ -1,10 +1,10 @@
-import type { Channel } from './channel.js';
-import { GroupError, SpecError, TsnetError } from './errors.js';
+import type { Channel } from '../channel/channel.js';
+import { MultiChannel } from '../channel/multi-channel.js';
+import { GroupError, SpecError, TsnetError } from '../errors.js';
+import { findTransport } from '../spec/transport-registry.js';
+import type { Transport, TransportProvider } from '../spec/transport-types.js';
+import { XSpec } from '../spec/xspec.js';
 import { Gateway, type GatewayOptions, type OutputListener } from './gateway.js';
-import { MultiChannel } from './multi-channel.js';
-import type { Transport, TransportProvider } from './transport.js';
-import { findTransport } from './transports.js';
-import { XSpec } from './xspec.js';
 
 export type GatewaySpec = string | XSpec | TransportProvider;
 

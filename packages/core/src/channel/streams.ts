@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
-import { builtin } from './builtin.js';
+import { ChannelClosedError, TsnetError } from '../errors.js';
+import { builtin } from '../io/builtin.js';
 import type { Channel } from './channel.js';
-import { ChannelClosedError, TsnetError } from './errors.js';
 
 /** A Writable that sends each chunk as one item; backpressure follows the channel's window. */
 export function channelWritable(channel: Channel, options?: { proxyClose?: boolean }): Writable {

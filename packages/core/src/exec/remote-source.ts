@@ -1,6 +1,6 @@
 import { type Node, parse } from 'acorn';
 import { analyze } from 'eslint-scope';
-import { SourceError } from './errors.js';
+import { SourceError } from '../errors.js';
 
 /** Names every remote execution scope provides besides the runtime's globals. */
 export const EXEC_SCOPE_NAMES = [

@@ -1,4 +1,4 @@
-import type { Channel } from './channel.js';
+import type { Channel } from '../channel/channel.js';
 import type { ExecRequest } from './remote-source.js';
 
 const AsyncFunction = (async () => {}).constructor as new (...args: string[]) => (...args: unknown[]) => Promise<unknown>;

@@ -1,11 +1,11 @@
+import type { Channel } from '../channel/channel.js';
+import { makeFileFor, outputReadable } from '../channel/streams.js';
+import { BootstrapError, GatewayClosedError, type GatewayCloseInfo, ProtocolError, SourceError } from '../errors.js';
+import { type ExecRequest, functionSource } from '../exec/remote-source.js';
+import type { Transport, TransportExit } from '../spec/transport-types.js';
+import type { XSpec } from '../spec/xspec.js';
+import { FrameFlag, FrameType, PROTOCOL_VERSION } from '../wire/frame.js';
 import { BaseGateway, checkWireOptions, DEFAULT_MAX_MESSAGE, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, type WireOptions } from './base-gateway.js';
-import type { Channel } from './channel.js';
-import { BootstrapError, GatewayClosedError, type GatewayCloseInfo, ProtocolError, SourceError } from './errors.js';
-import { FrameFlag, FrameType, PROTOCOL_VERSION } from './frame.js';
-import { type ExecRequest, functionSource } from './remote-source.js';
-import { makeFileFor, outputReadable } from './streams.js';
-import type { Transport, TransportExit } from './transport.js';
-import type { XSpec } from './xspec.js';
 
 export interface RemoteInfo {
   pid: number;
@@ -450,7 +450,7 @@ export class Gateway extends BaseGateway {
     const ch = this.newChannel<T>();
     const ready = (async () => {
       if (url.protocol !== 'file:') throw new SourceError(`remoteExec(): module URLs must be file: URLs, got ${url.href}`);
-      const { bundleModule } = await import('./bundle-module.js');
+      const { bundleModule } = await import('../exec/bundle-module.js');
       const code = await bundleModule(url);
       const parts = this._dump({ kind: 'module', source: code, filename: url.href, kwargs } satisfies ExecRequest);
       this._checkOpen();

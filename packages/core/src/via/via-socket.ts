@@ -1,7 +1,7 @@
 import { Duplex } from 'node:stream';
-import type { Channel } from './channel.js';
-import { ChannelClosedError, ConnectError, RemoteError } from './errors.js';
-import type { Gateway } from './gateway.js';
+import type { Channel } from '../channel/channel.js';
+import { ChannelClosedError, ConnectError, RemoteError } from '../errors.js';
+import type { Gateway } from '../gateway/gateway.js';
 
 /**
  * Runs on the master's host: connects to host:port from there and relays bytes both ways over its

@@ -1,7 +1,7 @@
-import type { Channel } from './channel.js';
-import { ConnectError, type GatewayCloseInfo, RemoteError } from './errors.js';
-import type { Gateway } from './gateway.js';
-import type { Transport, TransportExit } from './transport.js';
+import type { Channel } from '../channel/channel.js';
+import { ConnectError, type GatewayCloseInfo, RemoteError } from '../errors.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { Transport, TransportExit } from '../spec/transport-types.js';
 import { type RelayArgs, tsnetViaRelay } from './via-relay.js';
 
 /** What a transport provider asks of connectVia(): a command to run on the master's host. */

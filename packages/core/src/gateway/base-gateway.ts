@@ -1,4 +1,4 @@
-import { Channel } from './channel.js';
+import { Channel } from '../channel/channel.js';
 import {
   DumpError,
   describeError,
@@ -9,11 +9,11 @@ import {
   RemoteError,
   type RemoteErrorInfo,
   SpecError,
-} from './errors.js';
-import { FrameType, frameTypeNames, HEADER_SIZE, readU32, writeHeader } from './frame.js';
-import { FrameDecoder } from './frame-decoder.js';
-import { type ChannelCodec, type ChannelLike, dumpParts, loads, loadsAt, writeInt32Item } from './serializer.js';
-import type { Transport } from './transport.js';
+} from '../errors.js';
+import type { Transport } from '../spec/transport-types.js';
+import { FrameType, frameTypeNames, HEADER_SIZE, readU32, writeHeader } from '../wire/frame.js';
+import { FrameDecoder } from '../wire/frame-decoder.js';
+import { type ChannelCodec, type ChannelLike, dumpParts, loads, loadsAt, writeInt32Item } from '../wire/serializer.js';
 
 export interface WireOptions {
   /** Receive window per channel in bytes: how much a peer may send before we read. Default 4 MiB. */

@@ -1,4 +1,4 @@
-import { SpecError } from './errors.js';
+import { SpecError } from '../errors.js';
 
 /** Gateway types a spec may start with (the first key that is one of these decides). */
 export const GATEWAY_TYPES = ['popen', 'ssh', 'socket', 'ws'] as const;

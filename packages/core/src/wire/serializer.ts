@@ -1,5 +1,5 @@
 import { SuperJSON } from 'superjson';
-import { DumpError, LoadError } from './errors.js';
+import { DumpError, LoadError } from '../errors.js';
 
 /**
  * The one place that says what may cross the wire.

@@ -1,0 +1,17 @@
+/**
+ * `@tsnet/core/worker`: what the bootstrap bundles into the remote runtime. Everything reachable
+ * from this file runs on every supported remote runtime (Node 18 and up, bun, deno) and never
+ * imports a host-only module (acorn, eslint-scope, esbuild, the host Gateway, groups);
+ * `scripts/check-bootstrap.mjs` walks the import graph from here to check that.
+ * Not a stable public API.
+ */
+export { Channel } from './channel/channel.js';
+export { type ExecutorScope, execute } from './exec/executor.js';
+export type { ExecRequest } from './exec/remote-source.js';
+export { WorkerGateway } from './gateway/worker-gateway.js';
+export { builtin } from './io/builtin.js';
+export { type DirectReadHooks, directRead } from './io/direct-read.js';
+export { openRawPipe, type RawPipe, rawPipeOf } from './io/raw-pipe.js';
+export type { Transport, TransportExit } from './spec/transport-types.js';
+export { encodeFrame, FrameType, HEADER_SIZE, MAGIC, PROTOCOL_VERSION } from './wire/frame.js';
+export { FrameDecoder } from './wire/frame-decoder.js';
