@@ -59,3 +59,5 @@ if (problems.length) {
 console.log(
   `tsnet-bootstrap.js: ${code.length} B of ${BUDGET} B budget (injected worker part ${worker.length} B of ${WORKER_BUDGET} B), ASCII, builtins only: ${[...required].sort().join(', ')}`,
 );
+// The host/worker rule: nothing host-only is reachable from the remote side's entries.
+await (await import('./check-worker-imports.mjs')).main();

@@ -154,8 +154,7 @@ export class GatewayClosedError extends TsnetError {
   readonly signal: string | undefined;
   readonly stderr: string;
   constructor(gatewayId: string, info: GatewayCloseInfo, stderr = '') {
-    const tail = stderr.trim() ? `\nLast lines of remote stderr:\n${indent(stderr.trimEnd())}` : '';
-    super(`gateway ${gatewayId} is closed: ${info.reason}${tail}`, { cause: info.error, code: 'TSNET_ERR_GATEWAY_CLOSED' });
+    super(`gateway ${gatewayId} is closed: ${info.reason}${formatStderrTail(stderr)}`, { cause: info.error, code: 'TSNET_ERR_GATEWAY_CLOSED' });
     this.gatewayId = gatewayId;
     this.reason = info.reason;
     this.exitCode = info.exitCode;
@@ -234,6 +233,17 @@ export class LoadError extends TsnetError {
     super(message, { code: 'TSNET_ERR_LOAD' });
     this.offset = offset;
   }
+}
+
+/**
+ * A remote's stderr for the end of an error message: a heading and its last `maxLines` lines,
+ * indented; '' when it said nothing.
+ */
+export function formatStderrTail(stderr: string, maxLines = Number.POSITIVE_INFINITY): string {
+  const text = stderr.trim();
+  if (!text) return '';
+  const lines = text.split('\n');
+  return `\nLast lines of remote stderr:\n${indent(lines.length > maxLines ? lines.slice(-maxLines).join('\n') : text)}`;
 }
 
 export function indent(text: string, prefix = '  '): string {

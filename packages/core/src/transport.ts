@@ -12,7 +12,7 @@ export {
   SpecError,
 } from './errors.js';
 export type { Gateway } from './gateway/gateway.js';
-export { type DirectReadHooks, directRead } from './io/direct-read.js';
+export { directRead } from './io/direct-read.js';
 export { type RawPipe, rawPipeOf } from './io/raw-pipe.js';
 export { registerTransport } from './spec/transport-registry.js';
 export type { ConnectOptions, Transport, TransportExit, TransportProvider } from './spec/transport-types.js';

@@ -6,8 +6,8 @@
  * Not a stable public API.
  */
 export { Channel } from './channel/channel.js';
-export { type ExecutorScope, execute } from './exec/executor.js';
-export type { ExecRequest } from './exec/remote-source.js';
+export type { ExecRequest } from './exec/executor.js';
+export { execute } from './exec/executor.js';
 export { WorkerGateway } from './gateway/worker-gateway.js';
 export { builtin } from './io/builtin.js';
 export { type DirectReadHooks, directRead } from './io/direct-read.js';

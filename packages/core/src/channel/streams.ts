@@ -4,7 +4,7 @@ import { builtin } from '../io/builtin.js';
 import type { Channel } from './channel.js';
 
 /** A Writable that sends each chunk as one item; backpressure follows the channel's window. */
-export function channelWritable(channel: Channel, options?: { proxyClose?: boolean }): Writable {
+function channelWritable(channel: Channel, options?: { proxyClose?: boolean }): Writable {
   const { Writable } = builtin<typeof import('node:stream')>('node:stream');
   return new Writable({
     highWaterMark: 256 * 1024,
@@ -24,7 +24,7 @@ export function channelWritable(channel: Channel, options?: { proxyClose?: boole
 }
 
 /** A Readable of Buffers (strings are UTF-8 encoded); ends when the channel closes. */
-export function channelReadable(channel: Channel): Readable {
+function channelReadable(channel: Channel): Readable {
   const { Readable } = builtin<typeof import('node:stream')>('node:stream');
   return new Readable({
     highWaterMark: 256 * 1024,

@@ -1,5 +1,13 @@
 import type { Channel } from '../channel/channel.js';
-import type { ExecRequest } from './remote-source.js';
+
+/** What travels in the first item of an EXEC channel. */
+export interface ExecRequest {
+  kind: 'source' | 'function' | 'module';
+  source: string;
+  /** Shown in remote stack traces. */
+  filename: string;
+  kwargs: unknown;
+}
 
 const AsyncFunction = (async () => {}).constructor as new (...args: string[]) => (...args: unknown[]) => Promise<unknown>;
 

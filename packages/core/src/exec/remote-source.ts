@@ -1,9 +1,18 @@
 import { type Node, parse } from 'acorn';
 import { analyze } from 'eslint-scope';
 import { SourceError } from '../errors.js';
+import type { ExecRequest } from './executor.js';
+
+export type { ExecRequest };
+
+/**
+ * The host side of remote execution: a function or string of source becomes an ExecRequest,
+ * checked here (acorn, eslint-scope) so a function that cannot run remotely fails before anything
+ * is sent. Host only: the remote side never loads this module (see exec/executor.ts).
+ */
 
 /** Names every remote execution scope provides besides the runtime's globals. */
-export const EXEC_SCOPE_NAMES = [
+const EXEC_SCOPE_NAMES = [
   'channel',
   'kwargs',
   'require',
@@ -15,15 +24,6 @@ export const EXEC_SCOPE_NAMES = [
   '__name',
   '__vite_ssr_dynamic_import__',
 ] as const;
-
-/** What travels in the first item of an EXEC channel. */
-export interface ExecRequest {
-  kind: 'source' | 'function' | 'module';
-  source: string;
-  /** Shown in remote stack traces. */
-  filename: string;
-  kwargs: unknown;
-}
 
 export interface ParsedFunction {
   /** An expression that evaluates to the function. */
@@ -92,4 +92,27 @@ export function freeVariables(ast: Node, remoteGlobals: ReadonlySet<string>): st
     names.add(n);
   }
   return [...names].sort();
+}
+
+let execCounter = 0;
+
+/**
+ * The request for a string of source (the body of an async function with `channel`, `kwargs` and
+ * `require` in scope) or a self-contained function; a SourceError for anything else (module URLs
+ * are bundled first, see bundle-module.ts).
+ */
+export function execRequest(source: unknown, kwargs: unknown, remoteGlobals: ReadonlySet<string>): ExecRequest {
+  const n = ++execCounter;
+  if (typeof source === 'string') return { kind: 'source', source, filename: `tsnet-exec-${n}.js`, kwargs };
+  if (typeof source === 'function') {
+    const fn = functionSource(source as (...a: never[]) => unknown, remoteGlobals);
+    return { kind: 'function', source: fn.expression, filename: `tsnet-fn-${fn.name}-${n}.js`, kwargs };
+  }
+  throw new SourceError(`remoteExec() takes a string of source, a function or a module URL, got ${describeType(source)}`);
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
 }

@@ -1,53 +1,37 @@
 import { Channel } from '../channel/channel.js';
-import {
-  DumpError,
-  describeError,
-  GatewayClosedError,
-  type GatewayCloseInfo,
-  LoadError,
-  ProtocolError,
-  RemoteError,
-  type RemoteErrorInfo,
-  SpecError,
-} from '../errors.js';
+import { ChannelTable } from '../channel/channel-table.js';
+import { DumpError, describeError, GatewayClosedError, type GatewayCloseInfo, LoadError, ProtocolError, RemoteError, type RemoteErrorInfo } from '../errors.js';
 import type { Transport } from '../spec/transport-types.js';
-import { FrameType, frameTypeNames, HEADER_SIZE, readU32, writeHeader } from '../wire/frame.js';
+import { FrameType, frameTypeNames, readU32 } from '../wire/frame.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
-import { type ChannelCodec, type ChannelLike, dumpParts, loads, loadsAt, writeInt32Item } from '../wire/serializer.js';
+import { FrameWriter } from '../wire/frame-writer.js';
+import {
+  checkOption,
+  creditThreshold,
+  DEFAULT_MAX_FRAME,
+  DEFAULT_MAX_MESSAGE,
+  DEFAULT_WINDOW,
+  DEFAULT_WRITE_HIGH_WATER,
+  MAX_MAX_MESSAGE,
+  MAX_WINDOW,
+  MIN_FRAME,
+  MIN_WINDOW,
+  maxFrameFor,
+  type WireOptions,
+} from '../wire/limits.js';
+import { type ChannelCodec, type ChannelLike, dumpParts, loads, loadsAt } from '../wire/serializer.js';
 
-export interface WireOptions {
-  /** Receive window per channel in bytes: how much a peer may send before we read. Default 4 MiB. */
-  window?: number;
-  /** Largest frame payload in bytes; larger messages travel in pieces. Default 1 MiB. */
-  maxFrame?: number;
-  /** Bytes queued for the transport above which send() waits. Default 8 MiB. */
-  writeHighWater?: number;
-  /** Largest single item in bytes, once serialized, either side may send. Default 1 GiB. */
-  maxMessage?: number;
-}
-
-export const DEFAULT_WINDOW = 4 << 20;
-export const DEFAULT_MAX_FRAME = 1 << 20;
-export const DEFAULT_MAX_MESSAGE = 1 << 30;
-/** Limits on the options above (docs/protocol.md): credits are u32, frames must fit a window. */
-export const MIN_WINDOW = 4096;
-export const MAX_WINDOW = 1 << 30;
-export const MIN_FRAME = 1024;
-export const MAX_MAX_MESSAGE = 2 ** 32 - 1;
-const SMALL_FRAME = 8192;
 /** A payload rest at least this large is read into place by transports that can (Transport.readInto). */
 const DIRECT_READ_MIN = 64 * 1024;
-const SLAB = 64 * 1024;
-const RESOLVED: Promise<void> = Promise.resolve();
-
-const tick: (fn: () => void) => void =
-  typeof (globalThis as { process?: { nextTick?: unknown } }).process?.nextTick === 'function'
-    ? (globalThis as unknown as { process: { nextTick(fn: () => void): void } }).process.nextTick
-    : queueMicrotask;
 
 /**
- * The channel multiplexer shared by both ends: frames in and out, channel table, flow control,
- * batching of writes. The local Gateway and the remote WorkerGateway add their roles on top.
+ * The channel multiplexer shared by both ends: it drives the frame decoder, dispatches frames to
+ * the channel table, and writes through a FrameWriter. The local Gateway and the remote
+ * WorkerGateway add their roles on top (control frames, what a broken wire means).
+ *
+ * Contract: every failure while reading becomes one ProtocolError naming the frame's offset, given
+ * to `_protocolFailure()` once; nothing is read after it. `_markDown()` fails every channel and
+ * every waiting writer with one GatewayClosedError; later writes are dropped.
  */
 export abstract class BaseGateway {
   /** The gateway's id within its group (gw0, gw1, …, or the spec's id=). */
@@ -61,22 +45,10 @@ export abstract class BaseGateway {
   _maxMessage: number;
   /** @internal */ _peerMaxMessage: number;
   protected readonly transport: Transport;
-  readonly #channels = new Map<number, Channel>();
-  #nextId: number;
-  readonly #parity: number;
+  readonly #table: ChannelTable;
   readonly #decoder: FrameDecoder;
+  readonly #writer: FrameWriter;
   readonly #codec: ChannelCodec;
-  readonly #highWater: number;
-
-  // writer state
-  #slab = new Uint8Array(SLAB);
-  #slabStart = 0;
-  #slabPos = 0;
-  #out: Uint8Array[] = [];
-  #outBytes = 0;
-  #flushScheduled = false;
-  #blocked = false;
-  #drainWaiters: Array<{ resolve(): void; reject(e: unknown): void }> = [];
 
   #down: GatewayClosedError | null = null;
   /** Set at the first unreadable frame. */
@@ -88,13 +60,17 @@ export abstract class BaseGateway {
     this.id = id;
     this.transport = transport;
     this._setWindow(checkOption('window', options?.window, DEFAULT_WINDOW, MIN_WINDOW, MAX_WINDOW));
-    this._maxFrame = Math.min(checkOption('maxFrame', options?.maxFrame, DEFAULT_MAX_FRAME, MIN_FRAME, MAX_WINDOW), Math.floor((this._window * 3) / 4));
+    this._maxFrame = Math.min(checkOption('maxFrame', options?.maxFrame, DEFAULT_MAX_FRAME, MIN_FRAME, MAX_WINDOW), maxFrameFor(this._window));
     this._maxMessage = checkOption('maxMessage', options?.maxMessage, DEFAULT_MAX_MESSAGE, 1, MAX_MAX_MESSAGE);
     this._peerMaxMessage = this._maxMessage;
-    this.#highWater = checkOption('writeHighWater', options?.writeHighWater, 8 << 20, 0, Number.MAX_SAFE_INTEGER);
-    this.#parity = role === 'master' ? 1 : 0;
-    this.#nextId = role === 'master' ? 1 : 2;
+    const highWater = checkOption('writeHighWater', options?.writeHighWater, DEFAULT_WRITE_HIGH_WATER, 0, Number.MAX_SAFE_INTEGER);
+    this.#table = new ChannelTable(
+      role,
+      (channelId) => new Channel(this, channelId, this._peerWindow),
+      (what) => this.#bad(what),
+    );
     this.#decoder = new FrameDecoder(this, { maxPayload: Math.max(this._maxFrame, DEFAULT_MAX_FRAME) });
+    this.#writer = new FrameWriter(transport, highWater);
     this.#codec = {
       toWire: (ch: ChannelLike, path: string) => {
         const c = ch as unknown as Channel;
@@ -106,12 +82,12 @@ export abstract class BaseGateway {
         }
         return c.id;
       },
-      fromWire: (id: number) => {
+      fromWire: (channelId: number) => {
         // A reference to one of our channels that was closed and forgotten meanwhile: a closed stand-in.
-        return this.#lookup(id, true) ?? Channel._closed(this, id);
+        return this.#table.lookup(channelId, true) ?? Channel._closed(this, channelId);
       },
     };
-    transport.onDrain(() => this.#onDrain());
+    transport.onDrain(() => this.#writer.drained());
     transport.readInto?.(
       () => (this.#down || this.#broken ? undefined : this.#decoder.directTarget(DIRECT_READ_MIN)),
       (n) => this.#onDirect(n),
@@ -122,9 +98,9 @@ export abstract class BaseGateway {
   /** @internal sets our receive window (before any channel exists) and what follows from it. */
   _setWindow(window: number): void {
     this._window = window;
-    this._creditThreshold = Math.max(1, Math.floor(window / 4));
+    this._creditThreshold = creditThreshold(window);
     this._peerWindow = window;
-    if (this._maxFrame !== undefined) this._maxFrame = Math.min(this._maxFrame, Math.floor((window * 3) / 4));
+    if (this._maxFrame !== undefined) this._maxFrame = Math.min(this._maxFrame, maxFrameFor(window));
   }
 
   /**
@@ -136,11 +112,7 @@ export abstract class BaseGateway {
   /** Opens a new channel; the peer learns of it when it is sent inside a message. */
   newChannel<T = unknown>(): Channel<T> {
     this._checkOpen();
-    const id = this.#nextId;
-    this.#nextId += 2;
-    const ch = new Channel<T>(this, id, this._peerWindow);
-    this.#channels.set(id, ch as Channel);
-    return ch;
+    return this.#table.open() as Channel<T>;
   }
 
   /** @internal throws GatewayClosedError when down. */
@@ -154,12 +126,12 @@ export abstract class BaseGateway {
 
   /** @internal */
   get _numChannels(): number {
-    return this.#channels.size;
+    return this.#table.size;
   }
 
   /** @internal */
   _channels(): IterableIterator<Channel> {
-    return this.#channels.values();
+    return this.#table.values();
   }
 
   // ------------------------------------------------------------------ reading
@@ -218,13 +190,13 @@ export abstract class BaseGateway {
   onFrame(type: number, flags: number, channelId: number, buf: Uint8Array, start: number, end: number): void {
     switch (type) {
       case FrameType.DATA: {
-        const ch = this.#lookup(channelId, true);
+        const ch = this.#table.lookup(channelId, true);
         ch?._onData(flags, buf, start, end, buf !== this.#reading);
         return;
       }
       case FrameType.CREDIT: {
         if (end - start !== 4) throw this.#bad(`CREDIT frame with ${end - start} payload bytes (expected 4)`);
-        const ch = this.#lookup(channelId, false);
+        const ch = this.#table.lookup(channelId, false);
         ch?._onCredit(readU32(buf, start));
         return;
       }
@@ -235,7 +207,7 @@ export abstract class BaseGateway {
           this._onControl(type, flags, channelId, payload);
           return;
         }
-        const ch = this.#lookup(channelId, false);
+        const ch = this.#table.lookup(channelId, false);
         let err: RemoteError | null = null;
         if (type === FrameType.CLOSE_ERROR) err = new RemoteError(this._loadErrorInfo(payload), this.id, channelId);
         ch?._onClose(err);
@@ -255,7 +227,7 @@ export abstract class BaseGateway {
   /** @internal FrameSink: a DATA frame continuing a large message is read straight into it. */
   payloadTarget(type: number, _flags: number, channelId: number, length: number): Uint8Array | undefined {
     if (type !== FrameType.DATA) return undefined;
-    return this.#channels.get(channelId)?._payloadTarget(length);
+    return this.#table.get(channelId)?._payloadTarget(length);
   }
 
   /** @internal */
@@ -276,33 +248,14 @@ export abstract class BaseGateway {
     return new ProtocolError(`bad ${BaseGateway._typeName(this.#decoder.frameType)} frame at byte ${at}: ${what}`, { offset: at });
   }
 
-  /** Finds a channel, creating one the peer opened. Throws for ids this side could not have issued. */
-  #lookup(id: number, create: boolean): Channel | undefined {
-    const ch = this.#channels.get(id);
-    if (ch) return ch;
-    if (id === 0) throw this.#bad('channel frame for channel 0 (reserved for the gateway)');
-    if ((id & 1) === this.#parity) {
-      if (id >= this.#nextId) throw this.#bad(`channel ${id} was never opened by this side`);
-      return undefined; // closed and forgotten: a late frame
-    }
-    if (!create) return undefined;
-    const fresh = new Channel(this, id, this._peerWindow);
-    this.#channels.set(id, fresh);
-    return fresh;
-  }
-
   /** @internal registers a channel the peer opened with EXEC or STATUS. */
   _acceptChannel(id: number): Channel {
-    if (id === 0 || (id & 1) === this.#parity) throw this.#bad(`peer opened channel ${id} with the wrong parity`);
-    if (this.#channels.has(id)) throw this.#bad(`peer opened channel ${id} twice`);
-    const ch = new Channel(this, id, this._peerWindow);
-    this.#channels.set(id, ch);
-    return ch;
+    return this.#table.accept(id);
   }
 
   /** @internal */
   _forget(id: number): void {
-    this.#channels.delete(id);
+    this.#table.forget(id);
   }
 
   /** @internal */
@@ -319,111 +272,22 @@ export abstract class BaseGateway {
 
   /** @internal queues one frame; written in a batch on the next tick. */
   _writeFrame(type: number, flags: number, channelId: number, parts: readonly Uint8Array[], total: number): void {
-    if (this.#down) return;
-    if (total <= SMALL_FRAME) {
-      if (this.#slab.length - this.#slabPos < HEADER_SIZE + total) this.#newSlab();
-      writeHeader(this.#slab, this.#slabPos, type, flags, channelId, total);
-      let at = this.#slabPos + HEADER_SIZE;
-      for (const p of parts) {
-        this.#slab.set(p, at);
-        at += p.length;
-      }
-      this.#slabPos = at;
-    } else {
-      if (this.#slab.length - this.#slabPos < HEADER_SIZE) this.#newSlab();
-      writeHeader(this.#slab, this.#slabPos, type, flags, channelId, total);
-      this.#slabPos += HEADER_SIZE;
-      this.#pushSlab();
-      for (const p of parts) if (p.length > 0) this.#out.push(p);
-    }
-    this.#queued(HEADER_SIZE + total);
+    this.#writer.writeFrame(type, flags, channelId, parts, total);
   }
 
-  /**
-   * @internal a DATA frame of one int32 item, serialized straight into the slab: the bytes
-   * dumpParts() would give, without its two allocations.
-   */
+  /** @internal a DATA frame of one int32 item, serialized straight into the outgoing slab. */
   _writeInt32(channelId: number, value: number): void {
-    if (this.#down) return;
-    if (this.#slab.length - this.#slabPos < HEADER_SIZE + 5) this.#newSlab();
-    writeHeader(this.#slab, this.#slabPos, FrameType.DATA, 0, channelId, 5);
-    this.#slabPos = writeInt32Item(this.#slab, this.#slabPos + HEADER_SIZE, value);
-    this.#queued(HEADER_SIZE + 5);
-  }
-
-  /** Counts bytes queued for the wire and makes sure they go out: now past 1 MiB, else at the end of the tick. */
-  #queued(bytes: number): void {
-    this.#outBytes += bytes;
-    if (this.#outBytes >= 1 << 20 && !this.#blocked) this.#flush();
-    else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      tick(this.#flushTick);
-    }
-  }
-
-  #newSlab(): void {
-    this.#pushSlab();
-    this.#slab = new Uint8Array(SLAB);
-    this.#slabStart = 0;
-    this.#slabPos = 0;
-  }
-
-  #pushSlab(): void {
-    if (this.#slabPos > this.#slabStart) {
-      this.#out.push(this.#slab.subarray(this.#slabStart, this.#slabPos));
-      this.#slabStart = this.#slabPos;
-    }
-  }
-
-  readonly #flushTick = (): void => {
-    this.#flushScheduled = false;
-    if (!this.#blocked) this.#flush();
-  };
-
-  #flush(): void {
-    this.#pushSlab();
-    if (this.#out.length === 0 || this.#down) return;
-    const chunks = this.#out;
-    this.#out = [];
-    this.#outBytes = 0;
-    let ok: boolean;
-    if (chunks.length === 1) ok = this.transport.write(chunks[0]!);
-    else if (this.transport.writev) ok = this.transport.writev(chunks);
-    else {
-      ok = true;
-      for (const c of chunks) ok = this.transport.write(c) && ok;
-    }
-    if (!ok) this.#blocked = true;
-    else this.#releaseWriters();
-  }
-
-  #onDrain(): void {
-    this.#blocked = false;
-    this.#flush();
-    if (!this.#blocked) this.#releaseWriters();
-  }
-
-  #releaseWriters(): void {
-    // Checked first: this runs on every flush, and splice(0) allocates even when nobody waits.
-    if (this.#drainWaiters.length === 0 || this.#outBytes >= this.#highWater) return;
-    for (const w of this.#drainWaiters.splice(0)) w.resolve();
+    this.#writer.writeInt32(channelId, value);
   }
 
   /** @internal resolves when the writer can take more (transport not backed up). */
   _writable(): Promise<void> {
-    if (this.#down) return Promise.reject(this.#down);
-    if (!this.#blocked || this.#outBytes < this.#highWater) return RESOLVED;
-    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+    return this.#writer.writable();
   }
 
   /** @internal */
   _writeCredit(channelId: number, bytes: number): void {
-    const b = new Uint8Array(4);
-    b[0] = bytes >>> 24;
-    b[1] = (bytes >>> 16) & 0xff;
-    b[2] = (bytes >>> 8) & 0xff;
-    b[3] = bytes & 0xff;
-    this._writeFrame(FrameType.CREDIT, 0, channelId, [b], 4);
+    this.#writer.writeU32Frame(FrameType.CREDIT, channelId, bytes);
   }
 
   /** @internal */
@@ -451,12 +315,12 @@ export abstract class BaseGateway {
 
   /** @internal flushes queued frames now (before exit). */
   _flushNow(): void {
-    if (!this.#blocked) this.#flush();
+    this.#writer.flushNow();
   }
 
   /** @internal bytes queued locally for the wire. */
   get _queuedOut(): number {
-    return this.#outBytes + (this.#slabPos - this.#slabStart);
+    return this.#writer.queued;
   }
 
   /**
@@ -467,11 +331,9 @@ export abstract class BaseGateway {
     if (this.#down) return this.#down;
     const error = new GatewayClosedError(this.id, info, stderr);
     this.#down = error;
-    this.#out = [];
-    this.#outBytes = 0;
-    for (const w of this.#drainWaiters.splice(0)) w.reject(error);
-    for (const ch of [...this.#channels.values()]) ch._onGatewayClosed(error);
-    this.#channels.clear();
+    this.#writer.close(error);
+    for (const ch of [...this.#table.values()]) ch._onGatewayClosed(error);
+    this.#table.clear();
     return error;
   }
 
@@ -492,20 +354,4 @@ export abstract class BaseGateway {
 
   /** @internal Node stream adapters, provided by the platform layer (streams.ts). */
   abstract _makeFile(channel: Channel, mode: 'r' | 'w', options?: { proxyClose?: boolean }): import('node:stream').Readable | import('node:stream').Writable;
-}
-
-/** Throws SpecError for wire options out of range (docs/protocol.md, limits). */
-export function checkWireOptions(options: WireOptions | undefined): void {
-  checkOption('window', options?.window, DEFAULT_WINDOW, MIN_WINDOW, MAX_WINDOW);
-  checkOption('maxFrame', options?.maxFrame, DEFAULT_MAX_FRAME, MIN_FRAME, MAX_WINDOW);
-  checkOption('maxMessage', options?.maxMessage, DEFAULT_MAX_MESSAGE, 1, MAX_MAX_MESSAGE);
-  checkOption('writeHighWater', options?.writeHighWater, 8 << 20, 0, Number.MAX_SAFE_INTEGER);
-}
-
-function checkOption(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new SpecError(`gateway option ${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
 }

@@ -1,23 +1,19 @@
 import type { Channel } from '../channel/channel.js';
 import { makeFileFor, outputReadable } from '../channel/streams.js';
-import { BootstrapError, GatewayClosedError, type GatewayCloseInfo, ProtocolError, SourceError } from '../errors.js';
-import { type ExecRequest, functionSource } from '../exec/remote-source.js';
+import { BootstrapError, type GatewayCloseInfo, ProtocolError, SourceError } from '../errors.js';
+import type { ExecRequest } from '../exec/executor.js';
+import { execRequest } from '../exec/remote-source.js';
 import type { Transport, TransportExit } from '../spec/transport-types.js';
 import type { XSpec } from '../spec/xspec.js';
-import { FrameFlag, FrameType, PROTOCOL_VERSION } from '../wire/frame.js';
-import { BaseGateway, checkWireOptions, DEFAULT_MAX_MESSAGE, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, type WireOptions } from './base-gateway.js';
+import { FrameFlag, FrameType, PROTOCOL_VERSION, StatusFlag } from '../wire/frame.js';
+import { checkWireOptions, DEFAULT_MAX_MESSAGE, type WireOptions } from '../wire/limits.js';
+import { BaseGateway } from './base-gateway.js';
+import { closeReason } from './close-reason.js';
+import { checkWorkerHello, type MasterHello, type RemoteInfo, type WorkerHello } from './handshake.js';
+import { KeepAlive } from './keep-alive.js';
+import { type OutputListener, RemoteOutput } from './remote-output.js';
 
-export interface RemoteInfo {
-  pid: number;
-  ppid: number;
-  cwd: string;
-  platform: string;
-  arch: string;
-  hostname: string;
-  executable: string;
-  runtime: 'node' | 'bun' | 'deno';
-  versions: Record<string, string>;
-}
+export type { OutputListener, RemoteInfo };
 
 export interface RemoteStatus {
   numChannels: number;
@@ -39,26 +35,12 @@ export interface GatewayOptions extends WireOptions {
   signal?: AbortSignal;
 }
 
-export type OutputListener = (stream: 'stdout' | 'stderr', text: string, gatewayId: string) => void;
-
-/** What the remote side says about itself in its handshake. */
-export interface WorkerHello {
-  version: number;
-  window: number;
-  maxFrame: number;
-  maxMessage?: number;
-  globals: string[];
-  info: RemoteInfo;
-  error?: string;
-  /** With `error`: its TsnetError code (TSNET_ERR_VERSION for a version mismatch). */
-  code?: string;
-}
-
-const STDERR_LINES = 40;
-let execCounter = 0;
-
 /**
  * The local end of a connection to one remote runtime. Create it with makeGateway().
+ *
+ * The host role on top of the multiplexer: the handshake (handshake.ts), remote output
+ * (remote-output.ts), keeping the process alive while something waits (keep-alive.ts), the
+ * lifecycle and its close reason (close-reason.ts), and remote execution.
  */
 export class Gateway extends BaseGateway {
   readonly spec: XSpec;
@@ -73,31 +55,27 @@ export class Gateway extends BaseGateway {
   #exitPromise: Promise<void> | null = null;
   #exiting = false;
   #crash: string | null = null;
-  #stderrTail: string[] = [];
-  #partialLine = { stdout: '', stderr: '' };
-  #listeners = new Set<OutputListener>();
-  #inherit: boolean;
+  readonly #output: RemoteOutput;
+  readonly #keepAlive: KeepAlive;
   /** @internal set by Group */
   _onExit: (() => void) | undefined;
   /** @internal the gateway this one was reached through (via=). */
   _master: Gateway | undefined;
   #killedOnExit = false;
   #exitTimeout = 0;
-  #holds = 0;
-  #refed = true;
-  #refCheck = false;
   #reaped = false;
 
-  /** @internal use makeGateway() */
+  /** Not for users: gateways are made by makeGateway() or a Group. */
   constructor(id: string, spec: XSpec, transport: Transport, options?: GatewayOptions) {
     super(id, transport, 'master', checkedOptions(options, transport));
     this.spec = spec;
-    this.#inherit = (options?.output ?? 'inherit') === 'inherit';
+    this.#output = new RemoteOutput(id, (options?.output ?? 'inherit') === 'inherit');
+    this.#keepAlive = new KeepAlive(transport);
     this.closed = new Promise((r) => {
       this.#resolveClosed = r;
     });
-    transport.onStderr?.((text) => this.#output('stderr', text));
-    transport.onStdout?.((text) => this.#output('stdout', text));
+    transport.onStderr?.((text) => this.#output.push('stderr', text));
+    transport.onStdout?.((text) => this.#output.push('stdout', text));
     transport.closed.then((exit) => this.#onTransportClosed(exit));
   }
 
@@ -110,7 +88,7 @@ export class Gateway extends BaseGateway {
       maxFrame: this._maxFrame,
       maxMessage: this._maxMessage,
       trace: typeof process !== 'undefined' ? (process.env.TSNET_DEBUG ?? '') : '',
-    });
+    } satisfies MasterHello);
     const timeout = options?.connectTimeout ?? 30_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const signal = options?.signal;
@@ -122,7 +100,7 @@ export class Gateway extends BaseGateway {
           () =>
             reject(
               new BootstrapError(
-                `gateway ${this.id} (${this.transport.label}): the remote runtime did not answer the handshake within ${timeout} ms${this.#tailText()}\n` +
+                `gateway ${this.id} (${this.transport.label}): the remote runtime did not answer the handshake within ${timeout} ms${this.#output.tailText()}\n` +
                   'Check that the node binary works on the remote side, or raise connectTimeout.',
                 { stderr: this.stderr },
               ),
@@ -136,7 +114,7 @@ export class Gateway extends BaseGateway {
         }
       });
       this.#hello = hello;
-      this.#started = true;
+      this.#keepAlive.started = true;
       this._hold(0);
       this.#info = hello.info;
       this.#globals = new Set(hello.globals);
@@ -159,43 +137,14 @@ export class Gateway extends BaseGateway {
     await this.closed;
   }
 
-  /**
-   * @internal A gateway keeps the local process alive only while something waits on it (a receive,
-   * a pending send, a callback, waitClose, the handshake, exit). An idle gateway lets the process end;
-   * the default group then terminates it.
-   */
+  /** @internal see KeepAlive: the process stays alive while something waits on this gateway. */
   override _hold(delta: number): void {
-    this.#holds += delta;
-    if (this.#holds > 0) {
-      if (!this.#refed) {
-        this.#refed = true;
-        this.transport.ref?.();
-      }
-    } else if (this.#refed && !this.#refCheck) {
-      // Decide a little later, once: a ping-pong drops to zero holds between every receive and the
-      // next, and one timer per 20 ms costs nothing where one per round trip would.
-      this.#refCheck = true;
-      const timer = setTimeout(() => {
-        this.#refCheck = false;
-        if (this.#holds <= 0 && this.#refed && this.#started) {
-          this.#refed = false;
-          this.transport.unref?.();
-        } else if (this.#holds <= 0) this._hold(0);
-      }, 20);
-      (timer as { unref?: () => void }).unref?.();
-    }
+    this.#keepAlive.hold(delta);
   }
-
-  #started = false;
 
   /** Last lines the remote wrote to stderr. */
   get stderr(): string {
-    return this.#stderrTail.join('\n');
-  }
-
-  #tailText(): string {
-    const t = this.stderr.trim();
-    return t ? `\nLast lines of remote stderr:\n${t.replace(/^/gm, '  ')}` : '';
+    return this.#output.stderr;
   }
 
   // ---------------------------------------------------------------- control frames
@@ -203,48 +152,22 @@ export class Gateway extends BaseGateway {
   protected _onControl(type: number, flags: number, channelId: number, payload: Uint8Array): void {
     switch (type) {
       case FrameType.HELLO: {
-        let hello: WorkerHello;
-        try {
-          hello = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload)) as WorkerHello;
-        } catch {
-          throw new ProtocolError('the remote handshake is not valid JSON');
+        const verdict = checkWorkerHello(payload, `gateway ${this.id} (${this.transport.label})`, !this.#hello && this.#helloWaiter !== null);
+        if ('hello' in verdict) this.#helloWaiter?.resolve(verdict.hello);
+        else {
+          this.#helloWaiter?.reject(verdict.refused);
+          if (verdict.fatal) this._protocolFailure(verdict.refused as ProtocolError);
         }
-        if (typeof hello !== 'object' || hello === null) throw new ProtocolError('the remote handshake is not a JSON object');
-        if (hello.version !== PROTOCOL_VERSION) {
-          const error = new ProtocolError(
-            `protocol version mismatch on gateway ${this.id} (${this.transport.label}): this side speaks tsnet protocol ${PROTOCOL_VERSION}, ` +
-              `the remote side speaks ${String(hello.version)}. Use the same @tsnet version on both sides (re-copy tsnet-bootstrap.js to the server).`,
-            { code: 'TSNET_ERR_VERSION' },
-          );
-          this.#helloWaiter?.reject(error);
-          this._protocolFailure(error);
-          return;
-        }
-        if (hello.error) {
-          const message = `gateway ${this.id} (${this.transport.label}): the remote side refused the handshake: ${String(hello.error)}`;
-          this.#helloWaiter?.reject(
-            hello.code === 'TSNET_ERR_VERSION' ? new ProtocolError(message, { code: 'TSNET_ERR_VERSION' }) : new BootstrapError(message),
-          );
-          return;
-        }
-        if (this.#hello || !this.#helloWaiter) throw new ProtocolError('unexpected second handshake from the remote side');
-        // A remote that announces limits we cannot work with is refused here, not trusted later.
-        if (!isInt(hello.window, MIN_WINDOW, MAX_WINDOW)) throw new ProtocolError(`the remote handshake gives a bad window: ${String(hello.window)}`);
-        if (!isInt(hello.maxFrame, MIN_FRAME, MAX_WINDOW)) throw new ProtocolError(`the remote handshake gives a bad maxFrame: ${String(hello.maxFrame)}`);
-        if (hello.maxMessage !== undefined && !isInt(hello.maxMessage, 1, MAX_MAX_MESSAGE)) {
-          throw new ProtocolError(`the remote handshake gives a bad maxMessage: ${String(hello.maxMessage)}`);
-        }
-        this.#helloWaiter.resolve(hello);
         return;
       }
       case FrameType.OUTPUT:
-        this.#output(flags & FrameFlag.STDERR ? 'stderr' : 'stdout', new TextDecoder().decode(payload));
+        this.#output.push(flags & FrameFlag.STDERR ? 'stderr' : 'stdout', new TextDecoder().decode(payload));
         return;
       case FrameType.CLOSE_ERROR: {
         // channel 0: the remote runtime is about to die of an uncaught error.
         const info = this._loadErrorInfo(payload);
         this.#crash = `the remote runtime crashed with an uncaught ${info.name}: ${info.message}`;
-        this.#stderrTail.push(...info.stack.split('\n').slice(0, 12));
+        this.#output.addToTail(info.stack.split('\n').slice(0, 12));
         return;
       }
       case FrameType.EXEC:
@@ -261,42 +184,9 @@ export class Gateway extends BaseGateway {
     void this.transport.kill();
   }
 
-  #output(stream: 'stdout' | 'stderr', text: string): void {
-    if (stream === 'stderr') {
-      const lines = (this.#partialLine.stderr + text).split('\n');
-      for (const l of lines.slice(0, -1)) {
-        this.#stderrTail.push(l);
-        if (this.#stderrTail.length > STDERR_LINES) this.#stderrTail.shift();
-      }
-    }
-    for (const l of this.#listeners) {
-      try {
-        l(stream, text, this.id);
-      } catch {
-        // a listener's failure is its own
-      }
-    }
-    if (!this.#inherit) {
-      if (stream === 'stderr') this.#partialLine.stderr = text.slice(text.lastIndexOf('\n') + 1);
-      return;
-    }
-    const buffered = this.#partialLine[stream] + text;
-    const cut = buffered.lastIndexOf('\n');
-    this.#partialLine[stream] = buffered.slice(cut + 1);
-    if (cut === -1) return;
-    const prefix = `[${this.id}${stream === 'stdout' ? '' : ' stderr'}] `;
-    const body = buffered
-      .slice(0, cut)
-      .split('\n')
-      .map((l) => prefix + l)
-      .join('\n');
-    if (typeof process !== 'undefined') process.stderr.write(`${body}\n`);
-  }
-
   /** Listens to remote stdout/stderr text (console.log and friends); returns an unsubscribe function. */
   onOutput(listener: OutputListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#output.listen(listener);
   }
 
   /**
@@ -315,34 +205,23 @@ export class Gateway extends BaseGateway {
   }
 
   #onTransportClosed(exit: TransportExit): void {
-    for (const s of ['stdout', 'stderr'] as const) {
-      if (this.#partialLine[s]) this.#output(s, '\n');
-    }
+    this.#output.end();
     const detail: GatewayCloseInfo = {
       reason: '',
       ...(exit.code !== null ? { exitCode: exit.code } : {}),
       ...(exit.signal ? { signal: exit.signal } : {}),
       ...(exit.error ? { error: exit.error } : {}),
     };
-    let info = this.#closeInfo;
-    if (!info) {
-      let reason: string;
-      if (this.#killedOnExit) reason = `killed by ${exit.signal ?? 'SIGKILL'}: the remote side did not exit within ${this.#exitTimeout} ms of gw.exit()`;
-      else if (this.#exiting) reason = 'exited on request (gw.exit())';
-      else if (this.#crash) reason = this.#crash;
-      else if (exit.reason) reason = exit.reason;
-      else if (exit.signal) reason = `the remote process was killed by ${exit.signal}`;
-      else if (exit.code !== null && exit.code !== 0) reason = `the remote process exited with code ${exit.code}`;
-      else if (exit.code === 0) reason = 'the remote process exited (code 0)';
-      else reason = `the connection was lost${exit.error ? `: ${exit.error.message}` : ''}`;
-      info = { ...detail, reason };
-    } else {
-      info = { ...detail, ...info };
-    }
+    const info: GatewayCloseInfo = this.#closeInfo
+      ? { ...detail, ...this.#closeInfo }
+      : {
+          ...detail,
+          reason: closeReason(exit, { killedOnExit: this.#killedOnExit, exitTimeout: this.#exitTimeout, exiting: this.#exiting, crash: this.#crash }),
+        };
     this.#closeInfo = info;
     const error = this._markDown(info, this.#exiting && !this.#crash ? '' : this.stderr);
     this.#helloWaiter?.reject(
-      new BootstrapError(`gateway ${this.id} (${this.transport.label}) died during bootstrap: ${info.reason}${this.#tailText()}`, {
+      new BootstrapError(`gateway ${this.id} (${this.transport.label}) died during bootstrap: ${info.reason}${this.#output.tailText()}`, {
         cause: error,
         stderr: this.stderr,
       }),
@@ -427,18 +306,8 @@ export class Gateway extends BaseGateway {
    */
   remoteExec<T = unknown>(source: string | ((channel: Channel<T>, kwargs: never) => unknown) | URL, kwargs?: unknown): Channel<T> {
     this._checkOpen();
-    const n = ++execCounter;
-    let request: ExecRequest;
-    if (typeof source === 'string') {
-      request = { kind: 'source', source, filename: `tsnet-exec-${n}.js`, kwargs };
-    } else if (typeof source === 'function') {
-      const fn = functionSource(source as (...a: never[]) => unknown, this.#globals);
-      request = { kind: 'function', source: fn.expression, filename: `tsnet-fn-${fn.name}-${n}.js`, kwargs };
-    } else if (source instanceof URL) {
-      return this.#execModule<T>(source, kwargs);
-    } else {
-      throw new SourceError(`remoteExec() takes a string of source, a function or a module URL, got ${describeType(source)}`);
-    }
+    if (source instanceof URL) return this.#execModule<T>(source, kwargs);
+    const request = execRequest(source, kwargs, this.#globals);
     const parts = this._dump(request); // DumpError for bad kwargs, before anything is sent
     const ch = this.newChannel<T>();
     this._writeFrame(FrameType.EXEC, 0, ch.id, [], 0);
@@ -464,7 +333,7 @@ export class Gateway extends BaseGateway {
   /** Facts about the remote runtime (cached from the handshake; `refresh` asks again). */
   async remoteInfo(options?: { refresh?: boolean }): Promise<RemoteInfo> {
     if (this.#info && !options?.refresh) return this.#info;
-    this.#info = (await this.#statusRequest(1)) as RemoteInfo;
+    this.#info = (await this.#statusRequest(StatusFlag.INFO)) as RemoteInfo;
     return this.#info;
   }
 
@@ -503,15 +372,3 @@ function checkedOptions(options: GatewayOptions | undefined, transport: Transpor
   }
   return options;
 }
-
-function isInt(v: unknown, min: number, max: number): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
-}
-
-function describeType(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
-}
-
-export { GatewayClosedError };

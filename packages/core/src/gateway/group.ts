@@ -1,6 +1,6 @@
 import type { Channel } from '../channel/channel.js';
 import { MultiChannel } from '../channel/multi-channel.js';
-import { GroupError, SpecError, TsnetError } from '../errors.js';
+import { GroupError, SpecError } from '../errors.js';
 import { findTransport } from '../spec/transport-registry.js';
 import type { Transport, TransportProvider } from '../spec/transport-types.js';
 import { XSpec } from '../spec/xspec.js';
@@ -34,15 +34,21 @@ function isProvider(v: unknown): v is TransportProvider {
   return typeof v === 'object' && v !== null && typeof (v as TransportProvider).connect === 'function';
 }
 
-function anySignal(signals: AbortSignal[]): AbortSignal {
-  const any = (AbortSignal as { any?: (s: AbortSignal[]) => AbortSignal }).any;
-  if (any) return any(signals);
-  const ac = new AbortController();
-  for (const s of signals) {
-    if (s.aborted) ac.abort(s.reason);
-    else s.addEventListener('abort', () => ac.abort(s.reason), { once: true });
+/** The spec of a gateway made from a provider given directly: its type alone, whatever the type (`docker` stays `docker`). */
+function providerSpec(provider: TransportProvider): XSpec {
+  let xspec: XSpec | undefined;
+  try {
+    xspec = new XSpec(String(provider.type));
+  } catch {
+    // reported below
   }
-  return ac.signal;
+  if (xspec?.type !== provider.type) {
+    throw new SpecError(
+      `makeGateway() was given a transport provider whose type ${JSON.stringify(provider.type)} cannot name a gateway type: ` +
+        'give it a plain name that is not a spec option (e.g. "docker")',
+    );
+  }
+  return xspec;
 }
 
 /**
@@ -159,7 +165,7 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
     try {
       if (isProvider(spec)) {
         provider = spec;
-        xspec = new XSpec(['popen', 'ssh', 'socket', 'ws'].includes(spec.type) ? spec.type : 'popen');
+        xspec = providerSpec(spec);
       } else if (spec instanceof XSpec) xspec = spec;
       else if (spec === undefined || spec === '') xspec = new XSpec(this.defaultSpec);
       else if (typeof spec === 'string') xspec = new XSpec(spec);
@@ -191,7 +197,7 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
     pending: Pending,
     options?: GatewayOptions,
   ): Promise<Gateway> {
-    const signal = options?.signal ? anySignal([options.signal, pending.abort.signal]) : pending.abort.signal;
+    const signal = options?.signal ? AbortSignal.any([options.signal, pending.abort.signal]) : pending.abort.signal;
     try {
       provider ??= await findTransport(xspec.type, String(xspec));
       const master = via === undefined ? undefined : await this.#awaitMaster(xspec, via);
@@ -313,7 +319,7 @@ let hooked = false;
  * Terminates the default group when the process ends: politely on beforeExit (the event loop is
  * empty) and on SIGINT/SIGTERM, and with SIGKILL on process.exit() or an uncaught error.
  */
-export function hookDefaultGroup(): void {
+function hookDefaultGroup(): void {
   if (hooked || typeof process === 'undefined') return;
   hooked = true;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -341,5 +347,3 @@ export function hookDefaultGroup(): void {
 export function makeGateway(spec?: GatewaySpec, options?: GatewayOptions): Promise<Gateway> {
   return defaultGroup.makeGateway(spec, options);
 }
-
-export { TsnetError };

@@ -1,11 +1,13 @@
 import type { Channel } from '../channel/channel.js';
 import { makeFileFor } from '../channel/streams.js';
 import { describeError, type GatewayCloseInfo, ProtocolError } from '../errors.js';
-import type { ExecRequest } from '../exec/remote-source.js';
+import type { ExecRequest } from '../exec/executor.js';
 import type { Transport } from '../spec/transport-types.js';
-import { FrameFlag, FrameType, PROTOCOL_VERSION } from '../wire/frame.js';
+import { FrameFlag, FrameType, PROTOCOL_VERSION, StatusFlag } from '../wire/frame.js';
+import { clampInt, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, maxFrameFor, type WireOptions } from '../wire/limits.js';
 import { dumpParts } from '../wire/serializer.js';
-import { BaseGateway, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, type WireOptions } from './base-gateway.js';
+import { BaseGateway } from './base-gateway.js';
+import { parseMasterHello, versionMismatchHello } from './handshake.js';
 
 /** What the remote platform layer provides to run code. */
 export interface WorkerHost {
@@ -19,20 +21,6 @@ export interface WorkerHost {
   globals(): string[];
   /** Ends the process (after the wire was flushed). */
   exit(code: number): void;
-}
-
-export interface MasterHello {
-  version: number;
-  id: string;
-  window: number;
-  maxFrame: number;
-  maxMessage?: number;
-  trace?: string;
-}
-
-function clampInt(v: unknown, min: number, max: number, fallback: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return fallback;
-  return Math.min(max, Math.max(min, Math.floor(v)));
 }
 
 /**
@@ -57,29 +45,17 @@ export class WorkerGateway extends BaseGateway {
       case FrameType.HELLO: {
         if (this.#greeted) throw new ProtocolError('second handshake from the local side');
         this.#greeted = true;
-        let hello: MasterHello;
-        try {
-          hello = JSON.parse(new TextDecoder().decode(payload)) as MasterHello;
-        } catch {
-          throw new ProtocolError('the local handshake is not valid JSON');
-        }
-        if (typeof hello !== 'object' || hello === null) throw new ProtocolError('the local handshake is not a JSON object');
+        const hello = parseMasterHello(payload);
         this.id = `${String(hello.id)}-worker`;
         if (hello.version !== PROTOCOL_VERSION) {
-          this._writeJson(FrameType.HELLO, 0, 0, {
-            version: PROTOCOL_VERSION,
-            code: 'TSNET_ERR_VERSION',
-            error:
-              `protocol version mismatch: the local side speaks tsnet protocol ${String(hello.version)}, this remote side speaks ${PROTOCOL_VERSION}. ` +
-              'Use the same @tsnet version on both sides (re-copy tsnet-bootstrap.js to the server).',
-          });
+          this._writeJson(FrameType.HELLO, 0, 0, versionMismatchHello(hello.version));
           this._flushNow();
           setTimeout(() => this.#host.exit(76), 50);
           return;
         }
         // The local side sets the limits for both directions (window and maxFrame are its options).
         this._setWindow(clampInt(hello.window, MIN_WINDOW, MAX_WINDOW, this._window));
-        this._maxFrame = Math.min(clampInt(hello.maxFrame, MIN_FRAME, MAX_WINDOW, this._maxFrame), Math.floor((this._window * 3) / 4));
+        this._maxFrame = Math.min(clampInt(hello.maxFrame, MIN_FRAME, MAX_WINDOW, this._maxFrame), maxFrameFor(this._window));
         this._setMaxPayload(this._maxFrame);
         this._maxMessage = clampInt(hello.maxMessage, 1, MAX_MAX_MESSAGE, this._maxMessage);
         this._peerMaxMessage = this._maxMessage;
@@ -100,7 +76,7 @@ export class WorkerGateway extends BaseGateway {
       }
       case FrameType.STATUS: {
         const ch = this._acceptChannel(channelId);
-        const value = flags & 1 ? this.#host.info() : this.#status();
+        const value = flags & StatusFlag.INFO ? this.#host.info() : this.#status();
         void ch.send(value).then(
           () => ch.close(),
           () => {},

@@ -1,13 +1,34 @@
 import { SpecError } from '../errors.js';
 import type { TransportProvider } from './transport-types.js';
 
-/** Which package provides each gateway type. */
-export const TRANSPORT_PACKAGES: Record<string, string> = {
-  popen: '@tsnet/transport-popen',
-  ssh: '@tsnet/transport-ssh',
-  socket: '@tsnet/transport-socket',
-  ws: '@tsnet/transport-socket',
-};
+/**
+ * The one place core names its transports: each known package, the gateway types it provides,
+ * and the spec keys it reads (so that XSpec does not take them for a type). A new transport
+ * package adds one row here; a custom transport needs no row at all (registerTransport()).
+ */
+export const KNOWN_TRANSPORTS: readonly { readonly package: string; readonly types: readonly string[]; readonly keys: readonly string[] }[] = [
+  { package: '@tsnet/transport-popen', types: ['popen'], keys: ['node', 'chdir', 'nice'] },
+  { package: '@tsnet/transport-ssh', types: ['ssh'], keys: ['node', 'chdir', 'nice', 'hostkey', 'identity', 'keepalive', 'compress', 'ssh-config'] },
+  {
+    package: '@tsnet/transport-socket',
+    types: ['socket', 'ws'],
+    keys: ['token', 'token-file', 'token-env', 'tls', 'tls-fingerprint', 'tls-ca', 'proxy'],
+  },
+];
+
+/** Keys core itself reads, whatever the transport. */
+const CORE_KEYS = ['id', 'via'];
+
+/** Gateway types a spec may start with (the first key that is one of these decides). */
+export const GATEWAY_TYPES: readonly string[] = KNOWN_TRANSPORTS.flatMap((t) => t.types);
+
+/**
+ * Keys that configure a gateway rather than name its type. A spec without a known type takes its
+ * first other key as the type, so `docker=x` asks for @tsnet/transport-docker instead of failing here.
+ */
+export const OPTION_KEYS: ReadonlySet<string> = new Set([...CORE_KEYS, ...KNOWN_TRANSPORTS.flatMap((t) => t.keys)]);
+
+const TRANSPORT_PACKAGES = new Map(KNOWN_TRANSPORTS.flatMap((t) => t.types.map((type) => [type, t.package] as const)));
 
 const registered = new Map<string, TransportProvider>();
 
@@ -20,10 +41,10 @@ export function registerTransport(provider: TransportProvider, type = provider.t
 export async function findTransport(type: string, specText: string): Promise<TransportProvider> {
   const known = registered.get(type);
   if (known) return known;
-  const pkg = TRANSPORT_PACKAGES[type];
+  const pkg = TRANSPORT_PACKAGES.get(type);
   if (!pkg) {
     throw new SpecError(
-      `gateway spec ${JSON.stringify(specText)}: no transport provides the type "${type}". Known types: ${Object.keys(TRANSPORT_PACKAGES).join(', ')}; ` +
+      `gateway spec ${JSON.stringify(specText)}: no transport provides the type "${type}". Known types: ${GATEWAY_TYPES.join(', ')}; ` +
         `a custom one is registered with registerTransport() (it would be @tsnet/transport-${type}).`,
     );
   }

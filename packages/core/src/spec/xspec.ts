@@ -1,29 +1,5 @@
 import { SpecError } from '../errors.js';
-
-/** Gateway types a spec may start with (the first key that is one of these decides). */
-export const GATEWAY_TYPES = ['popen', 'ssh', 'socket', 'ws'] as const;
-
-/**
- * Keys that configure a gateway rather than name its type. A spec without a known type takes its
- * first other key as the type, so `docker=x` asks for @tsnet/transport-docker instead of failing here.
- */
-const OPTION_KEYS = new Set([
-  'id',
-  'node',
-  'chdir',
-  'nice',
-  'via',
-  'hostkey',
-  'identity',
-  'keepalive',
-  'compress',
-  'token-file',
-  'token-env',
-  'tls',
-  'tls-fingerprint',
-  'tls-ca',
-  'proxy',
-]);
+import { GATEWAY_TYPES, OPTION_KEYS } from './transport-registry.js';
 
 /**
  * A gateway specification such as `popen//node=/usr/bin/node//chdir=/tmp//env:FOO=bar//id=w1`.
@@ -64,7 +40,7 @@ export class XSpec {
       }
       if (this.#keys.has(key)) throw new SpecError(`gateway spec ${JSON.stringify(text)} gives the key "${key}" twice`);
       this.#keys.set(key, value);
-      if (type === undefined && (GATEWAY_TYPES as readonly string[]).includes(key)) type = key;
+      if (type === undefined && GATEWAY_TYPES.includes(key)) type = key;
     }
     type ??= [...this.#keys.keys()].find((k) => !OPTION_KEYS.has(k));
     if (type === undefined) {

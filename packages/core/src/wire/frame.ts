@@ -37,9 +37,15 @@ export const FrameType = {
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
+/** Flags of DATA (MORE) and OUTPUT (STDERR) frames. */
 export const FrameFlag = {
   MORE: 1,
   STDERR: 2,
+} as const;
+
+/** Flags of a STATUS frame: INFO asks for remoteInfo() facts instead of remoteStatus() counters. */
+export const StatusFlag = {
+  INFO: 1,
 } as const;
 
 export const frameTypeNames: Record<number, string> = Object.fromEntries(Object.entries(FrameType).map(([k, v]) => [v, k]));
@@ -54,14 +60,8 @@ export function writeHeader(target: Uint8Array, offset: number, type: number, fl
   target[offset + 1] = type;
   target[offset + 2] = flags;
   target[offset + 3] = 0;
-  target[offset + 4] = channelId >>> 24;
-  target[offset + 5] = (channelId >>> 16) & 0xff;
-  target[offset + 6] = (channelId >>> 8) & 0xff;
-  target[offset + 7] = channelId & 0xff;
-  target[offset + 8] = length >>> 24;
-  target[offset + 9] = (length >>> 16) & 0xff;
-  target[offset + 10] = (length >>> 8) & 0xff;
-  target[offset + 11] = length & 0xff;
+  writeU32(target, offset + 4, channelId);
+  writeU32(target, offset + 8, length);
 }
 
 /** One whole frame as bytes (tests and rare control frames; the gateway writes into batches). */
@@ -72,9 +72,18 @@ export function encodeFrame(type: number, flags: number, channelId: number, payl
   return out;
 }
 
+/** Big-endian u32 at `offset` (the header fields, CREDIT, the announced length of a large message). */
+export function writeU32(target: Uint8Array, offset: number, n: number): void {
+  target[offset] = n >>> 24;
+  target[offset + 1] = (n >>> 16) & 0xff;
+  target[offset + 2] = (n >>> 8) & 0xff;
+  target[offset + 3] = n & 0xff;
+}
+
+/** A big-endian u32 as 4 bytes of its own. */
 export function u32(n: number): Uint8Array {
   const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n);
+  writeU32(b, 0, n);
   return b;
 }
 

@@ -95,6 +95,11 @@ function utf8(s: string): Uint8Array {
   return NodeBufferFull ? NodeBufferFull.from(s, 'utf8') : enc.encode(s);
 }
 
+/** True when loadsAt() gives a value that is a view of its input (binary), not a copy: such input must not be reused memory. */
+export function viewsInput(tag: number): boolean {
+  return tag === TAG_SUPERJSON || tag === TAG_BYTES;
+}
+
 /** A value the int32 form carries: TAG_INT32 and 4 bytes, little-endian (see dumpParts). */
 export function isInt32(value: unknown): value is number {
   return typeof value === 'number' && (value | 0) === value && !Object.is(value, -0);

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { Gateway, type GatewayOptions, XSpec } from '@tsnet/core';
 import { type Channel, type ExecRequest, execute, type Transport, type TransportExit, WorkerGateway } from '@tsnet/core/worker';
-import type { WireOptions } from '../../src/gateway/base-gateway.js';
+import type { WireOptions } from '../../src/wire/limits.js';
 
 export interface PipeOptions {
   /** Largest piece delivered to the reader at once. Default 64 KiB (a Linux pipe read). */

@@ -1,0 +1,203 @@
+import { ProtocolError } from '../errors.js';
+import { FrameFlag, readU32 } from '../wire/frame.js';
+import { viewsInput } from '../wire/serializer.js';
+
+/** What an inbox needs from its gateway: limits, decoding, and the CREDIT frame. */
+export interface InboxHost {
+  readonly id: string;
+  /** Our receive window per channel. */
+  readonly _window: number;
+  readonly _creditThreshold: number;
+  readonly _maxMessage: number;
+  _load(buf: Uint8Array, start: number, end: number): unknown;
+  _writeCredit(channelId: number, bytes: number): void;
+}
+
+/**
+ * The receive side of one channel: DATA frames in, items out, and the credit that refills the
+ * sender's window as items are taken (docs/protocol.md, flow control).
+ *
+ * Contract: `onData()` throws a ProtocolError for a peer that overran the window or sent a
+ * malformed large message (the gateway then treats the wire as broken); it returns true when a
+ * complete item was queued. `take()` is called only while `size > 0`. Once `granting` is false
+ * (the channel closed) no more credit goes out; queued items stay takeable.
+ */
+export class Inbox {
+  readonly #host: InboxHost;
+  readonly #channelId: number;
+  // Items waiting to be received, in three parallel arrays (no object per item: at hundreds of
+  // thousands of small messages a second, that object was a good part of the garbage):
+  // the value, its bytes not yet returned to the sender as credit, and its bytes on the wire.
+  #queue: unknown[] = [];
+  #queueSize: number[] = [];
+  #queueLength: number[] = [];
+  #queueHead = 0;
+  /** Bytes taken by the reader but not yet granted back to the sender. */
+  #creditOwed = 0;
+  /** The message being assembled from several frames (allocated whole when announced). */
+  #message: Uint8Array | null = null;
+  #messageFill = 0;
+  /** Bytes of the partial message not yet granted back (they arrived while items were queued). */
+  #partialUncredited = 0;
+  /** Bytes the peer sent that we have not granted back yet: never above our window. */
+  #inWindow = 0;
+  /** False once the channel closed: credit is for a sender that may still send. */
+  granting = true;
+
+  constructor(host: InboxHost, channelId: number) {
+    this.#host = host;
+    this.#channelId = channelId;
+  }
+
+  /** Items queued and not taken yet. */
+  get size(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  /**
+   * A DATA frame's payload `buf[start, end)`. Unless `owned` (a buffer the decoder allocated for
+   * it), `buf` is the read buffer, perhaps reused: nothing may keep a view of it.
+   */
+  onData(flags: number, buf: Uint8Array, start: number, end: number, owned: boolean): boolean {
+    const host = this.#host;
+    const length = end - start;
+    // A peer that ignores our window would make us buffer without bound: that is a protocol error.
+    this.#inWindow += length;
+    if (this.#inWindow > host._window) {
+      throw new ProtocolError(
+        `the peer overran the flow-control window of channel ${this.#channelId}: ${this.#inWindow} bytes unacknowledged, window ${host._window}`,
+      );
+    }
+    const message = this.#message;
+    if (message === null) {
+      if (flags & FrameFlag.MORE) {
+        this.#startMessage(buf, start, length);
+        this.#creditPartial(length);
+        return false;
+      }
+      // Values that are views of the payload (binary) get bytes of their own when it is a read buffer.
+      const value = !owned && viewsInput(buf[start]!) ? host._load(buf.slice(start, end), 0, length) : host._load(buf, start, end);
+      this.#push(value, length, length);
+      return true;
+    }
+    const fill = this.#messageFill + length;
+    if (fill > message.length) throw this.#badLength(`more than the announced ${message.length} bytes`);
+    // The decoder may have read the payload into place already (see payloadTarget).
+    if (buf.buffer !== message.buffer || buf.byteOffset + start !== message.byteOffset + this.#messageFill) {
+      message.set(buf.subarray(start, end), this.#messageFill);
+    }
+    this.#messageFill = fill;
+    if (flags & FrameFlag.MORE) {
+      this.#creditPartial(length);
+      return false;
+    }
+    if (fill !== message.length) throw this.#badLength(`${fill} bytes where ${message.length} were announced`);
+    const size = length + this.#partialUncredited;
+    this.#message = null;
+    this.#messageFill = 0;
+    this.#partialUncredited = 0;
+    this.#push(host._load(message, 0, message.length), size, message.length);
+    return true;
+  }
+
+  #push(value: unknown, size: number, length: number): void {
+    this.#queue.push(value);
+    this.#queueSize.push(size);
+    this.#queueLength.push(length);
+  }
+
+  /** The frame announcing a message larger than a frame: 4 bytes, its total length. */
+  #startMessage(b: Uint8Array, at: number, length: number): void {
+    if (length !== 4) throw this.#badLength(`a first frame of ${length} bytes; it must hold just the 4-byte message length`);
+    const total = readU32(b, at);
+    if (total === 0) throw this.#badLength('an announced length of 0');
+    const max = this.#host._maxMessage;
+    if (total > max) {
+      throw new ProtocolError(`the peer announced a message of ${total} bytes on channel ${this.#channelId}, above the limit of ${max} bytes (maxMessage)`);
+    }
+    // Pages are touched only as bytes arrive, so a large announcement alone commits no memory.
+    // Not zero-filled: every byte is written before the message is used (or it is dropped).
+    try {
+      this.#message = uninitialized(total);
+    } catch (error) {
+      throw new ProtocolError(`cannot allocate the ${total} bytes the peer announced on channel ${this.#channelId}: ${(error as Error).message}`);
+    }
+    this.#messageFill = 0;
+  }
+
+  /**
+   * A message larger than the window must still get through: its frames are granted at once unless
+   * complete items are waiting to be read, so memory stays at one message plus the window.
+   */
+  #creditPartial(bytes: number): void {
+    if (this.#queue.length === this.#queueHead) this.#grant(bytes);
+    else this.#partialUncredited += bytes;
+  }
+
+  #badLength(what: string): ProtocolError {
+    return new ProtocolError(`bad message on channel ${this.#channelId}: ${what}`);
+  }
+
+  /** Where the decoder may put the payload of a DATA frame that continues a message. */
+  payloadTarget(length: number): Uint8Array | undefined {
+    const message = this.#message;
+    if (message === null || this.#messageFill + length > message.length) return undefined;
+    return message.subarray(this.#messageFill, this.#messageFill + length);
+  }
+
+  /** Drops a partly received message (the channel or gateway closed). */
+  dropPartial(): void {
+    this.#message = null;
+  }
+
+  /** Takes the oldest item and grants its bytes back. Only while `size > 0`. */
+  take(): unknown {
+    const head = this.#queueHead;
+    const value = this.#queue[head];
+    let release = this.#queueSize[head]!;
+    this.#queue[head] = undefined;
+    this.#queueHead = head + 1;
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueSize = this.#queueSize.slice(this.#queueHead);
+      this.#queueLength = this.#queueLength.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+    if (this.#queue.length === this.#queueHead && this.#partialUncredited > 0) {
+      // The reader caught up: the chunks of a large message that arrived behind queued items are
+      // granted now, or a sender blocked in the middle of that message would wait forever.
+      release += this.#partialUncredited;
+      this.#partialUncredited = 0;
+    }
+    this.#grant(release);
+    return value;
+  }
+
+  #grant(bytes: number): void {
+    if (!this.granting) return;
+    this.#creditOwed += bytes;
+    // Grants go out a quarter window at a time. The maximum frame is at most 3/4 of the window, so
+    // a sender blocked for credit always finds the reader owing at least that much once it caught up.
+    if (this.#creditOwed >= this.#host._creditThreshold) {
+      this.#host._writeCredit(this.#channelId, this.#creditOwed);
+      this.#inWindow -= this.#creditOwed;
+      this.#creditOwed = 0;
+    }
+  }
+
+  /** Bytes on the wire of the items queued, for status reports. */
+  get queuedBytes(): number {
+    let n = 0;
+    for (let i = this.#queueHead; i < this.#queue.length; i++) n += this.#queueLength[i]!;
+    return n;
+  }
+}
+
+const NodeBufferAlloc = (globalThis as { Buffer?: { allocUnsafeSlow(n: number): Uint8Array } }).Buffer;
+
+/** A plain Uint8Array over memory that is not zeroed first (a memset of the whole message otherwise). */
+function uninitialized(size: number): Uint8Array {
+  if (!NodeBufferAlloc) return new Uint8Array(size);
+  const b = NodeBufferAlloc.allocUnsafeSlow(size);
+  return new Uint8Array(b.buffer, b.byteOffset, size);
+}
