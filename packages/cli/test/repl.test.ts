@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
-import { BIN, shellQuote, Tmux } from './helpers.js';
+import { BIN, runTsnet, shellQuote, Tmux } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tsnet-repl-test-'));
 const sessions: Tmux[] = [];
@@ -139,6 +139,12 @@ describe('tsnet repl', () => {
     expect(plain.capture(true)).not.toMatch(/\u001b\[3\dm/);
     plain.type('.exit');
     await plain.waitFor(/^\[exited 0\]$/m);
+  });
+
+  test('piped input (no terminal): no prompts, one answer per input, state kept, end of input ends it', async () => {
+    const r = await runTsnet(['repl'], { input: 'let a = await Promise.resolve(20)\na + 22\nfunction f() {\nreturn a }\nf()\nthrow new Error("x")\n' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('undefined\n42\nundefined\n20\nUncaught Error: x\n');
   });
 
   test('bad arguments: more than one gateway is refused with exit code 2', async () => {
