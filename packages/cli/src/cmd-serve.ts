@@ -8,14 +8,23 @@ import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { BOOTSTRAP_FILE } from '@tsnet/bootstrap';
 import type { Context } from './context.js';
-import { write } from './output.js';
+import { write as writeOut } from './output.js';
 
 export async function serveCommand(argv: string[], ctx: Context): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     const text = execFileSync(process.execPath, [BOOTSTRAP_FILE, 'serve', '--help'], { encoding: 'utf8' });
-    await write(ctx.stdout, text.replaceAll('node tsnet-bootstrap.js serve', 'tsnet serve'));
+    await writeOut(ctx.stdout, text.replaceAll('node tsnet-bootstrap.js serve', 'tsnet serve'));
     return 0;
   }
+  // Its own messages name the file; said as this command, an option mistake stays one line.
+  const write = process.stderr.write.bind(process.stderr) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  process.stderr.write = ((chunk: unknown, ...rest: unknown[]) =>
+    write(
+      typeof chunk === 'string' && chunk.startsWith('tsnet-bootstrap serve: ')
+        ? `tsnet serve: ${chunk.slice(23).replace('\nRun "node tsnet-bootstrap.js serve --help" for the options.\n', ' (see: tsnet serve --help)\n')}`
+        : chunk,
+      ...rest,
+    )) as typeof process.stderr.write;
   // The server part reads its arguments from process.argv, as a program does.
   process.argv = [process.argv[0]!, BOOTSTRAP_FILE, 'serve', ...argv];
   createRequire(import.meta.url)(BOOTSTRAP_FILE);

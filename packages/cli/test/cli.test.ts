@@ -111,7 +111,10 @@ describe('tsnet', () => {
     const r = await runTsnet(['serve', '--listen', 'nowhere']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr.split('\n')[0]).toMatch(/--listen takes HOST:PORT/);
+    expect(r.stderr).toBe('tsnet serve: --listen takes HOST:PORT ([::1]:PORT for IPv6), got "nowhere" (see: tsnet serve --help)\n');
+    const unknown = await runTsnet(['serve', '--bogus']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe('tsnet serve: unknown option "--bogus" (see: tsnet serve --help)\n');
   });
 
   test('FORCE_COLOR colors inspected values; NO_COLOR wins over it', async () => {
