@@ -151,7 +151,7 @@ export function formatSummary({ totalMs, rows }, title = '') {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2), { valued: ['top', 'window'], flags: ['json'] });
   if (args._.length === 0) {
     console.error('usage: node bench/profile-summary.mjs FILE.cpuprofile [more files] [--top 20] [--json]');
     process.exit(2);

@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { BENCH, envWithoutExtraCa, parseArgs, runJsonLines } from './lib/common.mjs';
 import { formatSummary, summarize } from './profile-summary.mjs';
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), { valued: ['cases', 'top', 'out'] });
 // startup: makeGateway() → first answer, 3 gateways (one warm-up), sampled every 100 µs, with
 // NODE_EXTRA_CA_CERTS unset so that tsnet's own share is not buried under the certificate load.
 const CASES = {

@@ -32,8 +32,8 @@ import {
 } from './lib/common.mjs';
 
 const GROUPS = ['startup', 'rtt', 'small', 'bulk', 'fanout', 'ssh', 'socket'];
-const opts = parseArgs(process.argv.slice(2));
-if (opts.help || opts.h) {
+const opts = parseArgs(process.argv.slice(2), { valued: ['runs', 'only', 'json', 'ssh-host'], flags: ['quick', 'no-execnet', 'help'] });
+if (opts.help) {
   console.log(
     readFileSync(new URL(import.meta.url), 'utf8')
       .split('\n')

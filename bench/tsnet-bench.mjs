@@ -21,7 +21,27 @@ import { readFileSync } from 'node:fs';
 import { Group } from '@tsnet/core';
 import { costMeter, emit, exited, MiB, median, now, parseArgs, pingPong, procCounters, round, sleep } from './lib/common.mjs';
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), {
+  valued: [
+    'spec',
+    'prefix',
+    'tag',
+    'profile-remote',
+    'profile-interval',
+    'floor',
+    'floor-ssh',
+    'samples',
+    'n',
+    'warm',
+    'paired',
+    'block',
+    'item',
+    'mib',
+    'dir',
+    'k',
+    'reps',
+  ],
+});
 /** Monotonic µs, the clock of V8's .cpuprofile timestamps: profile.mjs keeps only the measured window. */
 const clockUs = () => Number(process.hrtime.bigint() / 1000n);
 const which = args._[0];

@@ -2,10 +2,10 @@
 // injected at every start), ASCII only, no import/require of anything but Node builtins, and that
 // the worker part parses as a function body (how the first stage runs it).
 import { readFileSync } from 'node:fs';
+import { SERVER_PART_MARKER as MARKER } from '../packages/bootstrap/dist/first-stage.js';
 
 const BUDGET = 136 * 1024; // bytes, minified; stated in the README (the injected worker part has its own budget)
 const WORKER_BUDGET = 64 * 1024; // the injected part
-const MARKER = '\n//# tsnet-server-part\n'; // as in packages/bootstrap/src/index.ts
 const file = new URL('../packages/bootstrap/dist/standalone/tsnet-bootstrap.js', import.meta.url);
 const code = readFileSync(file);
 const problems = [];

@@ -75,11 +75,13 @@ export async function checkWorkerGraph(entry, root = ROOT) {
       }
     }
     if (file.includes('node_modules/')) continue;
-    const text = readFileSync(`${root}${file}`, 'utf8');
-    for (const api of NOT_ON_NODE_18) {
-      const i = text.indexOf(api.text);
-      if (i !== -1) problems.push(`${file}:${text.slice(0, i).split('\n').length} uses ${api.text}: ${api.why}, and this file runs on remotes from Node 18`);
-    }
+    const lines = readFileSync(`${root}${file}`, 'utf8').split('\n');
+    lines.forEach((line, i) => {
+      if (/^\s*(\/\/|\*|\/\*)/.test(line)) return; // comments may name what is not used
+      for (const api of NOT_ON_NODE_18) {
+        if (line.includes(api.text)) problems.push(`${file}:${i + 1} uses ${api.text}: ${api.why}, and this file runs on remotes from Node 18`);
+      }
+    });
   }
   return { problems, files: Object.keys(inputs).filter((f) => !f.includes('node_modules/')) };
 }

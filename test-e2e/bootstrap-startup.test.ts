@@ -1,11 +1,12 @@
 // What makes a popen start cheap must not cost safety: the lifeline process instead of a watchdog
 // thread, and the V8 code cache kept on the remote host.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeGateway } from '@tsnet/core';
 import { afterAll, describe, expect, test } from 'vitest';
+import { isAlive } from './helpers/processes.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -26,15 +27,6 @@ function lifelinesOf(ppid: number): number[] {
     .filter((f) => f.length > 2 && Number(f[1]) === ppid && f.includes('tsnet-lifeline'))
     .map((f) => Number(f[0]));
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 
 async function until(check: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -74,9 +66,9 @@ describe('lifeline', () => {
     const pids = JSON.parse(line) as number[];
     const shells = lifelinesOf(child.pid!);
     expect(shells).toHaveLength(1);
-    expect(alive(pids[0]!)).toBe(false);
+    expect(isAlive(pids[0]!)).toBe(false);
     child.kill('SIGKILL');
-    expect(await until(() => [...pids, ...shells].every((p) => !alive(p)), 2000)).toBe(true);
+    expect(await until(() => [...pids, ...shells].every((p) => !isAlive(p)), 2000)).toBe(true);
   });
 });
 

@@ -13,7 +13,7 @@ import {
   XSpec,
 } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isAlive, survivors } from './helpers/procs.js';
+import { isAlive, survivors } from './helpers/processes.js';
 
 const quiet = { output: 'ignore' } as const;
 

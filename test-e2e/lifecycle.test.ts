@@ -1,17 +1,8 @@
 // The remote side ends when the local side goes away, and an idle gateway does not keep a script alive.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { makeGateway } from '@tsnet/core';
 import { expect, test } from 'vitest';
-
-async function gone(pid: number, withinMs: number): Promise<boolean> {
-  const until = Date.now() + withinMs;
-  while (Date.now() < until) {
-    if (!existsSync(`/proc/${pid}`) || /State:\s+Z/.test(String(execFileSync('cat', [`/proc/${pid}/status`]).toString()))) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
+import { survivors } from './helpers/processes.js';
 
 test('a script that never calls exit() still ends, and its remote process with it', async () => {
   const out = execFileSync(process.execPath, [new URL('./fixtures/forgets-exit.mjs', import.meta.url).pathname], {
@@ -20,7 +11,7 @@ test('a script that never calls exit() still ends, and its remote process with i
   });
   const { result, pid } = JSON.parse(out) as { result: number; pid: number };
   expect(result).toBe(2);
-  expect(await gone(pid, 2000)).toBe(true);
+  expect(await survivors([pid], 2000)).toEqual([]);
 });
 
 test('end of input ends an idle remote process', async () => {
@@ -28,7 +19,7 @@ test('end of input ends an idle remote process', async () => {
   const { pid } = await gw.remoteInfo();
   // what exit() does without asking politely first: the remote sees EOF on its stdin
   (gw as unknown as { transport: { end(): void } }).transport.end();
-  expect(await gone(pid, 2000)).toBe(true);
+  expect(await survivors([pid], 2000)).toEqual([]);
   const info = await gw.closed;
   expect(info.exitCode).toBe(0);
 });

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { type Gateway, Group, isTsnetError } from '@tsnet/core';
 import { expect, test } from 'vitest';
-import { groupMembers, isAlive, survivors } from './helpers/procs.js';
+import { groupMembers, isAlive, survivors } from './helpers/processes.js';
 
 const quiet = { output: 'ignore' } as const;
 const pidOf = async (gw: Gateway) => (await gw.remoteInfo()).pid;

@@ -3,7 +3,7 @@
 
 import { type Gateway, GatewayClosedError, Group, isTsnetError } from '@tsnet/core';
 import { expect, test } from 'vitest';
-import { groupMembers, isAlive, survivors } from './helpers/procs.js';
+import { groupMembers, isAlive, survivors } from './helpers/processes.js';
 
 const quiet = { output: 'ignore' } as const;
 const pidOf = async (gw: Gateway) => (await gw.remoteInfo()).pid;

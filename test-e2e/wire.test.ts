@@ -4,7 +4,7 @@ import { BOOTSTRAP_FILE, bundle } from '@tsnet/bootstrap';
 import { GatewayClosedError, makeGateway, PROTOCOL_VERSION, ProtocolError, SpecError } from '@tsnet/core';
 import { encodeFrame, FrameDecoder, FrameType } from '@tsnet/core/worker';
 import { describe, expect, test } from 'vitest';
-import { alive, allGone } from './helpers/processes.js';
+import { isAlive, survivors } from './helpers/processes.js';
 import { rawRemote, spawnRemote } from './helpers/raw-remote.js';
 
 // Remote code that writes to fd 1 every way there is, between sends.
@@ -56,7 +56,7 @@ describe('stray output on the remote stdout', () => {
     const err = (await waiting.receive().catch((e: unknown) => e)) as GatewayClosedError;
     expect(err).toBeInstanceOf(GatewayClosedError);
     expect(err.reason).toBe(info.reason);
-    expect(await allGone(provider.pids, 2000)).toBe(true);
+    expect(await survivors(provider.pids, 2000)).toEqual([]);
   });
 });
 
@@ -78,7 +78,7 @@ describe('protocol version mismatch', () => {
     expect(err.code).toBe('TSNET_ERR_VERSION');
     expect(err.message).toMatch(`this side speaks tsnet protocol ${PROTOCOL_VERSION}, the remote side speaks 0`);
     expect(err.message).toMatch(/re-copy tsnet-bootstrap\.js/);
-    expect(await allGone(provider.pids, 2000)).toBe(true);
+    expect(await survivors(provider.pids, 2000)).toEqual([]);
   });
 
   test('an older local side: the remote answers with an error naming both versions, and exits', async () => {
@@ -96,7 +96,7 @@ describe('protocol version mismatch', () => {
     expect(hellos).toHaveLength(1);
     expect(hellos[0]).toMatchObject({ version: PROTOCOL_VERSION, code: 'TSNET_ERR_VERSION' });
     expect(hellos[0]!.error).toMatch(`the local side speaks tsnet protocol 999, this remote side speaks ${PROTOCOL_VERSION}`);
-    expect(alive(child.pid!)).toBe(false);
+    expect(isAlive(child.pid!)).toBe(false);
   });
 });
 
@@ -110,5 +110,5 @@ test('gateway options out of range fail with SpecError and leave no process behi
   const err = await makeGateway(provider, { window: 100 }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(SpecError);
   expect((err as Error).message).toBe('gateway option window must be an integer from 4096 to 1073741824, got 100');
-  expect(await allGone(provider.pids, 2000)).toBe(true);
+  expect(await survivors(provider.pids, 2000)).toEqual([]);
 });

@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { costMeter, emit, exited, MiB, now, parseArgs, pingPong, round } from '../lib/common.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), { valued: ['child', 'n', 'warm', 'item', 'mib', 'dir', 'ser', 'what', 'host'] });
 
 const ITEMS = {
   int: 12345,

@@ -4,6 +4,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseArgs as parseArgv } from 'node:util';
+import { killGroup } from '@tsnet/core/transport';
 
 export const MiB = 1 << 20;
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -61,23 +63,25 @@ export function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Parses `--flag value` / `--flag` options into an object (numbers converted). */
-export function parseArgs(argv) {
-  const out = { _: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) {
-      out._.push(a);
-      continue;
-    }
-    const key = a.slice(2);
-    const next = argv[i + 1];
-    if (next === undefined || next.startsWith('--')) out[key] = true;
-    else {
-      out[key] = /^-?\d+(\.\d+)?$/.test(next) ? Number(next) : next;
-      i++;
-    }
+/**
+ * A script's options, parsed by node:util's parseArgs: `valued` names the `--name value` (or
+ * `--name=value`) options, `flags` the bare ones. Values that look like numbers become numbers;
+ * the other arguments are in `_`. An unknown option or a missing value prints what is wrong and
+ * exits with code 2.
+ */
+export function parseArgs(argv, { valued = [], flags = [] } = {}) {
+  const options = Object.fromEntries([...valued.map((n) => [n, { type: 'string' }]), ...flags.map((n) => [n, { type: 'boolean' }])]);
+  if (flags.includes('help')) options.help.short = 'h';
+  let parsed;
+  try {
+    parsed = parseArgv({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    if (!String(error.code).startsWith('ERR_PARSE_ARGS')) throw error;
+    console.error(`${process.argv[1]}: ${error.message}`);
+    process.exit(2);
   }
+  const out = { _: parsed.positionals };
+  for (const [key, value] of Object.entries(parsed.values)) out[key] = typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
   return out;
 }
 
@@ -92,13 +96,7 @@ const runningJobs = new Set();
 
 /** Kills the process groups of the jobs runJsonLines() started that are still running (Ctrl-C). */
 export function killRunningJobs() {
-  for (const child of runningJobs) {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  for (const child of runningJobs) killGroup(child);
 }
 
 /**
@@ -145,11 +143,7 @@ export function runJsonLines(command, args, { env = process.env, timeoutMs = 10 
     });
     const timer = setTimeout(() => {
       stderr += `\n(killed after ${timeoutMs} ms)`;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
+      if (!killGroup(child)) child.kill('SIGKILL');
     }, timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);

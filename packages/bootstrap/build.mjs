@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
+// tsc -b ran first (the build script), so the marker comes from its one definition
+import { SERVER_PART_MARKER as MARKER } from './dist/first-stage.js';
 
 // Its own folder with a CommonJS package.json: the file is a script wherever it is copied.
 const dir = new URL('./dist/standalone/', import.meta.url);
@@ -13,11 +15,10 @@ const out = new URL('./tsnet-bootstrap.js', dir);
 mkdirSync(dir, { recursive: true });
 writeFileSync(new URL('./package.json', dir), '{ "type": "commonjs" }\n');
 // The file is two scripts in a row. The first, the worker, is all that is injected into a runtime
-// (bundle() in src/index.ts cuts the file at SERVER_PART_MARKER, the same string): it serves a gateway when the first stage
+// (bundle() in src/index.ts cuts the file at SERVER_PART_MARKER, from first-stage.ts): it serves a gateway when the first stage
 // runs it with a boot config, and does nothing when the file runs as a program. The second is the
 // standalone CLI and socket server, which runs only as a program. Each runs in a function scope of
 // its own; the worker stays small (it is read, hashed and compiled at every start).
-const MARKER = '\n//# tsnet-server-part\n';
 async function part(contents) {
   const result = await build({
     stdin: { contents, resolveDir: new URL('.', import.meta.url).pathname, loader: 'ts', sourcefile: 'entry.ts' },

@@ -1,25 +1,48 @@
 // The kinds of gateway the shared suites run over. A kind makes specs for makeGateway() in the
-// default group; `via` kinds first open the master(s) they go through. ssh and socket kinds join
-// this list when their transports land.
+// default group; `via` kinds first open the master(s) they go through, the ssh kind a loopback
+// sshd (helpers/sshd.ts), the socket kind a real standalone server (transport-socket's helper).
+// Where a transport differs on purpose, the kind says so (and why) instead of the suite branching
+// on its name.
+import { userInfo } from 'node:os';
 import { type Gateway, makeGateway } from '@tsnet/core';
+import { type RunningServer, startServer, tempDir, writeToken } from '../../packages/transport-socket/test/helpers/server.js';
+import { descendants, processName, type Sshd, startSshd } from './sshd.js';
 
 export interface GatewayKind {
   readonly name: string;
-  /** Opens what the kind needs (its masters). */
+  /** Opens what the kind needs (its masters, its server). */
   setup(): Promise<void>;
   teardown(): Promise<void>;
   /** A spec of this kind, with `extra` keys appended (`'//id=x'`). */
   spec(extra?: string): string;
-  /** The remote runtime's expected parent: this process, or the master's runtime. */
-  parentPid(): Promise<number>;
+  /** The pids the remote runtime's parent may have: this process, the master's runtime, the sshd session, the server. */
+  parentPids(): Promise<number[]>;
+  /** Where the remote runtime starts when the spec names no chdir=. */
+  readonly cwd: string;
+  /**
+   * Set when the transport refuses the process keys (chdir=, env:, nice=, node=) with a SpecError
+   * instead of honouring them; says why.
+   */
+  readonly refusesProcessKeys?: string;
+  /** What opening a gateway with node=/nonexistent/node is rejected with. */
+  readonly badNode: RegExp;
+  /**
+   * Set when a gateway that kills its remote (exit({ timeout }) running out) resolves before the
+   * remote process is gone, because another process does the killing; says why.
+   */
+  readonly killedAfterClose?: string;
 }
+
+const LOCAL_BAD_NODE = /cannot start the remote runtime.*node=/;
 
 export const popenKind: GatewayKind = {
   name: 'popen',
   async setup() {},
   async teardown() {},
   spec: (extra = '') => `popen${extra}`,
-  parentPid: async () => process.pid,
+  parentPids: async () => [process.pid],
+  cwd: process.cwd(),
+  badNode: LOCAL_BAD_NODE,
 };
 
 /** `popen//via=…` through a chain of `hops` popen masters (1: one master). */
@@ -37,6 +60,64 @@ export function viaKind(hops = 1): GatewayKind {
       for (const m of masters.reverse()) await m.exit();
     },
     spec: (extra = '') => `popen//via=${ids.at(-1)}${extra}`,
-    parentPid: async () => (await masters.at(-1)!.remoteInfo()).pid,
+    parentPids: async () => [(await masters.at(-1)!.remoteInfo()).pid],
+    cwd: process.cwd(),
+    badNode: LOCAL_BAD_NODE,
+  };
+}
+
+/**
+ * `ssh=` to a private sshd on 127.0.0.1 (throwaway keys and config; ~/.ssh is never read). The
+ * runtime is this machine's node, named by node= unless the case names its own (no login shell).
+ */
+export function sshKind(): GatewayKind {
+  let sshd: Sshd | undefined;
+  return {
+    name: 'ssh',
+    async setup() {
+      sshd = await startSshd();
+    },
+    async teardown() {
+      await sshd?.stop();
+    },
+    spec(extra = '') {
+      const node = extra.includes('//node=') ? '' : `//node=${process.execPath}`;
+      return `ssh=${sshd!.alias}//ssh-config=${sshd!.sshConfig}${node}${extra}`;
+    },
+    // node is exec'd by the session's shell, so its parent is that session's sshd process.
+    parentPids: async () => descendants(sshd!.pid).filter((pid) => processName(pid) === 'sshd'),
+    // An SSH session starts in the user's home directory, as `ssh host cmd` does.
+    cwd: userInfo().homedir,
+    badNode: /^node not found on tsnet-test: install Node ≥ 18 there, or pass node=/,
+  };
+}
+
+/**
+ * `socket=` (or, with `websocket`, `ws=ws://…`) to a real standalone server (`node
+ * tsnet-bootstrap.js serve`) on 127.0.0.1, with a token.
+ */
+export function socketKind(options: { websocket?: boolean } = {}): GatewayKind {
+  const type = options.websocket ? 'ws' : 'socket';
+  let server: RunningServer | undefined;
+  let dir: ReturnType<typeof tempDir> | undefined;
+  let tokenFile = '';
+  return {
+    name: type,
+    async setup() {
+      dir = tempDir();
+      tokenFile = writeToken(dir.path);
+      server = await startServer(['--listen', '127.0.0.1:0', '--token-file', tokenFile]);
+    },
+    async teardown() {
+      await server?.stop();
+      dir?.remove();
+    },
+    spec: (extra = '') => `${type === 'ws' ? 'ws=ws://' : 'socket='}${server!.address}//token-file=${tokenFile}${extra}`,
+    // Each gateway is a fresh child of the server.
+    parentPids: async () => [server!.pid],
+    cwd: process.cwd(), // the server's, which runs here
+    refusesProcessKeys: 'the remote runs where and as the server decides',
+    badNode: new RegExp(`node= is not supported on ${type} gateways`),
+    killedAfterClose: 'the client closes the connection, and the server kills the remote when it sees that',
   };
 }

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+// Whether processes are still there, from /proc (Linux). A zombie counts as gone: it has ended and
+// only waits for its parent to collect it.
+import { readdirSync, readFileSync } from 'node:fs';
 
-/** True while `pid` names a live process (a zombie has exited: it only waits to be reaped). */
-export function alive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {
@@ -9,14 +10,30 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Resolves true once none of `pids` is alive, false if some still is after `withinMs`. */
-export async function allGone(pids: number[], withinMs: number): Promise<boolean> {
+/** The pids among `pids` still alive after waiting up to `withinMs` for them to go (polled every 20 ms). */
+export async function survivors(pids: number[], withinMs = 5000): Promise<number[]> {
   const until = Date.now() + withinMs;
   for (;;) {
-    if (!pids.some(alive)) return true;
-    if (Date.now() > until) return false;
+    const left = pids.filter(isAlive);
+    if (left.length === 0 || Date.now() >= until) return left;
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Every process in a process group (from /proc/<pid>/stat field 5). */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSafe('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z') out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }
 
 /** Kills whatever of `pids` is left (cleanup after a failed assertion). */
@@ -27,5 +44,13 @@ export function killAll(pids: number[]): void {
     } catch {
       // gone
     }
+  }
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }

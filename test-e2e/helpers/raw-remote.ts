@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { type BootConfig, bundle, bundleHash, FIRST_STAGE } from '@tsnet/bootstrap';
-import type { Transport, TransportExit, TransportProvider } from '@tsnet/core';
+import { killGroup, type Transport, type TransportExit, type TransportProvider } from '@tsnet/core/transport';
 
 export interface RawRemoteOptions {
   config: BootConfig;
@@ -56,11 +56,7 @@ class RawTransport implements Transport {
     if (!this.#child.stdin!.writableEnded) this.#child.stdin!.end();
   }
   async kill(): Promise<TransportExit> {
-    try {
-      process.kill(-this.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
+    killGroup(this.pid);
     return this.closed;
   }
 }

@@ -1,3 +1,5 @@
+import { ExitCode } from '@tsnet/core/worker';
+
 /**
  * The program passed to `node -e`. It reads one header line and the bundle from stdin, checks the
  * bundle's length and hash, and runs it, handing it the bytes that came after it (`rest`). It must parse on
@@ -48,10 +50,17 @@ export const FIRST_STAGE = [
   'F.writeFileSync(t,Buffer.concat([L,s,S.createCachedData()]),{mode:384});F.renameSync(t,k);',
   "for(const f of F.readdirSync(D).filter(f=>f.endsWith('.v8')).map(f=>[F.statSync(D+'/'+f).mtimeMs,f]).sort((p,q)=>q[0]-p[0]).slice(8))F.unlinkSync(D+'/'+f[1])}catch(x){}});",
   'S.runInThisContext()(require,o);',
-  "function x(){process.stderr.write('tsnet: the bootstrap payload arrived corrupted (length or hash mismatch)\\n');process.exit(97)}",
+  `function x(){process.stderr.write('tsnet: the bootstrap payload arrived corrupted (length or hash mismatch)\\n');process.exit(${ExitCode.CORRUPT_PAYLOAD})}`,
 ].join('');
 
 export const HEADER_MAGIC = 'TSNET1';
+
+/**
+ * Where the bundle file's worker part ends and its server part begins (build.mjs writes it,
+ * bundle() cuts there, check-bootstrap.mjs checks it). Only the worker part is injected: it is
+ * read, hashed and compiled at every start.
+ */
+export const SERVER_PART_MARKER = '\n//# tsnet-server-part\n';
 
 /**
  * Where the first stage keeps the V8 code cache of the bundle on a host: `$XDG_CACHE_HOME/tsnet`

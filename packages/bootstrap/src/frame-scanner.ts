@@ -1,3 +1,4 @@
+import { readU32 } from '@tsnet/core/worker';
 import { HEADER_SIZE, MAGIC, TRAILER_TYPE } from './socket-protocol.js';
 
 /**
@@ -127,8 +128,9 @@ export class FrameScanner {
   }
 }
 
+/** The payload length field of the frame header at `at`. */
 function readLength(b: Uint8Array, at: number): number {
-  return ((b[at + 8]! << 24) | (b[at + 9]! << 16) | (b[at + 10]! << 8) | b[at + 11]!) >>> 0;
+  return readU32(b, at + 8);
 }
 
 /** The trailer frame the server appends after the child exited. */

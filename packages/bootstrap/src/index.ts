@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { BootstrapError } from '@tsnet/core/worker';
 import type { BootConfig } from './boot-config.js';
-import { bundleHash, HEADER_MAGIC } from './first-stage.js';
+import { bundleHash, HEADER_MAGIC, SERVER_PART_MARKER } from './first-stage.js';
 
 export type { BootConfig } from './boot-config.js';
-export { bundleHash, FIRST_STAGE } from './first-stage.js';
+export { bundleHash, FIRST_STAGE, SERVER_PART_MARKER } from './first-stage.js';
 export { encodeTrailer, FrameScanner } from './frame-scanner.js';
 export { LineError, LineReader } from './line-reader.js';
 /** The socket server's handshake and stream helpers, shared with @tsnet/transport-socket. */
@@ -15,12 +16,6 @@ export const BOOTSTRAP_FILE: string = fileURLToPath(new URL('../dist/standalone/
 
 let cached: { code: Buffer; hash: string } | undefined;
 
-/**
- * Where the file's worker part ends and its server part begins (build.mjs writes the same string).
- * Only the worker part is injected: it is read, hashed and compiled at every start.
- */
-export const SERVER_PART_MARKER = '\n//# tsnet-server-part\n';
-
 /** The worker part of the bundle (what is injected) and its hash (what the first stage checks), read once. */
 export function bundle(): { code: Buffer; hash: string } {
   if (!cached) {
@@ -28,10 +23,10 @@ export function bundle(): { code: Buffer; hash: string } {
     try {
       file = readFileSync(BOOTSTRAP_FILE);
     } catch (error) {
-      throw new Error(`@tsnet/bootstrap: ${BOOTSTRAP_FILE} is missing; build the package (npm run build) or reinstall it`, { cause: error });
+      throw new BootstrapError(`@tsnet/bootstrap: ${BOOTSTRAP_FILE} is missing; build the package (npm run build) or reinstall it`, { cause: error });
     }
     const end = file.indexOf(SERVER_PART_MARKER, 0, 'latin1');
-    if (end < 0) throw new Error(`@tsnet/bootstrap: ${BOOTSTRAP_FILE} has no worker part; rebuild the package (npm run build) or reinstall it`);
+    if (end < 0) throw new BootstrapError(`@tsnet/bootstrap: ${BOOTSTRAP_FILE} has no worker part; rebuild the package (npm run build) or reinstall it`);
     const code = file.subarray(0, end);
     cached = { code, hash: bundleHash(code) };
   }

@@ -14,7 +14,9 @@ import {
   type DirectReadHooks,
   directRead,
   type ExecRequest,
+  ExitCode,
   execute,
+  killGroup,
   openRawPipe,
   type RawPipe,
   type Transport,
@@ -62,7 +64,7 @@ function wireTransport(input: WireIn, output: WireOut, rest: Uint8Array | undefi
     },
     closed,
     async kill() {
-      process.exit(137);
+      process.exit(ExitCode.KILLED);
     },
   };
 }
@@ -145,7 +147,7 @@ function serveWorker(config: BootConfig): void {
   const exit = (code: number): void => {
     const timer = setTimeout(() => process.exit(code), 2000);
     timer.unref();
-    gateway?._flushNow();
+    gateway?.flush();
     wireOut.flushed(() => process.exit(code));
   };
 
@@ -182,10 +184,10 @@ function serveWorker(config: BootConfig): void {
       // stderr gone
     }
     gateway?.reportCrash(error);
-    exit(70);
+    exit(ExitCode.CRASH);
   };
   // process.exit() in remote code: what it sent just before is still queued for the next tick.
-  process.on('exit', () => gateway?._flushNow());
+  process.on('exit', () => gateway?.flush());
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
 
@@ -195,14 +197,9 @@ function serveWorker(config: BootConfig): void {
   transport.closed.then(() => {
     if (gateway?.exitRequested) return;
     setTimeout(() => {
-      if (config.killGroup) {
-        try {
-          process.kill(-process.pid, 'SIGKILL');
-        } catch {
-          // not a group leader after all
-        }
-      }
-      process.exit(0);
+      // (not a group leader after all: killGroup does nothing)
+      if (config.killGroup) killGroup(process.pid);
+      process.exit(ExitCode.OK);
     }, 250).unref();
   });
 }

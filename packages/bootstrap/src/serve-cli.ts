@@ -1,9 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import { type AddressInfo, isIP } from 'node:net';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { PROTOCOL_VERSION } from '@tsnet/core/worker';
 import { type ServerOptions, TsnetServer } from './server.js';
-import { MIN_TOKEN_LENGTH } from './socket-protocol.js';
+import { formatAddress, MIN_TOKEN_LENGTH } from './socket-protocol.js';
 
 export const SERVE_USAGE = `Usage: node tsnet-bootstrap.js serve [options]
 
@@ -43,35 +44,48 @@ interface Parsed {
   notes: string[];
 }
 
-export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed | 'help' {
+/** The options of `serve`: each valued one may be given once; the bare ones are flags. */
+const SERVE_OPTIONS = {
+  listen: { type: 'string' },
+  'token-file': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'handshake-timeout': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-pending': { type: 'string' },
+  'stop-timeout': { type: 'string' },
+  spare: { type: 'string' },
+  'insecure-no-auth': { type: 'boolean' },
+  once: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+/**
+ * argv → `--name` → value (true for a flag). node:util's parser splits `--name=value`, `--name value`
+ * and `-h`; it runs non-strict so that each mistake gets our message, in argv order.
+ */
+function readFlags(argv: string[]): Map<string, string | true> {
+  const { tokens } = parseArgs({ args: argv, options: SERVE_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  // tokens arrived in Node 18.7; older ones ignore the option.
+  if (!tokens) throw new Error(`node ${process.version} is too old for the server: it needs Node ≥ 18.7`);
   const flags = new Map<string, string | true>();
-  const valued = new Set([
-    '--listen',
-    '--token-file',
-    '--tls-cert',
-    '--tls-key',
-    '--handshake-timeout',
-    '--max-connections',
-    '--max-pending',
-    '--stop-timeout',
-    '--spare',
-  ]);
-  const bare = new Set(['--insecure-no-auth', '--once', '--help', '-h']);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq !== -1 ? arg.slice(0, eq) : arg;
-    if (bare.has(name)) {
+  for (const token of tokens) {
+    const arg = argv[token.index]!;
+    if (token.kind !== 'option' || !Object.hasOwn(SERVE_OPTIONS, token.name)) throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
+    const name = token.rawName === '-h' ? '-h' : `--${token.name}`;
+    if (SERVE_OPTIONS[token.name as keyof typeof SERVE_OPTIONS].type === 'boolean') {
       flags.set(name, true);
-    } else if (valued.has(name)) {
-      const value = eq !== -1 && arg.startsWith('--') ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined) throw new UsageError(`${name} needs a value`);
-      if (flags.has(name)) throw new UsageError(`${name} is given twice`);
-      flags.set(name, value);
-    } else {
-      throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
+      continue;
     }
+    if (token.value === undefined) throw new UsageError(`${name} needs a value`);
+    if (flags.has(name)) throw new UsageError(`${name} is given twice`);
+    flags.set(name, token.value);
   }
+  return flags;
+}
+
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed | 'help' {
+  const flags = readFlags(argv);
   if (flags.has('--help') || flags.has('-h')) return 'help';
   const str = (k: string): string | undefined => {
     const v = flags.get(k);
@@ -176,10 +190,6 @@ function refuseInsecure(address: string): void {
 
 function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
-}
-
-function formatAddress(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 export async function serve(argv: string[]): Promise<void> {

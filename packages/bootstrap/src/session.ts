@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import { encodeFrame, FrameType } from '@tsnet/core/worker';
+import { encodeFrame, FrameType, killGroup, STDIO_GRACE_MS } from '@tsnet/core/worker';
 import type { BootConfig } from './boot-config.js';
 import { FIRST_STAGE, HEADER_MAGIC } from './first-stage.js';
 import { encodeTrailer, FrameScanner } from './frame-scanner.js';
@@ -9,10 +9,14 @@ import { encodeTrailer, FrameScanner } from './frame-scanner.js';
 const CHILD_CONFIG: BootConfig = { wireFd: 3, output: 'frames', killGroup: true, watchPpid: true };
 /** The bootstrap header line is short; anything longer is not a tsnet client. */
 const MAX_HEADER = 4096;
-/** How long stdio may stay open after the child exited (a grandchild holding it) before we stop waiting. */
-const STDIO_GRACE_MS = 300;
 /** How long a client may keep the connection open after the child exited and the server ended it. */
 const LINGER_MS = 2000;
+/** FrameFlag.STDERR of @tsnet/core's wire/frame.ts (which @tsnet/core/worker does not export yet). */
+const STDERR_FLAG = 2;
+/** Native stdout/stderr bytes go to the client in OUTPUT frames of at most this payload. */
+const OUTPUT_PIECE = 64 * 1024;
+/** Past this many bytes of OUTPUT frames waiting for a frame boundary, the child's stdout/stderr pause. */
+const OUTPUT_QUEUE_MAX = 1 << 20;
 
 /** A fresh `node -e <first stage>` in its own process group, waiting for the bootstrap on stdin. */
 export function spawnChild(env: NodeJS.ProcessEnv): ChildProcess {
@@ -24,15 +28,8 @@ export function spawnChild(env: NodeJS.ProcessEnv): ChildProcess {
   });
 }
 
-/** SIGKILLs the child's whole process group. */
-export function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // the group is already gone
-  }
-}
+/** SIGKILLs a child's whole process group (the one definition, from core). */
+export { killGroup };
 
 export interface SessionOptions {
   id: number;
@@ -51,6 +48,10 @@ export interface SessionOptions {
  * relayed to its stdin and its fd 3 relayed back. When the connection closes before the child
  * exited, the whole group is killed at once: a vanished client leaves nothing behind. When the
  * child exits, its status travels back as a trailer frame and the connection is ended.
+ *
+ * The child's console output travels in its own OUTPUT frames (output: 'frames'); what it writes
+ * to fd 1 and 2 natively (a native add-on, writeSync(1, …), Node's own fatal errors) is sent as
+ * OUTPUT frames too, put between two of the child's frames, so nothing the remote prints is lost.
  */
 export class Session {
   readonly id: number;
@@ -73,6 +74,9 @@ export class Session {
   #failure: string | null = null;
   #stderrTail = '';
   #finished = false;
+  /** OUTPUT frames of native stdout/stderr bytes, waiting for the wire to be between two frames. */
+  #output: Uint8Array[] = [];
+  #outputBytes = 0;
 
   constructor(options: SessionOptions) {
     this.id = options.id;
@@ -116,10 +120,13 @@ export class Session {
     const wire = child.stdio[3] as Readable;
     stdin.on('error', () => {}); // EPIPE once the child died: its exit event tells the story
     wire.on('error', () => {});
-    child.stdout!.resume(); // native writes to fd 1 (output: 'frames' redirects console)
+    // Decoded as UTF-8 so that no frame ends inside a character (the client decodes each frame).
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (text: string) => this.#queueOutput(0, text));
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (text: string) => {
       this.#stderrTail = (this.#stderrTail + text).slice(-400);
+      this.#queueOutput(STDERR_FLAG, text);
     });
     child.once('error', (error) => {
       this.#failure ??= `cannot start ${process.execPath}: ${error.message}`;
@@ -141,8 +148,38 @@ export class Session {
     wire.on('data', (chunk: Buffer) => {
       this.#scanner.push(chunk);
       if (!stream.destroyed && !stream.write(chunk)) wire.pause();
+      this.#flushOutput();
     });
-    stream.on('drain', () => wire.resume());
+    stream.on('drain', () => {
+      wire.resume();
+      this.#flushOutput();
+    });
+  }
+
+  #queueOutput(flags: number, text: string): void {
+    const bytes = Buffer.from(text, 'utf8');
+    for (let i = 0; i < bytes.length; i += OUTPUT_PIECE) {
+      this.#output.push(encodeFrame(FrameType.OUTPUT, flags, 0, bytes.subarray(i, i + OUTPUT_PIECE)));
+    }
+    this.#outputBytes += bytes.length;
+    this.#flushOutput();
+  }
+
+  /** Sends the waiting OUTPUT frames if the wire is between two frames; pauses stdout/stderr while they pile up. */
+  #flushOutput(): void {
+    const stream = this.#stream;
+    const child = this.#child;
+    if (this.#output.length > 0 && this.#scanner.atBoundary && !stream.destroyed && !stream.writableEnded) {
+      for (const frame of this.#output) stream.write(frame);
+      this.#output = [];
+      this.#outputBytes = 0;
+    }
+    const hold = this.#outputBytes > OUTPUT_QUEUE_MAX || stream.writableNeedDrain;
+    for (const s of [child?.stdout, child?.stderr]) {
+      if (!s || s.destroyed) continue;
+      if (hold) s.pause();
+      else if (s.isPaused()) s.resume();
+    }
   }
 
   #relayIn(chunk: Buffer, stdin: Writable): boolean {
@@ -195,10 +232,14 @@ export class Session {
     this.#killGroup();
     const child = this.#child;
     const wire = child?.stdio[3] as Readable | undefined;
+    let ended = false;
     const endStream = (): void => {
+      if (ended) return;
+      ended = true;
       for (const s of child?.stdio ?? []) s?.destroy();
       const stream = this.#stream;
       if (!stream.destroyed && !stream.writableEnded) {
+        this.#flushOutput();
         // The trailer only goes between two frames; a child killed mid-frame gets none.
         if (this.#scanner.atBoundary) stream.write(encodeTrailer({ code, signal }));
         stream.end();
@@ -206,15 +247,21 @@ export class Session {
       }
       this.#finish();
     };
-    if (!wire || wire.readableEnded || wire.destroyed) {
+    // The wire and the native output may still hold the child's last bytes: wait for their ends.
+    const open = [wire, child?.stdout, child?.stderr].filter((s): s is Readable => !!s && !s.readableEnded && !s.destroyed);
+    if (open.length === 0) {
       endStream();
       return;
     }
+    let left = open.length;
     const timer = setTimeout(endStream, STDIO_GRACE_MS);
-    wire.once('end', () => {
-      clearTimeout(timer);
-      endStream();
-    });
+    for (const s of open) {
+      s.once('end', () => {
+        if (--left > 0) return;
+        clearTimeout(timer);
+        endStream();
+      });
+    }
   }
 
   /**

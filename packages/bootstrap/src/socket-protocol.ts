@@ -18,6 +18,9 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
+/** Frame layout constants (the server reads frame headers to find the trailer's place). */
+export { HEADER_SIZE, MAGIC } from '@tsnet/core/worker';
+
 /** Version of this handshake (not the frame protocol). Bumped on any incompatible change to it. */
 export const SOCKET_PROTOCOL = 1;
 export const CLIENT_MAGIC = 'TSNET-CLIENT/';
@@ -26,9 +29,6 @@ export const SERVER_MAGIC = 'TSNET-SERVER/';
 export const MAX_LINE = 512;
 /** Shortest token the server and the client accept. */
 export const MIN_TOKEN_LENGTH = 16;
-/** Frame layout constants, as in @tsnet/core's wire/frame.ts (kept here so this file needs no core at run time). */
-export const MAGIC = 0xf7;
-export const HEADER_SIZE = 12;
 /** Frame type of the server's last frame (never passed to the gateway): JSON `{code, signal}`. */
 export const TRAILER_TYPE = 0xe0;
 
@@ -81,4 +81,10 @@ export function parseMagicLine(line: string, magic: string): { version: number; 
 /** A nonce as sent on the wire: 64 lowercase hex digits. */
 export function isNonce(s: string): boolean {
   return /^[0-9a-f]{64}$/.test(s);
+}
+
+/** A socket address for messages: `127.0.0.1:8888`, `[::1]:8888`, `?` when unknown. */
+export function formatAddress(address: string | undefined, port: number | undefined): string {
+  if (!address) return '?';
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }

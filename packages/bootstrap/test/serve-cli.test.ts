@@ -21,3 +21,16 @@ test('defaults, and flags in both spellings', () => {
   expect(() => parseServeArgs(['--insecure-no-auth'], env)).toThrow(/contradicts/);
   expect(parseServeArgs(['--insecure-no-auth'], {})).toMatchObject({ options: { token: null } });
 });
+
+test('argv mistakes are named in argv order, as given', () => {
+  const env = { TSNET_TOKEN: 'x'.repeat(16) };
+  expect(() => parseServeArgs(['--bogus=1'], env)).toThrow('unknown option "--bogus=1"');
+  expect(() => parseServeArgs(['--once', 'foo', '--bogus'], env)).toThrow('unknown option "foo"');
+  expect(() => parseServeArgs(['-hx'], env)).toThrow('unknown option "-hx"');
+  expect(() => parseServeArgs(['--'], env)).toThrow('unknown option "--"');
+  expect(() => parseServeArgs(['--spare'], env)).toThrow('--spare needs a value');
+  expect(() => parseServeArgs(['--listen', 'a:1', '--listen=b:2'], env)).toThrow('--listen is given twice');
+  // a valued option takes the next argument whatever it looks like; a flag ignores "=value"
+  expect(() => parseServeArgs(['--listen', '--once'], env)).toThrow(/--listen takes HOST:PORT/);
+  expect(parseServeArgs(['--once=no', '--help'], env)).toBe('help');
+});

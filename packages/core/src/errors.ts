@@ -276,8 +276,17 @@ function safeString(v: unknown): string {
   }
 }
 
-// Names survive minification (the remote bundle is minified; so may be a user's bundle).
-for (const [name, cls] of Object.entries({
+/**
+ * Gives each error class its `name` for good, as written here: names survive minification (the
+ * remote bundle is minified; so may be a user's bundle). Transport packages call it for their own.
+ */
+export function keepErrorNames(classes: Record<string, abstract new (...args: never[]) => Error>): void {
+  for (const [name, cls] of Object.entries(classes)) {
+    Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
+  }
+}
+
+keepErrorNames({
   TsnetError,
   SpecError,
   SourceError,
@@ -293,6 +302,4 @@ for (const [name, cls] of Object.entries({
   TimeoutError,
   DumpError,
   LoadError,
-})) {
-  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
-}
+});

@@ -7,7 +7,9 @@ export {
   AuthenticationError,
   BootstrapError,
   ConnectError,
+  formatStderrTail,
   HostKeyError,
+  keepErrorNames,
   ProtocolError,
   SpecError,
 } from './errors.js';
@@ -17,6 +19,8 @@ export { type RawPipe, rawPipeOf } from './io/raw-pipe.js';
 export { registerTransport } from './spec/transport-registry.js';
 export type { ConnectOptions, Transport, TransportExit, TransportProvider } from './spec/transport-types.js';
 export { XSpec } from './spec/xspec.js';
+export { deadline, raceSignal, withTimeout } from './util/deadline.js';
+export { killGroup, STDIO_GRACE_MS } from './util/process-group.js';
 export { connectTcpVia } from './via/via-socket.js';
 export { connectVia, type ViaCommand } from './via/via-transport.js';
 export { PROTOCOL_VERSION } from './wire/frame.js';

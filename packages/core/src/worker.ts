@@ -6,6 +6,7 @@
  * Not a stable public API.
  */
 export { Channel } from './channel/channel.js';
+export { BootstrapError } from './errors.js';
 export type { ExecRequest } from './exec/executor.js';
 export { execute } from './exec/executor.js';
 export { WorkerGateway } from './gateway/worker-gateway.js';
@@ -13,5 +14,8 @@ export { builtin } from './io/builtin.js';
 export { type DirectReadHooks, directRead } from './io/direct-read.js';
 export { openRawPipe, type RawPipe, rawPipeOf } from './io/raw-pipe.js';
 export type { Transport, TransportExit } from './spec/transport-types.js';
-export { encodeFrame, FrameType, HEADER_SIZE, MAGIC, PROTOCOL_VERSION } from './wire/frame.js';
+export { withTimeout } from './util/deadline.js';
+export { killGroup, STDIO_GRACE_MS } from './util/process-group.js';
+export { ExitCode } from './wire/exit-code.js';
+export { encodeFrame, FrameType, HEADER_SIZE, MAGIC, PROTOCOL_VERSION, readU32 } from './wire/frame.js';
 export { FrameDecoder } from './wire/frame-decoder.js';

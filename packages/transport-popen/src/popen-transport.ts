@@ -10,16 +10,15 @@ import {
   type ConnectOptions,
   connectVia,
   directRead,
+  killGroup,
   type RawPipe,
   rawPipeOf,
+  STDIO_GRACE_MS,
   type Transport,
   type TransportExit,
   type TransportProvider,
 } from '@tsnet/core/transport';
 import { Lifeline } from './lifeline.js';
-
-/** How long stdio may stay open after the process exited (a grandchild holding a pipe) before we stop waiting. */
-const STDIO_GRACE_MS = 300;
 
 export interface PopenCommand {
   command: string;
@@ -182,11 +181,7 @@ export class PopenTransport implements Transport {
         exit = { code, signal };
         // The runtime is gone; what it started in its process group goes with it (the group id
         // stays reserved while members are left, so this reaches only them).
-        try {
-          process.kill(-this.pid, 'SIGKILL');
-        } catch {
-          // nobody left
-        }
+        killGroup(this.pid);
         // stdio normally closes right after; a grandchild may hold it open, so do not wait long.
         setTimeout(() => {
           for (const s of child.stdio) s?.destroy();
@@ -279,15 +274,11 @@ export class PopenTransport implements Transport {
 
   /** SIGKILLs the remote process group (the runtime and everything it started). */
   async kill(): Promise<TransportExit> {
-    if (!this.#exited) {
+    if (!this.#exited && !killGroup(this.pid)) {
       try {
-        process.kill(-this.pid, 'SIGKILL');
+        this.#child.kill('SIGKILL');
       } catch {
-        try {
-          this.#child.kill('SIGKILL');
-        } catch {
-          // already gone
-        }
+        // already gone
       }
     }
     return this.closed;

@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import { ConnectError } from '@tsnet/core/transport';
+import { ConnectError, raceSignal } from '@tsnet/core/transport';
 import { createWebSocketStream, WebSocket } from 'ws';
 import type { SocketTarget } from './socket-spec.js';
 
@@ -21,22 +21,15 @@ export async function openStream(target: SocketTarget, signal?: AbortSignal): Pr
   const ca = target.caFile !== undefined ? readCa(target) : undefined;
   const opened = target.kind === 'ws' ? tunnel(target).then((socket) => openWebSocket(target, ca, socket)) : openSocket(target, ca);
   if (!signal) return opened;
-  signal.throwIfAborted();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
   try {
-    return await Promise.race([opened, aborted]);
+    return await raceSignal(opened, signal);
   } catch (error) {
+    // aborted: a stream that opens after all is closed at once
     void opened.then(
       (s) => s.destroy(),
       () => {},
     );
     throw error;
-  } finally {
-    signal.removeEventListener('abort', onAbort!);
   }
 }
 

@@ -5,7 +5,8 @@
  * ~/.local/bin…), which in turn execs `/bin/sh` with the POSIX script below. The script goes to
  * chdir=, exports env:, checks that node exists (exit 127 with a `tsnet:` line otherwise), prints
  * the ready marker with its pid (which stays the runtime's pid: every step execs) and execs
- * `[nice -n N] node -e <first stage>`. The bootstrap itself then arrives on stdin.
+ * `[nice -n N] node -e <first stage>` with the channel's stdout as its fd 3 (the wire) and its stderr
+ * as fd 1. The bootstrap itself then arrives on stdin.
  */
 import { FIRST_STAGE } from '@tsnet/bootstrap';
 import { SpecError } from '@tsnet/core/transport';
@@ -62,7 +63,9 @@ export function remoteScript(o: RemoteCommandOptions): string {
     `printf '%s %s\\n' ${shq(o.marker)} "$$"`,
   );
   const nice = o.nice !== undefined ? `nice -n ${Number(o.nice)} ` : '';
-  lines.push(`exec ${nice}"$n" ${flags.map((f) => `${f} `).join('')}-e ${shq(FIRST_STAGE)}`);
+  // The wire moves to fd 3 and fd 1 becomes stderr: a raw write to fd 1 by remote code (or by a
+  // library it loads) must land in the diagnostics, not between two frames.
+  lines.push(`exec ${nice}"$n" ${flags.map((f) => `${f} `).join('')}-e ${shq(FIRST_STAGE)} 3>&1 1>&2`);
   return lines.join('\n');
 }
 

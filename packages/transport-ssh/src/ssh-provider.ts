@@ -4,7 +4,10 @@ import {
   BootstrapError,
   ConnectError,
   type ConnectOptions,
+  deadline,
+  formatStderrTail,
   type Gateway,
+  keepErrorNames,
   SpecError,
   type Transport,
   type TransportProvider,
@@ -12,9 +15,11 @@ import {
 } from '@tsnet/core/transport';
 import type ssh2 from 'ssh2';
 import type { AuthOptions } from './auth.js';
-import { ConnectionPool, type ConnectionSettings, type HostKeyPolicy, type SshConnection, type Target } from './connection.js';
+import { ConnectionPool } from './connection-pool.js';
 import { expandHome, type HostConfig, resolveHostConfig } from './host-config.js';
+import type { HostKeyPolicy } from './host-key-verifier.js';
 import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, remoteCommand, SCRIPT_TAG } from './remote-command.js';
+import type { ConnectionSettings, SshConnection } from './ssh-connection.js';
 import { SshTransport } from './ssh-transport.js';
 
 /** The oldest Node the first stage and the bundle run on. */
@@ -52,21 +57,20 @@ export class NodeNotFoundError extends BootstrapError {
   constructor(host: string, node: string, stderr: string) {
     super(
       `node not found on ${host}: install Node ≥ ${MIN_NODE} there, or pass node=/path/to/node in the spec ` +
-        `(looked for "${node}"${node.includes('/') ? '' : ' on the PATH of a login shell'}).${stderr.trim() ? `\nRemote stderr:\n${indent(stderr)}` : ''}`,
+        `(looked for "${node}"${node.includes('/') ? '' : ' on the PATH of a login shell'}).${formatStderrTail(stderr)}`,
       { stderr },
     );
     this.host = host;
     this.node = node;
   }
 }
-Object.defineProperty(NodeNotFoundError.prototype, 'name', { value: 'NodeNotFoundError', writable: true, configurable: true });
+keepErrorNames({ NodeNotFoundError });
 
-function indent(text: string): string {
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((l) => `  ${l}`)
-    .join('\n');
+/** A jump host hop target parsed from `[user@]host[:port]`. */
+export interface Target {
+  user: string | undefined;
+  host: string;
+  port: number | undefined;
 }
 
 /** `[user@]host[:port]`, with IPv6 as `[::1]:22` (or bare, without a port). */
@@ -210,41 +214,30 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   const owned = conn;
   void transport.closed.then(() => owned.release());
   // The bootstrap goes out at once; the shell reads none of it, node's first stage all of it.
-  channel.write(preamble({ wireFd: 1, output: 'fd', killGroup: true, watchPpid: true }));
+  // Frames go out on fd 3 (the channel's stdout, see remote-command.ts); remote stdout and stderr
+  // text travel as OUTPUT frames, so each keeps its name and none of it can break the wire.
+  channel.write(preamble({ wireFd: 3, output: 'frames', killGroup: true, watchPpid: true }));
 
   const timeout = o.startTimeout ?? 30_000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
   try {
-    await Promise.race([
-      transport.ready,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new ConnectError(`ssh ${conn.label}: the remote shell did not start node within ${timeout} ms${stderrTail(transport)}`)),
-          timeout,
-        );
-        if (options.signal) {
-          const signal = options.signal;
-          onAbort = () => reject(signal.reason);
-          signal.addEventListener('abort', onAbort, { once: true });
-        }
-      }),
-    ]);
+    await deadline(transport.ready, {
+      signal: options.signal,
+      timeout,
+      onTimeout: () => {
+        throw new ConnectError(`ssh ${conn.label}: the remote shell did not start node within ${timeout} ms${stderrTail(transport)}`);
+      },
+    });
   } catch (error) {
     const exit = transport.exitInfo;
     if (!exit) await transport.kill();
     else await transport.closed;
     throw startFailure(error as Error, transport, conn, target.host, node ?? 'node');
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    if (onAbort) options.signal?.removeEventListener('abort', onAbort);
   }
   return transport;
 }
 
 function stderrTail(t: SshTransport): string {
-  const text = t.bufferedStderr.trim();
-  return text ? `\nRemote stderr:\n${indent(text.split('\n').slice(-20).join('\n'))}` : '';
+  return formatStderrTail(t.bufferedStderr, 20);
 }
 
 function startFailure(error: Error, t: SshTransport, conn: SshConnection, host: string, node: string): Error {

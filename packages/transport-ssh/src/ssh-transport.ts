@@ -1,7 +1,7 @@
 import type { Transport, TransportExit } from '@tsnet/core/transport';
 import type ssh2 from 'ssh2';
-import type { SshConnection } from './connection.js';
 import { killCommand as killCommandFor } from './remote-command.js';
+import type { SshConnection } from './ssh-connection.js';
 
 /** Small frames are coalesced into writes of up to this many bytes: one SSH packet each. */
 const COALESCE = 32 * 1024;

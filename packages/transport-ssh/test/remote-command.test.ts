@@ -13,7 +13,11 @@ import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand 
 const dir = mkdtempSync(join(tmpdir(), 'tsnet-cmd-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const fake = join(dir, 'fake-node'); // node= splits on spaces: the rest are flags
-writeFileSync(fake, '#!/bin/sh\nprintf "pid=%s\\ncwd=%s\\nx=%s\\n" "$$" "$PWD" "$TSNET_X"\nfor a in "$@"; do printf "arg=%s\\n" "$a"; done\n');
+// It writes what it saw to fd 3, where node writes frames, and a line to fd 1, which is stderr.
+writeFileSync(
+  fake,
+  '#!/bin/sh\n{ printf "pid=%s\\ncwd=%s\\nx=%s\\n" "$$" "$PWD" "$TSNET_X"\nfor a in "$@"; do printf "arg=%s\\n" "$a"; done; } >&3\necho "fd 1 is stderr"\n',
+);
 chmodSync(fake, 0o755);
 
 function run(command: string, shell = '/bin/sh'): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -30,7 +34,7 @@ test('marker with the pid node will have, then node with the first stage; env an
   const cmd = remoteCommand({ node: `${fake} --flag=1`, chdir: 'sub dir/x', env: { TSNET_X: value }, marker: 'MARK', spec: 'test' });
   for (const shell of ['/bin/sh', '/bin/bash']) {
     const { code, stdout, stderr } = await run(cmd, shell);
-    expect(stderr).toBe('');
+    expect(stderr).toBe('fd 1 is stderr\n');
     expect(code).toBe(0);
     const [marker, ...rest] = stdout.split('\n');
     const pid = marker!.replace('MARK ', '');
@@ -70,7 +74,7 @@ test('nice= and ~/ paths', async () => {
   expect(code).toBe(0);
   expect(stdout).toContain(`cwd=${join(dir, 'home-sub')}`);
   const niceness = join(dir, 'print-niceness');
-  writeFileSync(niceness, '#!/bin/sh\nprintf "nice=%s\\n" "$(nice)"\n');
+  writeFileSync(niceness, '#!/bin/sh\nprintf "nice=%s\\n" "$(nice)" >&3\n');
   chmodSync(niceness, 0o755);
   const nice = await run(remoteCommand({ node: niceness, nice: '3', marker: 'M', spec: 's' }));
   expect(nice.stdout).toContain(`nice=${Math.min(19, getPriority() + 3)}\n`);

@@ -1,5 +1,6 @@
 import { ChannelClosedError, DumpError, type RemoteError, TimeoutError, TsnetError } from '../errors.js';
 import type { BaseGateway } from '../gateway/base-gateway.js';
+import { deadline } from '../util/deadline.js';
 import { channelBrand, isInt32 } from '../wire/serializer.js';
 import { CallbackDelivery, noEndmarker } from './callback-delivery.js';
 import { Inbox } from './inbox.js';
@@ -313,7 +314,6 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
    */
   async waitClose(options?: { timeout?: number }): Promise<void> {
     const timeout = options?.timeout;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const closed = new Promise<void>((resolve) => {
       if (this.#closedBy !== null) resolve();
       else this.#closeWaiters.push(resolve);
@@ -321,20 +321,13 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     const all = closed.then(() => this.#delivery?.done);
     this.#hold(1);
     try {
-      if (timeout === undefined) await all;
-      else {
-        await Promise.race([
-          all,
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(
-              () => reject(new TimeoutError(`channel ${this.id} of gateway ${this.gateway.id} not closed after ${timeout} ms`, timeout)),
-              timeout,
-            );
-          }),
-        ]);
-      }
+      await deadline(all, {
+        timeout,
+        onTimeout: () => {
+          throw new TimeoutError(`channel ${this.id} of gateway ${this.gateway.id} not closed after ${timeout} ms`, timeout!);
+        },
+      });
     } finally {
-      if (timer !== undefined) clearTimeout(timer);
       this.#hold(-1);
     }
     const callbackError = this.#delivery?.error ?? null;

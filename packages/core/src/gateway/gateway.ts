@@ -5,6 +5,7 @@ import type { ExecRequest } from '../exec/executor.js';
 import { execRequest } from '../exec/remote-source.js';
 import type { Transport, TransportExit } from '../spec/transport-types.js';
 import type { XSpec } from '../spec/xspec.js';
+import { deadline, withTimeout } from '../util/deadline.js';
 import { FrameFlag, FrameType, PROTOCOL_VERSION, StatusFlag } from '../wire/frame.js';
 import { checkWireOptions, DEFAULT_MAX_MESSAGE, type WireOptions } from '../wire/limits.js';
 import { BaseGateway } from './base-gateway.js';
@@ -90,28 +91,20 @@ export class Gateway extends BaseGateway {
       trace: typeof process !== 'undefined' ? (process.env.TSNET_DEBUG ?? '') : '',
     } satisfies MasterHello);
     const timeout = options?.connectTimeout ?? 30_000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const signal = options?.signal;
-    let onAbort: (() => void) | undefined;
     try {
-      const hello = await new Promise<WorkerHello>((resolve, reject) => {
+      const answered = new Promise<WorkerHello>((resolve, reject) => {
         this.#helloWaiter = { resolve, reject };
-        timer = setTimeout(
-          () =>
-            reject(
-              new BootstrapError(
-                `gateway ${this.id} (${this.transport.label}): the remote runtime did not answer the handshake within ${timeout} ms${this.#output.tailText()}\n` +
-                  'Check that the node binary works on the remote side, or raise connectTimeout.',
-                { stderr: this.stderr },
-              ),
-            ),
-          timeout,
-        );
-        if (signal) {
-          onAbort = () => reject(signal.reason);
-          if (signal.aborted) onAbort();
-          else signal.addEventListener('abort', onAbort, { once: true });
-        }
+      });
+      const hello = await deadline(answered, {
+        signal: options?.signal,
+        timeout,
+        onTimeout: () => {
+          throw new BootstrapError(
+            `gateway ${this.id} (${this.transport.label}): the remote runtime did not answer the handshake within ${timeout} ms${this.#output.tailText()}\n` +
+              'Check that the node binary works on the remote side, or raise connectTimeout.',
+            { stderr: this.stderr },
+          );
+        },
       });
       this.#hello = hello;
       this.#keepAlive.started = true;
@@ -125,8 +118,6 @@ export class Gateway extends BaseGateway {
       await this.#abandon();
       throw error;
     } finally {
-      if (timer !== undefined) clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
       this.#helloWaiter = null;
     }
   }
@@ -249,14 +240,11 @@ export class Gateway extends BaseGateway {
         this.transport.end();
         this._markDown({ reason: 'exit() was called on the gateway' });
       }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = await Promise.race([
+      const timedOut = await withTimeout(
         this.transport.closed.then(() => false),
-        new Promise<boolean>((r) => {
-          timer = setTimeout(() => r(true), timeout);
-        }),
-      ]);
-      if (timer !== undefined) clearTimeout(timer);
+        timeout,
+        () => true,
+      );
       if (timedOut) {
         this.#killedOnExit = true;
         await this.transport.kill();

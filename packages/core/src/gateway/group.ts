@@ -4,6 +4,7 @@ import { GroupError, SpecError } from '../errors.js';
 import { findTransport } from '../spec/transport-registry.js';
 import type { Transport, TransportProvider } from '../spec/transport-types.js';
 import { XSpec } from '../spec/xspec.js';
+import { withTimeout } from '../util/deadline.js';
 import { Gateway, type GatewayOptions, type OutputListener } from './gateway.js';
 
 export type GatewaySpec = string | XSpec | TransportProvider;
@@ -301,15 +302,11 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
 
 /** exit() with a bound, then a kill; bounded once more in case the transport cannot confirm the kill. */
 async function endGateway(gw: Gateway, timeout: number): Promise<'exited' | 'killed' | 'unconfirmed'> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const result = await Promise.race([
-    gw._exitReport(timeout).then((killed) => (killed ? 'killed' : 'exited') as 'killed' | 'exited'),
-    new Promise<'unconfirmed'>((r) => {
-      timer = setTimeout(() => r('unconfirmed'), timeout + KILL_GRACE_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  return result;
+  return withTimeout(
+    gw._exitReport(timeout).then((killed): 'killed' | 'exited' => (killed ? 'killed' : 'exited')),
+    timeout + KILL_GRACE_MS,
+    () => 'unconfirmed' as const,
+  );
 }
 
 export const defaultGroup: Group = new Group();

@@ -3,6 +3,7 @@ import { makeFileFor } from '../channel/streams.js';
 import { describeError, type GatewayCloseInfo, ProtocolError } from '../errors.js';
 import type { ExecRequest } from '../exec/executor.js';
 import type { Transport } from '../spec/transport-types.js';
+import { ExitCode } from '../wire/exit-code.js';
 import { FrameFlag, FrameType, PROTOCOL_VERSION, StatusFlag } from '../wire/frame.js';
 import { clampInt, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, maxFrameFor, type WireOptions } from '../wire/limits.js';
 import { dumpParts } from '../wire/serializer.js';
@@ -50,7 +51,7 @@ export class WorkerGateway extends BaseGateway {
         if (hello.version !== PROTOCOL_VERSION) {
           this._writeJson(FrameType.HELLO, 0, 0, versionMismatchHello(hello.version));
           this._flushNow();
-          setTimeout(() => this.#host.exit(76), 50);
+          setTimeout(() => this.#host.exit(ExitCode.VERSION), 50);
           return;
         }
         // The local side sets the limits for both directions (window and maxFrame are its options).
@@ -119,8 +120,13 @@ export class WorkerGateway extends BaseGateway {
       await ch.close(error instanceof Error ? error : new Error(String(error))).catch(() => {});
     } finally {
       this.#executing--;
-      if (this.#terminating && this.#executing === 0) this.#finish(0);
+      if (this.#terminating && this.#executing === 0) this.#finish(ExitCode.OK);
     }
+  }
+
+  /** Writes the queued frames now, unless the wire is backed up (before the process exits). */
+  flush(): void {
+    this._flushNow();
   }
 
   /** True once the local side asked us to exit (TERMINATE), as opposed to vanishing. */
@@ -152,7 +158,7 @@ export class WorkerGateway extends BaseGateway {
     this._flushNow();
     // Tasks blocked in receive() fail now; a task that keeps computing is killed by the local side.
     this._markDown({ reason } satisfies GatewayCloseInfo);
-    if (this.#executing === 0) this.#finish(0);
+    if (this.#executing === 0) this.#finish(ExitCode.OK);
   }
 
   #finish(code: number): void {
@@ -165,7 +171,7 @@ export class WorkerGateway extends BaseGateway {
     } catch {
       // stderr may be gone
     }
-    this.#host.exit(75);
+    this.#host.exit(ExitCode.PROTOCOL);
   }
 
   /** @internal */

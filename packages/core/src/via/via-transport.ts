@@ -2,6 +2,7 @@ import type { Channel } from '../channel/channel.js';
 import { ConnectError, type GatewayCloseInfo, RemoteError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Transport, TransportExit } from '../spec/transport-types.js';
+import { raceSignal, withTimeout } from '../util/deadline.js';
 import { type RelayArgs, tsnetViaRelay } from './via-relay.js';
 
 /** What a transport provider asks of connectVia(): a command to run on the master's host. */
@@ -134,20 +135,7 @@ class ViaTransport implements Transport {
 
   /** @internal resolves once the relay started the process. */
   async _spawned(signal?: AbortSignal): Promise<void> {
-    if (!signal) return this.#spawnedPromise;
-    if (signal.aborted) throw signal.reason;
-    let onAbort: (() => void) | undefined;
-    try {
-      await Promise.race([
-        this.#spawnedPromise,
-        new Promise<never>((_, reject) => {
-          onAbort = () => reject(signal.reason);
-          signal.addEventListener('abort', onAbort, { once: true });
-        }),
-      ]);
-    } finally {
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-    }
+    return raceSignal(this.#spawnedPromise, signal);
   }
 
   #onControl(message: unknown): void {
@@ -291,14 +279,7 @@ class ViaTransport implements Transport {
   async kill(): Promise<TransportExit> {
     if (!this.#done) {
       this.#ctl.send('kill').catch(() => {});
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.closed,
-        new Promise<void>((r) => {
-          timer = setTimeout(r, KILL_CONFIRM_MS);
-        }),
-      ]);
-      clearTimeout(timer);
+      await withTimeout(this.closed, KILL_CONFIRM_MS);
       this.#finish({
         code: null,
         signal: null,

@@ -1,5 +1,5 @@
 import { ProtocolError } from '../errors.js';
-import { frameTypeNames, HEADER_SIZE, isFrameType, MAGIC } from './frame.js';
+import { frameTypeNames, HEADER_SIZE, isFrameType, MAGIC, readU32 } from './frame.js';
 
 export interface FrameSink {
   /**
@@ -189,7 +189,7 @@ export class FrameDecoder {
     if (b[at + 3] !== 0) {
       throw new ProtocolError(`bad frame at byte ${where}: reserved header byte is ${b[at + 3]}, expected 0`, { offset: where });
     }
-    const length = ((b[at + 8]! << 24) | (b[at + 9]! << 16) | (b[at + 10]! << 8) | b[at + 11]!) >>> 0;
+    const length = readU32(b, at + 8);
     if (length > this.maxPayload) {
       throw new ProtocolError(
         `bad frame at byte ${where}: ${frameTypeNames[type]} frame declares ${length} payload bytes, above the maximum of ${this.maxPayload}`,
@@ -198,7 +198,7 @@ export class FrameDecoder {
     }
     this.#type = type;
     this.#flags = b[at + 2]!;
-    this.#channel = ((b[at + 4]! << 24) | (b[at + 5]! << 16) | (b[at + 6]! << 8) | b[at + 7]!) >>> 0;
+    this.#channel = readU32(b, at + 4);
     this.#remaining = length;
     return length;
   }
