@@ -32,35 +32,43 @@ export type ReplAnswer =
   | { op: 'output'; text: string };
 
 export async function replRemote(channel: Channel<ReplRequest | ReplAnswer>, kwargs: ReplOptions): Promise<void> {
-  const repl = await import('node:repl');
-  const { create: createDomain } = await import('node:domain');
+  // Deno's node:repl has its members on the default export only.
+  const replModule = await import('node:repl');
+  const repl = ((replModule as unknown as { default?: typeof replModule }).default ?? replModule) as typeof replModule;
   const { PassThrough, Writable } = await import('node:stream');
-  // REPLServer runs eval in its domain and reports uncaught errors (sync, awaited or from a timer
-  // it started) there, written to its output as Node's REPL shows them: that text is the answer.
+  /** What settles the evaluation in progress (the local side sends one at a time). */
+  let settle: ((outcome: { interrupted?: true; errorText?: string; error?: unknown; value?: unknown; done?: true }) => void) | undefined;
+  /** Frames of the REPL's own machinery say nothing about the user's code (Node's REPL drops them too). */
+  const trimStack = (text: string) => {
+    const lines = text.split('\n');
+    const cut = lines.findIndex((l) => /^\s+at (.*\brunInContext\b|.*\b(node:repl|node:vm|node:domain|node:async_hooks|node:internal\/|ext:))/.test(l));
+    return (cut === -1 ? lines : lines.slice(0, cut)).join('\n').trimEnd();
+  };
+  // An uncaught error (thrown, awaited, or later from a timer the code started) never reaches
+  // eval's callback on Node and Bun: the REPLServer writes it to its output as Node's REPL shows
+  // it ("Uncaught …"). That text is the answer; one tick collects all of it.
   let written = '';
+  let flushing = false;
+  const flush = () => {
+    flushing = false;
+    const text = trimStack(written);
+    written = '';
+    if (text === '') return;
+    if (settle) settle({ errorText: text });
+    else void channel.send({ op: 'output', text }).catch(() => {});
+  };
   const sink = new Writable({
     write: (chunk, _enc, cb) => {
       written += String(chunk);
+      if (!flushing) {
+        flushing = true;
+        setImmediate(flush);
+      }
       cb();
     },
   });
-  const domain = createDomain();
-  const server = repl.start({ input: new PassThrough(), output: sink, terminal: false, prompt: '', useColors: kwargs.colors, domain } as never);
-  Object.assign(repl.writer.options, { colors: kwargs.colors, breakLength: Math.max(40, kwargs.columns) });
-  /** What settles the evaluation in progress (the local side sends one at a time). */
-  let settle: ((outcome: { interrupted?: true; errorText?: string; error?: unknown; value?: unknown; done?: true }) => void) | undefined;
-  /** Frames of node:repl and node:vm say nothing about the user's code. */
-  const trimStack = (text: string) => {
-    const lines = text.split('\n');
-    const cut = lines.findIndex((l) => /^\s+at .*\b(node:repl|node:vm|node:domain|node:internal\/)/.test(l));
-    return (cut === -1 ? lines : lines.slice(0, cut)).join('\n').trimEnd();
-  };
-  domain.on('error', () => {
-    const text = trimStack(written);
-    written = '';
-    if (settle) settle({ errorText: text });
-    else void channel.send({ op: 'output', text }).catch(() => {});
-  });
+  const server = repl.start({ input: new PassThrough(), output: sink, terminal: false, prompt: '', useColors: kwargs.colors });
+  Object.assign(repl.writer.options ?? {}, { colors: kwargs.colors, breakLength: Math.max(40, kwargs.columns) });
   let current = 0;
   const evaluate = async (id: number, code: string) => {
     current = id;
@@ -69,7 +77,6 @@ export async function replRemote(channel: Channel<ReplRequest | ReplAnswer>, kwa
       server.eval(code, server.context, `REPL${id}`, (error, value) => resolve(error ? { error } : { value, done: true }));
     });
     settle = undefined;
-    written = '';
     if (outcome.interrupted) return channel.send({ op: 'result', id, interrupted: true });
     if (outcome.errorText !== undefined) return channel.send({ op: 'result', id, error: outcome.errorText });
     if (!outcome.done) {

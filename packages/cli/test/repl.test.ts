@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { runtimePaths } from '../../../test-e2e/helpers/runtimes.js';
 import { BIN, runTsnet, shellQuote, Tmux } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tsnet-repl-test-'));
@@ -145,6 +146,19 @@ describe('tsnet repl', () => {
     const r = await runTsnet(['repl'], { input: 'let a = await Promise.resolve(20)\na + 22\nfunction f() {\nreturn a }\nf()\nthrow new Error("x")\n' });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('undefined\n42\nundefined\n20\nUncaught Error: x\n');
+  });
+
+  test('on Node 18 and 24 and on Bun too: top-level await, state, errors, multi-line (Deno: its node:repl has no top-level await)', async () => {
+    const paths = runtimePaths();
+    const input = 'const y = await Promise.resolve(2)\ny * 21\nthrow new Error("bad")\n1 +\n2\n';
+    const specs = [`popen//node=${paths.node18}`, `popen//node=${paths.node24}`, `popen//runtime=bun//exe=${paths.bun}`];
+    const runs = await Promise.all(specs.map((tx) => runTsnet(['repl', '--tx', tx], { input })));
+    for (const [i, r] of runs.entries()) {
+      expect(r.stderr, specs[i]).toBe('');
+      expect(r.stdout, specs[i]).toBe('undefined\n42\nUncaught Error: bad\n3\n');
+    }
+    const deno = await runTsnet(['repl', '--tx', `popen//runtime=deno//exe=${paths.deno}`], { input: 'let z = 5\nz + 1\n' });
+    expect(deno.stdout).toBe('undefined\n6\n');
   });
 
   test('bad arguments: more than one gateway is refused with exit code 2', async () => {
