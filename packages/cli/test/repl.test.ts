@@ -29,8 +29,14 @@ function answerTo(screen: string, input: string): string[] {
   return at === -1 ? [] : lines.slice(at + 1);
 }
 
-/** Types a line and resolves with the lines shown between it and the next empty prompt. */
+/** Waits until the screen ends with an empty prompt (`> ` or `... `): typing now is not typing ahead. */
+async function prompted(t: Tmux): Promise<void> {
+  await t.waitFor((s) => /^(>|\.\.\.) ?$/.test(s.trimEnd().split('\n').at(-1) ?? ''));
+}
+
+/** Types a line at a fresh prompt and resolves with the lines shown between it and the next empty prompt. */
 async function ask(t: Tmux, input: string): Promise<string[]> {
+  await prompted(t);
   t.type(input);
   const screen = await t.waitFor((s) => answerTo(s, input).some((l) => /^> ?$/.test(l)));
   const answer = answerTo(screen, input);
@@ -88,6 +94,7 @@ describe('tsnet repl', () => {
     t.type('function add(a, b) {');
     await t.waitFor(/^\.\.\. ?$/m);
     t.type('return a + b }');
+    await t.waitFor(/^\.\.\. return a \+ b \}\nundefined\n> ?$/m);
     expect(await ask(t, 'add(2, 3)')).toEqual(['5']);
     t.type('null.boom');
     await t.waitFor(/^Uncaught TypeError: Cannot read properties of null \(reading 'boom'\)$/m);
