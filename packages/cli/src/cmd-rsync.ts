@@ -7,11 +7,12 @@
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { TargetReport } from '@tsnet/rsync';
 import { expandTx, flag, HELP_OPTION, parse, strs, TX_OPTION, UsageError } from './args.js';
 import type { Context } from './context.js';
 import { openGroup } from './gateways.js';
 import { formatBytes, toJson, write } from './output.js';
-import { createProgress, type ProgressEvent } from './rsync-progress.js';
+import { createProgress } from './rsync-progress.js';
 
 export const RSYNC_USAGE = `Usage: tsnet rsync SRC DEST [--tx SPEC]... [--delete] [--exclude PAT]... [--checksum] [--dry-run] [--json]
 
@@ -29,37 +30,6 @@ content, modes, mtimes and symlinks; unchanged files (same size and mtime) are n
 Progress goes to stderr: a bar per gateway on a terminal (files, bytes, rate, ETA), plain lines
 when stderr is not a terminal or CI is set. stdout gets one summary line per gateway.
 `;
-
-/** What the command uses of @tsnet/rsync (the contract's "Directory sync"). */
-interface TargetReport {
-  gatewayId: string;
-  destDir: string;
-  created: string[];
-  updated: string[];
-  deleted: string[];
-  unchanged: number;
-  bytesSent: number;
-  skipped?: string[];
-}
-interface RSyncInstance {
-  addTarget(gateway: unknown, destDir: string, options?: { delete?: boolean }): void;
-  send(options?: { signal?: AbortSignal; onProgress?: (event: ProgressEvent) => void }): Promise<{ targets: TargetReport[] }>;
-}
-type RSyncClass = new (sourceDir: string, options?: { exclude?: string[]; checksum?: boolean; dryRun?: boolean }) => RSyncInstance;
-
-const RSYNC_PACKAGE: string = '@tsnet/rsync';
-
-async function loadRSync(): Promise<RSyncClass> {
-  try {
-    return ((await import(RSYNC_PACKAGE)) as { RSync: RSyncClass }).RSync;
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && (error as Error).message.includes(`'${RSYNC_PACKAGE}'`)) {
-      throw new UsageError(`tsnet rsync: ${RSYNC_PACKAGE} is not installed: npm install ${RSYNC_PACKAGE}`);
-    }
-    throw error;
-  }
-}
 
 export async function rsyncCommand(argv: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parse('tsnet rsync', argv, {
@@ -86,7 +56,8 @@ export async function rsyncCommand(argv: string[], ctx: Context): Promise<number
   if (dest === '') throw new UsageError('tsnet rsync: DEST is empty: give the destination directory on the gateways');
   const specs = expandTx('tsnet rsync', strs(values, 'tx'));
   const dryRun = flag(values, 'dry-run');
-  const RSync = await loadRSync();
+  // Loaded here: the other commands do not pay for it.
+  const { RSync, RSyncTargetError } = await import('@tsnet/rsync');
 
   await using gateways = await openGroup('tsnet rsync', specs, { stdout: ctx.stderr, stderr: ctx.stderr });
   const rsync = new RSync(sourceDir, { exclude: strs(values, 'exclude') ?? [], checksum: flag(values, 'checksum'), dryRun });
@@ -111,8 +82,8 @@ export async function rsyncCommand(argv: string[], ctx: Context): Promise<number
       return 130;
     }
     // Some targets failed (RSyncTargetError): report the others as done, the failures on stderr.
-    const partial = error as { reports?: TargetReport[]; failures?: Array<{ gatewayId: string; destDir: string; error: unknown }> };
-    if (!Array.isArray(partial.reports) || !Array.isArray(partial.failures)) throw error;
+    if (!(error instanceof RSyncTargetError)) throw error;
+    const partial = error;
     await printReport(partial.reports, { json: flag(values, 'json'), dryRun, seconds: (performance.now() - started) / 1000, failures: partial.failures }, ctx);
     for (const f of partial.failures)
       await write(ctx.stderr, `tsnet rsync: ${f.gatewayId}:${f.destDir} failed: ${(f.error as Error)?.message ?? String(f.error)}\n`);

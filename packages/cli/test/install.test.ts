@@ -4,7 +4,7 @@
  * packages are packed from this checkout (npm pack) and installed from the tarballs.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,10 +31,18 @@ function npx(app: string, args: string[]): { code: number; stdout: string; stder
   }
 }
 
-test('npm install @tsnet/cli: npx tsnet runs; tsnet test says what to install, then runs the installed @tsnet/test', { timeout: 300_000 }, () => {
+test('npm install @tsnet/cli: npx tsnet runs (exec, rsync); tsnet test says what to install, then runs the installed @tsnet/test', { timeout: 300_000 }, () => {
   const packs = join(dir, 'packs');
   mkdirSync(packs);
-  const workspaces = ['@tsnet/core', '@tsnet/bootstrap', '@tsnet/transport-popen', '@tsnet/transport-ssh', '@tsnet/transport-socket', '@tsnet/cli'];
+  const workspaces = [
+    '@tsnet/core',
+    '@tsnet/bootstrap',
+    '@tsnet/transport-popen',
+    '@tsnet/transport-ssh',
+    '@tsnet/transport-socket',
+    '@tsnet/rsync',
+    '@tsnet/cli',
+  ];
   execFileSync('npm', ['pack', '--silent', '--pack-destination', packs, ...workspaces.flatMap((w) => ['-w', w])], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -54,6 +62,12 @@ test('npm install @tsnet/cli: npx tsnet runs; tsnet test says what to install, t
       .split('\n')
       .map((l) => JSON.parse(l).item),
   ).toEqual([app, app]);
+
+  mkdirSync(join(app, 'site', 'css'), { recursive: true });
+  writeFileSync(join(app, 'site', 'css', 'a.css'), 'body {}');
+  const synced = npx(app, ['rsync', 'site', join(dir, 'copy')]);
+  expect(synced.stdout).toMatch(/^gw0: 2 created, 0 updated, 0 deleted, 0 unchanged;/);
+  expect(readFileSync(join(dir, 'copy', 'css', 'a.css'), 'utf8')).toBe('body {}');
 
   const missing = npx(app, ['test']);
   expect(missing.code).toBe(2);
