@@ -4,7 +4,9 @@
  * outlives its timeout is killed and the test fails with what it printed.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../bin/tsnet.js', import.meta.url));
@@ -66,18 +68,24 @@ export class Tmux {
   readonly name: string;
   static #counter = 0;
 
+  /** The server's socket, in a temp dir of its own that close() removes. */
+  readonly #dir: string;
+  readonly #socket: string;
+
   constructor(command: string, env: Record<string, string | undefined> = {}) {
     requireBuild();
     this.name = `tsnet-test-${process.pid}-${Tmux.#counter++}`;
+    this.#dir = mkdtempSync(join(tmpdir(), 'tsnet-tmux-'));
+    this.#socket = join(this.#dir, 'socket');
     // The command's exit code stays on screen: the pane does not close when it ends.
     const script = `${command}; echo "[exited $?]"; sleep 600`;
-    execFileSync('tmux', ['-L', this.name, '-f', '/dev/null', 'new-session', '-d', '-s', this.name, '-x', '120', '-y', '40', script], {
+    execFileSync('tmux', ['-S', this.#socket, '-f', '/dev/null', 'new-session', '-d', '-s', this.name, '-x', '120', '-y', '40', script], {
       env: childEnv({ TMUX: undefined, ...env }),
     });
   }
 
   #tmux(args: string[]): string {
-    return execFileSync('tmux', ['-L', this.name, ...args], { encoding: 'utf8' });
+    return execFileSync('tmux', ['-S', this.#socket, ...args], { encoding: 'utf8' });
   }
 
   send(...keys: string[]): void {
@@ -114,10 +122,11 @@ export class Tmux {
 
   close(): void {
     try {
-      execFileSync('tmux', ['-L', this.name, 'kill-server'], { stdio: 'ignore' });
+      execFileSync('tmux', ['-S', this.#socket, 'kill-server'], { stdio: 'ignore' });
     } catch {
       // already gone
     }
+    rmSync(this.#dir, { recursive: true, force: true });
   }
 }
 
