@@ -40,6 +40,7 @@ test('npm install @tsnet/cli: npx tsnet runs (exec, rsync); tsnet test says what
     '@tsnet/transport-popen',
     '@tsnet/transport-ssh',
     '@tsnet/transport-socket',
+    '@tsnet/transport-cmd',
     '@tsnet/rsync',
     '@tsnet/cli',
   ];
@@ -54,14 +55,15 @@ test('npm install @tsnet/cli: npx tsnet runs (exec, rsync); tsnet test says what
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--silent', ...tarballs], { cwd: app, stdio: ['ignore', 'pipe', 'inherit'], timeout: 240_000 });
 
-  const exec = npx(app, ['exec', '--tx', '2*popen', '--json', '-e', 'await channel.send(process.cwd())']);
+  // popen twice, and a cmd= gateway (@tsnet/transport-cmd) that starts the runtime through env(1).
+  const exec = npx(app, ['exec', '--tx', '2*popen', '--tx', 'cmd=env', '--json', '-e', 'await channel.send(process.cwd())']);
   expect(exec.stderr).toBe('');
   expect(
     exec.stdout
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l).item),
-  ).toEqual([app, app]);
+  ).toEqual([app, app, app]);
 
   mkdirSync(join(app, 'site', 'css'), { recursive: true });
   writeFileSync(join(app, 'site', 'css', 'a.css'), 'body {}');
