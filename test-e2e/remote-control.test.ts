@@ -253,8 +253,8 @@ test('TSNET_DEBUG=* traces both sides on stderr, labelled with the gateway; with
   expect(lines.some((l) => /^tsnet:exec gw\d+ end 1 ok /.test(l))).toBe(true);
   expect(lines.some((l) => /^tsnet:gateway gw\d+ close /.test(l))).toBe(true);
   // remote lines, through the remote's stderr, prefixed with the gateway id
-  expect(lines.some((l) => /^\[gw\d+\] tsnet:frame gw\d+-worker < EXEC ch=1/.test(l))).toBe(true);
-  expect(lines.some((l) => /^\[gw\d+\] tsnet:exec gw\d+-worker end 1 ok \d+ms/.test(l))).toBe(true);
+  expect(lines.some((l) => /^\[gw\d+ stderr\] tsnet:frame gw\d+-worker < EXEC ch=1/.test(l))).toBe(true);
+  expect(lines.some((l) => /^\[gw\d+ stderr\] tsnet:exec gw\d+-worker end 1 ok \d+ms/.test(l))).toBe(true);
   const env = { ...process.env };
   delete env.TSNET_DEBUG;
   const plain = await run(process.execPath, [child], { env, timeout: 30_000 });

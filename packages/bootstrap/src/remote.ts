@@ -183,7 +183,10 @@ function startThread(src: Uint8Array | undefined, ids: Int32Array, onBytes: (b: 
 }
 
 function serveWorker(config: BootConfig): void {
-  if (config.thread) return serveThread(config);
+  if (config.thread) {
+    serveThread(config);
+    return;
+  }
   let wireOut: WireOut;
   if (config.wireFd === 1) {
     // Only here: process.stdout is a getter that builds a stream (1-3 ms of every start).
