@@ -37,119 +37,98 @@ export interface ThreadGateway {
  * that is still open is closed towards the local side with an error saying why. Frames that come
  * later for its channels are dropped.
  */
-export class ThreadExec implements ThreadRoute {
-  readonly #gw: ThreadGateway;
-  readonly #routes: Map<number, ThreadRoute>;
-  readonly #execId: number;
-  readonly #abortTimeout: number;
-  readonly #thread: ThreadHandle;
+export interface ThreadExec extends ThreadRoute {
+  /** The gateway is going down. */
+  stop(): void;
+}
+
+// Closures rather than a class with #private fields: this runs on every remote, and local names
+// minify where field names do not (the injected bundle has a size budget).
+export function startThreadExec(
+  gw: ThreadGateway,
+  routes: Map<number, ThreadRoute>,
+  execId: number,
+  abortTimeout: number,
+  start: (onBytes: (b: Uint8Array) => void, onExit: (why: unknown) => void) => ThreadHandle,
+  done: () => void,
+): ThreadExec {
   /** Channels of the thread it has not closed yet. */
-  readonly #open = new Set<number>();
+  const open = new Set<number>();
   /** Messages split over several DATA frames, per direction and channel, until complete. */
-  readonly #partial = [new Map<number, Uint8Array[]>(), new Map<number, Uint8Array[]>()];
-  readonly #decoder: FrameDecoder;
-  #ended = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  readonly #done: () => void;
+  const partial = [new Map<number, Uint8Array[]>(), new Map<number, Uint8Array[]>()];
+  let ended = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(
-    gw: ThreadGateway,
-    routes: Map<number, ThreadRoute>,
-    execId: number,
-    abortTimeout: number,
-    start: (onBytes: (b: Uint8Array) => void, onExit: (why: unknown) => void) => ThreadHandle,
-    done: () => void,
-  ) {
-    this.#gw = gw;
-    this.#routes = routes;
-    this.#execId = execId;
-    this.#abortTimeout = abortTimeout;
-    this.#done = done;
-    this.#decoder = new FrameDecoder({ onFrame: (t, f, c, b, s, e) => this.#fromThread(t, f, c, b.slice(s, e)) }, { maxPayload: 1 << 30 });
-    this.#claim(execId);
-    this.#thread = start(
-      (bytes) => this.#decoder.push(bytes),
-      (why) => this.#end(`its thread ended: ${why instanceof Error ? why.message : `exit code ${why}`}`),
-    );
-    const hello = { version: PROTOCOL_VERSION, id: gw.id, window: gw._window, maxFrame: gw._maxFrame, maxMessage: gw._maxMessage };
-    this.#post(FrameType.HELLO, 0, 0, new TextEncoder().encode(JSON.stringify(hello)));
-    this.#post(FrameType.EXEC, 0, execId, new Uint8Array(0));
-  }
-
-  #claim(id: number): void {
-    if (this.#routes.has(id)) return;
-    this.#routes.set(id, this);
-    this.#open.add(id);
-  }
-
-  #post(type: number, flags: number, channelId: number, payload: Uint8Array): void {
-    if (!this.#ended) this.#thread.post(encodeFrame(type, flags, channelId, payload));
-  }
-
-  /** A frame from the wire for one of the thread's channels. */
-  toThread(type: number, flags: number, channelId: number, payload: Uint8Array): void {
-    if (type === FrameType.DATA) this.#scan(0, channelId, flags, payload);
-    this.#post(type, flags, channelId, payload);
-    if ((type === FrameType.CLOSE || type === FrameType.CLOSE_ERROR) && channelId === this.#execId && !this.#ended && !this.#timer) {
-      // The local side aborted or closed the exec: the code has abortTimeout ms to return.
-      const why = flags & FrameFlag.ABORT ? 'aborted' : 'closed';
-      this.#timer = setTimeout(
-        () => this.#end(`${why}, it did not return within abortTimeout (${this.#abortTimeout} ms): its thread was terminated`),
-        this.#abortTimeout,
-      );
-    }
-  }
-
-  #fromThread(type: number, flags: number, channelId: number, payload: Uint8Array): void {
-    if (this.#ended || type === FrameType.HELLO) return; // its handshake was for us
-    if (type === FrameType.EXEC) {
-      // never sent by a gateway: the thread's way to say its code returned (see WorkerGateway)
-      this.#end('it returned');
-      return;
-    }
-    if (type === FrameType.DATA) this.#scan(1, channelId, flags, payload);
-    this.#gw._writeFrame(type, flags, channelId, [payload], payload.length);
-    if (type === FrameType.CLOSE || type === FrameType.CLOSE_ERROR) this.#open.delete(channelId);
-  }
-
+  const claim = (id: number): void => {
+    if (routes.has(id)) return;
+    routes.set(id, self);
+    open.add(id);
+  };
+  const post = (type: number, flags: number, channelId: number, payload: Uint8Array): void => {
+    if (!ended) thread.post(encodeFrame(type, flags, channelId, payload));
+  };
   /** Channels named in an item that crosses are the thread's from now on. */
-  #scan(dir: number, channelId: number, flags: number, payload: Uint8Array): void {
-    const partial = this.#partial[dir]!;
+  const scan = (dir: number, channelId: number, flags: number, payload: Uint8Array): void => {
+    const pending = partial[dir]!;
     let item = payload;
-    const parts = partial.get(channelId);
+    const parts = pending.get(channelId);
     if (parts) {
       parts.push(payload);
       if (flags & FrameFlag.MORE) return;
-      partial.delete(channelId);
+      pending.delete(channelId);
       item = concat(parts.slice(1)); // the first frame only announced the length
     } else if (flags & FrameFlag.MORE) {
-      partial.set(channelId, [payload]);
+      pending.set(channelId, [payload]);
       return;
     }
     try {
-      loadsAt(item, 0, item.length, { toWire: () => 0, fromWire: (id) => this.#claim(id) });
+      loadsAt(item, 0, item.length, { toWire: () => 0, fromWire: claim });
     } catch {
       // not decodable here: the receiver will say so
     }
-  }
-
+  };
   /** Terminates the thread and closes what it left open, once. */
-  #end(why: string): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    clearTimeout(this.#timer);
-    this.#thread.terminate();
-    const parts = dumpParts(describeError(new Error(`worker exec ${this.#execId} on gateway ${this.#gw.id} ended: ${why}`)));
+  const end = (why: string): void => {
+    if (ended) return;
+    ended = true;
+    clearTimeout(timer);
+    thread.terminate();
+    const parts = dumpParts(describeError(new Error(`worker exec ${execId} on gateway ${gw.id} ended: ${why}`)));
     const total = parts.reduce((n, p) => n + p.length, 0);
-    for (const id of this.#open) this.#gw._writeFrame(FrameType.CLOSE_ERROR, 0, id, parts, total);
-    this.#open.clear();
-    this.#done();
-  }
-
-  /** The gateway is going down. */
-  stop(): void {
-    this.#end('the gateway closed');
-  }
+    for (const id of open) gw._writeFrame(FrameType.CLOSE_ERROR, 0, id, parts, total);
+    open.clear();
+    done();
+  };
+  const fromThread = (type: number, flags: number, channelId: number, payload: Uint8Array): void => {
+    if (ended || type === FrameType.HELLO) return; // its handshake was for us
+    // EXEC is never sent by a gateway: the thread's way to say its code returned (see WorkerGateway)
+    if (type === FrameType.EXEC) return end('it returned');
+    if (type === FrameType.DATA) scan(1, channelId, flags, payload);
+    gw._writeFrame(type, flags, channelId, [payload], payload.length);
+    if (type === FrameType.CLOSE || type === FrameType.CLOSE_ERROR) open.delete(channelId);
+  };
+  const self: ThreadExec = {
+    toThread(type, flags, channelId, payload) {
+      if (type === FrameType.DATA) scan(0, channelId, flags, payload);
+      post(type, flags, channelId, payload);
+      if ((type === FrameType.CLOSE || type === FrameType.CLOSE_ERROR) && channelId === execId && !ended && !timer) {
+        // The local side aborted or closed the exec: the code has abortTimeout ms to return.
+        const why = flags & FrameFlag.ABORT ? 'aborted' : 'closed';
+        timer = setTimeout(() => end(`${why}, it did not return within abortTimeout (${abortTimeout} ms): its thread was terminated`), abortTimeout);
+      }
+    },
+    stop: () => end('the gateway closed'),
+  };
+  const decoder = new FrameDecoder({ onFrame: (t, f, c, b, s, e) => fromThread(t, f, c, b.slice(s, e)) }, { maxPayload: 1 << 30 });
+  claim(execId);
+  const thread = start(
+    (bytes) => decoder.push(bytes),
+    (why) => end(`its thread ended: ${why instanceof Error ? why.message : `exit code ${why}`}`),
+  );
+  const hello = { version: PROTOCOL_VERSION, id: gw.id, window: gw._window, maxFrame: gw._maxFrame, maxMessage: gw._maxMessage };
+  post(FrameType.HELLO, 0, 0, new TextEncoder().encode(JSON.stringify(hello)));
+  post(FrameType.EXEC, 0, execId, new Uint8Array(0));
+  return self;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

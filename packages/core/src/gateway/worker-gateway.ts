@@ -10,7 +10,7 @@ import { clampInt, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, maxFrameF
 import { dumpParts } from '../wire/serializer.js';
 import { BaseGateway } from './base-gateway.js';
 import { parseMasterHello, versionMismatchHello } from './handshake.js';
-import { ThreadExec, type ThreadHandle } from './thread-exec.js';
+import { startThreadExec, type ThreadExec, type ThreadHandle } from './thread-exec.js';
 
 /** What the remote platform layer provides to run code. */
 export interface WorkerHost {
@@ -153,19 +153,18 @@ export class WorkerGateway extends BaseGateway {
   /** A worker: true exec: its own thread, its frames relayed (thread-exec.ts). */
   #runInThread(channelId: number, abortTimeout: number): void {
     const start = this.#host.startThread;
-    let exec: ThreadExec | undefined;
     try {
       if (!start) throw new Error('no worker threads here');
       const ids = this._shareIds();
       this._routes ??= new Map();
-      exec = new ThreadExec(
+      const exec: ThreadExec = startThreadExec(
         this,
         this._routes,
         channelId,
         abortTimeout,
         (onBytes, onExit) => start(ids, onBytes, onExit),
         () => {
-          this.#threads.delete(exec!);
+          this.#threads.delete(exec);
         },
       );
       this.#threads.add(exec);
