@@ -25,19 +25,25 @@ if (values.child) {
   const n = Number(values.items);
   const stream = gw.remoteExec('for (let i = 0; i < kwargs.n; i++) await channel.send(i);', { n });
   let t = performance.now();
+  let cpu = process.cpuUsage();
   let count = 0;
   for await (const _ of stream) count++;
   const streamPerSec = count / ((performance.now() - t) / 1000);
+  let used = process.cpuUsage(cpu);
+  const streamCpuNs = ((used.user + used.system) * 1000) / count;
   const echo = gw.remoteExec('for await (const x of channel) await channel.send(x)');
   const rtts = Number(values.rtts);
   t = performance.now();
+  cpu = process.cpuUsage();
   for (let i = 0; i < rtts; i++) {
     await echo.send(i);
     await echo.receive();
   }
   const rttUs = ((performance.now() - t) * 1000) / rtts;
+  used = process.cpuUsage(cpu);
+  const rttCpuUs = (used.user + used.system) / rtts;
   await gw.exit();
-  console.log(JSON.stringify({ streamPerSec, rttUs }));
+  console.log(JSON.stringify({ streamPerSec, streamCpuNs, rttUs, rttCpuUs }));
   process.exit(0);
 }
 
@@ -65,12 +71,15 @@ for (let run = 0; run < Number(values.runs); run++) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const off = results.get('off');
-console.log('| variant | int32 stream (items/s) | ratio to off | round trip (µs) | ratio to off |');
-console.log('| --- | ---: | ---: | ---: | ---: |');
+// Wall-clock figures, and the local process's CPU time per item (less sensitive to a loaded machine).
+console.log('| variant | int32 stream (items/s) | ratio | local CPU ns/item | ratio | round trip (µs) | ratio | local CPU µs/round trip | ratio |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const [name, rs] of results) {
-  const s = median(rs.map((r) => r.streamPerSec));
-  const t = median(rs.map((r) => r.rttUs));
-  const sr = median(rs.map((r, i) => r.streamPerSec / off[i].streamPerSec));
-  const tr = median(rs.map((r, i) => r.rttUs / off[i].rttUs));
-  console.log(`| ${name} | ${Math.round(s)} | ${sr.toFixed(3)} | ${t.toFixed(1)} | ${tr.toFixed(3)} |`);
+  const cell = (key, digits) => {
+    const m = median(rs.map((r) => r[key]));
+    const ratio = median(rs.map((r, i) => r[key] / off[i][key]));
+    return `${m.toFixed(digits)} | ${ratio.toFixed(3)}`;
+  };
+  console.log(`| ${name} | ${cell('streamPerSec', 0)} | ${cell('streamCpuNs', 0)} | ${cell('rttUs', 1)} | ${cell('rttCpuUs', 1)} |`);
 }
+console.log(`(medians over ${values.runs} interleaved runs; ratios to "off" taken within each run)`);

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { AbortError, type Channel, dumps, type Gateway, isTsnetError, makeGateway, RemoteError, SourceError } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type GatewayKind, popenKind, sshKind, viaKind } from './helpers/gateway-kinds.js';
+import { runtimePaths } from './helpers/runtimes.js';
 
 const quiet = { output: 'ignore' } as const;
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
@@ -158,6 +159,33 @@ describe('worker-thread execs', () => {
     expect(await gw.remoteExec('await channel.send(1)').receive()).toBe(1);
   });
 });
+
+test('Node 18, Bun and Deno remotes: abort, and a spinning worker exec terminated while the gateway answers', async () => {
+  const paths = runtimePaths();
+  for (const [runtime, exe] of [
+    ['node', paths.node18],
+    ['bun', paths.bun],
+    ['deno', paths.deno],
+  ] as const) {
+    await using gw = await makeGateway(`popen//runtime=${runtime}//exe=${exe}`, quiet);
+    const controller = new AbortController();
+    const report = gw.newChannel();
+    await expectAborted(gw, gw.remoteExec(waitForAbort, { report }, { signal: controller.signal }), report, controller);
+    const stop = new AbortController();
+    const spin = gw.remoteExec(
+      'await channel.send(require("node:worker_threads").isMainThread); await new Promise((r) => setTimeout(r, 20)); for (;;) {}',
+      undefined,
+      { worker: true, signal: stop.signal, abortTimeout: 200 },
+    );
+    expect(await spin.receive()).toBe(false);
+    expect(await gw.remoteExec('await channel.send(1 + 1)').receive()).toBe(2); // while the thread spins
+    stop.abort();
+    await expect(spin.waitClose()).rejects.toBeInstanceOf(AbortError);
+    for (let i = 0; i < 100 && (await gw.remoteStatus()).numExecuting !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await gw.remoteStatus()).numExecuting).toBe(0);
+    expect(await gw.remoteExec('await channel.send(7)').receive()).toBe(7);
+  }
+}, 120_000);
 
 describe('modules', () => {
   test("bundle: 'all' ships npm dependencies to a remote cwd without node_modules; native addons are refused", async () => {
