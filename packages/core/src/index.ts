@@ -2,7 +2,7 @@
  * `@tsnet/core`: the user's API (gateways, groups, channels, errors, the serializer, specs).
  * Transport packages import from `@tsnet/core/transport`; the bootstrap bundle from `@tsnet/core/worker`.
  */
-export { type CallbackOptions, Channel, type ReceiveOptions } from './channel/channel.js';
+export { type CallbackOptions, Channel, type ChannelStats, type ReceiveOptions } from './channel/channel.js';
 export { MultiChannel } from './channel/multi-channel.js';
 export {
   AbortError,
@@ -25,7 +25,8 @@ export {
   TimeoutError,
   TsnetError,
 } from './errors.js';
-export { Gateway, type GatewayOptions, type OutputListener, type RemoteInfo, type RemoteStatus } from './gateway/gateway.js';
+export type { GatewayStats } from './gateway/base-gateway.js';
+export { Gateway, type GatewayOptions, type OutputListener, type RemoteExecOptions, type RemoteInfo, type RemoteStatus } from './gateway/gateway.js';
 export { defaultGroup, type GatewaySpec, Group, makeGateway, type TerminateReport } from './gateway/group.js';
 export { registerTransport } from './spec/transport-registry.js';
 export type { ConnectOptions, Transport, TransportExit, TransportProvider } from './spec/transport-types.js';

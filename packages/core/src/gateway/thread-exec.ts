@@ -102,10 +102,12 @@ export function startThreadExec(
   const fromThread = (type: number, flags: number, channelId: number, payload: Uint8Array): void => {
     if (ended || type === FrameType.HELLO) return; // its handshake was for us
     // EXEC is never sent by a gateway: the thread's way to say its code returned (see WorkerGateway)
-    if (type === FrameType.EXEC) return end('it returned');
-    if (type === FrameType.DATA) scan(1, channelId, flags, payload);
-    gw._writeFrame(type, flags, channelId, [payload], payload.length);
-    if (type === FrameType.CLOSE || type === FrameType.CLOSE_ERROR) open.delete(channelId);
+    if (type === FrameType.EXEC) end('it returned');
+    else {
+      if (type === FrameType.DATA) scan(1, channelId, flags, payload);
+      gw._writeFrame(type, flags, channelId, [payload], payload.length);
+      if (type === FrameType.CLOSE || type === FrameType.CLOSE_ERROR) open.delete(channelId);
+    }
   };
   const self: ThreadExec = {
     toThread(type, flags, channelId, payload) {
