@@ -132,6 +132,19 @@ describe('worker-thread execs', () => {
     expect((await gw.remoteStatus()).numExecuting).toBe(0);
   });
 
+  test('process.exit() or an uncaught error in the thread ends that exec only, with an error naming it', async () => {
+    await using gw = await makeGateway('popen', quiet);
+    const exits = gw.remoteExec('await channel.send(1); process.exit(3)', undefined, { worker: true });
+    expect(await exits.receive()).toBe(1); // sent just before the exit: still delivered
+    await expect(exits.waitClose()).rejects.toThrow(/worker exec \d+ on gateway gw\d+-worker ended: its thread ended: exit code 3/);
+    const throws = gw.remoteExec('setTimeout(() => { throw new Error("late boom") }, 10); await new Promise((r) => setTimeout(r, 5000))', undefined, {
+      worker: true,
+    });
+    await expect(throws.waitClose()).rejects.toThrow(/its thread ended: late boom/);
+    expect(await gw.remoteExec('await channel.send(process.pid)').receive()).toBe((await gw.remoteInfo()).pid);
+    expect((await gw.remoteStatus()).numExecuting).toBe(0);
+  });
+
   test('channels go in and out of a worker exec; it has its own thread; errors arrive as RemoteError', async () => {
     await using gw = await makeGateway('popen', quiet);
     const into = gw.newChannel<number>();

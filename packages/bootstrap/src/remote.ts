@@ -160,6 +160,8 @@ function serveThread(config: BootConfig): void {
     exit: (code) => process.exit(code),
   });
   gateway.serveThread(config.ids!);
+  // process.exit() in the thread: what it sent just before is still queued for the next tick.
+  process.on('exit', () => gateway.flush());
 }
 
 /** Starts a worker-thread exec's thread (see serveThread). */
