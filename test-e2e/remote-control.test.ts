@@ -173,7 +173,7 @@ describe('worker-thread execs', () => {
   });
 });
 
-test('Node 18, Bun and Deno remotes: abort, and a spinning worker exec terminated while the gateway answers', async () => {
+test('Node 18, Bun and Deno remotes: abort, a spinning worker exec terminated while the gateway answers, mapped module stacks', async () => {
   const paths = runtimePaths();
   for (const [runtime, exe] of [
     ['node', paths.node18],
@@ -197,6 +197,12 @@ test('Node 18, Bun and Deno remotes: abort, and a spinning worker exec terminate
     for (let i = 0; i < 100 && (await gw.remoteStatus()).numExecuting !== 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect((await gw.remoteStatus()).numExecuting).toBe(0);
     expect(await gw.remoteExec('await channel.send(7)').receive()).toBe(7);
+    // a module's stack is mapped whatever the runtime writes (Deno: `name, <anonymous>:L:C`)
+    const error = (await gw
+      .remoteExec(fixture('throws-at-line.ts'))
+      .waitClose()
+      .catch((e: unknown) => e)) as RemoteError;
+    expect(error.remoteStack).toContain(`${new URL(fixture('throws-at-line.ts')).pathname}:8:`);
   }
 }, 120_000);
 

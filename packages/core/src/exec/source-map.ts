@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
  * without one (smaller), and its stack frames are mapped back here when the RemoteError is built.
  * Host only.
  *
- * The remote compiles the bundle as a function body named `filename`; V8 counts the two lines of
- * the function header (`function anonymous(…\n) {\n`), so bundle line L is stack line L + 2.
+ * The remote compiles the bundle as a function body named `filename`; V8, JavaScriptCore (bun) and
+ * Deno all count the two lines of the function header (`function anonymous(…\n) {\n`), so bundle
+ * line L is stack line L + 2.
  * Frames of other files, and frames the map does not cover, are left as they are.
  */
 export class ModuleSourceMap {
@@ -24,7 +25,8 @@ export class ModuleSourceMap {
 
   mapStack(stack: string): string {
     const escaped = this.filename.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const frame = new RegExp(`(?:[^\\s(]*/)?${escaped}:(\\d+):(\\d+)`, 'g');
+    // V8 writes `name:L:C`; Deno, for code made by new Function, `name, <anonymous>:L:C`
+    const frame = new RegExp(`(?:[^\\s(]*/)?${escaped}(?:, <anonymous>)?:(\\d+):(\\d+)`, 'g');
     return stack.replace(frame, (whole, line: string, column: string) => {
       const entry = this.#map.findEntry(Number(line) - 3, Number(column) - 1) as {
         originalSource?: string;
