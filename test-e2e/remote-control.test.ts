@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AbortError, type Channel, dumps, type Gateway, isTsnetError, makeGateway, RemoteError, SourceError } from '@tsnet/core';
+import { AbortError, type Channel, dumps, type Gateway, Group, isTsnetError, makeGateway, RemoteError, SourceError } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type GatewayKind, popenKind, sshKind, viaKind } from './helpers/gateway-kinds.js';
 import { runtimePaths } from './helpers/runtimes.js';
@@ -94,6 +94,17 @@ test('a module source is aborted too; an already aborted signal runs nothing', a
 
 // (Each spinning exec yields once after its send: a send still queued when the thread blocks for
 // good is the delivery-semantics issue's to settle, not this one's.)
+test('group.remoteExec passes the options on: one signal aborts the exec on every gateway', async () => {
+  await using group = await Group.open(['popen', 'popen'], quiet);
+  const controller = new AbortController();
+  const mc = group.remoteExec('await new Promise((r) => channel.signal.addEventListener("abort", r)); await channel.receive()', undefined, {
+    signal: controller.signal,
+    worker: true,
+  });
+  controller.abort();
+  for (const ch of mc) await expect(ch.waitClose()).rejects.toBeInstanceOf(AbortError);
+});
+
 describe('worker-thread execs', () => {
   test('while(true){} is terminated after abortTimeout while another channel of the gateway keeps answering', async () => {
     await using gw = await makeGateway('popen', quiet);

@@ -5,7 +5,7 @@ import { findTransport } from '../spec/transport-registry.js';
 import type { Transport, TransportProvider } from '../spec/transport-types.js';
 import { XSpec } from '../spec/xspec.js';
 import { withTimeout } from '../util/deadline.js';
-import { Gateway, type GatewayOptions, type OutputListener } from './gateway.js';
+import { Gateway, type GatewayOptions, type OutputListener, type RemoteExecOptions } from './gateway.js';
 
 export type GatewaySpec = string | XSpec | TransportProvider;
 
@@ -248,10 +248,10 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
     );
   }
 
-  /** remoteExec on every gateway, in creation order. */
-  remoteExec<T = unknown>(source: Parameters<Gateway['remoteExec']>[0], kwargs?: unknown): MultiChannel<T> {
+  /** remoteExec on every gateway, in creation order (one `signal` in the options aborts them all). */
+  remoteExec<T = unknown>(source: Parameters<Gateway['remoteExec']>[0], kwargs?: unknown, options?: RemoteExecOptions): MultiChannel<T> {
     const channels: Channel<T>[] = [];
-    for (const gw of this) channels.push(gw.remoteExec(source as never, kwargs) as Channel<T>);
+    for (const gw of this) channels.push(gw.remoteExec(source as never, kwargs, options) as Channel<T>);
     return new MultiChannel<T>(channels);
   }
 
