@@ -1,4 +1,4 @@
-// Remote code you can stop and debug (issue 14): remoteExec's signal over popen, ssh and via;
+// Remote code you can stop and debug (issue 14): remoteExec's signal over popen, ssh, via and socket;
 // worker-thread execs terminated while the gateway keeps serving; bundle: 'all'; source-mapped
 // stacks of TypeScript modules; stats counted exactly; TSNET_DEBUG tracing; diagnostics_channel.
 import { execFile } from 'node:child_process';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AbortError, type Channel, dumps, type Gateway, Group, isTsnetError, makeGateway, RemoteError, SourceError } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type GatewayKind, popenKind, sshKind, viaKind } from './helpers/gateway-kinds.js';
+import { type GatewayKind, popenKind, socketKind, sshKind, viaKind } from './helpers/gateway-kinds.js';
 import { runtimePaths } from './helpers/runtimes.js';
 
 const quiet = { output: 'ignore' } as const;
@@ -34,7 +34,7 @@ async function expectAborted(gw: Gateway, exec: Channel, report: Channel, contro
   expect(await gw.remoteExec('await channel.send(6 * 7)').receive()).toBe(42);
 }
 
-for (const kind of [popenKind, sshKind(), viaKind()] as GatewayKind[]) {
+for (const kind of [popenKind, sshKind(), viaKind(), socketKind()] as GatewayKind[]) {
   describe(`abort over ${kind.name}`, () => {
     let gw: Gateway;
     beforeAll(async () => {
