@@ -41,6 +41,9 @@ export class FrameWriter {
   #blocked = false;
   #drainWaiters: Array<{ resolve(): void; reject(e: unknown): void }> = [];
   #closed: Error | null = null;
+  /** gw.stats(): frames and bytes (headers included) queued for the output. */
+  frames = 0;
+  bytes = 0;
 
   constructor(output: FrameOutput, highWater: number) {
     this.#output = output;
@@ -90,6 +93,8 @@ export class FrameWriter {
 
   /** Counts bytes queued for the wire and makes sure they go out: now past 1 MiB, else at the end of the tick. */
   #queued(bytes: number): void {
+    this.frames++;
+    this.bytes += bytes;
     this.#outBytes += bytes;
     if (this.#outBytes >= FLUSH_NOW && !this.#blocked) this.#flush();
     else if (!this.#flushScheduled) {
