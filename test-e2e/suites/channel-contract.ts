@@ -19,6 +19,7 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type GatewayKind, localNode } from '../helpers/gateway-kinds.js';
 import { survivors } from '../helpers/processes.js';
+import { deliveryContract } from './delivery-contract.js';
 
 export function channelContract(kind: GatewayKind): void {
   const runtime = kind.runtime ?? localNode(kind);
@@ -154,6 +155,8 @@ export function channelContract(kind: GatewayKind): void {
       expect(await fn.receive()).toBe(42n);
     });
   });
+
+  describe('delivery', () => deliveryContract(() => gw));
 
   describe('callbacks', () => {
     test('queued items first, then new ones, then the endmarker; waitClose waits for the last call', async () => {
