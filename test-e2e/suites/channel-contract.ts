@@ -257,6 +257,10 @@ export function channelContract(kind: GatewayKind): void {
         ],
         ['bytes', [new Uint8Array(100_000).map((_, i) => i & 0xff), new Uint8Array(0)]],
         ['shared references', { a: shared, b: shared }],
+        // the serializer's fast paths (packages/core/test/codec-paths.test.ts) across runtimes
+        ['plain object (quick walk)', { id: 12345, name: 'item', ok: true, tags: ['a', 'b'] }],
+        ['strings (STRING tag)', ['short string #12345', 'a\uFFFDb', 'x'.repeat(70_000)]],
+        ['40 objects (full walk)', Array.from({ length: 40 }, (_, i) => ({ i, s: `n${i}` }))],
       ];
     };
 
