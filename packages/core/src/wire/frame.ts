@@ -13,7 +13,7 @@
 export const MAGIC = 0xf7;
 export const HEADER_SIZE = 12;
 /** Bumped on any incompatible change to frames, message payloads or the handshake. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export const FrameType = {
   /** ch 0, worker → master once at start: JSON handshake (version, limits, remote facts). */
