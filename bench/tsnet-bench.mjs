@@ -41,6 +41,7 @@ const args = parseArgs(process.argv.slice(2), {
     'k',
     'reps',
   ],
+  flags: ['many'],
 });
 /** Monotonic µs, the clock of V8's .cpuprofile timestamps: profile.mjs keeps only the measured window. */
 const clockUs = () => Number(process.hrtime.bigint() / 1000n);
