@@ -98,6 +98,20 @@ for (;;) {
 }
 await channel.send([n, bytes]);`;
 
+// COUNT with a callback instead of receive(): each item is handled as its frame is parsed, like
+// the framed pipes' children parse each frame in their data handler (--many rows).
+const COUNT_CALLBACK = `
+let n = 0, bytes = 0, done;
+const end = new Promise((r) => { done = r; });
+channel.setCallback((x) => {
+  if (x === null) return done();
+  n++;
+  if (x instanceof Uint8Array) bytes += x.length;
+});
+await channel.send('ready');
+await end;
+await channel.send([n, bytes]);`;
+
 // Sends kwargs.n random Uint8Arrays of kwargs.size bytes after 'go', then null.
 const PRODUCE = `
 const { n, size } = kwargs;
@@ -335,7 +349,7 @@ async function small() {
   const group = new Group();
   const gw = await open(group);
   const meter = costMeter(process.pid, (await gw.remoteInfo()).pid);
-  const ch = gw.remoteExec(COUNT);
+  const ch = gw.remoteExec(args.many ? COUNT_CALLBACK : COUNT);
   if ((await ch.receive()) !== 'ready') throw new Error('counter did not start');
   meter.start();
   const w0 = clockUs();

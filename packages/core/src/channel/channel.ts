@@ -129,9 +129,9 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     for (const item of items) {
       last = this.#send(item);
       // Out of credit: wait until this one went out, so that a generator is not run ahead.
+      // Otherwise `last` is the writer's batch promise, which has a handler already (a rejection
+      // means the gateway closed: the next #send throws that too).
       if (this.#outbox.waiting) await last;
-      // A send rejects only when the channel or gateway closed: the next #send throws that too.
-      else last.catch(() => {});
     }
     return last;
   }

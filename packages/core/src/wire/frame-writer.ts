@@ -199,7 +199,12 @@ export class FrameWriter {
    * class contract); one promise is shared by all frames of a batch.
    */
   delivered(): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closed);
+    if (this.#closed) {
+      // handled here too, like the batches: a send nobody awaits must not be an unhandled rejection
+      const p = Promise.reject(this.#closed);
+      p.catch(() => {});
+      return p;
+    }
     if (this.#out.length === 0 && this.#slabPos === this.#slabStart)
       return this.#leaving.length === 0 ? RESOLVED : this.#leaving[this.#leaving.length - 1]!.promise;
     // Backed up: small frames wait in the slab (ours) up to highWater before the sender must wait.
