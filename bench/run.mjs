@@ -224,6 +224,7 @@ function jobsFor(group) {
         j.push(base(`pipe_framed ${item}`, ['pipe_framed', '--n', S.framedN, '--item', item]));
       }
       j.push(base('pipe_framed int32', ['pipe_framed', '--n', S.framedN, '--item', 'int32']));
+      j.push(tsnet('small int, not awaited', ['small', '--n', S.smallN, '--nowait']));
       j.push(base('ipc json small', ['ipc', '--ser', 'json', '--what', 'small', '--n', S.smallN]));
       j.push(base('ipc advanced small', ['ipc', '--ser', 'advanced', '--what', 'small', '--n', S.smallN]));
       break;
@@ -409,6 +410,14 @@ const ROWS = [
       { vs: 'floor', label: '× framed pipe' },
       { vs: 'ipcJson', label: '× ipc json' },
     ],
+  },
+  {
+    figure: 'small msgs popen, int, not awaited (awaited by 4096)',
+    t: T('popen.small_msgs.nowait'),
+    floor: T('popen.small_msgs'),
+    floorName: 'awaited one by one',
+    note: 'the cost of a resolved send() meaning delivered: awaiting each send ÷ this row (before, an awaited send resolved once queued, so both cost the same)',
+    cmp: [{ vs: 'floor', label: '× awaited' }],
   },
   {
     figure: 'sendMany popen, int',

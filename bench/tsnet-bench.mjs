@@ -41,7 +41,7 @@ const args = parseArgs(process.argv.slice(2), {
     'k',
     'reps',
   ],
-  flags: ['many'],
+  flags: ['many', 'nowait'],
 });
 /** Monotonic µs, the clock of V8's .cpuprofile timestamps: profile.mjs keeps only the measured window. */
 const clockUs = () => Number(process.hrtime.bigint() / 1000n);
@@ -362,6 +362,14 @@ async function small() {
         for (let i = 0; i < n; i++) yield item;
       })(),
     );
+  } else if (args.nowait) {
+    // what an awaited send cost before a resolved send() meant delivered: queued, coalesced per tick
+    let last;
+    for (let i = 0; i < n; i++) {
+      last = ch.send(item);
+      if (i % 4096 === 4095) await last;
+    }
+    await last;
   } else for (let i = 0; i < n; i++) await ch.send(item);
   await ch.send(null);
   const [count] = await ch.receive();
@@ -371,7 +379,7 @@ async function small() {
   await ch.waitClose();
   await group.terminate();
   if (count !== n) throw new Error(`small: remote counted ${count}, expected ${n}`);
-  const name = (kind === 'int' ? `${prefix}.small_msgs` : `${prefix}.small_msgs.${kind}`) + (args.many ? '.many' : '');
+  const name = (kind === 'int' ? `${prefix}.small_msgs` : `${prefix}.small_msgs.${kind}`) + (args.many ? '.many' : args.nowait ? '.nowait' : '');
   emit('tsnet', name, n / dt, 'msg/s', { n, item: JSON.stringify(item), seconds: round(dt), spec, ...sys, window_us });
 }
 
