@@ -62,6 +62,7 @@ function wireTransport(input: WireIn, output: WireOut, rest: Uint8Array | undefi
     },
     write: (chunk) => output.write([chunk]),
     writev: (chunks) => output.write(chunks),
+    flushed: (cb) => output.flushed(cb),
     end() {
       output.end();
     },

@@ -162,35 +162,59 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
   // ---------------------------------------------------------------- sending
 
   /**
-   * Sends one item. Resolves when the item was handed to the wire and the receiver had room for
-   * it; rejects with DumpError (channel stays usable) or ChannelClosedError/GatewayClosedError.
+   * Sends one item. Resolves once the receiver's window had room for it and its bytes are in the
+   * kernel (written to the pipe, socket or SSH channel) or in memory tsnet owns: code that blocks
+   * right after `await send(x)` has still delivered x, and a Uint8Array may be reused once the
+   * promise resolved. Sends not awaited are coalesced into one write per tick. Rejects with
+   * DumpError (channel stays usable) or ChannelClosedError/GatewayClosedError.
    */
   send(item: Out): Promise<void> {
-    if (this.#sentClose || this.#closedBy !== null || this.#endCalled) return Promise.reject(this.#sendClosedError());
-    this.#used = true;
-    if (isInt32(item) && this.#outbox.tryInt32(item)) return this.gateway._writable();
-    let parts: Uint8Array[];
     try {
-      parts = this.gateway._dump(item);
+      return this.#send(item);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** send() that throws what it cannot send at once. */
+  #send(item: Out): Promise<void> {
+    if (this.#sentClose || this.#closedBy !== null || this.#endCalled) throw this.#sendClosedError();
+    this.#used = true;
+    if (isInt32(item) && this.#outbox.tryInt32(item)) return this.gateway._delivered();
+    const parts = this.gateway._dump(item);
     const limit = this.gateway._peerMaxMessage;
     const total = byteLength(parts);
     if (total > limit) {
-      return Promise.reject(
-        new DumpError(
-          `cannot send ${total} bytes as one item on channel ${this.id} of gateway ${this.gateway.id}: the limit is ${limit} bytes (maxMessage); send it in pieces or raise maxMessage on both sides`,
-        ),
+      throw new DumpError(
+        `cannot send ${total} bytes as one item on channel ${this.id} of gateway ${this.gateway.id}: the limit is ${limit} bytes (maxMessage); send it in pieces or raise maxMessage on both sides`,
       );
     }
     return this._sendParts(parts, total);
   }
 
+  /**
+   * Sends every item of `items` (an array or any iterable, a generator included) in order, as many
+   * per write as the window allows, and resolves like the send() of the last one. It pulls the next
+   * item only when the window has room, so a generator is read at the pace of the receiver. Stops
+   * at the first item that fails (DumpError, or the channel closed) and rejects with its error;
+   * the items before it were sent.
+   */
+  async sendMany(items: Iterable<Out>): Promise<void> {
+    let last: Promise<void> = Promise.resolve();
+    for (const item of items) {
+      last = this.#send(item);
+      // Out of credit: wait until this one went out, so that a generator is not run ahead.
+      // Otherwise `last` is the writer's batch promise, which has a handler already (a rejection
+      // means the gateway closed: the next #send throws that too).
+      if (this.#outbox.waiting) await last;
+    }
+    return last;
+  }
+
   /** @internal sends an already serialized item. */
   _sendParts(parts: Uint8Array[], total = byteLength(parts)): Promise<void> {
     this.#used = true;
-    if (this.#outbox.tryParts(parts, total)) return this.gateway._writable();
+    if (this.#outbox.tryParts(parts, total)) return this.gateway._delivered();
     this.#hold(1);
     return new Promise<void>((resolve, reject) => {
       this.#outbox.queue(

@@ -5,7 +5,7 @@ export interface OutboxHost {
   readonly _maxFrame: number;
   _writeFrame(type: number, flags: number, channelId: number, parts: readonly Uint8Array[], total: number): void;
   _writeInt32(channelId: number, value: number): void;
-  _writable(): Promise<void>;
+  _delivered(): Promise<void>;
 }
 
 interface PendingSend {
@@ -114,7 +114,7 @@ export class Outbox {
       }
       this.#pending.shift();
       this.items++;
-      host._writable().then(head.resolve, head.reject);
+      host._delivered().then(head.resolve, head.reject);
     }
     if (this.#stalledAt >= 0) {
       this.stallMs += Date.now() - this.#stalledAt;

@@ -359,9 +359,9 @@ export abstract class BaseGateway {
     this.#writer.writeInt32(channelId, value);
   }
 
-  /** @internal resolves when the writer can take more (transport not backed up). */
-  _writable(): Promise<void> {
-    return this.#writer.writable();
+  /** @internal resolves once every frame queued so far is in the kernel or in memory tsnet owns (FrameWriter.delivered). */
+  _delivered(): Promise<void> {
+    return this.#writer.delivered();
   }
 
   /** @internal */
