@@ -1,0 +1,145 @@
+/**
+ * `runTests()`: a node:test suite spread over gateways. `dist: 'load'` hands files one at a time to
+ * whichever gateway is free; `dist: 'each'` runs every file on every gateway and prefixes each
+ * top-level result with the gateway's label. Each file's events go to the reporters as one block
+ * when it finishes (as `node --test` does with concurrent files), then the run's totals.
+ *
+ * Failure: a crashed file (or a gateway lost under it) is a failed test named after the file, with
+ * its stderr; the gateway is replaced while fewer than `maxWorkerRestart` crashes happened, after
+ * that the files not yet run are reported failed as not run. A gateway that does not open rejects
+ * the run (the others are killed) before any file runs. An aborted `signal` kills every gateway (and
+ * so every test process under it) and resolves with `aborted: true`. Reporters are always closed.
+ */
+import { relative } from 'node:path';
+import { type FileRun, WorkerSlot } from './worker-slot.js';
+import { TestRunError } from './errors.js';
+import { fileFailure, labelEvent, Tally, type TestEvent } from './events.js';
+import { findTestFiles } from './find-files.js';
+import { ReporterFanout, type ReporterSpec } from './reporters.js';
+import { syncProject, type SyncReport } from './sync-project.js';
+
+export interface RunTestsOptions {
+  /** Gateway specs (`N*SPEC` expanded by the caller); default `['popen']`. */
+  tx?: string[];
+  dist?: 'load' | 'each';
+  /** Files or globs, relative to `cwd`; default: what `node --test` would run there. */
+  files?: string[];
+  cwd?: string;
+  /** Default: `spec` to stdout. */
+  reporters?: ReporterSpec[];
+  /** Sync this directory to the gateways that do not see it, to the same absolute path. */
+  rsyncDir?: string;
+  /** Crashes tolerated before the rest of the run is given up; default 4 per gateway. */
+  maxWorkerRestart?: number;
+  signal?: AbortSignal;
+  /** Where progress lines go (syncs, restarts); default nowhere. */
+  log?: (line: string) => void;
+}
+
+export interface RunTestsResult {
+  /** 0 when every test passed, 1 otherwise (also when aborted). */
+  exitCode: 0 | 1;
+  aborted: boolean;
+  files: number;
+  tests: number;
+  pass: number;
+  fail: number;
+  skipped: number;
+  todo: number;
+  cancelled: number;
+  /** Crashed files and lost gateways. */
+  restarts: number;
+  sync: SyncReport[];
+}
+
+export async function runTests(options: RunTestsOptions = {}): Promise<RunTestsResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const specs = options.tx && options.tx.length > 0 ? options.tx : ['popen'];
+  const dist = options.dist ?? 'load';
+  if (dist !== 'load' && dist !== 'each') throw new TestRunError(`--dist must be load or each, not "${String(dist)}"`);
+  const maxRestarts = options.maxWorkerRestart ?? 4 * specs.length;
+  if (!Number.isInteger(maxRestarts) || maxRestarts < 0)
+    throw new TestRunError(`--max-worker-restart must be a whole number ≥ 0, not ${maxRestarts}`);
+  const log = options.log ?? (() => {});
+  const files = await findTestFiles(options.files ?? [], cwd);
+  if (files.length === 0)
+    throw new TestRunError(`no test files found in ${cwd}${options.files?.length ? ` for ${options.files.join(' ')}` : ''}; give files or globs`);
+  const reporters = await ReporterFanout.open(options.reporters ?? [{ name: 'spec', destination: 'stdout' }], cwd);
+  const tally = new Tally();
+  const slots = specs.map((spec, i) => new WorkerSlot(spec, specs.indexOf(spec) === i && specs.lastIndexOf(spec) === i ? spec : `${spec}#${i + 1}`));
+  const emit = (list: TestEvent[], label?: string): void => {
+    for (const event of list) {
+      const out = label === undefined ? event : labelEvent(event, label);
+      tally.add(out);
+      reporters.write(out);
+    }
+  };
+  let restarts = 0;
+  let aborted = false;
+  const onAbort = (): void => {
+    aborted = true;
+    for (const slot of slots) void slot.kill();
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  let sync: SyncReport[] = [];
+  try {
+    try {
+      await Promise.all(slots.map((s) => s.open()));
+    } catch (error) {
+      await Promise.all(slots.map((s) => s.kill()));
+      throw error;
+    }
+    if (options.rsyncDir !== undefined && !aborted) {
+      sync = await syncProject(options.rsyncDir, slots, options.signal);
+      for (const r of sync) log(`rsync-dir: ${r.gatewayId} ${r.shared ? 'sees this file system' : `synced (${r.files} files, ${r.bytes} bytes)`}`);
+    }
+    const queues = dist === 'each' ? slots.map(() => [...files]) : [];
+    const shared = [...files];
+    const label = dist === 'each' ? (slot: WorkerSlot) => slot.label : () => undefined;
+    const nameOf = (file: string): string => relative(cwd, file) || file;
+    const workLoop = async (slot: WorkerSlot, index: number): Promise<void> => {
+      const queue = dist === 'each' ? (queues[index] as string[]) : shared;
+      for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+        if (aborted) return;
+        if (restarts > maxRestarts) {
+          emit(fileFailure(nameOf(file), file, `not run: more than --max-worker-restart ${maxRestarts} crashes`, ''), label(slot));
+          continue;
+        }
+        const run: FileRun = await slot.run(file, nameOf(file), cwd);
+        if (aborted) return;
+        emit(run.events, label(slot));
+        if (!run.crashed) continue;
+        restarts++;
+        if (run.gatewayLost) {
+          if (restarts > maxRestarts) continue;
+          log(`${slot.label}: gateway lost under ${nameOf(file)}; opening a new one (${restarts} of ${maxRestarts} restarts)`);
+          try {
+            await slot.restart();
+          } catch (error) {
+            log(`${slot.label}: could not be reopened: ${(error as Error).message}`);
+            restarts = maxRestarts + 1;
+          }
+        }
+      }
+    };
+    await Promise.all(slots.map((slot, i) => workLoop(slot, i)));
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    await Promise.all(slots.map((s) => (aborted ? s.kill() : s.close())));
+    if (!aborted) emit(tally.summary());
+    await reporters.close();
+  }
+  return {
+    exitCode: tally.failed || aborted ? 1 : 0,
+    aborted,
+    files: files.length,
+    tests: tally.tests,
+    pass: tally.pass,
+    fail: tally.fail,
+    skipped: tally.skipped,
+    todo: tally.todo,
+    cancelled: tally.cancelled,
+    restarts,
+    sync,
+  };
+}
