@@ -97,8 +97,12 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
     if (error instanceof TestRunError) throw new Usage(`tsnet test: ${error.message}`);
     throw error;
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    // After an interrupt the listeners stay: Node would otherwise end the process by the same
+    // signal (exit status SIGINT, not 130) when the last listener goes while it is delivered.
+    if (!controller.signal.aborted) {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    }
   }
 }
 

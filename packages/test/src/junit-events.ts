@@ -74,9 +74,13 @@ export function junitToEvents(xml: string, file: string): TestEvent[] {
       const skipped = child.children.some((c) => c.tag === 'skipped');
       if (failure) {
         failed = true;
-        const message = failure.attrs.message ?? failure.attrs.type ?? 'failed';
+        const text = failure.text.trim();
+        const message = (failure.attrs.message ?? failure.attrs.type ?? 'failed').replace(/^Uncaught /, '');
         const cause = new Error(message);
-        Object.defineProperty(cause, 'stack', { value: failure.text.trim() || message, configurable: true, writable: true });
+        // inspect() brackets an error whose stack does not start with its name: take the name from the stack.
+        const errorName = /^([A-Za-z_$][\w$]*(?:Error|Exception))\b/.exec(text)?.[1] ?? failure.attrs.type;
+        if (errorName) Object.defineProperty(cause, 'name', { value: errorName, configurable: true, writable: true });
+        Object.defineProperty(cause, 'stack', { value: text || message, configurable: true, writable: true });
         const error = Object.assign(new Error('test failed', { cause }), { code: 'ERR_TEST_FAILURE', failureType: 'testCodeFailure' });
         events.push({ type: 'test:fail', data: { ...base, testNumber: number, details: { duration_ms, error, type: 'test' } } });
       } else {

@@ -97,7 +97,7 @@ export async function runFilesRemotely(channel: RemoteChannel, kwargs: { reporte
           ? [`--test-reporter=${reporterUrl}`, '--test-reporter-destination=stdout', job.file]
           : runtime === 'bun'
             ? ['test', '--reporter=junit', `--reporter-outfile=${junit}`, job.file]
-            : ['test', '-A', '--no-check', '--reporter=dot', `--junit-path=${junit}`, job.file];
+            : ['test', '-A', '--no-check', '--reporter=junit', `--junit-path=${junit}`, job.file];
       const result = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
         const child = spawn(process.execPath, args, {
           cwd: job.cwd,

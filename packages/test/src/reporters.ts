@@ -46,10 +46,9 @@ async function loadReporter(name: string, cwd: string): Promise<Stage> {
     try {
       exported = ((await import(specifier)) as { default?: unknown }).default;
     } catch (error) {
-      throw new TestRunError(
-        `reporter "${name}" could not be loaded (${(error as Error).message}); use spec, tap, dot, junit, json, or a module path`,
-        { cause: error },
-      );
+      throw new TestRunError(`reporter "${name}" could not be loaded (${(error as Error).message}); use spec, tap, dot, junit, json, or a module path`, {
+        cause: error,
+      });
     }
   }
   if (typeof exported !== 'function') throw new TestRunError(`reporter "${name}" has no default export that is a reporter function or class`);

@@ -11,12 +11,12 @@
  * so every test process under it) and resolves with `aborted: true`. Reporters are always closed.
  */
 import { relative } from 'node:path';
-import { type FileRun, WorkerSlot } from './worker-slot.js';
 import { TestRunError } from './errors.js';
 import { fileFailure, labelEvent, Tally, type TestEvent } from './events.js';
 import { findTestFiles } from './find-files.js';
 import { ReporterFanout, type ReporterSpec } from './reporters.js';
-import { syncProject, type SyncReport } from './sync-project.js';
+import { type SyncReport, syncProject } from './sync-project.js';
+import { type FileRun, WorkerSlot } from './worker-slot.js';
 
 export interface RunTestsOptions {
   /** Gateway specs (`N*SPEC` expanded by the caller); default `['popen']`. */
@@ -58,15 +58,26 @@ export async function runTests(options: RunTestsOptions = {}): Promise<RunTestsR
   const dist = options.dist ?? 'load';
   if (dist !== 'load' && dist !== 'each') throw new TestRunError(`--dist must be load or each, not "${String(dist)}"`);
   const maxRestarts = options.maxWorkerRestart ?? 4 * specs.length;
-  if (!Number.isInteger(maxRestarts) || maxRestarts < 0)
-    throw new TestRunError(`--max-worker-restart must be a whole number ≥ 0, not ${maxRestarts}`);
+  if (!Number.isInteger(maxRestarts) || maxRestarts < 0) throw new TestRunError(`--max-worker-restart must be a whole number ≥ 0, not ${maxRestarts}`);
   const log = options.log ?? (() => {});
   const files = await findTestFiles(options.files ?? [], cwd);
   if (files.length === 0)
     throw new TestRunError(`no test files found in ${cwd}${options.files?.length ? ` for ${options.files.join(' ')}` : ''}; give files or globs`);
-  const reporters = await ReporterFanout.open(options.reporters ?? [{ name: 'spec', destination: 'stdout' }], cwd);
-  const tally = new Tally();
   const slots = specs.map((spec, i) => new WorkerSlot(spec, specs.indexOf(spec) === i && specs.lastIndexOf(spec) === i ? spec : `${spec}#${i + 1}`));
+  try {
+    await Promise.all(slots.map((s) => s.open()));
+  } catch (error) {
+    await Promise.all(slots.map((s) => s.kill()));
+    throw error;
+  }
+  let reporters: ReporterFanout;
+  try {
+    reporters = await ReporterFanout.open(options.reporters ?? [{ name: 'spec', destination: 'stdout' }], cwd);
+  } catch (error) {
+    await Promise.all(slots.map((s) => s.kill()));
+    throw error;
+  }
+  const tally = new Tally();
   const emit = (list: TestEvent[], label?: string): void => {
     for (const event of list) {
       const out = label === undefined ? event : labelEvent(event, label);
@@ -83,12 +94,6 @@ export async function runTests(options: RunTestsOptions = {}): Promise<RunTestsR
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let sync: SyncReport[] = [];
   try {
-    try {
-      await Promise.all(slots.map((s) => s.open()));
-    } catch (error) {
-      await Promise.all(slots.map((s) => s.kill()));
-      throw error;
-    }
     if (options.rsyncDir !== undefined && !aborted) {
       sync = await syncProject(options.rsyncDir, slots, options.signal);
       for (const r of sync) log(`rsync-dir: ${r.gatewayId} ${r.shared ? 'sees this file system' : `synced (${r.files} files, ${r.bytes} bytes)`}`);

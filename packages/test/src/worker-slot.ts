@@ -73,10 +73,14 @@ export class WorkerSlot {
       for (;;) {
         const [kind, payload] = (await channel.receive()) as RemoteMessage;
         if (kind === 'ev') take(decoder.push(payload as string));
-        else if (kind === 'out') events.push({ type: 'test:stdout', data: { file, message: payload as string } });
-        else if (kind === 'err') {
+        else if (kind === 'out') {
+          // Bun's runner prints a banner and Deno's its own report there: only the tests' output is forwarded.
+          const message = this.runtime === 'bun' ? (payload as string).replace(/(^|\n)bun test v\d[^\n]*\n?/g, '$1') : (payload as string);
+          if (this.runtime !== 'deno' && message !== '') events.push({ type: 'test:stdout', data: { file, message } });
+        } else if (kind === 'err') {
+          // Bun and Deno report there (their stderr is kept for a crash report only).
           stderr = (stderr + (payload as string)).slice(-STDERR_TAIL);
-          events.push({ type: 'test:stderr', data: { file, message: payload as string } });
+          if (this.runtime === 'node') events.push({ type: 'test:stderr', data: { file, message: payload as string } });
         } else if (kind === 'junit') junit = payload as string;
         else if (kind === 'done') {
           take(decoder.end());

@@ -1,0 +1,37 @@
+/**
+ * Ctrl-C: `tsnet test` (through the hook @tsnet/cli calls) over two gateways, each running a file
+ * that waits; SIGINT stops the run with exit code 130, and neither the gateways nor the test
+ * processes under them are left.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect, test } from 'vitest';
+import { killAll, survivors } from '../../../test-e2e/helpers/processes.js';
+import { CLI } from './helpers/fixtures.js';
+
+test('SIGINT stops every gateway and leaves no process behind', async () => {
+  const pids = mkdtempSync(join(tmpdir(), 'tsnet-test-pids-'));
+  const cwd = new URL('./fixtures/slow/', import.meta.url).pathname;
+  const child = spawn(process.execPath, [CLI, '--tx', '2*popen'], { cwd, env: { ...process.env, TSNET_TEST_PIDS: pids }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+  const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+  const seen: number[] = [];
+  try {
+    for (let i = 0; i < 300 && readdirSync(pids).length < 2; i++) await sleep(50);
+    const files = readdirSync(pids);
+    expect(files).toHaveLength(2);
+    for (const f of files) seen.push(Number(f), Number(readFileSync(join(pids, f), 'utf8')));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('interrupted; every gateway was stopped');
+    expect(await survivors(seen)).toEqual([]);
+  } finally {
+    killAll(seen);
+    child.kill('SIGKILL');
+    rmSync(pids, { recursive: true, force: true });
+  }
+});
