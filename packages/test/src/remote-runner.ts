@@ -101,10 +101,12 @@ export async function runFilesRemotely(channel: RemoteChannel, kwargs: { reporte
       const result = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
         const child = spawn(process.execPath, args, {
           cwd: job.cwd,
-          stdio: ['ignore', 'pipe', 'pipe', runtime === 'node' ? 'pipe' : 'ignore'],
+          // No 'ignore': libuv opens /dev/null for it, which a minimal root file system may lack.
+          stdio: runtime === 'node' ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
           env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
         });
         current = child;
+        child.stdin?.end();
         child.stdout?.setEncoding('utf8').on('data', (t: string) => push(['out', t]));
         child.stderr?.setEncoding('utf8').on('data', (t: string) => push(['err', t]));
         const events = child.stdio[3] as import('node:stream').Readable | null | undefined;

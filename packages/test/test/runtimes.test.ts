@@ -1,0 +1,37 @@
+/**
+ * `--dist each` as a runtime matrix: the fixture project on Node, Bun and Deno popen gateways at
+ * once, every file on every gateway, each result labelled with its gateway. Bun and Deno run the
+ * files with their own runners (bun test, deno test), whose JUnit reports come back as events.
+ */
+import '@tsnet/transport-popen';
+import { expect, test } from 'vitest';
+import { runtimePaths } from '../../../test-e2e/helpers/runtimes.js';
+import { runTests } from '../src/index.js';
+import { CRASHES, PROJECT } from './helpers/fixtures.js';
+import { collect } from './helpers/output.js';
+
+test('--dist each over popen, Bun and Deno: every file on each, results labelled', { timeout: 120_000 }, async () => {
+  const { bun, deno } = runtimePaths();
+  const specs = ['popen', `popen//runtime=bun//exe=${bun}`, `popen//runtime=deno//exe=${deno}`];
+  const out = collect();
+  const result = await runTests({ cwd: PROJECT, tx: specs, dist: 'each', reporters: [{ name: 'spec', destination: out.stream }] });
+  expect(result).toMatchObject({ exitCode: 1, files: 3, fail: 3, restarts: 0 });
+  const text = out.text();
+  for (const label of specs) {
+    for (const name of ['adds', 'passes too', 'in a test directory']) expect(text).toContain(`✔ [${label}] ${name}`);
+    expect(text).toContain(`✖ [${label}] compares wrongly`);
+  }
+  // Bun nests describe() as node:test does; Deno flattens its steps to "suite > test".
+  expect(text).toContain(`▶ [${specs[1]}] strings\n  ✔ concatenates`);
+  expect(text).toContain(`✔ [${specs[2]}] strings > concatenates`);
+  expect(text.match(/42 !== 43/g)?.length).toBeGreaterThanOrEqual(3);
+});
+
+test('on Bun, a file that calls process.exit(3) is a failure with its stderr', { timeout: 60_000 }, async () => {
+  const spec = `popen//runtime=bun//exe=${runtimePaths().bun}`;
+  const out = collect();
+  const result = await runTests({ cwd: CRASHES, tx: [spec], files: ['exits.test.mjs', 'ok.test.mjs'], reporters: [{ name: 'tap', destination: out.stream }] });
+  expect(result).toMatchObject({ exitCode: 1, pass: 1, fail: 1, restarts: 1 });
+  expect(out.text()).toContain('exits.test.mjs exited with code 3');
+  expect(out.text()).toContain('about to call process.exit(3)');
+});
