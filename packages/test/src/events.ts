@@ -62,7 +62,8 @@ export function revive(value: unknown): unknown {
 
 /** A file's own end-of-run plan and summary (they carry no `file`): the run emits its own. */
 export function isFileSummary(event: TestEvent): boolean {
-  return (event.type === 'test:plan' || event.type === 'test:diagnostic' || event.type === 'test:summary') && event.data.file === undefined;
+  if (event.type === 'test:summary') return true; // Node 22+: per file; the reporters here read the diagnostics
+  return (event.type === 'test:plan' || event.type === 'test:diagnostic') && event.data.file === undefined;
 }
 
 /** `[label] name` on every top-level test, so a matrix run tells its gateways apart. */

@@ -63,6 +63,7 @@ export type RemoteMessage =
 
 interface RemoteChannel {
   send(item: unknown): Promise<void>;
+  waitClose(): Promise<unknown>;
   [Symbol.asyncIterator](): AsyncIterator<unknown>;
 }
 
@@ -82,6 +83,8 @@ export async function runFilesRemotely(channel: RemoteChannel, kwargs: { reporte
     } catch {}
   };
   process.on('exit', killCurrent);
+  // The host closing the channel (Ctrl-C, the run given up) ends the file running now, too.
+  channel.waitClose().then(killCurrent, killCurrent);
   await channel.send(['hello', { runtime, version }]);
   try {
     for await (const item of channel) {

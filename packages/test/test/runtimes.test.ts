@@ -1,5 +1,5 @@
 /**
- * `--dist each` as a runtime matrix: the fixture project on Node, Bun and Deno popen gateways at
+ * `--dist each` as a runtime matrix: the fixture project on Node 20/18/24, Bun and Deno popen gateways at
  * once, every file on every gateway, each result labelled with its gateway. Bun and Deno run the
  * files with their own runners (bun test, deno test), whose JUnit reports come back as events.
  */
@@ -10,12 +10,12 @@ import { runTests } from '../src/index.js';
 import { CRASHES, PROJECT } from './helpers/fixtures.js';
 import { collect } from './helpers/output.js';
 
-test('--dist each over popen, Bun and Deno: every file on each, results labelled', { timeout: 120_000 }, async () => {
-  const { bun, deno } = runtimePaths();
-  const specs = ['popen', `popen//runtime=bun//exe=${bun}`, `popen//runtime=deno//exe=${deno}`];
+test('--dist each over popen (Node 20, 18, 24), Bun and Deno: every file on each, results labelled', { timeout: 120_000 }, async () => {
+  const { bun, deno, node18, node24 } = runtimePaths();
+  const specs = ['popen', `popen//runtime=bun//exe=${bun}`, `popen//runtime=deno//exe=${deno}`, `popen//node=${node18}`, `popen//node=${node24}`];
   const out = collect();
   const result = await runTests({ cwd: PROJECT, tx: specs, dist: 'each', reporters: [{ name: 'spec', destination: out.stream }] });
-  expect(result).toMatchObject({ exitCode: 1, files: 3, fail: 3, restarts: 0 });
+  expect(result).toMatchObject({ exitCode: 1, files: 3, fail: 5, restarts: 0 });
   const text = out.text();
   for (const label of specs) {
     for (const name of ['adds', 'passes too', 'in a test directory']) expect(text).toContain(`✔ [${label}] ${name}`);
@@ -24,7 +24,8 @@ test('--dist each over popen, Bun and Deno: every file on each, results labelled
   // Bun nests describe() as node:test does; Deno flattens its steps to "suite > test".
   expect(text).toContain(`▶ [${specs[1]}] strings\n  ✔ concatenates`);
   expect(text).toContain(`✔ [${specs[2]}] strings > concatenates`);
-  expect(text.match(/42 !== 43/g)?.length).toBeGreaterThanOrEqual(3);
+  for (const node of [specs[0], specs[3], specs[4]]) expect(text).toContain(`▶ [${node}] strings\n  ✔ concatenates`);
+  expect(text.match(/42 !== 43/g)?.length).toBeGreaterThanOrEqual(5);
 });
 
 test('on Bun, a file that calls process.exit(3) is a failure with its stderr', { timeout: 60_000 }, async () => {
