@@ -1,21 +1,35 @@
 /**
- * Ctrl-C: `tsnet test` (through the hook @tsnet/cli calls) over two gateways, each running a file
- * that waits; SIGINT stops the run with exit code 130, and neither the gateways nor the test
- * processes under them are left.
+ * Ctrl-C: `tsnet test` (through the hook @tsnet/cli calls) over a popen and an ssh gateway (a real
+ * sshd on 127.0.0.1), each running a file that waits; SIGINT stops the run with exit code 130, and
+ * neither the gateways nor the test processes under them are left, here or behind sshd.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { killAll, survivors } from '../../../test-e2e/helpers/processes.js';
+import { type Sshd, startSshd } from '../../../test-e2e/helpers/sshd.js';
 import { CLI } from './helpers/fixtures.js';
 
-test('SIGINT stops every gateway and leaves no process behind', async () => {
+let sshd: Sshd;
+beforeAll(async () => {
+  sshd = await startSshd();
+}, 60_000);
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+test('SIGINT stops every gateway and leaves no process behind', { timeout: 60_000 }, async () => {
   const pids = mkdtempSync(join(tmpdir(), 'tsnet-test-pids-'));
   const cwd = new URL('./fixtures/slow/', import.meta.url).pathname;
-  const child = spawn(process.execPath, [CLI, '--tx', '2*popen'], { cwd, env: { ...process.env, TSNET_TEST_PIDS: pids }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const ssh = `ssh=${sshd.alias}//ssh-config=${sshd.sshConfig}//node=${process.execPath}//env:TSNET_TEST_PIDS=${pids}`;
+  const child = spawn(process.execPath, [CLI, '--tx', 'popen', '--tx', ssh], {
+    cwd,
+    env: { ...process.env, TSNET_TEST_PIDS: pids },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
   const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '@tsnet/transport-popen';
 import { expect, test } from 'vitest';
-import { findTestFiles, runTests } from '../src/index.js';
+import { findTestFiles, runTests, tsnetCommand } from '../src/index.js';
 import { PROJECT } from './helpers/fixtures.js';
 import { collect } from './helpers/output.js';
 
@@ -86,4 +86,25 @@ test('no files, a bad reporter and a bad option are TestRunErrors before anythin
     message: expect.stringContaining('reporter "nope" could not be loaded'),
   });
   await expect(runTests({ cwd: PROJECT, maxWorkerRestart: -1 })).rejects.toMatchObject({ code: 'TSNET_ERR_TEST' });
+});
+
+test('tsnetCommand (the hook @tsnet/cli calls): --help, usage mistakes as the context UsageError, -n and the exit code', async () => {
+  class UsageError extends Error {}
+  const out = collect();
+  const ctx = { stdout: out.stream, stderr: collect().stream, cwd: PROJECT, helpers: { UsageError } };
+  expect(await tsnetCommand.run(['--help'], ctx)).toBe(0);
+  expect(out.text()).toContain('Usage: tsnet test');
+  for (const argv of [
+    ['--dist', 'all'],
+    ['-n', '0'],
+    ['--max-worker-restart', 'x'],
+    ['--bogus'],
+    ['nothing-*.mjs'],
+    ['--reporter', 'tap', '--reporter', 'spec', '--reporter-destination', 'x'],
+  ])
+    await expect(tsnetCommand.run(argv, ctx), argv.join(' ')).rejects.toBeInstanceOf(UsageError);
+  const tap = collect();
+  expect(await tsnetCommand.run(['-n', '2', '--reporter', 'tap', 'pass.test.mjs'], { ...ctx, stdout: tap.stream })).toBe(0);
+  expect(tap.text()).toContain('# pass 2');
+  expect(await tsnetCommand.run(['--test-reporter', 'dot', 'fail.test.mjs'], ctx)).toBe(1);
 });
