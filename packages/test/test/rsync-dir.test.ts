@@ -1,12 +1,13 @@
 /**
- * `--rsync-dir` to gateways that do not see this file system: two gateways chrooted into one root
- * file system (one "host"). The project is found missing there (marker probe), synced once through
+ * `--rsync-dir` to gateways that do not see this file system: two `chroot=` gateways
+ * (@tsnet/transport-cmd) into one root file system (one "host"). The project is found missing there (marker probe), synced once through
  * the first gateway to the same absolute path (.gitignore honoured, node_modules included), seen by
  * the second; the tests then run there. A second run with no change syncs no file.
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import '@tsnet/transport-cmd';
 import '@tsnet/transport-popen';
 import { expect, test } from 'vitest';
 import { runTests } from '../src/index.js';

@@ -1,18 +1,17 @@
 /**
  * A gateway that does not see this file system: a minimal root file system (the node binary that
- * runs the tests, the libraries `ldd` lists for it, empty /tmp, /dev, /proc) and a wrapper script
- * that starts node chrooted into it, given to popen as `exe=` (so the popen transport starts,
- * watches and kills it as usual). Files are hard-linked where possible, else copied.
+ * runs the tests, the libraries `ldd` lists for it, empty /tmp, /dev, /proc) and the `chroot=` spec
+ * of @tsnet/transport-cmd into it. Files are hard-linked where possible, else copied.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 export interface ChrootHost extends Disposable {
   /** The root file system's directory on this machine. */
   dir: string;
-  /** A popen spec whose runtime runs chrooted into `dir`. */
+  /** A `chroot=` spec (@tsnet/transport-cmd) whose runtime runs inside `dir`. */
   spec: string;
 }
 
@@ -41,7 +40,5 @@ export function makeChrootHost(): ChrootHost {
   }
   for (const d of ['tmp', 'proc', 'dev', 'root']) mkdirSync(join(dir, d), { recursive: true });
   chmodSync(join(dir, 'tmp'), 0o1777);
-  const wrapper = join(base, 'node-in-chroot');
-  writeFileSync(wrapper, `#!/bin/sh\nunset NODE_EXTRA_CA_CERTS\nexec /usr/sbin/chroot '${dir}' '${node}' "$@"\n`, { mode: 0o755 });
-  return { dir, spec: `popen//exe=${wrapper}`, [Symbol.dispose]: () => rmSync(base, { recursive: true, force: true }) };
+  return { dir, spec: `chroot=${dir}//node=${process.execPath}`, [Symbol.dispose]: () => rmSync(base, { recursive: true, force: true }) };
 }
