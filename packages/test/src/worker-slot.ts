@@ -26,12 +26,21 @@ export class WorkerSlot {
   readonly label: string;
   #gw: Gateway | undefined;
   #channel: Channel<unknown> | undefined;
-  runtime = 'node';
-  version = '';
+  #runtime = 'node';
+  #version = '';
 
   constructor(spec: string, label: string) {
     this.spec = spec;
     this.label = label;
+  }
+
+  /** `node`, `bun` or `deno`: what the gateway runs (from the runner's hello). */
+  get runtime(): string {
+    return this.#runtime;
+  }
+
+  get version(): string {
+    return this.#version;
   }
 
   get gateway(): Gateway | undefined {
@@ -43,8 +52,8 @@ export class WorkerSlot {
     this.#channel = this.#gw.remoteExec(runFilesRemotely as never, { reporter: EVENTS_REPORTER });
     const [kind, hello] = (await this.#channel.receive()) as RemoteMessage;
     if (kind !== 'hello') throw new Error(`the test runner on ${this.spec} answered ${kind} instead of hello`);
-    this.runtime = (hello as { runtime: string }).runtime;
-    this.version = (hello as { version: string }).version;
+    this.#runtime = (hello as { runtime: string }).runtime;
+    this.#version = (hello as { version: string }).version;
   }
 
   async restart(): Promise<void> {
