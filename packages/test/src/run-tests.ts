@@ -63,13 +63,14 @@ export async function runTests(options: RunTestsOptions = {}): Promise<RunTestsR
   const files = await findTestFiles(options.files ?? [], cwd);
   if (files.length === 0)
     throw new TestRunError(`no test files found in ${cwd}${options.files?.length ? ` for ${options.files.join(' ')}` : ''}; give files or globs`);
-  const slots = specs.map((spec, i) => new WorkerSlot(spec, specs.indexOf(spec) === i && specs.lastIndexOf(spec) === i ? spec : `${spec}#${i + 1}`));
+  const slots = specs.map((spec) => new WorkerSlot(spec));
   try {
     await Promise.all(slots.map((s) => s.open()));
   } catch (error) {
     await Promise.all(slots.map((s) => s.kill()));
     throw error;
   }
+  setLabels(slots);
   let reporters: ReporterFanout;
   try {
     reporters = await ReporterFanout.open(options.reporters ?? [{ name: 'spec', destination: 'stdout' }], cwd);
@@ -147,4 +148,21 @@ export async function runTests(options: RunTestsOptions = {}): Promise<RunTestsR
     restarts,
     sync,
   };
+}
+
+/**
+ * A slot's label is its spec without the executable's path (`exe=`, `node=`), which says little and
+ * takes a line; the runtime and version it reported stand in for it. Labels that are still equal
+ * get `#N` (the slot's position).
+ */
+function setLabels(slots: WorkerSlot[]): void {
+  for (const slot of slots) {
+    const parts = slot.spec.split('//');
+    const kept = parts.filter((p) => !/^(exe|node)=/.test(p));
+    slot.label = kept.length === parts.length ? slot.spec : `${kept.join('//')} (${slot.runtime} ${slot.version})`;
+  }
+  const labels = slots.map((s) => s.label);
+  slots.forEach((slot, i) => {
+    if (labels.indexOf(slot.label) !== labels.lastIndexOf(slot.label)) slot.label = `${slot.label}#${i + 1}`;
+  });
 }

@@ -23,15 +23,16 @@ const STDERR_TAIL = 4000;
 
 export class WorkerSlot {
   readonly spec: string;
-  readonly label: string;
+  /** How results are labelled in `--dist each` (set by the run once every slot is open). */
+  label: string;
   #gw: Gateway | undefined;
   #channel: Channel<unknown> | undefined;
   #runtime = 'node';
   #version = '';
 
-  constructor(spec: string, label: string) {
+  constructor(spec: string) {
     this.spec = spec;
-    this.label = label;
+    this.label = spec;
   }
 
   /** `node`, `bun` or `deno`: what the gateway runs (from the runner's hello). */

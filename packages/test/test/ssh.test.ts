@@ -27,6 +27,7 @@ test('--dist each over ssh and popen; --rsync-dir syncs nothing to gateways that
   const result = await runTests({ cwd: PROJECT, tx: [spec, 'popen'], dist: 'each', rsyncDir: PROJECT, reporters: [{ name: 'spec', destination: out.stream }] });
   expect(result).toMatchObject({ exitCode: 1, tests: 12, pass: 8, fail: 2, skipped: 2 });
   expect(result.sync.map((s) => s.shared)).toEqual([true, true]);
-  expect(out.text()).toContain(`✔ [${spec}] in a test directory`);
-  expect(out.text()).toContain(`✖ [${spec}] compares wrongly`);
+  const label = `ssh=${sshd.alias} (node ${process.version})`; // node=PATH gives way to what it reported
+  expect(out.text()).toContain(`✔ [${label}] in a test directory`);
+  expect(out.text()).toContain(`✖ [${label}] compares wrongly`);
 });
