@@ -5,6 +5,7 @@
  * (thrown as the context's UsageError), 130 interrupted by Ctrl-C (every gateway killed first).
  */
 import { parseArgs } from 'node:util';
+import { isTsnetError } from '@tsnet/core';
 import { TestRunError } from './errors.js';
 import type { ReporterSpec } from './reporters.js';
 import { runTests } from './run-tests.js';
@@ -94,7 +95,8 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
     }
     return result.exitCode;
   } catch (error) {
-    if (error instanceof TestRunError) throw new Usage(`tsnet test: ${error.message}`);
+    // A spec no transport takes is a command-line mistake too (exit 2), as for the CLI's own commands.
+    if (error instanceof TestRunError || isTsnetError(error, 'TSNET_ERR_SPEC')) throw new Usage(`tsnet test: ${(error as Error).message}`);
     throw error;
   } finally {
     // After an interrupt the listeners stay: Node would otherwise end the process by the same

@@ -19,7 +19,7 @@ test('crashes are failures with their stderr; the killed gateway is replaced and
   expect(text).toContain('exits.test.mjs exited with code 3\n  --- stderr ---\n  about to call process.exit(3)');
   expect(text).toContain('segfault.test.mjs was killed by SIGSEGV\n  --- stderr ---\n  about to segfault');
   expect(text).toMatch(/the gateway popen was lost while running kills-gateway\.test\.mjs: .*SIGKILL/);
-  expect(text).toContain('killing the gateway');
+  // Its own stderr line may die in the gateway's pipe with the gateway: not asserted.
   expect(text).toContain('✔ still runs after the crashes');
   expect(log).toEqual([expect.stringContaining('gateway lost under kills-gateway.test.mjs; opening a new one')]);
 });

@@ -2,4 +2,5 @@ import { fileURLToPath } from 'node:url';
 
 export const PROJECT = fileURLToPath(new URL('../fixtures/project/', import.meta.url));
 export const CRASHES = fileURLToPath(new URL('../fixtures/crashes/', import.meta.url));
-export const CLI = fileURLToPath(new URL('./cli.mjs', import.meta.url));
+/** The `tsnet` command of @tsnet/cli (built), which loads this package for `tsnet test`. */
+export const TSNET = fileURLToPath(new URL('../../../cli/bin/tsnet.js', import.meta.url));
