@@ -13,6 +13,7 @@
 import { fstatSync, readSync } from 'node:fs';
 import { type Hasher, strong16 } from './hash.js';
 import { blockSizeFor, CHUNK, type Signature } from './protocol.js';
+import { WEAK_MEMORY, weakSummer } from './weak-sum.js';
 
 const MAX_LITERAL = 256 * 1024;
 
@@ -55,7 +56,9 @@ export function signatureOf(fd: number, size: number, hasher: Hasher): LocalSign
   const strong = new Uint8Array(count * 8);
   const full = new Uint8Array(count * 16);
   const per = Math.max(1, Math.floor(CHUNK / blockSize));
-  const buf = Buffer.allocUnsafe(per * blockSize);
+  // read straight into the weak summer's WebAssembly memory: no copy for the sums
+  const summer = weakSummer();
+  const buf = summer.memory.subarray(0, Math.min(WEAK_MEMORY, per * blockSize));
   let block = 0;
   let pos = 0;
   while (pos < size) {
@@ -69,8 +72,7 @@ export function signatureOf(fd: number, size: number, hasher: Hasher): LocalSign
     if (got === 0) break;
     for (let off = 0; off < got; off += blockSize, block++) {
       const end = Math.min(off + blockSize, got);
-      const { a, b } = weakSum(buf, off, end);
-      weakView.setUint32(block * 4, (a | (b << 16)) >>> 0, true);
+      weakView.setUint32(block * 4, summer.weak(off, end - off), true);
       const d = strong16(hasher, buf.subarray(off, end));
       strong.set(d.subarray(0, 8), block * 8);
       full.set(d, block * 16);

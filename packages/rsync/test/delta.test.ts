@@ -12,6 +12,7 @@ import { expect, test } from 'vitest';
 import { Matcher, signatureOf } from '../src/delta.js';
 import { createHasher } from '../src/hash.js';
 import { blockSizeFor } from '../src/protocol.js';
+import { WEAK_MEMORY, weakSumJs, weakSummer } from '../src/weak-sum.js';
 import { StreamWriter } from '../src/writer.js';
 import { tempDir } from './helpers.js';
 
@@ -82,4 +83,31 @@ test('the block size follows rsync: 700 bytes for small files, √size rounded t
   expect(blockSizeFor(256 << 20)).toBe(16_384);
   expect(blockSizeFor(1 << 30)).toBe(32_768);
   expect(blockSizeFor(2 ** 40)).toBe(128 * 1024);
+});
+
+test('the WebAssembly weak sum equals the JavaScript one, for any offset and length', () => {
+  const s = weakSummer();
+  expect(s.wasm).toBe(true); // Node has WebAssembly SIMD: the module must validate
+  s.memory.set(randomBytes(s.memory.length));
+  s.memory.fill(255, 0, 200_000); // the largest bytes: the lane sums must not overflow what is kept
+  const reference = (from: number, len: number) => weakSumJs(s.memory, from, from + len);
+  for (const [from, len] of [
+    [0, 0],
+    [0, 1],
+    [3, 15],
+    [0, 16],
+    [1, 17],
+    [5, 700],
+    [0, 131072],
+    [9, WEAK_MEMORY - 9],
+  ] as const) {
+    expect(s.weak(from, len)).toBe(reference(from, len));
+  }
+  fc.assert(
+    fc.property(fc.nat({ max: WEAK_MEMORY - 1 }), fc.nat({ max: 140_000 }), (from, n) => {
+      const len = Math.min(n, WEAK_MEMORY - from);
+      expect(s.weak(from, len)).toBe(reference(from, len));
+    }),
+    { numRuns: 300 },
+  );
 });
