@@ -88,9 +88,18 @@ export function signatureOf(fd: number, size: number, hasher: Hasher): LocalSign
 
 export type DeltaOp = Uint8Array | [block: number, count: number];
 
+/** A copy of data[from, to) (a Buffer's slice() would be a view). */
+function copyOf(data: Uint8Array, from: number, to: number): Uint8Array {
+  const out = new Uint8Array(to - from);
+  out.set(data.subarray(from, to));
+  return out;
+}
+
 /**
- * Streaming matcher of new content against one signature: feed() chunks, then finish(). The ops
- * may be views of a fed chunk: do not change a chunk after feeding it.
+ * Streaming matcher of new content against one signature: feed() chunks, then finish(). Nothing
+ * of a fed chunk is kept once feed() returns (literals are copies, and so is the tail carried to
+ * the next chunk), so the caller may read the next chunk into the same buffer: one buffer for a
+ * whole file, no 1 MiB allocation (and page faults, and GC) per chunk.
  */
 export class Matcher {
   readonly #sig: Signature;
@@ -166,7 +175,7 @@ export class Matcher {
       out.push(this.#copy);
       this.#copy = null;
     }
-    const literal = this.#buf.subarray(from, to);
+    const literal = copyOf(this.#buf, from, to);
     this.#recipe.update(literal);
     out.push(literal);
     this.literalBytes += to - from;
@@ -177,7 +186,7 @@ export class Matcher {
     const out: DeltaOp[] = [];
     const keep = this.#buf.subarray(this.#lit);
     // After matched blocks that end on the chunk boundary nothing is carried over: use the chunk
-    // itself (the caller never reuses it), no copy.
+    // itself, no copy (what is left of it is copied at the end of this call).
     let buf = chunk;
     if (keep.length > 0) {
       buf = new Uint8Array(keep.length + chunk.length);
@@ -251,6 +260,10 @@ export class Matcher {
       this.#emitLiteral(out, this.#lit, this.#pos);
       this.#lit = this.#pos;
     }
+    // keep only the unsettled tail (at most MAX_LITERAL plus a block), as a copy: the caller reuses the chunk
+    this.#buf = copyOf(buf, this.#lit, len);
+    this.#pos -= this.#lit;
+    this.#lit = 0;
     return out;
   }
 

@@ -1,7 +1,8 @@
 /**
  * The delta algorithm on its own: for random old files and random edits (overwrites, insertions
  * and deletions that shift everything after them, appends, truncations), the ops from the Matcher,
- * applied to the old file by StreamWriter, rebuild the new content exactly, whatever the chunking;
+ * applied to the old file by StreamWriter, rebuild the new content exactly, whatever the chunking
+ * (through one reused chunk buffer, as the sender feeds them);
  * and unchanged regions travel as block copies, not literals.
  */
 import { randomBytes } from 'node:crypto';
@@ -35,7 +36,15 @@ function roundTrip(dir: string, oldContent: Uint8Array, newContent: Uint8Array, 
       else w.copy(op[0], op[1]);
     }
   };
-  for (let off = 0; off < newContent.length; off += chunk) apply(m.feed(newContent.subarray(off, off + chunk)));
+  // one buffer for every chunk, as the sender does (a Buffer: its slice() is a view, a trap)
+  const reused = Buffer.alloc(chunk);
+  for (let off = 0; off < newContent.length; off += chunk) {
+    const piece = newContent.subarray(off, off + chunk);
+    reused.set(piece);
+    const ops = m.feed(reused.subarray(0, piece.length));
+    reused.fill(0xa5); // the matcher must keep nothing of it, and the ops must be copies
+    apply(ops);
+  }
   apply(m.finish());
   expect(w.commit(m.recipe(), 0o644, Date.now())).toBe(true);
   expect(Buffer.compare(readFileSync(out), Buffer.from(newContent))).toBe(0);
