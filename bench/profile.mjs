@@ -3,7 +3,7 @@
 // self time for each side. The remote side runs an unminified build of the remote bundle
 // (bench/lib/profiling-popen.mjs), so its frames carry the names from packages/core/src.
 //
-//   node bench/profile.mjs [--cases startup,rtt,small,small_object,bulk,bulk_recv] [--top 20] [--out DIR]
+//   node bench/profile.mjs [--cases startup,rtt,small,small_object,many,many_object,bulk,bulk_recv] [--top 20] [--out DIR]
 //
 // Profiles and summary.md go to bench/results/profiles/<UTC>/<case>/ (git-ignored). Build first
 // (npm run build): the local side uses the built packages.
@@ -19,6 +19,8 @@ const CASES = {
   rtt: ['rtt', '--n', '20000'],
   small: ['small', '--n', '200000'],
   small_object: ['small', '--n', '200000', '--item', 'object'],
+  many: ['small', '--n', '1000000', '--many'],
+  many_object: ['small', '--n', '300000', '--item', 'object', '--many'],
   bulk: ['bulk', '--n', '100', '--mib', '4'],
   bulk_recv: ['bulk', '--n', '100', '--mib', '4', '--dir', 'recv'],
 };

@@ -41,6 +41,7 @@ const args = parseArgs(process.argv.slice(2), {
     'k',
     'reps',
   ],
+  flags: ['many', 'nowait'],
 });
 /** Monotonic µs, the clock of V8's .cpuprofile timestamps: profile.mjs keeps only the measured window. */
 const clockUs = () => Number(process.hrtime.bigint() / 1000n);
@@ -95,6 +96,20 @@ for (;;) {
   n++;
   if (x instanceof Uint8Array) bytes += x.length;
 }
+await channel.send([n, bytes]);`;
+
+// COUNT with a callback instead of receive(): each item is handled as its frame is parsed, like
+// the framed pipes' children parse each frame in their data handler (--many rows).
+const COUNT_CALLBACK = `
+let n = 0, bytes = 0, done;
+const end = new Promise((r) => { done = r; });
+channel.setCallback((x) => {
+  if (x === null) return done();
+  n++;
+  if (x instanceof Uint8Array) bytes += x.length;
+});
+await channel.send('ready');
+await end;
 await channel.send([n, bytes]);`;
 
 // Sends kwargs.n random Uint8Arrays of kwargs.size bytes after 'go', then null.
@@ -334,12 +349,28 @@ async function small() {
   const group = new Group();
   const gw = await open(group);
   const meter = costMeter(process.pid, (await gw.remoteInfo()).pid);
-  const ch = gw.remoteExec(COUNT);
+  const ch = gw.remoteExec(args.many ? COUNT_CALLBACK : COUNT);
   if ((await ch.receive()) !== 'ready') throw new Error('counter did not start');
   meter.start();
   const w0 = clockUs();
   const t0 = now();
-  for (let i = 0; i < n; i++) await ch.send(item);
+  // --many: one sendMany() of a generator (as many items per write as the window allows);
+  // otherwise sequential awaited sends, each resolving once its bytes are in the kernel.
+  if (args.many) {
+    await ch.sendMany(
+      (function* () {
+        for (let i = 0; i < n; i++) yield item;
+      })(),
+    );
+  } else if (args.nowait) {
+    // what an awaited send cost before a resolved send() meant delivered: queued, coalesced per tick
+    let last;
+    for (let i = 0; i < n; i++) {
+      last = ch.send(item);
+      if (i % 4096 === 4095) await last;
+    }
+    await last;
+  } else for (let i = 0; i < n; i++) await ch.send(item);
   await ch.send(null);
   const [count] = await ch.receive();
   const dt = (now() - t0) / 1000;
@@ -348,7 +379,7 @@ async function small() {
   await ch.waitClose();
   await group.terminate();
   if (count !== n) throw new Error(`small: remote counted ${count}, expected ${n}`);
-  const name = kind === 'int' ? `${prefix}.small_msgs` : `${prefix}.small_msgs.${kind}`;
+  const name = (kind === 'int' ? `${prefix}.small_msgs` : `${prefix}.small_msgs.${kind}`) + (args.many ? '.many' : args.nowait ? '.nowait' : '');
   emit('tsnet', name, n / dt, 'msg/s', { n, item: JSON.stringify(item), seconds: round(dt), spec, ...sys, window_us });
 }
 

@@ -48,7 +48,7 @@ describe('lifeline', () => {
       for (const gw of [a, b, c]) pids.push((await gw.remoteInfo()).pid);
       await a.exit();
       // b blocks its thread for good: only something outside it can end it
-      b.remoteExec('await channel.send(0); await new Promise((r) => setImmediate(r)); for (;;) {}');
+      b.remoteExec('await channel.send(0); for (;;) {}');
       await new Promise((r) => setTimeout(r, 200));
       process.stdout.write(JSON.stringify(pids) + '\\n');
       setInterval(() => {}, 1000);`;

@@ -15,7 +15,7 @@ const pidOf = async (gw: Gateway) => (await gw.remoteInfo()).pid;
  * Remote code that tells us it is about to block its event loop for good. send() resolves before
  * the frame is written (writes are batched until the next tick), so it yields once first.
  */
-const thenLoop = "await channel.send('looping'); await new Promise((r) => setImmediate(r)); while (true) {}";
+const thenLoop = "await channel.send('looping'); while (true) {}";
 
 const startGrandchild = `
   const c = require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });

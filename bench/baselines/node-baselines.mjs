@@ -30,6 +30,8 @@ const args = parseArgs(process.argv.slice(2), { valued: ['child', 'n', 'warm', '
 
 const ITEMS = {
   int: 12345,
+  /** the same int as a binary frame: u32 length 4, int32 LE (pipe_framed only) */
+  int32: 12345,
   string: 'short string #12345',
   object: { id: 12345, name: 'item', ok: true, tags: ['a', 'b'] },
 };
@@ -78,6 +80,27 @@ function childMain(role, a) {
         pending = off < buf.length ? buf.subarray(off) : null;
       });
       process.stdin.on('end', () => process.stdout.write(String(n)));
+      break;
+    }
+    case 'int32-sink': {
+      // length-prefixed int32 frames: u32 length (4), then the int32 (LE); parsed one by one
+      process.stdout.write('ready\n');
+      let pending = null;
+      let n = 0;
+      let sum = 0;
+      process.stdin.on('data', (d) => {
+        const buf = pending ? Buffer.concat([pending, d]) : d;
+        let off = 0;
+        while (off + 4 <= buf.length) {
+          const len = buf.readUInt32LE(off);
+          if (off + 4 + len > buf.length) break;
+          sum = (sum + buf.readInt32LE(off + 4)) | 0;
+          n++;
+          off += 4 + len;
+        }
+        pending = off < buf.length ? buf.subarray(off) : null;
+      });
+      process.stdin.on('end', () => process.stdout.write(String(n + (sum & 0))));
       break;
     }
     case 'pipe-echo':
@@ -205,7 +228,8 @@ async function pipeFramed() {
   const n = Number(args.n ?? 1000000);
   const kind = args.item ?? 'int';
   const item = ITEMS[kind];
-  const { child, ready, result } = startSink('framed-sink');
+  const binary = kind === 'int32';
+  const { child, ready, result } = startSink(binary ? 'int32-sink' : 'framed-sink');
   await ready;
   const CHUNK = 64 * 1024;
   let chunk = Buffer.allocUnsafe(CHUNK);
@@ -221,6 +245,12 @@ async function pipeFramed() {
   const t0 = now();
   for (let i = 0; i < n; i++) {
     if (off + 512 > CHUNK) await flush();
+    if (binary) {
+      chunk.writeUInt32LE(4, off);
+      chunk.writeInt32LE(12345, off + 4);
+      off += 8;
+      continue;
+    }
     const len = chunk.write(JSON.stringify(item), off + 4);
     chunk.writeUInt32LE(len, off);
     off += 4 + len;

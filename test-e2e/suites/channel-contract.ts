@@ -19,6 +19,7 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type GatewayKind, localNode } from '../helpers/gateway-kinds.js';
 import { survivors } from '../helpers/processes.js';
+import { deliveryContract } from './delivery-contract.js';
 
 export function channelContract(kind: GatewayKind): void {
   const runtime = kind.runtime ?? localNode(kind);
@@ -155,6 +156,8 @@ export function channelContract(kind: GatewayKind): void {
     });
   });
 
+  describe('delivery', () => deliveryContract(() => gw));
+
   describe('callbacks', () => {
     test('queued items first, then new ones, then the endmarker; waitClose waits for the last call', async () => {
       const ch = gw.remoteExec<number>('await channel.send(1); await channel.receive(); await channel.send(2)');
@@ -254,6 +257,10 @@ export function channelContract(kind: GatewayKind): void {
         ],
         ['bytes', [new Uint8Array(100_000).map((_, i) => i & 0xff), new Uint8Array(0)]],
         ['shared references', { a: shared, b: shared }],
+        // the serializer's fast paths (packages/core/test/codec-paths.test.ts) across runtimes
+        ['plain object (quick walk)', { id: 12345, name: 'item', ok: true, tags: ['a', 'b'] }],
+        ['strings (STRING tag)', ['short string #12345', 'a\uFFFDb', 'x'.repeat(70_000)]],
+        ['40 objects (full walk)', Array.from({ length: 40 }, (_, i) => ({ i, s: `n${i}` }))],
       ];
     };
 

@@ -12,6 +12,12 @@ export interface BootConfig {
   runtime?: 'node' | 'bun' | 'deno';
   /** Set by the first stage, not sent: the bytes read after the bundle (the first frames). */
   rest?: Uint8Array;
+  /** Set by the first stage, not sent: the bundle's worker part, which worker-thread execs run again. */
+  src?: Uint8Array;
+  /** Set in a worker thread's copy: serve the parent over the thread's port. */
+  thread?: boolean;
+  /** Set in a worker thread's copy: the parent's channel id counter (worker-thread execs). */
+  ids?: Int32Array;
   /** Set by the first stage, not sent: compiles remote code where import() works (see ExecutorScope). */
   construct?: (ctor: new (...args: string[]) => unknown, args: string[]) => unknown;
 }

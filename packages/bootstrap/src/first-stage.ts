@@ -42,7 +42,8 @@ export const FIRST_STAGE = [
   'c=Math.imul(c^w[j+1],16777619);e=Math.imul(e^w[j+2],16777619);g=Math.imul(g^w[j+3],16777619)}',
   'if(((a^c^e^g)>>>0).toString(16)!==h[2])x()}',
   // what came after the bundle (the first frames) goes to the bundle, which reads fd 0 itself
-  "const o=JSON.parse(h.slice(3).join(' '));o.rest=b.subarray(i+1+n,l);",
+  // and the bundle itself, which a worker-thread exec runs again in its thread
+  "const o=JSON.parse(h.slice(3).join(' '));o.rest=b.subarray(i+1+n,l);o.src=s;",
   // compiles remote code here, where import() works (a vm.Script has none)
   'o.construct=function(C,a){return new C(...a)};',
   "const S=new(require('vm').Script)('(function(require,__tsnetBoot){'+s.toString('latin1')+'\\n})',{filename:'tsnet-bootstrap.js',cachedData:v});",

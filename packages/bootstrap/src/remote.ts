@@ -62,6 +62,7 @@ function wireTransport(input: WireIn, output: WireOut, rest: Uint8Array | undefi
     },
     write: (chunk) => output.write([chunk]),
     writev: (chunks) => output.write(chunks),
+    flushed: (cb) => output.flushed(cb),
     end() {
       output.end();
     },
@@ -124,7 +125,74 @@ function socketOut(out: net.Socket, rawWrite: (b: Uint8Array) => boolean): WireO
   };
 }
 
+/**
+ * A worker-thread exec's thread: the same bundle, serving a gateway whose wire is the thread's
+ * message port to the parent (which relays its frames, see ThreadExec in core). It shares the
+ * parent's channel id counter; remote code in it has `require`, its own globals and event loop.
+ */
+function serveThread(config: BootConfig): void {
+  const port = (require('node:worker_threads') as typeof import('node:worker_threads')).parentPort!;
+  const closed = new Promise<TransportExit>(() => {});
+  const transport: Transport = {
+    label: 'thread',
+    onData: (h) => port.on('message', h),
+    onDrain() {},
+    write(c) {
+      port.postMessage(c.slice());
+      return true;
+    },
+    writev(cs) {
+      for (const c of cs) port.postMessage(c.slice());
+      return true;
+    },
+    end() {},
+    closed,
+    async kill() {
+      process.exit(ExitCode.KILLED);
+    },
+  };
+  const execRequire = createRequire(join(process.cwd(), '__tsnet_exec__.js'));
+  const gateway = new WorkerGateway(transport, {
+    execute: (channel, request) => execute(channel, request, { require: execRequire, cwd: process.cwd() }),
+    info: () => ({}),
+    memory: () => process.memoryUsage(),
+    uptime: () => (Date.now() - started) / 1000,
+    globals: () => [],
+    exit: (code) => process.exit(code),
+  });
+  gateway.serveThread(config.ids!);
+  // process.exit() in the thread: what it sent just before is still queued for the next tick.
+  process.on('exit', () => gateway.flush());
+}
+
+/** Starts a worker-thread exec's thread (see serveThread). */
+function startThread(src: Uint8Array | undefined, ids: Int32Array, onBytes: (b: Uint8Array) => void, onExit: (why: unknown) => void) {
+  if (!src) throw new Error('the bootstrap that started this remote is too old to start worker threads');
+  const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+  const code = `(function(require,__tsnetBoot){${Buffer.from(src).toString('latin1')}\n})(require,require('node:worker_threads').workerData)`;
+  const w = new Worker(code, { eval: true, workerData: { thread: true, ids, wireFd: -1, output: 'fd' } });
+  let gone = false;
+  const exit = (why: unknown): void => {
+    if (!gone) onExit(why);
+    gone = true;
+  };
+  w.on('message', (m: Uint8Array) => onBytes(m));
+  w.on('error', exit);
+  w.on('exit', exit);
+  return {
+    post: (b: Uint8Array) => w.postMessage(b, [b.buffer as ArrayBuffer]),
+    terminate() {
+      gone = true;
+      void w.terminate();
+    },
+  };
+}
+
 function serveWorker(config: BootConfig): void {
+  if (config.thread) {
+    serveThread(config);
+    return;
+  }
   let wireOut: WireOut;
   if (config.wireFd === 1) {
     // Only here: process.stdout is a getter that builds a stream (1-3 ms of every start).
@@ -181,6 +249,10 @@ function serveWorker(config: BootConfig): void {
     uptime: () => (Date.now() - started) / 1000,
     globals: () => Object.getOwnPropertyNames(globalThis),
     exit,
+    startThread: (ids, onBytes, onExit) => {
+      watchdog();
+      return startThread(config.src, ids, onBytes, onExit);
+    },
   });
 
   if (config.wireFd === 1 || config.output === 'frames') redirectOutput(gateway, config.output);

@@ -18,12 +18,14 @@ export type ErrorCode =
   | 'TSNET_ERR_CHANNEL_CLOSED'
   | 'TSNET_ERR_REMOTE'
   | 'TSNET_ERR_TIMEOUT'
+  | 'TSNET_ERR_ABORTED'
   | 'TSNET_ERR_DUMP'
   | 'TSNET_ERR_LOAD'
   | 'TSNET_ERR_CALLBACK_SET'
   | 'TSNET_ERR_GROUP'
   | 'TSNET_ERR_RSYNC'
-  | 'TSNET_ERR_UNSAFE_PATH';
+  | 'TSNET_ERR_UNSAFE_PATH'
+  | 'TSNET_ERR_TEST';
 
 const brand = Symbol.for('tsnet.error');
 
@@ -232,6 +234,13 @@ export class TimeoutError extends TsnetError {
   }
 }
 
+/** An AbortSignal ended the operation (remoteExec's `signal`). The reason is the `cause`. */
+export class AbortError extends TsnetError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'TSNET_ERR_ABORTED' });
+  }
+}
+
 /** A value cannot be serialized. `path` is where the bad value sits, e.g. `value.key[2].other`. */
 export class DumpError extends TsnetError {
   readonly path: string;
@@ -315,6 +324,7 @@ keepErrorNames({
   ChannelClosedError,
   RemoteError,
   TimeoutError,
+  AbortError,
   DumpError,
   LoadError,
 });

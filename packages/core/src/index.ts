@@ -2,9 +2,10 @@
  * `@tsnet/core`: the user's API (gateways, groups, channels, errors, the serializer, specs).
  * Transport packages import from `@tsnet/core/transport`; the bootstrap bundle from `@tsnet/core/worker`.
  */
-export { type CallbackOptions, Channel, type ReceiveOptions } from './channel/channel.js';
+export { type CallbackOptions, Channel, type ChannelStats, type ReceiveOptions } from './channel/channel.js';
 export { MultiChannel } from './channel/multi-channel.js';
 export {
+  AbortError,
   AuthenticationError,
   BootstrapError,
   ChannelClosedError,
@@ -26,11 +27,13 @@ export {
 } from './errors.js';
 export type { ExecFailure, ExecOptions, ExecResult } from './exec/command-exec.js';
 export { type ProcessExit, RemoteProcess, type SpawnOptions } from './exec/remote-process.js';
+export type { GatewayStats } from './gateway/base-gateway.js';
 export {
   Gateway,
   type GatewayOptions,
   type KwargsOf,
   type OutputListener,
+  type RemoteExecOptions,
   type RemoteFunction,
   type RemoteInfo,
   type RemoteStatus,

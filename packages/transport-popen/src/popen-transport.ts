@@ -15,6 +15,7 @@ import {
   type RawPipe,
   rawPipeOf,
   STDIO_GRACE_MS,
+  streamFlushed,
   type Transport,
   type TransportExit,
   type TransportProvider,
@@ -272,6 +273,12 @@ export class PopenTransport implements Transport {
     for (const c of chunks) ok = stdin.write(c);
     stdin.uncork();
     return ok;
+  }
+
+  flushed(callback: () => void): void {
+    const stdin = this.#child.stdin!;
+    if (this.#raw) this.#raw.flushed(callback);
+    else streamFlushed(stdin, callback);
   }
 
   end(): void {

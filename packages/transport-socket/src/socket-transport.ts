@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { FrameScanner } from '@tsnet/bootstrap';
-import type { Transport, TransportExit } from '@tsnet/core/transport';
+import { streamFlushed, type Transport, type TransportExit } from '@tsnet/core/transport';
 
 /** WebSocket messages are kept below the server's limit (1 MiB) whatever size the gateway writes. */
 const WS_PIECE = 256 * 1024;
@@ -101,6 +101,10 @@ export class SocketTransport implements Transport {
     for (const c of chunks) ok = this.write(c);
     s.uncork();
     return ok;
+  }
+
+  flushed(callback: () => void): void {
+    streamFlushed(this.#stream, callback);
   }
 
   /** No more writes. The connection stays open for the remote's last frames (see the class comment). */

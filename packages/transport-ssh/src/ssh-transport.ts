@@ -233,6 +233,11 @@ export class SshTransport implements Transport {
     return this.#channel.write(chunk);
   }
 
+  // No flushed(): ssh2 copies each write into an encrypted packet, except the rest of one that
+  // waits for the SSH window, and its write callbacks do not say when that rest left (a write
+  // after it is called back first). So the gateway copies large payloads before writing them here
+  // (FrameWriter, without flushed), and a resolved send() may reuse its buffer.
+
   /**
    * ssh2 sends every write as its own SSH packet (one cipher pass and one socket write each), so
    * small frames are joined into writes of up to one packet.

@@ -15,6 +15,8 @@ export class ChannelTable {
   readonly #parity: number;
   readonly #make: (id: number) => Channel;
   readonly #bad: (what: string) => ProtocolError;
+  /** Set once worker-thread execs exist: the next id, shared with their gateways (Atomics). */
+  #shared: Int32Array | null = null;
 
   constructor(role: 'master' | 'worker', make: (id: number) => Channel, bad: (what: string) => ProtocolError) {
     this.#parity = role === 'master' ? 1 : 0;
@@ -25,11 +27,24 @@ export class ChannelTable {
 
   /** Opens a channel of ours. */
   open(): Channel {
-    const id = this.#nextId;
-    this.#nextId += 2;
+    const id = this.#shared ? Atomics.add(this.#shared, 0, 2) : this.#nextId;
+    this.#nextId = id + 2;
     const ch = this.#make(id);
     this.#channels.set(id, ch);
     return ch;
+  }
+
+  /**
+   * The id counter in shared memory, for the gateways of worker threads (ids never clash): made
+   * from ours on the first call, or adopted (a thread's gateway, given its parent's).
+   */
+  share(ids?: Int32Array): Int32Array {
+    if (ids) this.#shared = ids;
+    else if (!this.#shared) {
+      this.#shared = new Int32Array(new SharedArrayBuffer(4));
+      this.#shared[0] = this.#nextId;
+    }
+    return this.#shared;
   }
 
   get(id: number): Channel | undefined {
@@ -42,7 +57,7 @@ export class ChannelTable {
     if (ch) return ch;
     if (id === 0) throw this.#bad('channel frame for channel 0 (reserved for the gateway)');
     if ((id & 1) === this.#parity) {
-      if (id >= this.#nextId) throw this.#bad(`channel ${id} was never opened by this side`);
+      if (id >= (this.#shared ? Atomics.load(this.#shared, 0) : this.#nextId)) throw this.#bad(`channel ${id} was never opened by this side`);
       return undefined; // closed and forgotten: a late frame
     }
     if (!create) return undefined;

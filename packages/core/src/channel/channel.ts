@@ -1,4 +1,4 @@
-import { ChannelClosedError, DumpError, ProtocolError, type RemoteError, TimeoutError, TsnetError } from '../errors.js';
+import { AbortError, ChannelClosedError, DumpError, ProtocolError, type RemoteError, TimeoutError, TsnetError } from '../errors.js';
 import type { BaseGateway } from '../gateway/base-gateway.js';
 import { deadline } from '../util/deadline.js';
 import { FrameFlag } from '../wire/frame.js';
@@ -17,6 +17,17 @@ export interface ReceiveOptions {
 export interface CallbackOptions<E> {
   /** Passed to the callback once when the channel closes (normally, with an error, or by gateway death). */
   endmarker?: E;
+}
+
+/** channel.stats(): this side's counts. Bytes are DATA payload bytes (frame headers not counted). */
+export interface ChannelStats {
+  itemsIn: number;
+  itemsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Times a send had to wait for the peer's credit (window full), and the milliseconds spent so. */
+  windowStalls: number;
+  stallMs: number;
 }
 
 interface Waiter {
@@ -64,6 +75,9 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
   #used = false;
   #closedBy: 'local' | 'remote' | 'gateway' | null = null;
   #closeWaiters: Array<() => void> = [];
+  #abort: AbortController | null = null;
+  /** Why `signal` aborts (or has): the peer aborted or closed, or the gateway went down. */
+  #abortReason: Error | null = null;
 
   /** Not for users: open channels with gateway.newChannel() (or get them from remoteExec()). */
   constructor(gateway: BaseGateway, id: number, credit: number) {
@@ -93,6 +107,53 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
     return ch;
   }
 
+  /**
+   * Aborts when the peer aborts the channel (remoteExec's `signal`: the reason's message is the
+   * local reason's), closes it, or the gateway goes down. Remote code watches it to stop early.
+   */
+  get signal(): AbortSignal {
+    if (!this.#abort) {
+      this.#abort = new AbortController();
+      if (this.#abortReason) this.#abort.abort(this.#abortReason);
+    }
+    return this.#abort.signal;
+  }
+
+  #abortSignal(reason: Error): void {
+    if (this.#abortReason) return;
+    this.#abortReason = reason;
+    this.#abort?.abort(reason);
+  }
+
+  /**
+   * @internal the local AbortSignal of remoteExec fired: receive()/waitClose() reject with `error`
+   * from now on, and the peer gets a CLOSE_ERROR flagged ABORT (its `signal` aborts).
+   */
+  _abort(error: AbortError, wireError: Error): void {
+    if (this.#closedBy !== null) return;
+    this.#terminal = error;
+    this.#abortSignal(error);
+    this.#setClosed('local', error);
+    this.#outbox.rejectAll(error);
+    this.#sentClose = true;
+    this.gateway._writeClose(this.id, wireError, true);
+    if (this.#recvClose) this.gateway._forget(this.id);
+  }
+
+  /** This side's counts of items, payload bytes and window stalls (counted from the channel's start). */
+  stats(): ChannelStats {
+    const i = this.#inbox;
+    const o = this.#outbox;
+    return { itemsIn: i.items, itemsOut: o.items, bytesIn: i.bytes, bytesOut: o.bytes, windowStalls: o.stalls, stallMs: o.stallMs };
+  }
+
+  /** @internal how the channel ended, for traces and exec:end: null while open. */
+  get _outcome(): { by: string; error: Error | null } | null {
+    if (this.#closedBy === null) return null;
+    const t = this.#terminal;
+    return { by: this.#closedBy, error: t instanceof ChannelClosedError ? null : t };
+  }
+
   /** True once either side closed the channel or the gateway went down. */
   isClosed(): boolean {
     return this.#closedBy !== null;
@@ -101,35 +162,59 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
   // ---------------------------------------------------------------- sending
 
   /**
-   * Sends one item. Resolves when the item was handed to the wire and the receiver had room for
-   * it; rejects with DumpError (channel stays usable) or ChannelClosedError/GatewayClosedError.
+   * Sends one item. Resolves once the receiver's window had room for it and its bytes are in the
+   * kernel (written to the pipe, socket or SSH channel) or in memory tsnet owns: code that blocks
+   * right after `await send(x)` has still delivered x, and a Uint8Array may be reused once the
+   * promise resolved. Sends not awaited are coalesced into one write per tick. Rejects with
+   * DumpError (channel stays usable) or ChannelClosedError/GatewayClosedError.
    */
   send(item: Out): Promise<void> {
-    if (this.#sentClose || this.#closedBy !== null || this.#endCalled) return Promise.reject(this.#sendClosedError());
-    this.#used = true;
-    if (isInt32(item) && this.#outbox.tryInt32(item)) return this.gateway._writable();
-    let parts: Uint8Array[];
     try {
-      parts = this.gateway._dump(item);
+      return this.#send(item);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** send() that throws what it cannot send at once. */
+  #send(item: Out): Promise<void> {
+    if (this.#sentClose || this.#closedBy !== null || this.#endCalled) throw this.#sendClosedError();
+    this.#used = true;
+    if (isInt32(item) && this.#outbox.tryInt32(item)) return this.gateway._delivered();
+    const parts = this.gateway._dump(item);
     const limit = this.gateway._peerMaxMessage;
     const total = byteLength(parts);
     if (total > limit) {
-      return Promise.reject(
-        new DumpError(
-          `cannot send ${total} bytes as one item on channel ${this.id} of gateway ${this.gateway.id}: the limit is ${limit} bytes (maxMessage); send it in pieces or raise maxMessage on both sides`,
-        ),
+      throw new DumpError(
+        `cannot send ${total} bytes as one item on channel ${this.id} of gateway ${this.gateway.id}: the limit is ${limit} bytes (maxMessage); send it in pieces or raise maxMessage on both sides`,
       );
     }
     return this._sendParts(parts, total);
   }
 
+  /**
+   * Sends every item of `items` (an array or any iterable, a generator included) in order, as many
+   * per write as the window allows, and resolves like the send() of the last one. It pulls the next
+   * item only when the window has room, so a generator is read at the pace of the receiver. Stops
+   * at the first item that fails (DumpError, or the channel closed) and rejects with its error;
+   * the items before it were sent.
+   */
+  async sendMany(items: Iterable<Out>): Promise<void> {
+    let last: Promise<void> = Promise.resolve();
+    for (const item of items) {
+      last = this.#send(item);
+      // Out of credit: wait until this one went out, so that a generator is not run ahead.
+      // Otherwise `last` is the writer's batch promise, which has a handler already (a rejection
+      // means the gateway closed: the next #send throws that too).
+      if (this.#outbox.waiting) await last;
+    }
+    return last;
+  }
+
   /** @internal sends an already serialized item. */
   _sendParts(parts: Uint8Array[], total = byteLength(parts)): Promise<void> {
     this.#used = true;
-    if (this.#outbox.tryParts(parts, total)) return this.gateway._writable();
+    if (this.#outbox.tryParts(parts, total)) return this.gateway._delivered();
     this.#hold(1);
     return new Promise<void>((resolve, reject) => {
       this.#outbox.queue(
@@ -461,10 +546,11 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
   _explain: ((error: RemoteError) => RemoteError) | undefined;
 
   /** @internal the peer closed the channel (error: the RemoteError it sent). */
-  _onClose(error: RemoteError | null): void {
+  _onClose(error: RemoteError | null, aborted = false): void {
     if (this.#recvClose) return;
     if (error && this._explain) error = this._explain(error);
     this.#recvClose = true;
+    this.#abortSignal(aborted && error ? new AbortError(error.remoteMessage) : (error ?? new ChannelClosedError(this.id, this.gateway.id, 'remote')));
     this.#inbox.granting = false;
     this.#inbox.dropPartial();
     if (this.#closedBy === null) {
@@ -496,6 +582,7 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
   /** @internal the gateway is down. */
   _onGatewayClosed(error: Error): void {
     if (this.#closedBy === 'gateway') return;
+    this.#abortSignal(error);
     const wasOpen = this.#closedBy === null;
     this.#recvClose = true;
     this.#sentClose = true;

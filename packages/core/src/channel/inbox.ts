@@ -43,6 +43,9 @@ export class Inbox {
   #inWindow = 0;
   /** False once the channel closed: credit is for a sender that may still send. */
   granting = true;
+  /** channel.stats(): complete items and DATA payload bytes received. */
+  items = 0;
+  bytes = 0;
 
   constructor(host: InboxHost, channelId: number) {
     this.#host = host;
@@ -61,6 +64,7 @@ export class Inbox {
   onData(flags: number, buf: Uint8Array, start: number, end: number, owned: boolean): boolean {
     const host = this.#host;
     const length = end - start;
+    this.bytes += length;
     // A peer that ignores our window would make us buffer without bound: that is a protocol error.
     this.#inWindow += length;
     if (this.#inWindow > host._window) {
@@ -101,6 +105,7 @@ export class Inbox {
   }
 
   #push(value: unknown, size: number, length: number): void {
+    this.items++;
     this.#queue.push(value);
     this.#queueSize.push(size);
     this.#queueLength.push(length);

@@ -5,7 +5,7 @@ export interface OutboxHost {
   readonly _maxFrame: number;
   _writeFrame(type: number, flags: number, channelId: number, parts: readonly Uint8Array[], total: number): void;
   _writeInt32(channelId: number, value: number): void;
-  _writable(): Promise<void>;
+  _delivered(): Promise<void>;
 }
 
 interface PendingSend {
@@ -37,6 +37,12 @@ export class Outbox {
   #pending: PendingSend[] = [];
   /** Sends wait while held. */
   held = false;
+  /** channel.stats(): items and DATA payload bytes handed to the writer, stalls for credit. */
+  items = 0;
+  bytes = 0;
+  stalls = 0;
+  stallMs = 0;
+  #stalledAt = -1;
 
   constructor(host: OutboxHost, channelId: number, credit: number) {
     this.#host = host;
@@ -53,6 +59,8 @@ export class Outbox {
   tryInt32(value: number): boolean {
     if (this.held || this.#pending.length !== 0 || this.#credit < 5) return false;
     this.#credit -= 5;
+    this.items++;
+    this.bytes += 5;
     this.#host._writeInt32(this.#channelId, value);
     return true;
   }
@@ -61,6 +69,8 @@ export class Outbox {
   tryParts(parts: Uint8Array[], total: number): boolean {
     if (this.held || this.#pending.length !== 0 || total > this.#credit || total > this.#host._maxFrame) return false;
     this.#credit -= total;
+    this.items++;
+    this.bytes += total;
     this.#host._writeFrame(FrameType.DATA, 0, this.#channelId, parts, total);
     return true;
   }
@@ -86,28 +96,46 @@ export class Outbox {
       const head = this.#pending[0]!;
       if (head.total > max && !head.announced) {
         // The receiver allocates the message once and copies each frame straight into it.
-        if (this.#credit < 4) return false;
+        if (this.#credit < 4) return this.#stall();
         this.#credit -= 4;
+        this.bytes += 4;
         host._writeFrame(FrameType.DATA, FrameFlag.MORE, this.#channelId, [u32(head.total)], 4);
         head.announced = true;
       }
       while (head.sent < head.total || head.total === 0) {
         const chunk = Math.min(max, head.total - head.sent);
-        if (this.#credit < chunk) return false; // wait for CREDIT
+        if (this.#credit < chunk) return this.#stall(); // wait for CREDIT
         this.#credit -= chunk;
+        this.bytes += chunk;
         const more = head.sent + chunk < head.total;
         host._writeFrame(FrameType.DATA, more ? FrameFlag.MORE : 0, this.#channelId, slice(head.parts, head.sent, chunk), chunk);
         head.sent += chunk;
         if (head.total === 0) break;
       }
       this.#pending.shift();
-      host._writable().then(head.resolve, head.reject);
+      this.items++;
+      host._delivered().then(head.resolve, head.reject);
+    }
+    if (this.#stalledAt >= 0) {
+      this.stallMs += Date.now() - this.#stalledAt;
+      this.#stalledAt = -1;
     }
     return true;
   }
 
+  /** A stall lasts from the first send that waits for credit until nothing waits any more. */
+  #stall(): false {
+    if (this.#stalledAt < 0) {
+      this.stalls++;
+      this.#stalledAt = Date.now();
+    }
+    return false;
+  }
+
   /** Fails every waiting send with `error` (the peer stopped reading, or the gateway is down). */
   rejectAll(error: unknown): void {
+    if (this.#stalledAt >= 0) this.stallMs += Date.now() - this.#stalledAt;
+    this.#stalledAt = -1;
     for (const p of this.#pending.splice(0)) p.reject(error);
   }
 

@@ -40,15 +40,7 @@ export async function callModule(gateway: Gateway, url: URL, name: unknown, args
   gateway._checkOpen();
   // DumpError for bad arguments before the module is bundled.
   gateway._dump(args);
-  const ch = gateway._execBundled(
-    url,
-    args,
-    async () => {
-      const { bundleModule } = await import('./bundle-module.js');
-      return bundleModule(url, undefined, { callExport: name });
-    },
-    'call()',
-  );
+  const ch = gateway._execBundled(url, args, { callExport: name }, 'call()');
   return resultOf(ch);
 }
 

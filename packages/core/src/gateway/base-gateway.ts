@@ -2,7 +2,8 @@ import { Channel } from '../channel/channel.js';
 import { ChannelTable } from '../channel/channel-table.js';
 import { DumpError, describeError, GatewayClosedError, type GatewayCloseInfo, LoadError, ProtocolError, RemoteError, type RemoteErrorInfo } from '../errors.js';
 import type { Transport } from '../spec/transport-types.js';
-import { FrameType, frameTypeNames, readU32 } from '../wire/frame.js';
+import { trace, tracing } from '../util/trace.js';
+import { FrameFlag, FrameType, frameTypeNames, readU32 } from '../wire/frame.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
 import { FrameWriter } from '../wire/frame-writer.js';
 import {
@@ -20,6 +21,17 @@ import {
   type WireOptions,
 } from '../wire/limits.js';
 import { type ChannelCodec, type ChannelLike, dumpParts, loads, loadsAt } from '../wire/serializer.js';
+import type { ThreadRoute } from './thread-exec.js';
+
+/** gw.stats(): this side's view, counted from the start. Bytes and frames include frame headers. */
+export interface GatewayStats {
+  bytesIn: number;
+  bytesOut: number;
+  framesIn: number;
+  framesOut: number;
+  channelsOpen: number;
+  channelsTotal: number;
+}
 
 /** A payload rest at least this large is read into place by transports that can (Transport.readInto). */
 const DIRECT_READ_MIN = 64 * 1024;
@@ -55,6 +67,11 @@ export abstract class BaseGateway {
   #broken = false;
   /** The chunk being decoded: a payload in any other buffer was allocated for it alone. */
   #reading: Uint8Array | null = null;
+  #bytesIn = 0;
+  #framesIn = 0;
+  #channelsTotal = 0;
+  /** @internal channels served by a worker-thread exec (remote side only): their frames are relayed. */
+  protected _routes: Map<number, ThreadRoute> | null = null;
 
   constructor(id: string, transport: Transport, role: 'master' | 'worker', options?: WireOptions) {
     this.id = id;
@@ -66,7 +83,12 @@ export abstract class BaseGateway {
     const highWater = checkOption('writeHighWater', options?.writeHighWater, DEFAULT_WRITE_HIGH_WATER, 0, Number.MAX_SAFE_INTEGER);
     this.#table = new ChannelTable(
       role,
-      (channelId) => new Channel(this, channelId, this._peerWindow),
+      (channelId) => {
+        const ch = new Channel(this, channelId, this._peerWindow);
+        this.#channelsTotal++;
+        this._channelOpened(ch);
+        return ch;
+      },
       (what) => this.#bad(what),
     );
     this.#decoder = new FrameDecoder(this, { maxPayload: Math.max(this._maxFrame, DEFAULT_MAX_FRAME) });
@@ -124,6 +146,29 @@ export abstract class BaseGateway {
     return this.#down !== null;
   }
 
+  /** Bytes and frames each way (headers included), channels open now and opened in all. */
+  stats(): GatewayStats {
+    const w = this.#writer;
+    return {
+      bytesIn: this.#bytesIn,
+      bytesOut: w.bytes,
+      framesIn: this.#framesIn,
+      framesOut: w.frames,
+      channelsOpen: this.#table.size,
+      channelsTotal: this.#channelsTotal,
+    };
+  }
+
+  /** @internal a channel joined the table (opened here, by the peer, or arrived in an item). */
+  protected _channelOpened(ch: Channel): void {
+    if (tracing.channel) trace('channel', this.id, `open ${ch.id}`);
+  }
+
+  /** @internal a channel left the table: both sides closed it, or the gateway went down. */
+  protected _channelClosed(ch: Channel): void {
+    if (tracing.channel) trace('channel', this.id, `close ${ch.id} ${ch._outcome?.error?.name ?? ''} ${JSON.stringify(ch.stats())}`);
+  }
+
   /** @internal */
   get _numChannels(): number {
     return this.#table.size;
@@ -140,6 +185,7 @@ export abstract class BaseGateway {
     if (this.#down || this.#broken) return;
     // Buffers become plain Uint8Array views: the decoder's own buffers are plain ones, and code
     // that sees one kind of array is optimized once instead of deoptimized on the other.
+    this.#bytesIn += chunk.length;
     const bytes = chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     this.#reading = bytes;
     try {
@@ -152,6 +198,7 @@ export abstract class BaseGateway {
   /** `n` bytes were read straight into the payload the decoder is collecting. */
   #onDirect(n: number): void {
     if (this.#down || this.#broken) return;
+    this.#bytesIn += n;
     this.#reading = null;
     try {
       this.#decoder.pushDirect(n);
@@ -188,6 +235,15 @@ export abstract class BaseGateway {
 
   /** @internal FrameSink */
   onFrame(type: number, flags: number, channelId: number, buf: Uint8Array, start: number, end: number): void {
+    this.#framesIn++;
+    if (tracing.frame && type !== FrameType.OUTPUT) this.#traceFrame('<', type, flags, channelId, end - start);
+    if (this._routes !== null && type >= FrameType.DATA && type <= FrameType.CREDIT) {
+      const route = this._routes.get(channelId);
+      if (route) {
+        route.toThread(type, flags, channelId, buf.slice(start, end));
+        return;
+      }
+    }
     switch (type) {
       case FrameType.DATA: {
         const ch = this.#table.lookup(channelId, true);
@@ -209,8 +265,8 @@ export abstract class BaseGateway {
         }
         const ch = this.#table.lookup(channelId, false);
         let err: RemoteError | null = null;
-        if (type === FrameType.CLOSE_ERROR) err = new RemoteError(this._loadErrorInfo(payload), this.id, channelId);
-        ch?._onClose(err);
+        if (type === FrameType.CLOSE_ERROR) err = this._remoteError(this._loadErrorInfo(payload), channelId);
+        ch?._onClose(err, (flags & FrameFlag.ABORT) !== 0);
         return;
       }
       case FrameType.END: {
@@ -233,6 +289,11 @@ export abstract class BaseGateway {
   payloadTarget(type: number, _flags: number, channelId: number, length: number): Uint8Array | undefined {
     if (type !== FrameType.DATA) return undefined;
     return this.#table.get(channelId)?._payloadTarget(length);
+  }
+
+  /** @internal the RemoteError a CLOSE_ERROR carries (the host maps module stacks to their sources). */
+  _remoteError(info: RemoteErrorInfo, channelId: number): RemoteError {
+    return new RemoteError(info, this.id, channelId);
   }
 
   /** @internal */
@@ -258,9 +319,16 @@ export abstract class BaseGateway {
     return this.#table.accept(id);
   }
 
+  /** @internal see ChannelTable.share(). */
+  _shareIds(ids?: Int32Array): Int32Array {
+    return this.#table.share(ids);
+  }
+
   /** @internal */
   _forget(id: number): void {
+    const ch = this.#table.get(id);
     this.#table.forget(id);
+    if (ch) this._channelClosed(ch);
   }
 
   /** @internal */
@@ -275,28 +343,35 @@ export abstract class BaseGateway {
 
   // ------------------------------------------------------------------ writing
 
+  #traceFrame(dir: string, type: number, flags: number, channelId: number, length: number): void {
+    trace('frame', this.id, `${dir} ${BaseGateway._typeName(type)} ch=${channelId} flags=${flags} len=${length}`);
+  }
+
   /** @internal queues one frame; written in a batch on the next tick. */
   _writeFrame(type: number, flags: number, channelId: number, parts: readonly Uint8Array[], total: number): void {
+    if (tracing.frame && type !== FrameType.OUTPUT) this.#traceFrame('>', type, flags, channelId, total);
     this.#writer.writeFrame(type, flags, channelId, parts, total);
   }
 
   /** @internal a DATA frame of one int32 item, serialized straight into the outgoing slab. */
   _writeInt32(channelId: number, value: number): void {
+    if (tracing.frame) this.#traceFrame('>', FrameType.DATA, 0, channelId, 5);
     this.#writer.writeInt32(channelId, value);
   }
 
-  /** @internal resolves when the writer can take more (transport not backed up). */
-  _writable(): Promise<void> {
-    return this.#writer.writable();
+  /** @internal resolves once every frame queued so far is in the kernel or in memory tsnet owns (FrameWriter.delivered). */
+  _delivered(): Promise<void> {
+    return this.#writer.delivered();
   }
 
   /** @internal */
   _writeCredit(channelId: number, bytes: number): void {
+    if (tracing.frame) this.#traceFrame('>', FrameType.CREDIT, 0, channelId, 4);
     this.#writer.writeU32Frame(FrameType.CREDIT, channelId, bytes);
   }
 
   /** @internal */
-  _writeClose(channelId: number, error: unknown): void {
+  _writeClose(channelId: number, error: unknown, abort = false): void {
     if (error === undefined || error === null) {
       this._writeFrame(FrameType.CLOSE, 0, channelId, [], 0);
       return;
@@ -306,10 +381,10 @@ export abstract class BaseGateway {
     for (const p of parts) total += p.length;
     if (total > this._maxFrame) {
       const info = describeError(error);
-      this._writeClose(channelId, { name: info.name, message: info.message.slice(0, 4096), stack: info.stack.slice(0, 16384) });
+      this._writeClose(channelId, { name: info.name, message: info.message.slice(0, 4096), stack: info.stack.slice(0, 16384) }, abort);
       return;
     }
-    this._writeFrame(FrameType.CLOSE_ERROR, 0, channelId, parts, total);
+    this._writeFrame(FrameType.CLOSE_ERROR, abort ? FrameFlag.ABORT : 0, channelId, parts, total);
   }
 
   /** @internal half-close: no more DATA from this side on the channel. */
@@ -342,8 +417,10 @@ export abstract class BaseGateway {
     const error = new GatewayClosedError(this.id, info, stderr);
     this.#down = error;
     this.#writer.close(error);
-    for (const ch of [...this.#table.values()]) ch._onGatewayClosed(error);
+    const all = [...this.#table.values()];
+    for (const ch of all) ch._onGatewayClosed(error);
     this.#table.clear();
+    for (const ch of all) this._channelClosed(ch);
     return error;
   }
 

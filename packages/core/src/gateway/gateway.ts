@@ -1,16 +1,19 @@
+import diagnostics from 'node:diagnostics_channel';
 import type { Channel } from '../channel/channel.js';
 import { makeFileFor, outputReadable } from '../channel/streams.js';
-import { BootstrapError, type GatewayCloseInfo, ProtocolError, SourceError } from '../errors.js';
+import { AbortError, BootstrapError, type GatewayCloseInfo, ProtocolError, type RemoteError, type RemoteErrorInfo, SourceError } from '../errors.js';
 import { type AnyFunction, callFunction, callModule } from '../exec/call.js';
 import { type ExecOptions, type ExecResult, execCommand } from '../exec/command-exec.js';
 import type { ExecRequest } from '../exec/executor.js';
 import { RemoteProcess, type SpawnOptions, startProcess } from '../exec/remote-process.js';
 import { execRequest } from '../exec/remote-source.js';
 import { explainModuleError, explainSourceError } from '../exec/source-hints.js';
+import type { ModuleSourceMap } from '../exec/source-map.js';
 import type { Transport, TransportExit } from '../spec/transport-types.js';
 import type { XSpec } from '../spec/xspec.js';
 import { deadline, withTimeout } from '../util/deadline.js';
-import { FrameFlag, FrameType, PROTOCOL_VERSION, StatusFlag } from '../wire/frame.js';
+import { setTrace, trace, tracing } from '../util/trace.js';
+import { FrameFlag, FrameType, PROTOCOL_VERSION, StatusFlag, u32 } from '../wire/frame.js';
 import { checkWireOptions, DEFAULT_MAX_MESSAGE, type WireOptions } from '../wire/limits.js';
 import { BaseGateway } from './base-gateway.js';
 import { closeReason } from './close-reason.js';
@@ -19,6 +22,37 @@ import { KeepAlive } from './keep-alive.js';
 import { type OutputListener, RemoteOutput } from './remote-output.js';
 
 export type { OutputListener, RemoteInfo };
+
+setTrace(typeof process !== 'undefined' ? process.env.TSNET_DEBUG : undefined, (line) => process.stderr.write(line));
+
+/** diagnostics_channel names (for APM tools): each message carries `gatewayId` (and `channelId`). */
+const dc = {
+  gatewayOpen: diagnostics.channel('tsnet:gateway:open'),
+  gatewayClose: diagnostics.channel('tsnet:gateway:close'),
+  channelOpen: diagnostics.channel('tsnet:channel:open'),
+  channelClose: diagnostics.channel('tsnet:channel:close'),
+  execStart: diagnostics.channel('tsnet:exec:start'),
+  execEnd: diagnostics.channel('tsnet:exec:end'),
+};
+
+export interface RemoteExecOptions {
+  /** Aborting it aborts the remote code's `channel.signal`; this channel's receive()/waitClose() reject with AbortError. */
+  signal?: AbortSignal;
+  /** Run in a fresh worker thread of the remote runtime, which an abort or close() terminates. */
+  worker?: boolean;
+  /** With `worker`: milliseconds the code has to return after an abort or close() before its thread is terminated. Default 1000. */
+  abortTimeout?: number;
+  /** Module sources: 'all' bundles npm dependencies too (default: they stay require() calls resolved remotely). */
+  bundle?: 'local' | 'all';
+}
+
+/** One remoteExec in flight: for exec:end, the abort listener and the module's source map. */
+interface ExecRecord {
+  started: number;
+  kind: string;
+  sourceMap?: ModuleSourceMap;
+  stopListening?: () => void;
+}
 
 export interface RemoteStatus {
   numChannels: number;
@@ -77,6 +111,7 @@ export class Gateway extends BaseGateway {
   #killedOnExit = false;
   #exitTimeout = 0;
   #reaped = false;
+  readonly #execs = new Map<number, ExecRecord>();
 
   /** Not for users: gateways are made by makeGateway() or a Group. */
   constructor(id: string, spec: XSpec, transport: Transport, options?: GatewayOptions) {
@@ -128,6 +163,8 @@ export class Gateway extends BaseGateway {
       this._peerWindow = hello.window;
       this._maxFrame = Math.min(this._maxFrame, hello.maxFrame);
       this._peerMaxMessage = hello.maxMessage ?? DEFAULT_MAX_MESSAGE;
+      if (tracing.gateway) trace('gateway', this.id, `open ${this.transport.label} pid=${hello.info?.pid} runtime=${hello.info?.runtime}`);
+      if (dc.gatewayOpen.hasSubscribers) dc.gatewayOpen.publish({ gatewayId: this.id, spec: String(this.spec), info: hello.info });
     } catch (error) {
       await this.#abandon();
       throw error;
@@ -241,6 +278,8 @@ export class Gateway extends BaseGateway {
       ),
     );
     this.#reaped = true;
+    if (tracing.gateway) trace('gateway', this.id, `close ${info.reason}`);
+    if (dc.gatewayClose.hasSubscribers) dc.gatewayClose.publish({ gatewayId: this.id, ...info });
     this._onExit?.();
     this.#resolveClosed(info);
   }
@@ -312,10 +351,11 @@ export class Gateway extends BaseGateway {
   /**
    * Runs code remotely and returns the channel connected to it. `source` is a string (the body of an
    * async function with `channel`, `kwargs` and `require` in scope), a self-contained function
-   * (called as `fn(channel, kwargs)`), or a module `URL` (bundled with its relative imports; its
-   * default export, if a function, is called as `fn(channel, kwargs)`).
+   * (called as `fn(channel, kwargs)`), or a module `URL` (bundled with its relative imports, and its
+   * npm dependencies with `bundle: 'all'`; its default export, if a function, is called as
+   * `fn(channel, kwargs)`). See RemoteExecOptions for `signal`, `worker` and `abortTimeout`.
    */
-  remoteExec<In = unknown, Out = In>(source: string | URL, kwargs?: unknown): Channel<In, Out>;
+  remoteExec<In = unknown, Out = In>(source: string | URL, kwargs?: unknown, options?: RemoteExecOptions): Channel<In, Out>;
   /**
    * A function's kwargs are checked against its second parameter (required unless it accepts
    * undefined); the channel returned is the local end of the function's: `fn(channel:
@@ -323,33 +363,110 @@ export class Gateway extends BaseGateway {
    */
   // biome-ignore lint/suspicious/noExplicitAny: K = any when the channel types are given explicitly and K is not: nothing to check against
   remoteExec<RIn = unknown, ROut = RIn, K = any>(source: RemoteFunction<RIn, ROut, K>, ...kwargs: KwargsOf<K>): Channel<ROut, RIn>;
-  remoteExec(source: string | URL | RemoteFunction<never, never, never>, kwargs?: unknown): Channel<unknown> {
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  remoteExec<RIn = unknown, ROut = RIn, K = any>(source: RemoteFunction<RIn, ROut, K>, kwargs: K, options: RemoteExecOptions): Channel<ROut, RIn>;
+  remoteExec(source: string | URL | RemoteFunction<never, never, never>, kwargs?: unknown, options?: RemoteExecOptions): Channel<unknown> {
     this._checkOpen();
-    if (source instanceof URL) return this.#execModule(source, kwargs);
-    const request = execRequest(source, kwargs, this.#globals);
-    const parts = this._dump(request); // DumpError for bad kwargs, before anything is sent
-    const ch = this.newChannel();
-    if (typeof source === 'string') ch._explain = explainSourceError(source);
-    this._writeFrame(FrameType.EXEC, 0, ch.id, [], 0);
-    ch._sendParts(parts).catch(() => {});
+    const abortTimeout = options?.abortTimeout ?? 1000;
+    if (!Number.isInteger(abortTimeout) || abortTimeout < 0 || abortTimeout > 0xffffffff) {
+      throw new TypeError(`remoteExec(): abortTimeout must be a whole number of milliseconds (0 or more), got ${abortTimeout}`);
+    }
+    const execFrame = (ch: Channel<unknown>): void => {
+      if (options?.worker) this._writeFrame(FrameType.EXEC, FrameFlag.WORKER, ch.id, [u32(abortTimeout)], 4);
+      else this._writeFrame(FrameType.EXEC, 0, ch.id, [], 0);
+    };
+    let ch: Channel<unknown>;
+    if (source instanceof URL) {
+      ch = this._execBundled(source, kwargs, { bundle: options?.bundle ?? 'local' }, 'remoteExec()', execFrame, options);
+      ch._explain = explainModuleError;
+    } else {
+      const request = execRequest(source, kwargs, this.#globals);
+      const parts = this._dump(request); // DumpError for bad kwargs, before anything is sent
+      ch = this.newChannel();
+      if (typeof source === 'string') ch._explain = explainSourceError(source);
+      this.#startExec(ch, request.kind, request.filename, options);
+      if (!ch.isClosed()) {
+        execFrame(ch);
+        ch._sendParts(parts).catch(() => {});
+      } else this._forget(ch.id); // aborted before it started: nothing was sent
+    }
     return ch;
   }
 
-  #execModule(url: URL, kwargs: unknown): Channel<unknown> {
-    const ch = this._execBundled(url, kwargs, async () => (await import('../exec/bundle-module.js')).bundleModule(url));
-    ch._explain = explainModuleError;
-    return ch;
+  #startExec(ch: Channel, kind: string, filename: string, options: RemoteExecOptions | undefined): ExecRecord {
+    const record: ExecRecord = { started: performance.now(), kind };
+    this.#execs.set(ch.id, record);
+    if (tracing.exec) trace('exec', this.id, `start ${ch.id} ${kind} ${filename}${options?.worker ? ' worker' : ''}`);
+    if (dc.execStart.hasSubscribers) dc.execStart.publish({ gatewayId: this.id, channelId: ch.id, kind, filename, worker: options?.worker === true });
+    const signal = options?.signal;
+    if (signal) {
+      const onAbort = (): void => {
+        const reason: unknown = signal.reason;
+        const message = reason instanceof Error ? reason.message : String(reason);
+        ch._abort(new AbortError(`remoteExec on gateway ${this.id} (channel ${ch.id}) was aborted: ${message}`, { cause: reason }), new AbortError(message));
+      };
+      if (signal.aborted) onAbort();
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        record.stopListening = () => signal.removeEventListener('abort', onAbort);
+      }
+    }
+    return record;
   }
 
-  /** @internal runs a module bundled by `bundle()` (asynchronously; sends wait for it). */
-  _execBundled<T>(url: URL, kwargs: unknown, bundle: () => Promise<string>, api = 'remoteExec()'): Channel<T> {
+  protected override _channelOpened(ch: Channel): void {
+    super._channelOpened(ch);
+    if (dc.channelOpen.hasSubscribers) dc.channelOpen.publish({ gatewayId: this.id, channelId: ch.id });
+  }
+
+  protected override _channelClosed(ch: Channel): void {
+    super._channelClosed(ch);
+    if (dc.channelClose.hasSubscribers) dc.channelClose.publish({ gatewayId: this.id, channelId: ch.id, stats: ch.stats() });
+    const record = this.#execs.get(ch.id);
+    if (!record) return;
+    this.#execs.delete(ch.id);
+    record.stopListening?.();
+    const error = ch._outcome?.error ?? null;
+    const outcome = error === null ? 'ok' : error instanceof AbortError ? 'aborted' : error.name === 'RemoteError' ? 'error' : 'failed';
+    const durationMs = performance.now() - record.started;
+    if (tracing.exec) trace('exec', this.id, `end ${ch.id} ${outcome} ${durationMs.toFixed(1)}ms${error ? ` ${error.message.split('\n')[0]}` : ''}`);
+    if (dc.execEnd.hasSubscribers) dc.execEnd.publish({ gatewayId: this.id, channelId: ch.id, kind: record.kind, durationMs, outcome, error });
+  }
+
+  /** @internal the stack of a module source's error points at the module's own files. */
+  override _remoteError(info: RemoteErrorInfo, channelId: number): RemoteError {
+    const map = this.#execs.get(channelId)?.sourceMap;
+    return super._remoteError(map ? { ...info, stack: map.mapStack(info.stack) } : info, channelId);
+  }
+
+  /**
+   * @internal runs a module bundled on the host (asynchronously; sends wait for it): remoteExec(url)
+   * and call(url, name) (`callExport`).
+   */
+  _execBundled<T>(
+    url: URL,
+    kwargs: unknown,
+    how: { bundle?: 'local' | 'all'; callExport?: string },
+    api = 'remoteExec()',
+    execFrame: (ch: Channel<T>) => void = (ch) => this._writeFrame(FrameType.EXEC, 0, ch.id, [], 0),
+    options?: RemoteExecOptions,
+  ): Channel<T> {
+    const bundle = how.bundle ?? 'local';
     const ch = this.newChannel<T>();
+    const record = this.#startExec(ch, 'module', url.href, options);
     const ready = (async () => {
       if (url.protocol !== 'file:') throw new SourceError(`${api}: module URLs must be file: URLs, got ${url.href}`);
-      const code = await bundle();
-      const parts = this._dump({ kind: 'module', source: code, filename: url.href, kwargs } satisfies ExecRequest);
+      if (bundle !== 'local' && bundle !== 'all') throw new SourceError(`${api}: bundle must be 'local' or 'all', got ${JSON.stringify(bundle)}`);
+      const { bundleModule } = await import('../exec/bundle-module.js');
+      const { code, sourceMap } = await bundleModule(url, { all: bundle === 'all', ...(how.callExport === undefined ? {} : { callExport: how.callExport }) });
+      if (ch.isClosed()) {
+        this._forget(ch.id); // aborted while bundling: nothing runs
+        return undefined;
+      }
+      record.sourceMap = sourceMap;
+      const parts = this._dump({ kind: 'module', source: code, filename: sourceMap.filename, kwargs } satisfies ExecRequest);
       this._checkOpen();
-      this._writeFrame(FrameType.EXEC, 0, ch.id, [], 0);
+      execFrame(ch);
       return { first: parts };
     })();
     ch._holdUntil(ready);

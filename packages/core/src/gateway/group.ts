@@ -5,7 +5,7 @@ import { findTransport } from '../spec/transport-registry.js';
 import type { Transport, TransportProvider } from '../spec/transport-types.js';
 import { XSpec } from '../spec/xspec.js';
 import { withTimeout } from '../util/deadline.js';
-import { Gateway, type GatewayOptions, type KwargsOf, type OutputListener, type RemoteFunction } from './gateway.js';
+import { Gateway, type GatewayOptions, type KwargsOf, type OutputListener, type RemoteExecOptions, type RemoteFunction } from './gateway.js';
 import { type MapFunction, type MapOptions, mapAll, mapIterate } from './group-map.js';
 import { type GroupFailure, type GroupOpenOptions, openEach, openOptions } from './group-open.js';
 
@@ -277,13 +277,15 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
     );
   }
 
-  /** remoteExec on every gateway, in creation order. */
-  remoteExec<In = unknown, Out = In>(source: string | URL, kwargs?: unknown): MultiChannel<In, Out>;
+  /** remoteExec on every gateway, in creation order (one `signal` in the options aborts them all). */
+  remoteExec<In = unknown, Out = In>(source: string | URL, kwargs?: unknown, options?: RemoteExecOptions): MultiChannel<In, Out>;
   // biome-ignore lint/suspicious/noExplicitAny: as Gateway.remoteExec: nothing to check K against when the channel types alone are given
   remoteExec<RIn = unknown, ROut = RIn, K = any>(source: RemoteFunction<RIn, ROut, K>, ...kwargs: KwargsOf<K>): MultiChannel<ROut, RIn>;
-  remoteExec(source: string | URL | RemoteFunction<never, never, never>, kwargs?: unknown): MultiChannel<unknown> {
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  remoteExec<RIn = unknown, ROut = RIn, K = any>(source: RemoteFunction<RIn, ROut, K>, kwargs: K, options: RemoteExecOptions): MultiChannel<ROut, RIn>;
+  remoteExec(source: string | URL | RemoteFunction<never, never, never>, kwargs?: unknown, options?: RemoteExecOptions): MultiChannel<unknown> {
     const channels: Channel<unknown>[] = [];
-    for (const gw of this) channels.push(gw.remoteExec(source as never, kwargs) as Channel<unknown>);
+    for (const gw of this) channels.push(gw.remoteExec(source as never, kwargs, options as never) as Channel<unknown>);
     return new MultiChannel(channels);
   }
 

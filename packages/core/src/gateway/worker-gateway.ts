@@ -3,12 +3,14 @@ import { makeFileFor } from '../channel/streams.js';
 import { describeError, type GatewayCloseInfo, ProtocolError } from '../errors.js';
 import type { ExecRequest } from '../exec/executor.js';
 import type { Transport } from '../spec/transport-types.js';
+import { setTrace, trace, tracing } from '../util/trace.js';
 import { ExitCode } from '../wire/exit-code.js';
-import { FrameFlag, FrameType, PROTOCOL_VERSION, StatusFlag } from '../wire/frame.js';
+import { FrameFlag, FrameType, PROTOCOL_VERSION, readU32, StatusFlag } from '../wire/frame.js';
 import { clampInt, MAX_MAX_MESSAGE, MAX_WINDOW, MIN_FRAME, MIN_WINDOW, maxFrameFor, type WireOptions } from '../wire/limits.js';
 import { dumpParts } from '../wire/serializer.js';
 import { BaseGateway } from './base-gateway.js';
 import { parseMasterHello, versionMismatchHello } from './handshake.js';
+import { startThreadExec, type ThreadExec, type ThreadHandle } from './thread-exec.js';
 
 /** What the remote platform layer provides to run code. */
 export interface WorkerHost {
@@ -24,6 +26,11 @@ export interface WorkerHost {
   refuse?(): string | undefined;
   /** Ends the process (after the wire was flushed). */
   exit(code: number): void;
+  /**
+   * Starts a worker thread running a gateway of its own over `onBytes`/`post` (worker: true
+   * execs), sharing the channel id counter `ids`; throws where the runtime has no worker threads.
+   */
+  startThread?(ids: Int32Array, onBytes: (b: Uint8Array) => void, onExit: (why: unknown) => void): ThreadHandle;
 }
 
 /**
@@ -36,6 +43,9 @@ export class WorkerGateway extends BaseGateway {
   #terminating = false;
   #exitRequested = false;
   #greeted = false;
+  readonly #threads = new Set<ThreadExec>();
+  /** In a worker thread's gateway: it tells its parent when an exec returned. */
+  #inThread = false;
 
   constructor(transport: Transport, host: WorkerHost, options?: WireOptions) {
     super('worker', transport, 'worker', options);
@@ -50,6 +60,7 @@ export class WorkerGateway extends BaseGateway {
         this.#greeted = true;
         const hello = parseMasterHello(payload);
         this.id = `${String(hello.id)}-worker`;
+        if (hello.trace && typeof process !== 'undefined') setTrace(hello.trace, (line) => process.stderr.write(line));
         if (hello.version !== PROTOCOL_VERSION) {
           this._writeJson(FrameType.HELLO, 0, 0, versionMismatchHello(hello.version));
           this._flushNow();
@@ -80,8 +91,8 @@ export class WorkerGateway extends BaseGateway {
         return;
       }
       case FrameType.EXEC: {
-        const ch = this._acceptChannel(channelId);
-        void this.#run(ch);
+        if (flags & FrameFlag.WORKER && payload.length === 4) this.#runInThread(channelId, readU32(payload));
+        else void this.#run(this._acceptChannel(channelId));
         return;
       }
       case FrameType.STATUS: {
@@ -111,7 +122,7 @@ export class WorkerGateway extends BaseGateway {
     }
     return {
       numChannels: this._numChannels - 1, // not counting the status channel itself
-      numExecuting: this.#executing,
+      numExecuting: this.#executing + this.#threads.size,
       uptime: this.#host.uptime(),
       memory: this.#host.memory(),
       queuedBytesIn: queuedIn,
@@ -121,16 +132,53 @@ export class WorkerGateway extends BaseGateway {
 
   async #run(ch: Channel): Promise<void> {
     this.#executing++;
+    const started = Date.now();
+    let outcome = 'ok';
     try {
       const request = (await ch.receive()) as ExecRequest;
+      if (tracing.exec) trace('exec', this.id, `start ${ch.id} ${request.kind} ${request.filename}`);
       await this.#host.execute(ch, request);
       await ch.close();
     } catch (error) {
+      outcome = `error ${(error as Error)?.name}`;
       await ch.close(error instanceof Error ? error : new Error(String(error))).catch(() => {});
     } finally {
       this.#executing--;
+      if (tracing.exec) trace('exec', this.id, `end ${ch.id} ${outcome} ${Date.now() - started}ms`);
+      if (this.#inThread) this._writeFrame(FrameType.EXEC, 0, ch.id, [], 0);
       if (this.#terminating && this.#executing === 0) this.#finish(ExitCode.OK);
     }
+  }
+
+  /** A worker: true exec: its own thread, its frames relayed (thread-exec.ts). */
+  #runInThread(channelId: number, abortTimeout: number): void {
+    const start = this.#host.startThread;
+    try {
+      if (!start) throw new Error('no worker threads here');
+      const ids = this._shareIds();
+      this._routes ??= new Map();
+      const exec: ThreadExec = startThreadExec(
+        this,
+        this._routes,
+        channelId,
+        abortTimeout,
+        (onBytes, onExit) => start(ids, onBytes, onExit),
+        () => {
+          this.#threads.delete(exec);
+        },
+      );
+      this.#threads.add(exec);
+    } catch (error) {
+      // Not started: the exec fails like code that threw at once.
+      const ch = this._acceptChannel(channelId);
+      void ch.close(error as Error).catch(() => {});
+    }
+  }
+
+  /** This gateway serves a worker-thread exec: `ids` is its parent's channel id counter (the bootstrap calls it). */
+  serveThread(ids: Int32Array): void {
+    this.#inThread = true;
+    this._shareIds(ids);
   }
 
   /** Writes the queued frames now, unless the wire is backed up (before the process exits). */
@@ -164,6 +212,7 @@ export class WorkerGateway extends BaseGateway {
   #terminate(reason: string): void {
     if (this.#terminating) return;
     this.#terminating = true;
+    for (const t of [...this.#threads]) t.stop();
     this._flushNow();
     // Tasks blocked in receive() fail now; a task that keeps computing is killed by the local side.
     this._markDown({ reason } satisfies GatewayCloseInfo);

@@ -45,6 +45,12 @@ export interface Transport {
   write(chunk: Uint8Array): boolean;
   /** Writes several chunks as one system call where possible (writev). */
   writev?(chunks: Uint8Array[]): boolean;
+  /**
+   * Calls back once every byte written so far has left the process (handed to the kernel), or the
+   * transport broke. A send resolves through it when its payload was written by reference, so its
+   * buffer may be reused; a transport without it has such payloads copied first.
+   */
+  flushed?(callback: () => void): void;
   /** No more bytes will be written: the remote sees EOF. */
   end(): void;
   /** Settles when the transport is fully down. Never rejects. */

@@ -84,6 +84,8 @@ class ViaTransport implements Transport {
   #stderr: ((text: string) => void) | null = null;
   #earlyOutput: Array<['stdout' | 'stderr', string]> = [];
   #inflight = 0;
+  /** Sends on one channel settle in order: the last one settled means every write left. */
+  #lastSend: Promise<void> = Promise.resolve();
   #blocked = false;
   #ended = false;
   #refed = true;
@@ -246,7 +248,9 @@ class ViaTransport implements Transport {
         this.#onDrain?.();
       }
     };
-    this.#data.send(chunk).then(settle, settle);
+    const sent = this.#data.send(chunk);
+    sent.then(settle, settle);
+    this.#lastSend = sent;
     if (this.#inflight >= HIGH_WATER) this.#blocked = true;
     return !this.#blocked;
   }
@@ -267,6 +271,11 @@ class ViaTransport implements Transport {
     let ok = true;
     for (const c of chunks) ok = this.write(c);
     return ok;
+  }
+
+  /** The master's send resolves once the bytes are in its kernel (or its own memory). */
+  flushed(callback: () => void): void {
+    this.#lastSend.then(callback, callback);
   }
 
   end(): void {

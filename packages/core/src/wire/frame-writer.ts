@@ -6,6 +6,29 @@ export interface FrameOutput {
   /** Returns false when the caller should wait for `drained()` before writing more. */
   write(chunk: Uint8Array): boolean;
   writev?(chunks: Uint8Array[]): boolean;
+  /**
+   * Calls back once every byte written so far has left the process (is in the kernel), or the
+   * output broke. Without it, the writer copies payloads it would otherwise pass by reference.
+   */
+  flushed?(callback: () => void): void;
+}
+
+interface Batch {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // a send nobody awaits must not turn a closed gateway into an unhandled rejection
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }
 
 const SMALL_FRAME = 8192;
@@ -25,9 +48,13 @@ const tick: (fn: () => void) => void =
  * write (writev). Its output is a sink (FrameOutput), so it does no I/O of its own; the only
  * scheduling is the end-of-tick flush.
  *
- * Contract: writeFrame() never throws and never blocks; `writable()` resolves when the output is
- * not backed up past `highWater` bytes, and rejects with the close error after `close()`. After
- * close() frames are dropped. Call `drained()` when the output can take more.
+ * Contract: writeFrame() never throws and never blocks. `delivered()` resolves once every frame
+ * queued so far is in the kernel or in memory the writer owns: small frames are copied into the
+ * slab when queued; a batch that carries payloads by reference resolves when the output reports
+ * them gone (`flushed`), so the caller may then reuse its buffer. While the output is backed up
+ * (write returned false), nothing is written until `drained()`: small frames then resolve at once
+ * (they are in the slab) until `highWater` bytes wait, and later ones wait for the drain: that is
+ * the back pressure. It rejects with the close error after `close()`; after close() frames are dropped.
  */
 export class FrameWriter {
   readonly #output: FrameOutput;
@@ -39,12 +66,22 @@ export class FrameWriter {
   #outBytes = 0;
   #flushScheduled = false;
   #blocked = false;
-  #drainWaiters: Array<{ resolve(): void; reject(e: unknown): void }> = [];
+  /** What delivered() returned for the frames queued since the last flush (made on demand). */
+  #batch: Batch | null = null;
+  /** The queued frames carry payloads by reference: their batch waits for `flushed`. */
+  #refs = false;
+  /** Batches written whose referenced payloads have not left yet. */
+  #leaving: Batch[] = [];
   #closed: Error | null = null;
+  /** gw.stats(): frames and bytes (headers included) queued for the output. */
+  frames = 0;
+  bytes = 0;
+  readonly #canFlush: boolean;
 
   constructor(output: FrameOutput, highWater: number) {
     this.#output = output;
     this.#highWater = highWater;
+    this.#canFlush = typeof output.flushed === 'function';
   }
 
   /** Queues one frame; written in a batch on the next tick. */
@@ -64,7 +101,9 @@ export class FrameWriter {
       writeHeader(this.#slab, this.#slabPos, type, flags, channelId, total);
       this.#slabPos += HEADER_SIZE;
       this.#pushSlab();
-      for (const p of parts) if (p.length > 0) this.#out.push(p);
+      // Without flushed() we cannot know when the output let go of a view: copy it.
+      for (const p of parts) if (p.length > 0) this.#out.push(this.#canFlush ? p : p.slice());
+      if (this.#canFlush) this.#refs = true;
     }
     this.#queued(HEADER_SIZE + total);
   }
@@ -90,6 +129,8 @@ export class FrameWriter {
 
   /** Counts bytes queued for the wire and makes sure they go out: now past 1 MiB, else at the end of the tick. */
   #queued(bytes: number): void {
+    this.frames++;
+    this.bytes += bytes;
     this.#outBytes += bytes;
     if (this.#outBytes >= FLUSH_NOW && !this.#blocked) this.#flush();
     else if (!this.#flushScheduled) {
@@ -121,8 +162,12 @@ export class FrameWriter {
     this.#pushSlab();
     if (this.#out.length === 0 || this.#closed) return;
     const chunks = this.#out;
+    const batch = this.#batch;
+    const refs = this.#refs;
     this.#out = [];
     this.#outBytes = 0;
+    this.#batch = null;
+    this.#refs = false;
     const output = this.#output;
     let ok: boolean;
     if (chunks.length === 1) ok = output.write(chunks[0]!);
@@ -132,27 +177,45 @@ export class FrameWriter {
       for (const c of chunks) ok = output.write(c) && ok;
     }
     if (!ok) this.#blocked = true;
-    else this.#releaseWriters();
+    // Frames written earlier may still hold payloads (a message's first pieces): settle after them.
+    if (!refs && this.#leaving.length === 0) {
+      batch?.resolve();
+      return;
+    }
+    // Tracked even when nobody asked yet (a flush past FLUSH_NOW runs before delivered() is called).
+    const leaving = batch ?? newBatch();
+    this.#leaving.push(leaving);
+    output.flushed!(() => {
+      const i = this.#leaving.indexOf(leaving);
+      if (i < 0) return;
+      // every batch written before this one has left too
+      for (const b of this.#leaving.splice(0, i + 1)) b.resolve();
+    });
   }
 
   /** The output can take more (its drain event). */
   drained(): void {
     this.#blocked = false;
     this.#flush();
-    if (!this.#blocked) this.#releaseWriters();
   }
 
-  #releaseWriters(): void {
-    // Checked first: this runs on every flush, and splice(0) allocates even when nobody waits.
-    if (this.#drainWaiters.length === 0 || this.#outBytes >= this.#highWater) return;
-    for (const w of this.#drainWaiters.splice(0)) w.resolve();
-  }
-
-  /** Resolves when the writer can take more (output not backed up). */
-  writable(): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closed);
-    if (!this.#blocked || this.#outBytes < this.#highWater) return RESOLVED;
-    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+  /**
+   * Resolves once every frame queued so far is in the kernel or in memory the writer owns (see the
+   * class contract); one promise is shared by all frames of a batch.
+   */
+  delivered(): Promise<void> {
+    if (this.#closed) {
+      // handled here too, like the batches: a send nobody awaits must not be an unhandled rejection
+      const p = Promise.reject(this.#closed);
+      p.catch(() => {});
+      return p;
+    }
+    if (this.#out.length === 0 && this.#slabPos === this.#slabStart)
+      return this.#leaving.length === 0 ? RESOLVED : this.#leaving[this.#leaving.length - 1]!.promise;
+    // Backed up: small frames wait in the slab (ours) up to highWater before the sender must wait.
+    if (this.#blocked && !this.#refs && this.#leaving.length === 0 && this.#outBytes < this.#highWater) return RESOLVED;
+    this.#batch ??= newBatch();
+    return this.#batch.promise;
   }
 
   /** Flushes queued frames now (before exit), unless the output is backed up. */
@@ -165,12 +228,14 @@ export class FrameWriter {
     return this.#outBytes + (this.#slabPos - this.#slabStart);
   }
 
-  /** Drops what is queued and fails every writable() waiter with `error`; later frames are dropped. Idempotent. */
+  /** Drops what is queued and fails every delivered() promise with `error`; later frames are dropped. Idempotent. */
   close(error: Error): void {
     if (this.#closed) return;
     this.#closed = error;
     this.#out = [];
     this.#outBytes = 0;
-    for (const w of this.#drainWaiters.splice(0)) w.reject(error);
+    this.#batch?.reject(error);
+    this.#batch = null;
+    for (const b of this.#leaving.splice(0)) b.reject(error);
   }
 }

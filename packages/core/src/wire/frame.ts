@@ -39,10 +39,16 @@ export const FrameType = {
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
-/** Flags of DATA (MORE) and OUTPUT (STDERR) frames. */
+/**
+ * Flags of DATA (MORE), OUTPUT (STDERR), CLOSE_ERROR (ABORT: the sender's AbortSignal fired, the
+ * receiver aborts the channel's `signal`) and EXEC (WORKER: run in a worker thread; the payload is
+ * the u32 abortTimeout) frames. A peer that does not know a flag ignores it.
+ */
 export const FrameFlag = {
   MORE: 1,
   STDERR: 2,
+  ABORT: 4,
+  WORKER: 8,
 } as const;
 
 /** Flags of a STATUS frame: INFO asks for remoteInfo() facts instead of remoteStatus() counters. */

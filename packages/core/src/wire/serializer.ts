@@ -1,5 +1,6 @@
 import { SuperJSON } from 'superjson';
 import { DumpError, LoadError } from '../errors.js';
+import { MAX_QUICK_TEXT, quickPlain, tagged, wellFormed } from './fast-values.js';
 
 /**
  * The one place that says what may cross the wire.
@@ -14,6 +15,7 @@ import { DumpError, LoadError } from '../errors.js';
  *   0x03 BYTES         u8 kind (0 Uint8Array, 1 Buffer), raw bytes
  *   0x04 UNDEFINED     nothing
  *   0x05 INT32         4 bytes, little-endian two's complement (the commonest small value, no JSON)
+ *   0x06 STRING        utf8 text of a string (well-formed: no lone surrogates, which JSON carries)
  */
 
 export const MAX_DEPTH = 1000;
@@ -23,6 +25,7 @@ const TAG_SUPERJSON = 2;
 const TAG_BYTES = 3;
 const TAG_UNDEFINED = 4;
 const TAG_INT32 = 5;
+const TAG_STRING = 6;
 const TAG_JSON_PART = new Uint8Array([TAG_JSON]);
 const UNDEFINED_PARTS: readonly Uint8Array[] = [new Uint8Array([TAG_UNDEFINED])];
 
@@ -129,6 +132,13 @@ export function dumpParts(value: unknown, channels?: ChannelCodec): Uint8Array[]
   if (value instanceof Uint8Array && (value.constructor === Uint8Array || isBuffer(value))) {
     return [new Uint8Array([TAG_BYTES, isBuffer(value) ? 1 : 0]), value];
   }
+  // Long texts take the full path (and its limits).
+  if (typeof value === 'string') {
+    if (value.length <= MAX_QUICK_TEXT && wellFormed(value)) return [tagged(TAG_STRING, value)];
+  } else if (typeof value === 'object' && value !== null && quickPlain(value)) {
+    const text = JSON.stringify(value);
+    return text.length <= MAX_QUICK_TEXT ? [tagged(TAG_JSON, text)] : [TAG_JSON_PART, utf8(text)];
+  }
   const plain = typeof value !== 'object' || value === null ? checkPrimitive(value, 'value') : checkTree(value, channels);
   if (plain) return [TAG_JSON_PART, utf8(JSON.stringify(value))];
   const prev = ctx;
@@ -181,6 +191,8 @@ export function loadsAt(buf: Uint8Array, start: number, end: number, channels?: 
       return buf[start + 1]! | (buf[start + 2]! << 8) | (buf[start + 3]! << 16) | (buf[start + 4]! << 24);
     case TAG_JSON:
       return parseJson(buf, start + 1, end, start);
+    case TAG_STRING:
+      return utf8At(buf, start + 1, end, start);
     case TAG_UNDEFINED:
       if (length !== 1) throw new LoadError(`undefined carries no data, got ${length - 1} extra bytes`, 1);
       return undefined;
@@ -240,28 +252,31 @@ export function loadsAt(buf: Uint8Array, start: number, end: number, channels?: 
 const utf8Slice = (NodeBuffer as unknown as { prototype?: { utf8Slice?: (this: Uint8Array, s: number, e: number) => string } } | undefined)?.prototype
   ?.utf8Slice;
 
+/** The text of `bytes[start, end)`; `base`: where the payload starts, for error offsets. */
+function utf8At(bytes: Uint8Array, start: number, end: number, base: number): string {
+  try {
+    // Invalid UTF-8 must be refused, not replaced. Node's utf8Slice replaces it with U+FFFD, so
+    // only a text with U+FFFD in it (rare: replaced, or sent as such) is decoded again to tell.
+    if (utf8Slice && end - start <= 65536) {
+      const text = utf8Slice.call(bytes, start, end);
+      if (!text.includes('\uFFFD')) return text;
+    }
+    return dec.decode(bytes.subarray(start, end));
+  } catch {
+    throw new LoadError('payload is not valid UTF-8', start - base);
+  }
+}
+
 /** `base`: where the payload starts in `bytes`, for error offsets relative to it. */
 function parseJson(bytes: Uint8Array, start: number, end: number, base: number): unknown {
   // A payload shorter than the limit cannot nest deeper than it.
   if (end - start > MAX_DEPTH) checkDepth(bytes, start, end, base);
-  let text: string;
-  try {
-    // Invalid UTF-8 must be refused, not replaced: validate with TextDecoder unless the bytes are
-    // plain ASCII, which the fast path can take as is.
-    text = utf8Slice && end - start <= 256 && isAscii(bytes, start, end) ? utf8Slice.call(bytes, start, end) : dec.decode(bytes.subarray(start, end));
-  } catch {
-    throw new LoadError('payload is not valid UTF-8', start - base);
-  }
+  const text = utf8At(bytes, start, end, base);
   try {
     return JSON.parse(text);
   } catch (error) {
     throw new LoadError(`payload is not valid JSON: ${(error as Error).message}`, start - base);
   }
-}
-
-function isAscii(b: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (b[i]! > 0x7f) return false;
-  return true;
 }
 
 /** Refuses nesting beyond MAX_DEPTH before anything recursive looks at the tree. */
