@@ -5,6 +5,7 @@
 export { type CallbackOptions, Channel, type ReceiveOptions } from './channel/channel.js';
 export { MultiChannel } from './channel/multi-channel.js';
 export {
+  AbortError,
   AuthenticationError,
   BootstrapError,
   ChannelClosedError,

@@ -280,6 +280,10 @@ export class PopenTransport implements Transport {
       } catch {
         // already gone
       }
+    } else if (!this.#exited) {
+      // Struck off at once: at process.exit() the exit event that would do it never comes, and the
+      // lifeline would report runtimes it did not have to kill.
+      this.#lifeline?.release(this.pid);
     }
     return this.closed;
   }

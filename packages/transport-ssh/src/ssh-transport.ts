@@ -264,14 +264,15 @@ export class SshTransport implements Transport {
     } catch {
       // not open any more
     }
-    if (this.#pid !== undefined) await this.#conn.run(killCommandFor(this.#pid)).catch(() => {});
-    else this.#channel.close();
+    // Bounded from here: opening the second exec channel may itself never be answered. Not unref'd:
+    // the caller awaits kill(), and an unref'd connection keeps nothing else alive.
     const timer = setTimeout(() => {
       // The connection does not answer: nothing more can reach the remote side.
       this.#channel.close();
       this.#finish();
     }, KILL_WAIT_MS);
-    timer.unref();
+    if (this.#pid !== undefined) void this.#conn.run(killCommandFor(this.#pid)).catch(() => {});
+    else this.#channel.close();
     const exit = await this.closed;
     clearTimeout(timer);
     return exit;

@@ -1,4 +1,4 @@
-import { ChannelClosedError, DumpError, type RemoteError, TimeoutError, TsnetError } from '../errors.js';
+import { abortError, ChannelClosedError, DumpError, type RemoteError, TimeoutError, TsnetError } from '../errors.js';
 import type { BaseGateway } from '../gateway/base-gateway.js';
 import { deadline } from '../util/deadline.js';
 import { channelBrand, isInt32 } from '../wire/serializer.js';
@@ -215,7 +215,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     if (this.#terminal) return Promise.reject(this.#terminal);
     if (this.#closedBy === 'local') return Promise.reject(this.#sendClosedError());
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) return Promise.reject(abortError(signal, this.#what()));
     if (options?.timeout === undefined && !signal) {
       // The common case, without timers or listeners to set up and tear down.
       return new Promise<T>((resolve, reject) => {
@@ -227,7 +227,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
         remove();
-        reject(signal!.reason);
+        reject(abortError(signal!, this.#what()));
       };
       const remove = (): void => {
         const i = this.#waiters.indexOf(waiter);
@@ -261,6 +261,10 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   }
 
   readonly #release = (): void => this.#hold(-1);
+
+  #what(): string {
+    return `receive() on channel ${this.id} of gateway ${this.gateway.id}`;
+  }
 
   /** Yields items until the channel closes; a RemoteError or GatewayClosedError is thrown. */
   [Symbol.asyncIterator](): AsyncIterator<T> {

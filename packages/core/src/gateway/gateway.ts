@@ -16,6 +16,9 @@ import { type OutputListener, RemoteOutput } from './remote-output.js';
 
 export type { OutputListener, RemoteInfo };
 
+/** How long kill() waits for the transport to confirm the end of the remote process. */
+const KILL_CONFIRM_MS = 10_000;
+
 export interface RemoteStatus {
   numChannels: number;
   numExecuting: number;
@@ -63,6 +66,8 @@ export class Gateway extends BaseGateway {
   /** @internal the gateway this one was reached through (via=). */
   _master: Gateway | undefined;
   #killedOnExit = false;
+  #killed = false;
+  #killPromise: Promise<void> | null = null;
   #exitTimeout = 0;
   #reaped = false;
 
@@ -196,6 +201,7 @@ export class Gateway extends BaseGateway {
   }
 
   #onTransportClosed(exit: TransportExit): void {
+    if (this.#reaped) return; // kill() gave up on a transport that reports its end after all
     this.#output.end();
     const detail: GatewayCloseInfo = {
       reason: '',
@@ -207,7 +213,13 @@ export class Gateway extends BaseGateway {
       ? { ...detail, ...this.#closeInfo }
       : {
           ...detail,
-          reason: closeReason(exit, { killedOnExit: this.#killedOnExit, exitTimeout: this.#exitTimeout, exiting: this.#exiting, crash: this.#crash }),
+          reason: closeReason(exit, {
+            killedOnExit: this.#killedOnExit,
+            killed: this.#killed,
+            exitTimeout: this.#exitTimeout,
+            exiting: this.#exiting,
+            crash: this.#crash,
+          }),
         };
     this.#closeInfo = info;
     const error = this._markDown(info, this.#exiting && !this.#crash ? '' : this.stderr);
@@ -272,12 +284,34 @@ export class Gateway extends BaseGateway {
     return this.#reaped;
   }
 
-  /** Forcibly ends the remote runtime (its whole process tree where the transport can). */
-  async kill(): Promise<void> {
+  /**
+   * Forcibly ends the remote runtime (its whole process tree where the transport can). Settles
+   * within KILL_CONFIRM_MS even when the transport cannot confirm the end: `closed` then says so.
+   */
+  kill(): Promise<void> {
+    if (this.#killPromise) return this.#killPromise;
     this.#exiting = true;
+    this.#killed = true;
+    // Held for good, as exit() does: an unref'd transport must not let the process end with this
+    // await unsettled (exit code 13).
+    this._hold(1);
     this._markDown({ reason: 'the gateway was killed (gw.kill())' });
-    await this.transport.kill();
-    await this.closed;
+    this.#killPromise = (async () => {
+      const confirmed = await withTimeout(
+        this.transport.kill().then(() => true),
+        KILL_CONFIRM_MS,
+        () => false,
+      );
+      if (!confirmed && !this.#reaped) {
+        this.#onTransportClosed({
+          code: null,
+          signal: null,
+          reason: `killed (gw.kill()); the transport (${this.transport.label}) did not confirm the end of the remote process within ${KILL_CONFIRM_MS} ms`,
+        });
+      }
+      await this.closed;
+    })();
+    return this.#killPromise;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

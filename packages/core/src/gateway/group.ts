@@ -314,23 +314,17 @@ export const defaultGroup: Group = new Group();
 let hooked = false;
 /**
  * Terminates the default group when the process ends: politely on beforeExit (the event loop is
- * empty) and on SIGINT/SIGTERM, and with SIGKILL on process.exit() or an uncaught error.
+ * empty), and with SIGKILL on process.exit() or an uncaught error.
+ *
+ * No SIGINT/SIGTERM listener, on purpose: a listener replaces Node's default action, and one whose
+ * main thread is busy never runs, so the process would not die at all. Without one the process
+ * ends by the signal (exit 130/143) as it would without tsnet, and its remotes go with it: popen
+ * runtimes by the lifeline (which says so on stderr), the others by their watchdog, which sees the
+ * connection or the parent go.
  */
 function hookDefaultGroup(): void {
   if (hooked || typeof process === 'undefined') return;
   hooked = true;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    void defaultGroup.terminate({ timeout: 1000 }).finally(() => {
-      // Other listeners own the signal: they saw it already. Otherwise do what Node would have
-      // done without us (end the process by that signal), now that no remote is left.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-      else process.once(signal, onSignal);
-    });
-  };
-  // once: a second Ctrl-C while terminating gets Node's default (immediate exit); the remotes'
-  // watchdogs then end them.
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   process.on('beforeExit', () => {
     if (defaultGroup.size > 0) void defaultGroup.terminate({ timeout: 1000 });
   });

@@ -4,9 +4,13 @@
  * AbortSignal.any (Node ≥ 20.3), since channels and gateways run on Node 18 remotes too.
  */
 
+import { abortError } from '../errors.js';
+
 export interface Deadline<U> {
-  /** Rejects with `signal.reason` when it aborts (at once when it already has). */
+  /** Rejects with abortError(signal, what) when it aborts (at once when it already has). */
   signal?: AbortSignal | undefined;
+  /** Names the operation in an abort's message ("the operation" by default). */
+  what?: string;
   /** Milliseconds until `onTimeout` decides the race. */
   timeout?: number | undefined;
   /** What the race settles with on timeout: its return value, or a rejection with what it throws. Default: undefined. */
@@ -20,7 +24,7 @@ export interface Deadline<U> {
  * timeout it is `promise` itself. A rejection of `promise` after the race was decided is handled.
  */
 export function deadline<T, U = never>(promise: PromiseLike<T>, options: Deadline<U>): Promise<T | U> {
-  const { signal, timeout, onTimeout, unref } = options;
+  const { signal, timeout, onTimeout, unref, what } = options;
   if (!signal && timeout === undefined) return Promise.resolve(promise);
   return new Promise<T | U>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -30,11 +34,11 @@ export function deadline<T, U = never>(promise: PromiseLike<T>, options: Deadlin
     };
     const onAbort = (): void => {
       settle();
-      reject(signal!.reason);
+      reject(abortError(signal!, what));
     };
     if (signal) {
       if (signal.aborted) {
-        reject(signal.reason);
+        reject(abortError(signal, what));
         Promise.resolve(promise).catch(() => {});
         return;
       }
@@ -64,9 +68,9 @@ export function deadline<T, U = never>(promise: PromiseLike<T>, options: Deadlin
   });
 }
 
-/** `promise`, or a rejection with `signal.reason` once it aborts. */
-export function raceSignal<T>(promise: PromiseLike<T>, signal: AbortSignal | undefined): Promise<T> {
-  return deadline(promise, { signal });
+/** `promise`, or a rejection with abortError(signal, what) once it aborts. */
+export function raceSignal<T>(promise: PromiseLike<T>, signal: AbortSignal | undefined, what?: string): Promise<T> {
+  return deadline(promise, { signal, ...(what ? { what } : {}) });
 }
 
 /** `promise`, or after `ms` what `onTimeout` returns (or throws). */
