@@ -266,7 +266,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     return `receive() on channel ${this.id} of gateway ${this.gateway.id}`;
   }
 
-  /** Yields items until the channel closes; a RemoteError or GatewayClosedError is thrown. */
+  /** Yields items until the channel closes; a RemoteError or GatewayClosedError is thrown. Leaving the loop early closes the channel. */
   [Symbol.asyncIterator](): AsyncIterator<T> {
     // A plain iterator, not an async generator: one promise per item instead of several.
     const done: IteratorResult<T> = { value: undefined as never, done: true };
@@ -281,7 +281,13 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
           },
         );
       },
-      return: (): Promise<IteratorResult<T>> => Promise.resolve(done),
+      // Leaving the loop early (break, return, throw): nobody reads any more, so the channel is
+      // closed; the peer's pending send() rejects with ChannelClosedError instead of waiting for
+      // credit until the gateway ends.
+      return: (): Promise<IteratorResult<T>> => {
+        this.close().catch(() => {});
+        return Promise.resolve(done);
+      },
     };
   }
 

@@ -95,6 +95,27 @@ function utf8(s: string): Uint8Array {
   return NodeBufferFull ? NodeBufferFull.from(s, 'utf8') : enc.encode(s);
 }
 
+/**
+ * The most UTF-8 bytes a receiver can decode into one string (V8's string length limit, which its
+ * decoder applies to the input bytes). Larger JSON would be sent and then kill the gateway on the
+ * other side, so the sender refuses it.
+ */
+export const MAX_UTF8_DECODE = 0x1fffffe8;
+
+/** utf8(), refusing text the receiver could not decode (see MAX_UTF8_DECODE). */
+function utf8Text(s: string): Uint8Array {
+  // 3 bytes per UTF-16 unit at most: only long texts need counting.
+  if (s.length * 3 > MAX_UTF8_DECODE) {
+    const n = NodeBufferFull ? NodeBufferFull.byteLength(s, 'utf8') : enc.encode(s).length;
+    if (n > MAX_UTF8_DECODE) {
+      throw new DumpError(
+        `cannot serialize value: its JSON text is ${n} bytes of UTF-8, over the ${MAX_UTF8_DECODE} bytes (512 MiB) a receiver can decode into one string; send large text as a Uint8Array (Buffer.from(text)) or in pieces`,
+      );
+    }
+  }
+  return utf8(s);
+}
+
 /** True when loadsAt() gives a value that is a view of its input (binary), not a copy: such input must not be reused memory. */
 export function viewsInput(tag: number): boolean {
   return tag === TAG_SUPERJSON || tag === TAG_BYTES;
@@ -130,7 +151,7 @@ export function dumpParts(value: unknown, channels?: ChannelCodec): Uint8Array[]
     return [new Uint8Array([TAG_BYTES, isBuffer(value) ? 1 : 0]), value];
   }
   const plain = typeof value !== 'object' || value === null ? checkPrimitive(value, 'value') : checkTree(value, channels);
-  if (plain) return [TAG_JSON_PART, utf8(JSON.stringify(value))];
+  if (plain) return [TAG_JSON_PART, utf8Text(JSON.stringify(value))];
   const prev = ctx;
   const c: Ctx = { blobs: [], channels, loading: false };
   ctx = c;
@@ -143,7 +164,7 @@ export function dumpParts(value: unknown, channels?: ChannelCodec): Uint8Array[]
   } finally {
     ctx = prev;
   }
-  const json = utf8(text);
+  const json = utf8Text(text);
   const head = new Uint8Array(1 + 4 + 4 * c.blobs.length + 4 + json.length);
   const dv = new DataView(head.buffer);
   head[0] = TAG_SUPERJSON;
@@ -351,7 +372,13 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
     }
     if (Array.isArray(v)) {
       if (Object.getPrototypeOf(v) !== Array.prototype) throw classError(v, pathOf());
-      for (let i = 0; i < v.length; i++) child(0, i, v[i], depth + 1);
+      for (let i = 0; i < v.length; i++) {
+        if (!(i in v)) {
+          const path = `${pathOf()}[${i}]`;
+          throw new DumpError(`cannot serialize the hole at ${path} (a sparse array): it would arrive as undefined; fill it (Array.from(arr)) first`, path);
+        }
+        child(0, i, v[i], depth + 1);
+      }
       return;
     }
     const proto = Object.getPrototypeOf(v);
@@ -362,7 +389,12 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
           const path = pathOf();
           throw new DumpError(`cannot serialize the key "${key}" at ${path}: it is refused to keep prototypes safe on the other side`, path);
         }
-        child(1, key, (v as Record<string, unknown>)[key], depth + 1);
+        // Read with the key on the path: a getter that throws is reported where it sits.
+        kinds.push(1);
+        steps.push(key);
+        walk((v as Record<string, unknown>)[key], depth + 1);
+        kinds.pop();
+        steps.pop();
       }
       return;
     }
@@ -383,14 +415,44 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
     }
     if (v instanceof Error) {
       const e = v as Error & { cause?: unknown; code?: unknown };
+      if (typeof e.cause === 'object' && e.cause !== null && seen.has(e.cause)) {
+        // superjson keeps no references through an Error's cause: it would arrive as null.
+        const path = `${pathOf()}.cause`;
+        throw new DumpError(
+          `cannot serialize ${path}: it refers to an object already in the value (an error that is its own cause?); a cause must be a tree`,
+          path,
+        );
+      }
       if (e.cause !== undefined) child(2, '.cause', e.cause, depth + 1);
       if (e.code !== undefined) child(2, '.code', e.code, depth + 1);
       return;
     }
-    if (v instanceof Date || v instanceof RegExp || ArrayBuffer.isView(v) || v instanceof URL) return;
+    if (v instanceof Date) {
+      if (Number.isNaN(v.getTime())) {
+        const path = pathOf();
+        throw new DumpError(`cannot serialize the invalid Date at ${path} (its time is NaN): it would arrive as null; send null or a valid Date`, path);
+      }
+      return;
+    }
+    if (v instanceof DataView) {
+      const path = pathOf();
+      throw new DumpError(
+        `cannot serialize the DataView at ${path}: it would arrive as {}; send its bytes (new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength))`,
+        path,
+      );
+    }
+    if (v instanceof RegExp || ArrayBuffer.isView(v) || v instanceof URL) return;
     throw classError(v, pathOf());
   };
-  walk(root, 0);
+  try {
+    walk(root, 0);
+  } catch (error) {
+    if (error instanceof DumpError) throw error;
+    // A throwing getter, a Proxy whose traps throw: the path still names where the walk was.
+    const path = pathOf();
+    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new DumpError(`cannot serialize the value at ${path}: reading it threw ${why}`, path);
+  }
   return plain;
 }
 
