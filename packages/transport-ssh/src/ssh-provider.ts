@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { preamble } from '@tsnet/bootstrap';
 import {
   BootstrapError,
@@ -145,6 +146,11 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   if (!targetText) throw new SpecError(`gateway spec ${JSON.stringify(specText)}: ssh needs a host (ssh=[user@]host[:port])`);
   const target = parseTarget(targetText, specText);
   const o = state.options;
+  // connectTimeout bounds every phase: TCP connect, SSH handshake, authentication, bootstrap.
+  const started = Date.now();
+  const bound = options.timeout;
+  const signal =
+    bound === undefined ? options.signal : options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(bound)]) : AbortSignal.timeout(bound);
 
   const hostkey = spec.getString('hostkey');
   if (hostkey !== undefined && hostkey !== 'strict' && hostkey !== 'accept-new') {
@@ -159,6 +165,12 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     }
   }
   const identity = spec.getString('identity');
+  if (identity !== undefined && !existsSync(expandHome(identity))) {
+    // ssh would warn and go on without it; a key asked for by name that is not there is a mistake.
+    throw new SpecError(
+      `gateway spec ${JSON.stringify(specText)}: the identity file ${expandHome(identity)} does not exist (identity=${identity}); give the path of a private key`,
+    );
+  }
   const configFile = spec.getString('ssh-config') ?? o.configFile ?? (process.env.TSNET_SSH_CONFIG || undefined);
   const resolveOptions = (t: Target) => ({
     configFile: configFile ? expandHome(configFile) : undefined,
@@ -178,6 +190,7 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     compression: specFlag(spec, 'compress') ?? o.compression,
     viaGateway: options.via as Gateway | undefined,
     debug: o.debug,
+    signal,
   };
   options.signal?.throwIfAborted();
 
@@ -218,13 +231,14 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   // text travel as OUTPUT frames, so each keeps its name and none of it can break the wire.
   channel.write(preamble({ wireFd: 3, output: 'frames', killGroup: true, watchPpid: true }));
 
-  const timeout = o.startTimeout ?? 30_000;
+  const timeout = bound === undefined ? (o.startTimeout ?? 30_000) : Math.max(0, Math.min(o.startTimeout ?? 30_000, bound - (Date.now() - started)));
   try {
     await deadline(transport.ready, {
-      signal: options.signal,
+      signal,
+      what: `ssh ${conn.label}: the bootstrap (starting node)`,
       timeout,
       onTimeout: () => {
-        throw new ConnectError(`ssh ${conn.label}: the remote shell did not start node within ${timeout} ms${stderrTail(transport)}`);
+        throw new ConnectError(`ssh ${conn.label}: the remote shell did not start node within ${timeout} ms (bootstrap)${stderrTail(transport)}`);
       },
     });
   } catch (error) {

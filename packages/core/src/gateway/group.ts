@@ -1,7 +1,7 @@
 import type { Channel } from '../channel/channel.js';
 import { MultiChannel } from '../channel/multi-channel.js';
 import { GroupError, SpecError } from '../errors.js';
-import { findTransport } from '../spec/transport-registry.js';
+import { checkSpecKeys, findTransport } from '../spec/transport-registry.js';
 import type { Transport, TransportProvider } from '../spec/transport-types.js';
 import { XSpec } from '../spec/xspec.js';
 import { withTimeout } from '../util/deadline.js';
@@ -171,6 +171,7 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
       else if (spec === undefined || spec === '') xspec = new XSpec(this.defaultSpec);
       else if (typeof spec === 'string') xspec = new XSpec(spec);
       else throw new SpecError(`makeGateway() takes a spec string, an XSpec or a transport provider, got ${typeof spec}`);
+      if (!provider) checkSpecKeys(xspec);
       if (xspec.id !== undefined && this.#entries.has(xspec.id)) {
         throw new GroupError(`gateway id "${xspec.id}" is already in use in this group ${String(this)}: pick another id= or leave it out to get one`);
       }
@@ -207,6 +208,7 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
         spec: xspec,
         gatewayId: id,
         signal,
+        ...(options?.connectTimeout !== undefined ? { timeout: options.connectTimeout } : {}),
         ...(master ? { via: master } : {}),
       });
       const gw = new Gateway(id, xspec, transport, options);

@@ -66,6 +66,11 @@ export interface ConnectOptions {
   gatewayId: string;
   signal?: AbortSignal;
   /**
+   * `connectTimeout` from the gateway options, ms: the bound of the whole start (connect, login,
+   * bootstrap). A provider stops its own phases by it and names the phase that ran out.
+   */
+  timeout?: number;
+  /**
    * For via=: the gateway whose host starts this one. A provider that supports it starts its
    * command there with connectVia() (from `@tsnet/core/transport`); one that does not must refuse.
    */
