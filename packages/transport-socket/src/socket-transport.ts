@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { FrameScanner } from '@tsnet/bootstrap';
-import type { Transport, TransportExit } from '@tsnet/core/transport';
+import { ProtocolError, type Transport, type TransportExit } from '@tsnet/core/transport';
 
 /** WebSocket messages are kept below the server's limit (1 MiB) whatever size the gateway writes. */
 const WS_PIECE = 256 * 1024;
@@ -26,6 +26,7 @@ export class SocketTransport implements Transport {
   #ended = false;
   #error: Error | undefined;
   #killed = false;
+  #protocolError: ProtocolError | null = null;
 
   constructor(options: { label: string; stream: Duplex; destroy(): void; leftover: Uint8Array; websocket: boolean }) {
     this.label = options.label;
@@ -45,13 +46,24 @@ export class SocketTransport implements Transport {
   }
 
   #onChunk(chunk: Uint8Array): void {
+    if (this.#protocolError) return;
     this.#scanner.split(chunk, (bytes) => {
       if (this.#handler) this.#handler(bytes);
       else this.#early.push(bytes);
     });
+    const violation = this.#scanner.violation;
+    if (violation !== null) {
+      // Remote code wrote the server's private frame type: the stream can no longer be trusted.
+      this.#protocolError = new ProtocolError(`${this.label}: ${violation}`);
+      this.#destroy();
+      this.#stream.destroy();
+    }
   }
 
   #exit(): TransportExit {
+    if (this.#protocolError) {
+      return { code: null, signal: null, error: this.#protocolError, reason: `protocol error: ${this.#protocolError.message}` };
+    }
     const trailer = this.#scanner.trailer;
     if (trailer) {
       try {

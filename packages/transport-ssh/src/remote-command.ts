@@ -6,7 +6,7 @@
  * chdir=, exports env:, checks that node exists (exit 127 with a `tsnet:` line otherwise), prints
  * the ready marker with its pid (which stays the runtime's pid: every step execs) and execs
  * `[nice -n N] node -e <first stage>` with the channel's stdout as its fd 3 (the wire) and its stderr
- * as fd 1. The bootstrap itself then arrives on stdin.
+ * as fd 1 (or, where it can make one, a FIFO read back as stdout). The bootstrap itself then arrives on stdin.
  */
 import { FIRST_STAGE } from '@tsnet/bootstrap';
 import { SpecError } from '@tsnet/core/transport';
@@ -63,9 +63,15 @@ export function remoteScript(o: RemoteCommandOptions): string {
     `printf '%s %s\\n' ${shq(o.marker)} "$$"`,
   );
   const nice = o.nice !== undefined ? `nice -n ${Number(o.nice)} ` : '';
-  // The wire moves to fd 3 and fd 1 becomes stderr: a raw write to fd 1 by remote code (or by a
-  // library it loads) must land in the diagnostics, not between two frames.
-  lines.push(`exec ${nice}"$n" ${flags.map((f) => `${f} `).join('')}-e ${shq(FIRST_STAGE)} 3>&1 1>&2`);
+  // The wire moves to fd 3: a raw write to fd 1 by remote code, a library or a child with stdio
+  // 'inherit' must never land between two frames. fd 1 becomes a FIFO that node holds open on
+  // fd 4 (read back and sent as remote stdout, BootConfig.stdoutFd); where no FIFO can be made,
+  // fd 1 is stderr.
+  lines.push(
+    `o=2; f="\${TMPDIR:-/tmp}/tsnet-stdout-$$"`,
+    `if mkfifo -m 600 "$f" 2>/dev/null; then exec 4<>"$f"; rm -f "$f"; o=4; fi`,
+    `exec ${nice}"$n" ${flags.map((f) => `${f} `).join('')}-e ${shq(FIRST_STAGE)} 3>&1 1>&$o`,
+  );
   return lines.join('\n');
 }
 

@@ -162,7 +162,8 @@ export class Gateway extends BaseGateway {
       case FrameType.CLOSE_ERROR: {
         // channel 0: the remote runtime is about to die of an uncaught error.
         const info = this._loadErrorInfo(payload);
-        this.#crash = `the remote runtime crashed with an uncaught ${info.name}: ${info.message}`;
+        // Bounded: a hostile remote may send many of these, each as large as a frame.
+        this.#crash = `the remote runtime crashed with an uncaught ${info.name.slice(0, 200)}: ${info.message.slice(0, 4000)}`;
         this.#output.addToTail(info.stack.split('\n').slice(0, 12));
         return;
       }
