@@ -42,6 +42,7 @@ async function connect(options: ConnectOptions): Promise<Transport> {
     label: target.label,
     stream: opened.stream,
     destroy: opened.destroy,
+    socket: opened.socket,
     leftover,
     websocket: target.kind === 'ws',
   });

@@ -27,9 +27,18 @@ export class SocketTransport implements Transport {
   #error: Error | undefined;
   #killed = false;
   #protocolError: ProtocolError | null = null;
+  readonly #socket: { ref(): unknown; unref(): unknown } | undefined;
 
-  constructor(options: { label: string; stream: Duplex; destroy(): void; leftover: Uint8Array; websocket: boolean }) {
+  constructor(options: {
+    label: string;
+    stream: Duplex;
+    destroy(): void;
+    socket?: { ref(): unknown; unref(): unknown } | undefined;
+    leftover: Uint8Array;
+    websocket: boolean;
+  }) {
     this.label = options.label;
+    this.#socket = options.socket;
     this.#stream = options.stream;
     this.#destroy = options.destroy;
     this.#pieces = options.websocket;
@@ -113,6 +122,18 @@ export class SocketTransport implements Transport {
     for (const c of chunks) ok = this.write(c);
     s.uncork();
     return ok;
+  }
+
+  /**
+   * The gateway keeps the process alive only while something waits on it (KeepAlive): an idle
+   * socket= or ws= gateway lets a script end, as popen and ssh ones do.
+   */
+  ref(): void {
+    this.#socket?.ref();
+  }
+
+  unref(): void {
+    this.#socket?.unref();
   }
 
   /** No more writes. The connection stays open for the remote's last frames (see the class comment). */
