@@ -18,7 +18,6 @@ export type ErrorCode =
   | 'TSNET_ERR_CHANNEL_CLOSED'
   | 'TSNET_ERR_REMOTE'
   | 'TSNET_ERR_TIMEOUT'
-  | 'TSNET_ERR_ABORTED'
   | 'TSNET_ERR_DUMP'
   | 'TSNET_ERR_LOAD'
   | 'TSNET_ERR_CALLBACK_SET'
@@ -68,34 +67,42 @@ export class ConnectError extends TsnetError {
   }
 }
 
-/** SSH login failed. Names the user, host and port, and every method tried (`methods`). */
+/**
+ * The remote side refused our credentials: an SSH login (`user`, and every method tried in
+ * `methods`), or a socket server's token handshake (`methods` names the token's source). `host`
+ * and `port` say where.
+ */
 export class AuthenticationError extends ConnectError {
-  readonly user: string;
+  /** The login name, where the transport has one (ssh). */
+  readonly user: string | undefined;
   readonly host: string;
   readonly port: number;
-  /** What was tried, in order, e.g. `publickey (agent key ED25519 SHA256:…)`, `publickey (~/.ssh/id_ed25519)`. */
+  /** What was tried, in order, e.g. `publickey (agent key ED25519 SHA256:…)`, `publickey (~/.ssh/id_ed25519)`, `token (token-file=…)`. */
   readonly methods: readonly string[];
-  constructor(message: string, details: { user: string; host: string; port: number; methods: readonly string[]; cause?: unknown }) {
+  constructor(message: string, details: { host: string; port: number; user?: string; methods?: readonly string[]; cause?: unknown }) {
     super(message, { cause: details.cause, code: 'TSNET_ERR_AUTH' });
     this.user = details.user;
     this.host = details.host;
     this.port = details.port;
-    this.methods = details.methods;
+    this.methods = details.methods ?? [];
   }
 }
 
 /**
- * An SSH host key was refused: unknown under strict checking, different from the recorded one
- * (`changed`: always refused), or marked @revoked. `fingerprint` is the key the server showed,
- * `knownFingerprints` what known_hosts holds for that host (SHA256:… as ssh-keygen -l prints them).
+ * The server's key was refused: an SSH host key unknown under strict checking, different from the
+ * recorded one (`changed`: always refused) or marked @revoked; or a TLS certificate that does not
+ * match its pin (`tls-fingerprint=`: `changed`). `fingerprint` is the key the server showed,
+ * `knownFingerprints` what was expected (SHA256:… as ssh-keygen -l prints them, or the pin).
  */
 export class HostKeyError extends ConnectError {
   readonly host: string;
   readonly port: number;
   readonly reason: 'unknown' | 'changed' | 'revoked';
-  readonly keyType: string;
+  /** The key's type where the transport knows it (ssh: `ssh-ed25519`, …). */
+  readonly keyType: string | undefined;
   readonly fingerprint: string;
   readonly knownFingerprints: readonly string[];
+  /** The known_hosts files consulted (ssh); empty for a pin given in the spec. */
   readonly knownHostsFiles: readonly string[];
   constructor(
     message: string,
@@ -103,10 +110,10 @@ export class HostKeyError extends ConnectError {
       host: string;
       port: number;
       reason: 'unknown' | 'changed' | 'revoked';
-      keyType: string;
       fingerprint: string;
       knownFingerprints: readonly string[];
-      knownHostsFiles: readonly string[];
+      keyType?: string;
+      knownHostsFiles?: readonly string[];
     },
   ) {
     super(message, { code: 'TSNET_ERR_HOST_KEY' });
@@ -116,7 +123,7 @@ export class HostKeyError extends ConnectError {
     this.keyType = details.keyType;
     this.fingerprint = details.fingerprint;
     this.knownFingerprints = details.knownFingerprints;
-    this.knownHostsFiles = details.knownHostsFiles;
+    this.knownHostsFiles = details.knownHostsFiles ?? [];
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { LineError, LineReader, socketProtocol as sp } from '@tsnet/bootstrap';
-import { ConnectError, PROTOCOL_VERSION, ProtocolError } from '@tsnet/core/transport';
+import { AuthenticationError, ConnectError, PROTOCOL_VERSION, ProtocolError } from '@tsnet/core/transport';
 import type { SocketTarget } from './socket-spec.js';
 
 /**
@@ -37,20 +37,20 @@ export async function clientHandshake(stream: Duplex, target: SocketTarget, toke
   }
   if (greeting.auth === 'hmac-sha256') {
     if (!token) {
-      throw new ConnectError(
+      throw new AuthenticationError(
         `${target.label}: the server requires a token, and the spec names none. Add //token-file=PATH or //token-env=NAME ` +
           "(the server's --token-file or TSNET_TOKEN).",
-        { code: 'TSNET_ERR_AUTH' },
+        authDetails(target),
       );
     }
     stream.write(`AUTH ${sp.clientProof(token, greeting.nonce, clientNonce)}\n`);
   } else if (greeting.auth === 'none') {
     if (token) {
       // A server that skips authentication while we expect it could be an impostor: send it nothing.
-      throw new ConnectError(
+      throw new AuthenticationError(
         `${target.label}: the server runs without authentication (--insecure-no-auth) but the spec gives ${target.tokenSource}; ` +
           'refusing to send code to a server that cannot prove it knows the token. Drop the token key if that server is meant.',
-        { code: 'TSNET_ERR_AUTH' },
+        authDetails(target),
       );
     }
     stream.write('AUTH -\n');
@@ -64,16 +64,17 @@ export async function clientHandshake(stream: Duplex, target: SocketTarget, toke
   switch (verb) {
     case 'OK':
       if (token && !sp.proofMatches(sp.serverProof(token, greeting.nonce, clientNonce), rest)) {
-        throw new ConnectError(
+        throw new AuthenticationError(
           `${target.label}: the server accepted us but could not prove it knows the token: it is not the server the token belongs to. Nothing was sent.`,
-          { code: 'TSNET_ERR_AUTH' },
+          authDetails(target),
         );
       }
       return reader.detach();
     case 'DENIED':
-      throw new ConnectError(`${target.label}: the server refused the token from ${target.tokenSource}: ${rest || 'authentication failed'}`, {
-        code: 'TSNET_ERR_AUTH',
-      });
+      throw new AuthenticationError(
+        `${target.label}: the server refused the token from ${target.tokenSource}: ${rest || 'authentication failed'}`,
+        authDetails(target),
+      );
     case 'BUSY':
       throw new ConnectError(`${target.label}: the server is busy: ${rest}. Try again later, or raise its --max-connections.`);
     default:
@@ -96,4 +97,9 @@ async function readLine(reader: LineReader, target: SocketTarget, what: string):
     }
     throw new ProtocolError(`${target.label}: bad ${what} from the server: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** What an AuthenticationError says about a token handshake: where, and the token's source. */
+function authDetails(target: SocketTarget): { host: string; port: number; methods: string[] } {
+  return { host: target.host, port: target.port, methods: target.tokenSource ? [`token (${target.tokenSource})`] : [] };
 }

@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import { ConnectError, raceSignal } from '@tsnet/core/transport';
+import { ConnectError, HostKeyError, raceSignal } from '@tsnet/core/transport';
 import { createWebSocketStream, WebSocket } from 'ws';
 import type { SocketTarget } from './socket-spec.js';
 
@@ -187,14 +187,14 @@ function openWebSocket(target: SocketTarget, ca: Buffer | undefined, tunnelled: 
   });
 }
 
-function checkPin(target: SocketTarget, cert: tls.PeerCertificate): ConnectError | undefined {
+function checkPin(target: SocketTarget, cert: tls.PeerCertificate): HostKeyError | undefined {
   if (target.fingerprint === undefined) return undefined;
   const got = cert?.fingerprint256;
   if (got && got.toUpperCase() === target.fingerprint) return undefined;
-  return new ConnectError(
+  return new HostKeyError(
     `${target.label}: the server's TLS certificate does not match tls-fingerprint=: expected ${target.fingerprint}, got ${got ?? 'no certificate'}. ` +
       'Either the certificate was replaced (update the pin from the server log) or someone is in between.',
-    { code: 'TSNET_ERR_HOST_KEY' },
+    { host: target.host, port: target.port, reason: 'changed', fingerprint: got ?? '', knownFingerprints: [target.fingerprint] },
   );
 }
 

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { socketProtocol } from '@tsnet/bootstrap';
-import { type Gateway, makeGateway, PROTOCOL_VERSION } from '@tsnet/core';
+import { AuthenticationError, type Gateway, makeGateway, PROTOCOL_VERSION } from '@tsnet/core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type RunningServer, startServer, tempDir, writeToken } from './helpers/server.js';
 
@@ -63,8 +63,11 @@ async function echoOnce(gw: Gateway, value: unknown): Promise<void> {
 test('wrong token: TSNET_ERR_AUTH, nothing started', async () => {
   const idle = await server.settledChildren(); // the spare child, waiting
   expect(idle).toHaveLength(1);
-  await expect(makeGateway(`socket=${server.address}//token-file=${wrongTokenFile}`)).rejects.toMatchObject({
+  const denied = await makeGateway(`socket=${server.address}//token-file=${wrongTokenFile}`).catch((e: unknown) => e);
+  expect(denied).toBeInstanceOf(AuthenticationError);
+  expect(denied).toMatchObject({
     code: 'TSNET_ERR_AUTH',
+    methods: [`token (token-file=${wrongTokenFile})`],
     message: expect.stringContaining(`refused the token from token-file=${wrongTokenFile}`),
   });
   await expect(makeGateway(`ws=ws://${server.address}/x//token-file=${wrongTokenFile}`)).rejects.toMatchObject({ code: 'TSNET_ERR_AUTH' });
@@ -75,10 +78,9 @@ test('wrong token: TSNET_ERR_AUTH, nothing started', async () => {
 
 test('no token: TSNET_ERR_AUTH saying how to give one', async () => {
   const idle = await server.settledChildren();
-  await expect(makeGateway(`socket=${server.address}`)).rejects.toMatchObject({
-    code: 'TSNET_ERR_AUTH',
-    message: expect.stringContaining('token-file=PATH'),
-  });
+  const missing = await makeGateway(`socket=${server.address}`).catch((e: unknown) => e);
+  expect(missing).toBeInstanceOf(AuthenticationError);
+  expect(missing).toMatchObject({ code: 'TSNET_ERR_AUTH', methods: [], message: expect.stringContaining('token-file=PATH') });
   // A client that claims there is nothing to prove.
   const nonce = socketProtocol.makeNonce();
   const { received } = await rawExchange(`${socketProtocol.clientHello(nonce)}AUTH -\n`);

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeGateway } from '@tsnet/core';
+import { HostKeyError, makeGateway } from '@tsnet/core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type RunningServer, startServer, tempDir, writeToken } from './helpers/server.js';
 
@@ -77,13 +77,20 @@ test('tls-ca= trusts the self-signed certificate as its own CA, with the host na
 test('a wrong pin, no pin, and a plain client: refused before any code is sent', async () => {
   const idle = await server.settledChildren();
   const wrong = fingerprint.replace(/^../, fingerprint.startsWith('00') ? '11' : '00');
-  await expect(makeGateway(`socket=${server.address}//tls//tls-fingerprint=${wrong}//token-file=${tokenFile}`)).rejects.toMatchObject({
+  const pinned = (await makeGateway(`socket=${server.address}//tls//tls-fingerprint=${wrong}//token-file=${tokenFile}`).catch(
+    (e: unknown) => e,
+  )) as HostKeyError;
+  expect(pinned).toBeInstanceOf(HostKeyError);
+  expect(pinned).toMatchObject({
     code: 'TSNET_ERR_HOST_KEY',
+    reason: 'changed',
+    fingerprint: fingerprint.toUpperCase(),
+    knownFingerprints: [wrong.toUpperCase()],
     message: expect.stringContaining('does not match tls-fingerprint='),
   });
-  await expect(makeGateway(`ws=wss://${server.address}/x//tls-fingerprint=${wrong}//token-file=${tokenFile}`)).rejects.toMatchObject({
-    code: 'TSNET_ERR_HOST_KEY',
-  });
+  const pinnedWs = await makeGateway(`ws=wss://${server.address}/x//tls-fingerprint=${wrong}//token-file=${tokenFile}`).catch((e: unknown) => e);
+  expect(pinnedWs).toBeInstanceOf(HostKeyError);
+  expect(pinnedWs).toMatchObject({ code: 'TSNET_ERR_HOST_KEY' });
   await expect(makeGateway(`socket=${server.address}//tls//token-file=${tokenFile}`)).rejects.toMatchObject({
     code: 'TSNET_ERR_CONNECT',
     message: expect.stringContaining('tls-fingerprint='),

@@ -309,7 +309,7 @@ export class SshConnection {
       let code: number | null = null;
       const timer = setTimeout(() => {
         channel.close();
-        reject(new Error(`${this.label}: "${command}" did not finish within ${timeout} ms`));
+        reject(new ConnectError(`${this.label}: "${command}" did not finish within ${timeout} ms`));
       }, timeout);
       channel.on('exit', (c: number | null) => {
         code = c;

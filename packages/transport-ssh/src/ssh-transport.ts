@@ -1,4 +1,4 @@
-import type { Transport, TransportExit } from '@tsnet/core/transport';
+import { ConnectError, type Transport, type TransportExit } from '@tsnet/core/transport';
 import type ssh2 from 'ssh2';
 import { killCommand as killCommandFor } from './remote-command.js';
 import type { SshConnection } from './ssh-connection.js';
@@ -166,7 +166,7 @@ export class SshTransport implements Transport {
     } else if (!this.#exit) {
       exit.reason = `the SSH channel to ${this.#conn.label} closed without an exit status`;
     }
-    this.#readyWaiter.reject(new Error(exit.reason ?? 'the remote command ended before starting node'));
+    this.#readyWaiter.reject(new ConnectError(exit.reason ?? 'the remote command ended before starting node'));
     if (this.#refed) {
       this.#refed = false;
       this.#conn.dropRef();
