@@ -82,7 +82,10 @@ export class SocketTransport implements Transport {
         // a malformed trailer is reported like a lost connection
       }
     }
-    if (this.#killed) return { code: null, signal: null, reason: 'the connection was closed by gw.kill(): the server kills the remote process' };
+    if (this.#killed) {
+      // Closing the connection is the kill: the server ends the process after this side let go.
+      return { code: null, signal: null, unconfirmed: true, reason: 'the connection was closed by gw.kill(): the server kills the remote process' };
+    }
     const error = this.#error;
     return {
       code: null,

@@ -67,6 +67,7 @@ export class Gateway extends BaseGateway {
   _master: Gateway | undefined;
   #killedOnExit = false;
   #killed = false;
+  #unconfirmed = false;
   #killPromise: Promise<void> | null = null;
   #exitTimeout = 0;
   #reaped = false;
@@ -203,6 +204,7 @@ export class Gateway extends BaseGateway {
 
   #onTransportClosed(exit: TransportExit): void {
     if (this.#reaped) return; // kill() gave up on a transport that reports its end after all
+    if (exit.unconfirmed) this.#unconfirmed = true;
     this.#output.end();
     const detail: GatewayCloseInfo = {
       reason: '',
@@ -274,10 +276,23 @@ export class Gateway extends BaseGateway {
     void this.transport.kill();
   }
 
-  /** @internal exit() and tell whether the remote side had to be killed. */
-  async _exitReport(timeout: number): Promise<boolean> {
-    await this.exit({ timeout });
-    return this.#killedOnExit;
+  /**
+   * @internal asks for the end (as exit()) and tells whether the remote process ended within `ms`;
+   * kills nothing: the caller decides (Group.terminate kills what is left all at once).
+   */
+  _exitPolitely(ms: number): Promise<boolean> {
+    // exit()'s own kill comes far later than the caller's; its timer ends when the remote does.
+    void this.exit({ timeout: 0x7fffffff });
+    return withTimeout(
+      this.closed.then(() => !this.#killed),
+      ms,
+      () => false,
+    );
+  }
+
+  /** @internal the gateway was killed and nobody could confirm that the remote process ended. */
+  get _endUnconfirmed(): boolean {
+    return this.#unconfirmed;
   }
 
   /** @internal true once the remote process is gone. */
@@ -305,6 +320,7 @@ export class Gateway extends BaseGateway {
       );
       if (!confirmed && !this.#reaped) {
         this.#onTransportClosed({
+          unconfirmed: true,
           code: null,
           signal: null,
           reason: `killed (gw.kill()); the transport (${this.transport.label}) did not confirm the end of the remote process within ${KILL_CONFIRM_MS} ms`,

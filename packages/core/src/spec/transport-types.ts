@@ -11,6 +11,11 @@ export interface TransportExit {
   error?: Error;
   /** A sentence for users, e.g. "remote process was killed by SIGKILL". */
   reason?: string;
+  /**
+   * The transport did not see the remote process end (the connection was closed on it, or a relay
+   * did not answer): something else ends it (a server, a watchdog). Group.terminate() reports it.
+   */
+  unconfirmed?: boolean;
 }
 
 /**

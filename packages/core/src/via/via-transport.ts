@@ -178,7 +178,7 @@ class ViaTransport implements Transport {
       this.#spawned = null;
       // Settle only once the master's own process ended: our runtime was its child.
       void this.#master.closed.then((info: GatewayCloseInfo) =>
-        this.#finish({ code: null, signal: null, reason: `its master gateway ${this.#master.id} closed: ${info.reason}` }),
+        this.#finish({ code: null, signal: null, unconfirmed: true, reason: `its master gateway ${this.#master.id} closed: ${info.reason}` }),
       );
       return;
     }
@@ -283,6 +283,7 @@ class ViaTransport implements Transport {
       this.#finish({
         code: null,
         signal: null,
+        unconfirmed: true,
         reason: `killed; gateway ${this.#master.id} did not confirm the end of the process within ${KILL_CONFIRM_MS} ms (its runtime watchdog ends it when the master goes)`,
       });
     }
