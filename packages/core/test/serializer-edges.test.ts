@@ -16,6 +16,7 @@ function refused(value: unknown): DumpError {
 test.each([
   ['an invalid Date', { when: new Date(Number.NaN) }, 'value.when', /invalid Date/],
   ['a DataView', [1, new DataView(new ArrayBuffer(4))], 'value[1]', /DataView/],
+  // biome-ignore lint/suspicious/noSparseArray: the hole is what is tested
   ['an array hole', { list: [1, , 3] }, 'value.list[1]', /hole/],
   ['an Error that is its own cause', { e: ((e) => Object.assign(e, { cause: e }))(new Error('loop')) }, 'value.e.cause', /already in the value/],
 ])('%s is refused, naming the path', (_name, value, path, message) => {

@@ -98,8 +98,14 @@ function openSocket(target: SocketTarget, ca: Buffer | undefined): Promise<OpenS
             secure.destroy();
           },
           socket: {
-            ref: () => (raw.ref(), secure.ref()),
-            unref: () => (raw.unref(), secure.unref()),
+            ref: () => {
+              raw.ref();
+              secure.ref();
+            },
+            unref: () => {
+              raw.unref();
+              secure.unref();
+            },
           },
         });
       });
