@@ -67,7 +67,7 @@ export class FrameScanner {
   split(chunk: Uint8Array, forward: (bytes: Uint8Array) => void): void {
     if (this.#violation !== null) return;
     if (this.#trailerPayload !== null && this.#trailer === null && chunk.length > 0) {
-      this.#violate(`${chunk.length} bytes after the trailer frame: frame type 0x${TRAILER_TYPE.toString(16)} is the server's own, and remote code wrote one`);
+      this.#violate(afterTrailer(chunk.length));
       return;
     }
     let i = 0;
@@ -75,9 +75,7 @@ export class FrameScanner {
     while (i < chunk.length) {
       if (this.#trailerPayload !== null && this.#trailer === null) {
         // An empty trailer ended mid-chunk: whatever follows it is not the server's.
-        this.#violate(
-          `${chunk.length - i} bytes after the trailer frame: frame type 0x${TRAILER_TYPE.toString(16)} is the server's own, and remote code wrote one`,
-        );
+        this.#violate(afterTrailer(chunk.length - i));
         break;
       }
       const t = this.#trailer;
@@ -91,9 +89,7 @@ export class FrameScanner {
           this.#trailerPayload = Buffer.concat(t.parts);
           this.#trailer = null;
           if (i < chunk.length) {
-            this.#violate(
-              `${chunk.length - i} bytes after the trailer frame: frame type 0x${TRAILER_TYPE.toString(16)} is the server's own, and remote code wrote one`,
-            );
+            this.#violate(afterTrailer(chunk.length - i));
           }
           break;
         }
@@ -157,9 +153,7 @@ export class FrameScanner {
   #startTrailer(length: number): void {
     if (length > MAX_TRAILER) {
       // Not the server's: buffering it would hold whatever follows, outside any window.
-      this.#violate(
-        `a trailer frame of ${length} bytes (the server's are at most ${MAX_TRAILER}): frame type 0x${TRAILER_TYPE.toString(16)} is the server's own`,
-      );
+      this.#violate(`a trailer frame of ${length} bytes (the server's are at most ${MAX_TRAILER})${OWN}`);
       return;
     }
     this.#trailer = { need: length, parts: [] };
@@ -178,6 +172,9 @@ export class FrameScanner {
     this.#skip = readLength(b, at);
   }
 }
+
+const OWN = `: frame type 0x${TRAILER_TYPE.toString(16)} is the server's own, and remote code wrote one`;
+const afterTrailer = (n: number): string => `${n} bytes after the trailer frame${OWN}`;
 
 /** The payload length field of the frame header at `at`. */
 function readLength(b: Uint8Array, at: number): number {

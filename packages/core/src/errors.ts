@@ -242,10 +242,9 @@ export function abortError(signal: AbortSignal, what = 'the operation'): TsnetEr
   const reason: unknown = signal.reason;
   if (isTsnetError(reason)) return reason;
   if ((reason as { name?: unknown } | undefined)?.name === 'TimeoutError') {
-    return new TimeoutError(`${what} timed out (its AbortSignal.timeout() fired)`, undefined, { cause: reason });
+    return new TimeoutError(`${what} timed out (AbortSignal.timeout())`, undefined, { cause: reason });
   }
-  const detail = reason instanceof Error && reason.message ? `: ${reason.message}` : '';
-  return new AbortError(`${what} was aborted (its AbortSignal fired${detail})`, { cause: reason });
+  return new AbortError(`${what} was aborted${reason instanceof Error ? `: ${reason.message}` : ''}`, { cause: reason });
 }
 
 /** A value cannot be serialized. `path` is where the bad value sits, e.g. `value.key[2].other`. */

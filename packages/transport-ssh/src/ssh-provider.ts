@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { preamble } from '@tsnet/bootstrap';
 import {
+  abortError,
   BootstrapError,
   ConnectError,
   type ConnectOptions,
@@ -235,7 +236,7 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   try {
     await deadline(transport.ready, {
       signal,
-      what: `ssh ${conn.label}: the bootstrap (starting node)`,
+      toError: (s) => abortError(s, `ssh ${conn.label}: the bootstrap (starting node)`),
       timeout,
       onTimeout: () => {
         throw new ConnectError(`ssh ${conn.label}: the remote shell did not start node within ${timeout} ms (bootstrap)${stderrTail(transport)}`);

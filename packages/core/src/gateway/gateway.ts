@@ -1,6 +1,6 @@
 import type { Channel } from '../channel/channel.js';
 import { makeFileFor, outputReadable } from '../channel/streams.js';
-import { BootstrapError, type GatewayCloseInfo, ProtocolError, SourceError } from '../errors.js';
+import { abortError, BootstrapError, type GatewayCloseInfo, ProtocolError, SourceError } from '../errors.js';
 import type { ExecRequest } from '../exec/executor.js';
 import { execRequest } from '../exec/remote-source.js';
 import type { Transport, TransportExit } from '../spec/transport-types.js';
@@ -67,6 +67,7 @@ export class Gateway extends BaseGateway {
   _master: Gateway | undefined;
   #killedOnExit = false;
   #killed = false;
+  #askedExit = false;
   #unconfirmed = false;
   #killPromise: Promise<void> | null = null;
   #exitTimeout = 0;
@@ -103,6 +104,7 @@ export class Gateway extends BaseGateway {
       });
       const hello = await deadline(answered, {
         signal: options?.signal,
+        toError: (s) => abortError(s, `makeGateway(${JSON.stringify(String(this.spec))})`),
         timeout,
         onTimeout: () => {
           throw new BootstrapError(
@@ -246,27 +248,33 @@ export class Gateway extends BaseGateway {
     if (this.#exitPromise) return this.#exitPromise;
     const timeout = options?.timeout ?? 5000;
     this.#exitTimeout = timeout;
-    this._hold(1); // released never: an exited gateway has nothing left to keep alive
+    this.#askExit();
     this.#exitPromise = (async () => {
-      if (!this.isDown) {
-        this.#exiting = true;
-        this._writeFrame(FrameType.TERMINATE, 0, 0, [], 0);
-        this._flushNow();
-        this.transport.end();
-        this._markDown({ reason: 'exit() was called on the gateway' });
-      }
       const timedOut = await withTimeout(
-        this.transport.closed.then(() => false),
+        this.closed.then(() => false),
         timeout,
         () => true,
       );
       if (timedOut) {
         this.#killedOnExit = true;
-        await this.transport.kill();
+        await this.kill(); // bounded: settles even if the transport cannot confirm
       }
       await this.closed;
     })();
     return this.#exitPromise;
+  }
+
+  /** Asks the remote side to finish (TERMINATE, end of input); the gateway is down from here on. */
+  #askExit(): void {
+    if (this.#askedExit) return;
+    this.#askedExit = true;
+    this._hold(1); // released never: an exited gateway has nothing left to keep alive
+    if (this.isDown) return;
+    this.#exiting = true;
+    this._writeFrame(FrameType.TERMINATE, 0, 0, [], 0);
+    this._flushNow();
+    this.transport.end();
+    this._markDown({ reason: 'exit() was called on the gateway' });
   }
 
   /** @internal synchronous last resort at process exit: SIGKILL without waiting. */
@@ -281,8 +289,7 @@ export class Gateway extends BaseGateway {
    * kills nothing: the caller decides (Group.terminate kills what is left all at once).
    */
   _exitPolitely(ms: number): Promise<boolean> {
-    // exit()'s own kill comes far later than the caller's; its timer ends when the remote does.
-    void this.exit({ timeout: 0x7fffffff });
+    this.#askExit();
     return withTimeout(
       this.closed.then(() => !this.#killed),
       ms,

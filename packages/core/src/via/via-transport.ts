@@ -1,5 +1,5 @@
 import type { Channel } from '../channel/channel.js';
-import { ConnectError, type GatewayCloseInfo, RemoteError } from '../errors.js';
+import { abortError, ConnectError, type GatewayCloseInfo, RemoteError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Transport, TransportExit } from '../spec/transport-types.js';
 import { raceSignal, withTimeout } from '../util/deadline.js';
@@ -135,7 +135,7 @@ class ViaTransport implements Transport {
 
   /** @internal resolves once the relay started the process. */
   async _spawned(signal?: AbortSignal): Promise<void> {
-    return raceSignal(this.#spawnedPromise, signal);
+    return raceSignal(this.#spawnedPromise, signal, (s) => abortError(s, `starting ${this.#what} via ${this.#master.id}`));
   }
 
   #onControl(message: unknown): void {

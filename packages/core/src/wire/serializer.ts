@@ -108,9 +108,7 @@ function utf8Text(s: string): Uint8Array {
   if (s.length * 3 > MAX_UTF8_DECODE) {
     const n = NodeBufferFull ? NodeBufferFull.byteLength(s, 'utf8') : enc.encode(s).length;
     if (n > MAX_UTF8_DECODE) {
-      throw new DumpError(
-        `cannot serialize value: its JSON text is ${n} bytes of UTF-8, over the ${MAX_UTF8_DECODE} bytes (512 MiB) a receiver can decode into one string; send large text as a Uint8Array (Buffer.from(text)) or in pieces`,
-      );
+      throw new DumpError(`cannot serialize value: ${n} bytes of JSON text, over the ${MAX_UTF8_DECODE} bytes (512 MiB) a receiver can decode; send big text as bytes`);
     }
   }
   return utf8(s);
@@ -374,8 +372,7 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
       if (Object.getPrototypeOf(v) !== Array.prototype) throw classError(v, pathOf());
       for (let i = 0; i < v.length; i++) {
         if (!(i in v)) {
-          const path = `${pathOf()}[${i}]`;
-          throw new DumpError(`cannot serialize the hole at ${path} (a sparse array): it would arrive as undefined; fill it (Array.from(arr)) first`, path);
+          throw refuse('an array hole', `${pathOf()}[${i}]`, 'it would arrive as undefined; fill it first');
         }
         child(0, i, v[i], depth + 1);
       }
@@ -417,11 +414,7 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
       const e = v as Error & { cause?: unknown; code?: unknown };
       if (typeof e.cause === 'object' && e.cause !== null && seen.has(e.cause)) {
         // superjson keeps no references through an Error's cause: it would arrive as null.
-        const path = `${pathOf()}.cause`;
-        throw new DumpError(
-          `cannot serialize ${path}: it refers to an object already in the value (an error that is its own cause?); a cause must be a tree`,
-          path,
-        );
+        throw refuse('a cause already in the value', `${pathOf()}.cause`, 'an Error cannot be its own cause');
       }
       if (e.cause !== undefined) child(2, '.cause', e.cause, depth + 1);
       if (e.code !== undefined) child(2, '.code', e.code, depth + 1);
@@ -429,17 +422,12 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
     }
     if (v instanceof Date) {
       if (Number.isNaN(v.getTime())) {
-        const path = pathOf();
-        throw new DumpError(`cannot serialize the invalid Date at ${path} (its time is NaN): it would arrive as null; send null or a valid Date`, path);
+        throw refuse('an invalid Date', pathOf(), 'send null or a valid Date');
       }
       return;
     }
     if (v instanceof DataView) {
-      const path = pathOf();
-      throw new DumpError(
-        `cannot serialize the DataView at ${path}: it would arrive as {}; send its bytes (new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength))`,
-        path,
-      );
+      throw refuse('a DataView', pathOf(), 'send a Uint8Array of its bytes');
     }
     if (v instanceof RegExp || ArrayBuffer.isView(v) || v instanceof URL) return;
     throw classError(v, pathOf());
@@ -454,6 +442,11 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
     throw new DumpError(`cannot serialize the value at ${path}: reading it threw ${why}`, path);
   }
   return plain;
+}
+
+/** What would arrive changed is refused (issue 21): `what` at `path`, and what to do. */
+function refuse(what: string, path: string, fix: string): DumpError {
+  return new DumpError(`cannot serialize ${what} at ${path}: ${fix}`, path);
 }
 
 function classError(v: object, path: string): DumpError {
