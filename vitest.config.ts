@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const projects = ['core', 'bootstrap', 'transport-popen', 'transport-ssh', 'transport-socket'];
+const projects = ['core', 'bootstrap', 'transport-popen', 'transport-ssh', 'transport-socket', 'rsync'];
 const sourceCondition = { conditions: ['@tsnet/source'] };
 
 export default defineConfig({

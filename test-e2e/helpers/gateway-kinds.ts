@@ -2,7 +2,8 @@
 // default group; `via` kinds first open the master(s) they go through, the ssh kind a loopback
 // sshd (helpers/sshd.ts), the socket kind a real standalone server (transport-socket's helper).
 // Where a transport differs on purpose, the kind says so (and why) instead of the suite branching
-// on its name.
+// on its name. Runtime kinds start Bun, Deno or another Node, over popen or ssh (runtimeKind).
+import { execFileSync } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { type Gateway, makeGateway } from '@tsnet/core';
 import { type RunningServer, startServer, tempDir, writeToken } from '../../packages/transport-socket/test/helpers/server.js';
@@ -31,6 +32,81 @@ export interface GatewayKind {
    * remote process is gone, because another process does the killing; says why.
    */
   readonly killedAfterClose?: string;
+  /** The runtime the remote must be; default: this process's Node. */
+  readonly runtime?: RuntimeExpectation;
+}
+
+/** What a kind's remote runtime reports, and the spec keys that choose it. */
+export interface RuntimeExpectation {
+  name: 'node' | 'bun' | 'deno';
+  executable: string;
+  /** The key of process.versions that names the runtime's version, and that version. */
+  versionKey: string;
+  version: string;
+  /** Spec keys that choose this runtime (`//runtime=bun//exe=…`). */
+  keys: string;
+  /** Spec keys naming a missing executable of it, and what the error says. */
+  missing: { keys: string; error: RegExp };
+}
+
+/** This process's Node, as the default kinds start it. */
+export function localNode(kind: GatewayKind): RuntimeExpectation {
+  return {
+    name: 'node',
+    executable: process.execPath,
+    versionKey: 'node',
+    version: process.versions.node,
+    keys: `//node=${process.execPath}`,
+    missing: { keys: '//node=/nonexistent/node', error: kind.badNode },
+  };
+}
+
+/** The version `exe --version` prints: `v18.20.8`, `1.4.5`, `deno 2.9.6 (…)`. */
+function versionOf(exe: string): string {
+  const out = execFileSync(exe, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+  return /(\d+\.\d+\.\d+)/.exec(out)![1]!;
+}
+
+/**
+ * A kind whose remote is `runtime` at `exe`, over popen or over ssh to a real sshd on 127.0.0.1
+ * (started by the first setup of the describe block, stopped by its last teardown, so that suites
+ * in one block share it). Over ssh its gateways start in this process's working directory (chdir=),
+ * so that they find this checkout's packages as popen's do.
+ */
+export function runtimeKind(runtime: 'node' | 'bun' | 'deno', exe: string, transport: 'popen' | 'ssh'): GatewayKind {
+  let sshd: Sshd | undefined;
+  let starting: Promise<Sshd> | undefined;
+  let users = 0;
+  const version = versionOf(exe);
+  const keys = runtime === 'node' ? `//node=${exe}` : `//runtime=${runtime}//exe=${exe}`;
+  const missingKeys = runtime === 'node' ? '//node=/nonexistent/node' : `//runtime=${runtime}//exe=/nonexistent/${runtime}`;
+  const which = runtime === 'node' ? 'node=' : 'exe=';
+  const missingError =
+    transport === 'popen' ? new RegExp(`cannot start the remote runtime.*${which}`) : new RegExp(`^${runtime} not found on tsnet-test: .*${which}`);
+  // A spec without runtime keys of its own gets this kind's.
+  const withKeys = (extra: string) => (/\/\/(node|runtime|exe)=/.test(extra) ? extra : `${keys}${extra}`);
+  return {
+    name: `${runtime} ${version} over ${transport}`,
+    runtime: { name: runtime, executable: exe, versionKey: runtime, version, keys, missing: { keys: missingKeys, error: missingError } },
+    async setup() {
+      users++;
+      if (transport === 'ssh') sshd ??= await (starting ??= startSshd());
+    },
+    async teardown() {
+      if (--users > 0) return;
+      await sshd?.stop();
+      sshd = undefined;
+      starting = undefined;
+    },
+    spec: (extra = '') =>
+      transport === 'popen'
+        ? `popen${withKeys(extra)}`
+        : `ssh=${sshd!.alias}//ssh-config=${sshd!.sshConfig}${/\/\/chdir=/.test(extra) ? '' : `//chdir=${process.cwd()}`}${withKeys(extra)}`,
+    // over ssh the runtime is exec'd by the session's shell: its parent is the session's sshd process
+    parentPids: async () => (transport === 'popen' ? [process.pid] : descendants(sshd!.pid).filter((pid) => processName(pid) === 'sshd')),
+    cwd: process.cwd(),
+    badNode: missingError,
+  };
 }
 
 const LOCAL_BAD_NODE = /cannot start the remote runtime.*node=/;

@@ -14,6 +14,8 @@ export interface BootConfig {
   killGroup?: boolean;
   /** Local pid for the parent-death watchdog (0: watch nothing). */
   watchPpid?: boolean;
+  /** The runtime the spec asked for (`runtime=`): another one refuses the handshake, naming its executable. */
+  runtime?: 'node' | 'bun' | 'deno';
   /** Set by the first stage, not sent: the bytes read after the bundle (the first frames). */
   rest?: Uint8Array;
   /** Set by the first stage, not sent: compiles remote code where import() works (see ExecutorScope). */

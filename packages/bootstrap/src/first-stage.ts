@@ -30,7 +30,8 @@ export const FIRST_STAGE = [
   "const s=b.subarray(i+1,i+1+n),E=process.env;let k,v,D;if(h[0]!=='TSNET1')x();",
   // the code cache: a private directory of ours, or none. Its file starts with the bundle it was
   // made from (length, bytes), checked against the hash before it was written.
-  "if(E.TSNET_CODE_CACHE!=='0')try{D=(E.XDG_CACHE_HOME||(E.HOME||require('os').homedir())+'/.cache')+'/tsnet';",
+  // (Node only: Bun's JavaScriptCore makes no V8 cache, and Bun and Deno report a Node version of theirs)
+  "if(E.TSNET_CODE_CACHE!=='0'&&!process.versions.bun&&!process.versions.deno)try{D=(E.XDG_CACHE_HOME||(E.HOME||require('os').homedir())+'/.cache')+'/tsnet';",
   'let t=F.lstatSync(D,{throwIfNoEntry:false});if(!t){F.mkdirSync(D,{recursive:true,mode:448});t=F.lstatSync(D)}',
   "if(t.isDirectory()&&t.uid===process.getuid()&&!(t.mode&18)){k=D+'/'+h[2]+'-'+process.version+'-'+process.arch+'.v8';",
   'try{const c=F.readFileSync(k);if(c.readUInt32LE(0)===n&&s.equals(c.subarray(4,4+n)))v=c.subarray(4+n)}catch(x){}}}catch(x){}',

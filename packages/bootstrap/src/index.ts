@@ -8,6 +8,15 @@ export type { BootConfig } from './boot-config.js';
 export { bundleHash, FIRST_STAGE, SERVER_PART_MARKER } from './first-stage.js';
 export { encodeTrailer, FrameScanner } from './frame-scanner.js';
 export { LineError, LineReader } from './line-reader.js';
+export {
+  defaultExe,
+  firstStageArgs,
+  RUNTIMES,
+  type RuntimeKeys,
+  type RuntimeLaunch,
+  type RuntimeName,
+  runtimeLaunch,
+} from './runtime-launch.js';
 /** The socket server's handshake and stream helpers, shared with @tsnet/transport-socket. */
 export * as socketProtocol from './socket-protocol.js';
 

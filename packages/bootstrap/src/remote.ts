@@ -24,10 +24,13 @@ import {
   WorkerGateway,
 } from '@tsnet/core/worker';
 import type { BootConfig } from './boot-config.js';
+import { runtimeSink, runtimeStdin } from './runtime-wire.js';
 
 declare const __tsnetBoot: BootConfig | undefined;
 
 const started = Date.now();
+/** Bun and Deno set a `process.versions.node` too; their globals tell them apart. */
+const runtime = 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node';
 
 /** One direction of the wire: a RawPipe (no node:net, no node:stream) or a net.Socket behind the same shape. */
 type WireIn = Pick<RawPipe, 'read'>;
@@ -130,7 +133,7 @@ function serveWorker(config: BootConfig): void {
     const write = stdout.write;
     wireOut = socketOut(stdout, (b) => write.call(stdout, b));
   } else {
-    const raw = openRawPipe(config.wireFd);
+    const raw = openRawPipe(config.wireFd) ?? runtimeSink(config.wireFd);
     if (raw) wireOut = raw;
     else {
       const { Socket } = builtin<typeof net>('node:net');
@@ -166,9 +169,14 @@ function serveWorker(config: BootConfig): void {
       arch: process.arch,
       hostname: hostname(),
       executable: process.execPath,
-      runtime: 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node',
+      runtime,
       versions: { ...process.versions },
     }),
+    refuse: () =>
+      config.runtime === undefined || config.runtime === runtime
+        ? undefined
+        : `runtime=${config.runtime} was asked for, but ${JSON.stringify(process.execPath)} is ${runtime} ` +
+          `${(process.versions as Record<string, string | undefined>)[runtime] ?? process.version}: point exe= at a ${config.runtime} executable`,
     memory: () => process.memoryUsage(),
     uptime: () => (Date.now() - started) / 1000,
     globals: () => Object.getOwnPropertyNames(globalThis),
@@ -177,6 +185,9 @@ function serveWorker(config: BootConfig): void {
 
   if (config.wireFd === 1 || config.output === 'frames') redirectOutput(gateway, config.output);
   if (config.stdoutFd !== undefined) forwardStdoutPipe(gateway, config.stdoutFd);
+  // Bun's and Deno's console writes fd 1 natively, past process.stdout.write: where output goes into
+  // frames (ssh, the socket server's children) or fd 1 is the wire, it must use the redirected streams.
+  if ((config.wireFd === 1 || config.output === 'frames') && runtime !== 'node') redirectConsole();
 
   const crash = (error: unknown): void => {
     try {
@@ -213,7 +224,7 @@ function serveWorker(config: BootConfig): void {
  */
 function wireIn(config: BootConfig): WireIn {
   if (config.rest === undefined) return socketIn(process.stdin);
-  let input: WireIn | undefined = openRawPipe(0);
+  let input: WireIn | undefined = openRawPipe(0) ?? runtimeStdin();
   if (!input) {
     try {
       const { Socket } = builtin<typeof net>('node:net');
@@ -267,6 +278,13 @@ function redirectOutput(gateway: WorkerGateway, mode: 'fd' | 'frames'): void {
   if (mode === 'frames') process.stderr.write = toStream('stderr') as typeof process.stderr.write;
 }
 
+/** A console whose output goes through process.stdout/stderr.write (as Node's does), for Bun and Deno. */
+function redirectConsole(): void {
+  const { Console } = builtin<typeof import('node:console')>('node:console');
+  // process.stdout/stderr.write were replaced (redirectOutput); a Console calls them through the streams
+  globalThis.console = new Console({ stdout: process.stdout, stderr: process.stderr });
+}
+
 /**
  * When the local process dies without closing our stdin (SIGKILL while we are busy), a thread of
  * our own notices the parent change and ends us (and our process group for popen). It starts
@@ -287,6 +305,7 @@ function startWatchdog(killGroup: boolean): () => void {
         `const {workerData:d}=require('worker_threads');setInterval(()=>{if(process.ppid!==d.ppid){try{if(d.group)process.kill(-d.pid,'SIGKILL')}catch{}process.kill(d.pid,'SIGKILL')}},200)`,
         { eval: true, workerData: { ppid, pid: process.pid, group: killGroup }, stdout: false, stderr: false },
       );
+      w.on('error', () => {}); // a runtime whose workers lack something: stdin EOF still ends us
       w.unref();
     } catch {
       // no worker threads on this runtime: stdin EOF still ends us

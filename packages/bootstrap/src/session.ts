@@ -2,8 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { encodeFrame, FrameType, killGroup, STDIO_GRACE_MS } from '@tsnet/core/worker';
 import type { BootConfig } from './boot-config.js';
-import { FIRST_STAGE, HEADER_MAGIC } from './first-stage.js';
+import { HEADER_MAGIC } from './first-stage.js';
 import { encodeTrailer, FrameScanner } from './frame-scanner.js';
+import { firstStageArgs } from './runtime-launch.js';
 
 /** What every child is told, whatever the client's header said: the server relies on fd 3 and the group. */
 const CHILD_CONFIG: BootConfig = { wireFd: 3, output: 'frames', killGroup: true, watchPpid: true };
@@ -18,9 +19,12 @@ const OUTPUT_PIECE = 64 * 1024;
 /** Past this many bytes of OUTPUT frames waiting for a frame boundary, the child's stdout/stderr pause. */
 const OUTPUT_QUEUE_MAX = 1 << 20;
 
-/** A fresh `node -e <first stage>` in its own process group, waiting for the bootstrap on stdin. */
+/** The runtime the server runs on (Bun and Deno report a Node version too); its children run on it as well. */
+const SELF = 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node';
+
+/** A fresh `node -e <first stage>` (or the server's own runtime's equivalent) in its own process group, waiting for the bootstrap on stdin. */
 export function spawnChild(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['-e', FIRST_STAGE], {
+  return spawn(process.execPath, firstStageArgs(SELF), {
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     detached: true,
     env,

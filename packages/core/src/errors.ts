@@ -22,7 +22,9 @@ export type ErrorCode =
   | 'TSNET_ERR_DUMP'
   | 'TSNET_ERR_LOAD'
   | 'TSNET_ERR_CALLBACK_SET'
-  | 'TSNET_ERR_GROUP';
+  | 'TSNET_ERR_GROUP'
+  | 'TSNET_ERR_RSYNC'
+  | 'TSNET_ERR_UNSAFE_PATH';
 
 const brand = Symbol.for('tsnet.error');
 

@@ -11,7 +11,7 @@ export type { ExecRequest } from './exec/executor.js';
 export { execute } from './exec/executor.js';
 export { WorkerGateway } from './gateway/worker-gateway.js';
 export { builtin } from './io/builtin.js';
-export { type DirectReadHooks, directRead } from './io/direct-read.js';
+export { type DirectReadHooks, directRead, nextReadBuffer, READ_SIZE } from './io/direct-read.js';
 export { openRawPipe, type RawPipe, rawPipeOf } from './io/raw-pipe.js';
 export type { Transport, TransportExit } from './spec/transport-types.js';
 export { withTimeout } from './util/deadline.js';

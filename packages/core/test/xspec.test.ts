@@ -35,9 +35,20 @@ describe('XSpec', () => {
     ['popen//nice=abc', /nice must be an integer/],
     ['popen//env:=1', /env:NAME=value/],
     ['popen//id', /id needs a value/],
+    ['popen//runtime=perl', /runtime must be one of node, bun, deno, got "perl"/],
+    ['popen//runtime', /runtime needs a value/],
+    ['popen//exe', /exe needs a value/],
+    ['popen//runtime=bun//node=/usr/bin/node', /node=PATH is shorthand for runtime=node\/\/exe=PATH/],
+    ['popen//node=/usr/bin/node//exe=/usr/bin/node', /give either node= or runtime=\/exe=, not both/],
   ])('%j is refused', (text, message) => {
     expect(() => new XSpec(text)).toThrow(SpecError);
     expect(() => new XSpec(text)).toThrow(message);
+  });
+
+  test('runtime= and exe= are option keys, not a type', () => {
+    const s = new XSpec('runtime=bun//exe=/opt/bun//popen');
+    expect([s.type, s.runtime, s.exe]).toEqual(['popen', 'bun', '/opt/bun']);
+    expect(new XSpec('popen//runtime=node//node=/usr/bin/node').node).toBe('/usr/bin/node');
   });
 
   test('an unknown first key is taken as the type, for the transport lookup to name its package', () => {

@@ -4,8 +4,9 @@ import type { Socket } from 'node:net';
 import { getPriority, setPriority } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
-import { FIRST_STAGE, preamble } from '@tsnet/bootstrap';
+import { defaultExe, firstStageArgs, preamble, type RuntimeLaunch, runtimeLaunch } from '@tsnet/bootstrap';
 import {
+  BootstrapError,
   ConnectError,
   type ConnectOptions,
   connectVia,
@@ -25,6 +26,8 @@ export interface PopenCommand {
   args: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** The runtime the spec asks for (runtime=, exe=, node=). */
+  launch: RuntimeLaunch;
 }
 
 /**
@@ -51,16 +54,26 @@ function makeDirectory(path: string): void {
   }
 }
 
-/** argv for a popen gateway: `node [flags] -e <first stage>` (execnet's popen_args). */
+/**
+ * This process's Node, when it is one: the default executable of runtime=node. Under Bun or Deno
+ * (the local side may run there), `process.execPath` is that runtime, so `node` on PATH is used.
+ */
+function localNode(): string {
+  const v = process.versions as Record<string, string | undefined>;
+  return v.bun || v.deno ? 'node' : process.execPath;
+}
+
+/** argv for a popen gateway: `node [flags] -e <first stage>` or the runtime's equivalent (execnet's popen_args). */
 export function popenCommand(options: ConnectOptions): PopenCommand {
   const { spec } = options;
-  const nodeSpec = spec.getString('node');
-  const [command, ...flags] = nodeSpec ? nodeSpec.trim().split(/\s+/) : [process.execPath];
+  const launch = runtimeLaunch(spec);
+  const command = launch.exe ?? (launch.runtime === 'node' ? localNode() : defaultExe(launch.runtime));
   const chdir = spec.getString('chdir');
   const cwd = chdir ? resolvePath(chdir) : process.cwd();
   return {
-    command: command ?? process.execPath,
-    args: [...flags, '-e', FIRST_STAGE],
+    launch,
+    command,
+    args: firstStageArgs(launch.runtime, launch.flags),
     cwd,
     // spawn() copies the environment anyway: one copy fewer when the spec adds nothing
     env: Object.keys(spec.env).length === 0 ? process.env : { ...process.env, ...spec.env },
@@ -99,12 +112,12 @@ export const popen: TransportProvider = {
     const guarded = lifeline ? lifeline.guard(child.pid!) : Promise.resolve(false);
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
+        const message = `popen: cannot start the remote runtime ${JSON.stringify(cmd.command)}: ${error.message}. `;
+        // a missing or unusable executable is a BootstrapError (api-contract, Runtimes); the rest cannot connect
         reject(
-          new ConnectError(
-            `popen: cannot start the remote runtime ${JSON.stringify(cmd.command)}: ${error.message}. ` +
-              (error.code === 'ENOENT' ? 'Is Node installed at that path? Pass node=/path/to/node in the spec.' : ''),
-            { cause: error },
-          ),
+          error.code === 'ENOENT' || error.code === 'EACCES'
+            ? new BootstrapError(message + missingHint(cmd.launch), { cause: error })
+            : new ConnectError(message, { cause: error }),
         );
       };
       child.once('error', onError);
@@ -123,9 +136,9 @@ export const popen: TransportProvider = {
         throw new ConnectError(`popen: cannot apply nice=${nice}: ${(error as Error).message}`, { cause: error });
       }
     }
-    const transport = new PopenTransport(child, (await guarded) ? lifeline : undefined);
+    const transport = new PopenTransport(child, (await guarded) ? lifeline : undefined, { name: cmd.launch.runtime, exe: cmd.command });
     // Without a lifeline the remote runs a watchdog thread of its own instead (about 6 ms of its startup).
-    transport.write(preamble({ wireFd: 3, output: 'fd', killGroup: true, watchPpid: !transport.hasLifeline }));
+    transport.write(preamble({ wireFd: 3, output: 'fd', killGroup: true, watchPpid: !transport.hasLifeline, runtime: cmd.launch.runtime }));
     return transport;
   },
 };
@@ -137,8 +150,9 @@ export const popen: TransportProvider = {
  */
 async function connectPopenVia(options: ConnectOptions): Promise<Transport> {
   const { spec, via } = options;
-  const nodeSpec = spec.getString('node');
-  const [command, ...flags] = nodeSpec ? nodeSpec.trim().split(/\s+/) : [];
+  const launch = runtimeLaunch(spec);
+  // runtime=node without exe: the master's own Node (its process.execPath), as the master decides
+  const command = launch.exe ?? (launch.runtime === 'node' ? undefined : defaultExe(launch.runtime));
   const chdir = spec.getString('chdir');
   const nice = spec.getString('nice');
   let transport: Transport;
@@ -146,7 +160,7 @@ async function connectPopenVia(options: ConnectOptions): Promise<Transport> {
     transport = await connectVia(via!, {
       what: 'popen',
       ...(command ? { command } : {}),
-      args: [...flags, '-e', FIRST_STAGE],
+      args: firstStageArgs(launch.runtime, launch.flags),
       ...(chdir ? { chdir } : {}),
       env: spec.env,
       ...(nice !== undefined ? { nice: Number(nice) } : {}),
@@ -156,20 +170,29 @@ async function connectPopenVia(options: ConnectOptions): Promise<Transport> {
   } catch (error) {
     const cause = (error as { cause?: { remoteCode?: unknown; remoteMessage?: unknown } }).cause;
     if (cause?.remoteCode === 'ENOENT') {
-      throw new ConnectError(
+      throw new BootstrapError(
         `popen via ${via!.id}: cannot start the remote runtime ${JSON.stringify(command ?? 'node')} on the host of ${via!.id} ` +
-          `(${String(cause.remoteMessage)}). Is Node installed at that path there? Pass node=/path/to/node in the spec.`,
+          `(${String(cause.remoteMessage)}). ${missingHint(launch)}`,
         { cause },
       );
     }
     throw error;
   }
-  transport.write(preamble({ wireFd: 3, output: 'fd', killGroup: true, watchPpid: true }));
+  transport.write(preamble({ wireFd: 3, output: 'fd', killGroup: true, watchPpid: true, runtime: launch.runtime }));
   return transport;
+}
+
+/** What to do when the executable is missing. */
+function missingHint(launch: RuntimeLaunch): string {
+  if (launch.runtime === 'node') return 'Is Node installed at that path? Pass node=/path/to/node in the spec.';
+  const name = launch.runtime === 'bun' ? 'Bun' : 'Deno';
+  return `Is ${name} installed at that path (or on PATH)? Pass runtime=${launch.runtime}//exe=/path/to/${launch.runtime} in the spec.`;
 }
 
 export class PopenTransport implements Transport {
   readonly label: string;
+  /** The runtime this transport started and the executable it ran (see Transport.runtime). */
+  readonly runtime: { name: string; exe: string } | undefined;
   readonly pid: number;
   readonly closed: Promise<TransportExit>;
   readonly #child: ChildProcess;
@@ -185,7 +208,8 @@ export class PopenTransport implements Transport {
   #landed: ((n: number) => void) | undefined;
 
   /** `lifeline`: guards the runtime's process group if we die (see Lifeline). */
-  constructor(child: ChildProcess, lifeline?: Lifeline) {
+  constructor(child: ChildProcess, lifeline?: Lifeline, runtime?: { name: string; exe: string }) {
+    this.runtime = runtime;
     this.#child = child;
     this.#lifeline = lifeline;
     this.pid = child.pid!;

@@ -23,7 +23,7 @@ export interface SocketTarget {
 }
 
 /** Keys a popen or ssh spec takes that a socket gateway cannot honour: the server decides. */
-const NOT_HERE = ['chdir', 'node', 'nice', 'via'];
+const NOT_HERE = ['chdir', 'node', 'runtime', 'exe', 'nice', 'via'];
 
 export function parseSocketSpec(spec: XSpec): SocketTarget {
   const text = String(spec);

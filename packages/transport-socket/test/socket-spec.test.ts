@@ -42,7 +42,7 @@ test('a token in the spec, conflicting keys and keys the server decides are refu
   expect(() => parse('socket=h:1//tls-fingerprint=AB')).toThrow(/SHA-256 fingerprint/);
   expect(() => parse(`socket=h:1//tls-fingerprint=${'AB:'.repeat(31)}AB`)).toThrow(/need \/\/tls/);
   expect(() => parse(`socket=h:1//tls//tls-fingerprint=${'AB:'.repeat(31)}AB//tls-ca=/c`)).toThrow(/not both/);
-  for (const key of ['chdir=/tmp', 'node=/usr/bin/node', 'nice=5', 'env:A=b']) {
+  for (const key of ['chdir=/tmp', 'node=/usr/bin/node', 'runtime=bun', 'exe=/usr/bin/bun', 'nice=5', 'env:A=b']) {
     expect(() => parse(`socket=h:1//${key}`), key).toThrow(/not supported on socket gateways/);
   }
   expect(() => parse('socket=h:1//via=gw0')).toThrow(/via= is not supported/);

@@ -5,10 +5,12 @@
  * ~/.local/bin…), which in turn execs `/bin/sh` with the POSIX script below. The script goes to
  * chdir=, exports env:, checks that node exists (exit 127 with a `tsnet:` line otherwise), prints
  * the ready marker with its pid (which stays the runtime's pid: every step execs) and execs
- * `[nice -n N] node -e <first stage>` with the channel's stdout as its fd 3 (the wire) and its stderr
- * as fd 1 (or, where it can make one, a FIFO read back as stdout). The bootstrap itself then arrives on stdin.
+ * `[nice -n N] node -e <first stage>` (or bun's or deno's equivalent, see firstStageArgs in
+ * @tsnet/bootstrap) with the channel's stdout as its fd 3 (the wire) and, as fd 1, a FIFO it holds
+ * open on fd 4 and reads back as remote stdout (stderr where no FIFO can be made). The bootstrap
+ * itself then arrives on stdin.
  */
-import { FIRST_STAGE } from '@tsnet/bootstrap';
+import { firstStageArgs, type RuntimeName } from '@tsnet/bootstrap';
 import { SpecError } from '@tsnet/core/transport';
 
 /** Exit codes the script uses before node runs (node itself never gets that far with these). */
@@ -18,8 +20,10 @@ export const EXIT_CHDIR_FAILED = 122;
 export const SCRIPT_TAG = 'tsnet:';
 
 export interface RemoteCommandOptions {
-  /** `node=`: a program name looked up on PATH, or a path; may carry flags after a space. */
+  /** `node=` or `exe=`: a program name looked up on PATH, or a path; `node=` may carry flags after a space. */
   node?: string | undefined;
+  /** `runtime=`: how the executable is started (default node). */
+  runtime?: RuntimeName | undefined;
   chdir?: string | undefined;
   env?: Record<string, string>;
   nice?: string | undefined;
@@ -54,36 +58,36 @@ export function remoteScript(o: RemoteCommandOptions): string {
     }
     lines.push(`${name}=${shq(value)}; export ${name}`);
   }
-  const words = (o.node ?? 'node').trim().split(/\s+/);
+  const runtime = o.runtime ?? 'node';
+  const words = (o.node ?? runtime).trim().split(/\s+/);
   const node = words[0]!;
-  const flags = words.slice(1).map(shq);
   lines.push(
     `n=${pathWord(node)}`,
-    `command -v "$n" >/dev/null 2>&1 || { echo "${SCRIPT_TAG} node not found: \\"$n\\" is not on PATH ($PATH) or not executable" >&2; exit ${EXIT_NODE_NOT_FOUND}; }`,
+    `command -v "$n" >/dev/null 2>&1 || { echo "${SCRIPT_TAG} ${runtime} not found: \\"$n\\" is not on PATH ($PATH) or not executable" >&2; exit ${EXIT_NODE_NOT_FOUND}; }`,
     `printf '%s %s\\n' ${shq(o.marker)} "$$"`,
   );
   const nice = o.nice !== undefined ? `nice -n ${Number(o.nice)} ` : '';
   // The wire moves to fd 3: a raw write to fd 1 by remote code, a library or a child with stdio
-  // 'inherit' must never land between two frames. fd 1 becomes a FIFO that node holds open on
-  // fd 4 (read back and sent as remote stdout, BootConfig.stdoutFd); where no FIFO can be made,
+  // 'inherit' must never land between two frames. fd 1 becomes a FIFO that the runtime holds open
+  // on fd 4 (read back and sent as remote stdout, BootConfig.stdoutFd); where no FIFO can be made,
   // fd 1 is stderr.
   lines.push(
     `o=2; f="\${TMPDIR:-/tmp}/tsnet-stdout-$$"`,
     `if mkfifo -m 600 "$f" 2>/dev/null; then exec 4<>"$f"; rm -f "$f"; o=4; fi`,
-    `exec ${nice}"$n" ${flags.map((f) => `${f} `).join('')}-e ${shq(FIRST_STAGE)} 3>&1 1>&$o`,
+    `exec ${nice}"$n" ${firstStageArgs(runtime, words.slice(1)).map(shq).join(' ')} 3>&1 1>&$o`,
   );
   return lines.join('\n');
 }
 
 /** Whether the node word needs a PATH lookup (and so a login shell). */
-export function needsLoginShell(node: string | undefined): boolean {
-  const first = (node ?? 'node').trim().split(/\s+/)[0]!;
+export function needsLoginShell(node: string | undefined, runtime: RuntimeName = 'node'): boolean {
+  const first = (node ?? runtime).trim().split(/\s+/)[0]!;
   return !(first.startsWith('/') || first.startsWith('~/'));
 }
 
 export function remoteCommand(o: RemoteCommandOptions): string {
   const inner = `exec /bin/sh -c ${shq(remoteScript(o))}`;
-  return needsLoginShell(o.node) ? `exec "$SHELL" -l -c ${shq(inner)}` : inner;
+  return needsLoginShell(o.node, o.runtime) ? `exec "$SHELL" -l -c ${shq(inner)}` : inner;
 }
 
 /** Ends the runtime's process group (it leads one: sshd starts each session with setsid). */

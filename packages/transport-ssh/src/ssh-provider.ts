@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { preamble } from '@tsnet/bootstrap';
+import { preamble, type RuntimeName, runtimeLaunch } from '@tsnet/bootstrap';
 import {
   abortError,
   BootstrapError,
@@ -52,18 +52,25 @@ export interface SshOptions extends AuthOptions {
   debug?: (line: string) => void;
 }
 
-/** The remote host has no usable Node runtime. */
+/** The remote host has no usable Node runtime (or Bun, Deno: the spec's `runtime=`). */
 export class NodeNotFoundError extends BootstrapError {
   readonly host: string;
+  /** The executable looked for. */
   readonly node: string;
-  constructor(host: string, node: string, stderr: string) {
+  readonly runtime: RuntimeName;
+  constructor(host: string, node: string, stderr: string, runtime: RuntimeName = 'node') {
+    const how =
+      runtime === 'node'
+        ? `install Node ≥ ${MIN_NODE} there, or pass node=/path/to/node in the spec`
+        : `install ${runtime === 'bun' ? 'Bun' : 'Deno'} there, or pass exe=/path/to/${runtime} in the spec`;
     super(
-      `node not found on ${host}: install Node ≥ ${MIN_NODE} there, or pass node=/path/to/node in the spec ` +
+      `${runtime} not found on ${host}: ${how} ` +
         `(looked for "${node}"${node.includes('/') ? '' : ' on the PATH of a login shell'}).${formatStderrTail(stderr)}`,
       { stderr },
     );
     this.host = host;
     this.node = node;
+    this.runtime = runtime;
   }
 }
 keepErrorNames({ NodeNotFoundError });
@@ -195,10 +202,12 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   };
   options.signal?.throwIfAborted();
 
-  const node = spec.getString('node');
+  const launch = runtimeLaunch(spec);
+  const node = launch.exe === undefined ? undefined : [launch.exe, ...launch.flags].join(' ');
   const marker = `TSNET-READY-${randomBytes(8).toString('hex')}`;
   const command = remoteCommand({
     node,
+    runtime: launch.runtime,
     chdir: spec.getString('chdir'),
     env: spec.env,
     nice: spec.getString('nice'),
@@ -224,13 +233,13 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     }
   }
   const label = `ssh:${target.host}`;
-  const transport = new SshTransport(channel, conn, label, marker, o.receiveWindow);
+  const transport = new SshTransport(channel, conn, label, marker, o.receiveWindow, { name: launch.runtime, exe: launch.exe ?? launch.runtime });
   const owned = conn;
   void transport.closed.then(() => owned.release());
   // The bootstrap goes out at once; the shell reads none of it, node's first stage all of it.
   // Frames go out on fd 3 (the channel's stdout, see remote-command.ts); remote stdout and stderr
   // text travel as OUTPUT frames, so each keeps its name and none of it can break the wire.
-  channel.write(preamble({ wireFd: 3, output: 'frames', stdoutFd: 4, killGroup: true, watchPpid: true }));
+  channel.write(preamble({ wireFd: 3, output: 'frames', stdoutFd: 4, killGroup: true, watchPpid: true, runtime: launch.runtime }));
 
   const timeout = bound === undefined ? (o.startTimeout ?? 30_000) : Math.max(0, Math.min(o.startTimeout ?? 30_000, bound - (Date.now() - started)));
   try {
@@ -246,7 +255,7 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     const exit = transport.exitInfo;
     if (!exit) await transport.kill();
     else await transport.closed;
-    throw startFailure(error as Error, transport, conn, target.host, node ?? 'node');
+    throw startFailure(error as Error, transport, conn, target.host, launch.exe ?? launch.runtime, launch.runtime);
   }
   return transport;
 }
@@ -255,11 +264,11 @@ function stderrTail(t: SshTransport): string {
   return formatStderrTail(t.bufferedStderr, 20);
 }
 
-function startFailure(error: Error, t: SshTransport, conn: SshConnection, host: string, node: string): Error {
+function startFailure(error: Error, t: SshTransport, conn: SshConnection, host: string, node: string, runtime: RuntimeName): Error {
   const exit = t.exitInfo;
   const stderr = t.bufferedStderr;
-  if (exit?.code === EXIT_NODE_NOT_FOUND && (stderr.includes(`${SCRIPT_TAG} node not found`) || /not found/.test(stderr))) {
-    return new NodeNotFoundError(host, node, stderr);
+  if (exit?.code === EXIT_NODE_NOT_FOUND && (stderr.includes(`${SCRIPT_TAG} ${runtime} not found`) || /not found/.test(stderr))) {
+    return new NodeNotFoundError(host, node, stderr, runtime);
   }
   if (exit?.code === EXIT_CHDIR_FAILED && stderr.includes(SCRIPT_TAG)) {
     return new ConnectError(`ssh ${conn.label}: ${stderr.trim().split('\n').pop()!.replace(`${SCRIPT_TAG} `, '')}`);

@@ -27,6 +27,8 @@ interface ChannelInternals {
  */
 export class SshTransport implements Transport {
   readonly label: string;
+  /** The runtime started and its executable (for messages when it fails to boot). */
+  readonly runtime: { name: string; exe: string } | undefined;
   readonly closed: Promise<TransportExit>;
   /** Resolves with the remote pid once the start script printed its marker; rejects if it never does. */
   readonly ready: Promise<number>;
@@ -48,7 +50,15 @@ export class SshTransport implements Transport {
   #resolveClosed!: (exit: TransportExit) => void;
   #readyWaiter!: { resolve(pid: number): void; reject(e: Error): void };
 
-  constructor(channel: ssh2.ClientChannel, conn: SshConnection, label: string, marker: string, receiveWindow = RECEIVE_WINDOW) {
+  constructor(
+    channel: ssh2.ClientChannel,
+    conn: SshConnection,
+    label: string,
+    marker: string,
+    receiveWindow = RECEIVE_WINDOW,
+    runtime?: { name: string; exe: string },
+  ) {
+    this.runtime = runtime;
     this.#channel = channel;
     this.#conn = conn;
     this.label = label;

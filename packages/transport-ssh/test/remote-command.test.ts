@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIRST_STAGE } from '@tsnet/bootstrap';
+import { FIRST_STAGE, firstStageArgs } from '@tsnet/bootstrap';
 import { afterAll, expect, test } from 'vitest';
 import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand } from '../src/remote-command.js';
 
@@ -46,6 +46,19 @@ test('marker with the pid node will have, then node with the first stage; env an
     expect(stdout).toContain(`x=${value}\n`);
     expect(rest.filter((l) => l.startsWith('arg=')).slice(0, 3)).toEqual(['arg=--flag=1', 'arg=-e', `arg=${FIRST_STAGE.split('\n')[0]}`]);
   }
+});
+
+test('runtime=deno and runtime=bun: the executable gets its own argv (firstStageArgs), and its name in the not-found line', async () => {
+  for (const runtime of ['deno', 'bun'] as const) {
+    const { code, stdout } = await run(remoteCommand({ node: fake, runtime, marker: 'MARK', spec: 's' }));
+    expect(code).toBe(0);
+    const args = stdout.split('\n').filter((l) => l.startsWith('arg='));
+    expect(args.map((a) => a.slice(0, 40))).toEqual(firstStageArgs(runtime).map((a) => `arg=${a}`.slice(0, 40)));
+  }
+  expect(remoteCommand({ runtime: 'bun', marker: 'M', spec: 's' })).toMatch(/^exec "\$SHELL" -l -c /); // bun looked up on PATH
+  const { code, stderr } = await run(remoteCommand({ node: 'no-such-deno-xyz', runtime: 'deno', marker: 'MARK', spec: 's' }), '/bin/bash');
+  expect(code).toBe(EXIT_NODE_NOT_FOUND);
+  expect(stderr).toMatch(/^tsnet: deno not found: "no-such-deno-xyz" is not on PATH/m);
 });
 
 test('node looked up on PATH goes through a login shell; an absolute path does not', () => {

@@ -109,7 +109,9 @@ export class Gateway extends BaseGateway {
         onTimeout: () => {
           throw new BootstrapError(
             `gateway ${this.id} (${this.transport.label}): the remote runtime did not answer the handshake within ${timeout} ms${this.#output.tailText()}\n` +
-              'Check that the node binary works on the remote side, or raise connectTimeout.',
+              (this.#startedAs()
+                ? `${this.#startedAs()} Or raise connectTimeout.`
+                : 'Check that the node binary works on the remote side, or raise connectTimeout.'),
             { stderr: this.stderr },
           );
         },
@@ -128,6 +130,15 @@ export class Gateway extends BaseGateway {
     } finally {
       this.#helloWaiter = null;
     }
+  }
+
+  /** Which executable was started as which runtime, and what to check; '' when the transport does not say. */
+  #startedAs(): string {
+    const r = this.transport.runtime;
+    return r
+      ? `It was started as runtime=${r.name} with the executable ${JSON.stringify(r.exe)}: check that it is a working ${r.name} ` +
+          `executable (or point exe= at one).`
+      : '';
   }
 
   async #abandon(): Promise<void> {
@@ -229,10 +240,10 @@ export class Gateway extends BaseGateway {
     this.#closeInfo = info;
     const error = this._markDown(info, this.#exiting && !this.#crash ? '' : this.stderr);
     this.#helloWaiter?.reject(
-      new BootstrapError(`gateway ${this.id} (${this.transport.label}) died during bootstrap: ${info.reason}${this.#output.tailText()}`, {
-        cause: error,
-        stderr: this.stderr,
-      }),
+      new BootstrapError(
+        `gateway ${this.id} (${this.transport.label}) died during bootstrap: ${info.reason}${this.#output.tailText()}${this.#startedAs() ? `\n${this.#startedAs()}` : ''}`,
+        { cause: error, stderr: this.stderr },
+      ),
     );
     this.#reaped = true;
     this._onExit?.();

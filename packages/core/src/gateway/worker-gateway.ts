@@ -20,6 +20,8 @@ export interface WorkerHost {
   memory(): unknown;
   uptime(): number;
   globals(): string[];
+  /** A reason to refuse the handshake (this is not the runtime the local side asked for), or undefined. */
+  refuse?(): string | undefined;
   /** Ends the process (after the wire was flushed). */
   exit(code: number): void;
 }
@@ -52,6 +54,13 @@ export class WorkerGateway extends BaseGateway {
           this._writeJson(FrameType.HELLO, 0, 0, versionMismatchHello(hello.version));
           this._flushNow();
           setTimeout(() => this.#host.exit(ExitCode.VERSION), 50);
+          return;
+        }
+        const refusal = this.#host.refuse?.();
+        if (refusal !== undefined) {
+          this._writeJson(FrameType.HELLO, 0, 0, { version: PROTOCOL_VERSION, error: refusal });
+          this._flushNow();
+          setTimeout(() => this.#host.exit(ExitCode.WRONG_RUNTIME), 50);
           return;
         }
         // The local side sets the limits for both directions (window and maxFrame are its options).

@@ -28,9 +28,12 @@ export function nextReadBuffer(hooks: DirectReadHooks, own: Uint8Array): Uint8Ar
  * up to 256 KiB. A read goes into one reused buffer, or, while a large payload is being assembled,
  * straight into it (no copy at all). What `from` had buffered already is delivered first, on the
  * next tick. Returns undefined where the pipe cannot be taken over; the caller then reads `from` as
- * a stream. `from` keeps no handle: it is neither read nor closed through it again.
+ * a stream. `from` keeps no handle: it is neither read nor closed through it again. Node only: on
+ * Bun and Deno (whose sockets have other insides) it always returns undefined.
  */
 export function directRead(from: NodeJS.ReadableStream, hooks: DirectReadHooks): net.Socket | undefined {
+  const v = process.versions as Record<string, string | undefined>;
+  if (v.bun !== undefined || v.deno !== undefined) return undefined;
   const { Socket } = builtin<typeof net>('node:net');
   const old = from as HandleSocket;
   const handle = old._handle;

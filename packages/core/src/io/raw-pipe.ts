@@ -1,5 +1,5 @@
 import { fstatSync } from 'node:fs';
-import { getSystemErrorName } from 'node:util';
+import { builtin } from './builtin.js';
 import { type DirectReadHooks, nextReadBuffer, READ_SIZE } from './direct-read.js';
 
 /**
@@ -10,8 +10,9 @@ import { type DirectReadHooks, nextReadBuffer, READ_SIZE } from './direct-read.j
  *
  * The handle comes from `process.binding('pipe_wrap')`, whose shape Node 18 to 24 keep (net.js
  * drives it the same way). `openRawPipe` returns undefined wherever that is not so, or the fd is
- * not a pipe or socket, or `--pending-deprecation` would print a warning for process.binding(); the
- * caller then uses a net.Socket.
+ * not a pipe or socket, or `--pending-deprecation` would print a warning for process.binding(), or
+ * the runtime is Bun or Deno (Deno's process.binding() has a look-alike `pipe_wrap` with other
+ * semantics; Bun has none); the caller then uses a net.Socket or the runtime's own reader.
  *
  * Failure behaviour: a read error or EOF calls `onEnd` once (with the error, or none for EOF) and
  * reading stops. A failed write calls the `onError` handler once; later writes are dropped and
@@ -74,7 +75,7 @@ function bindings(): Bindings | undefined {
   cached = null;
   const p = process as unknown as { binding?: (name: string) => Record<string, unknown>; noDeprecation?: boolean };
   const pending = process.execArgv.includes('--pending-deprecation') || /--pending-deprecation/.test(process.env.NODE_OPTIONS ?? '');
-  if (typeof p.binding !== 'function' || (pending && !p.noDeprecation)) return undefined;
+  if (typeof p.binding !== 'function' || (pending && !p.noDeprecation) || notNode()) return undefined;
   try {
     const pipe = p.binding('pipe_wrap') as { Pipe?: unknown; constants?: { SOCKET?: unknown } };
     const stream = p.binding('stream_wrap') as Record<string, unknown>;
@@ -105,10 +106,17 @@ function bindings(): Bindings | undefined {
   return cached ?? undefined;
 }
 
+/** Bun and Deno carry a `process.versions.node` too: only these keys tell them apart. */
+function notNode(): boolean {
+  const v = process.versions as Record<string, string | undefined>;
+  return v.bun !== undefined || v.deno !== undefined;
+}
+
 function uvError(status: number, syscall: string, what: string): Error {
   let name: string;
   try {
-    name = getSystemErrorName(status);
+    // loaded here, when an error is named: node:util costs Bun about 14 ms of every start
+    name = builtin<typeof import('node:util')>('node:util').getSystemErrorName(status);
   } catch {
     name = `error ${status}`;
   }

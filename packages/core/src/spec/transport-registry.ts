@@ -8,8 +8,12 @@ import type { XSpec } from './xspec.js';
  * package adds one row here; a custom transport needs no row at all (registerTransport()).
  */
 export const KNOWN_TRANSPORTS: readonly { readonly package: string; readonly types: readonly string[]; readonly keys: readonly string[] }[] = [
-  { package: '@tsnet/transport-popen', types: ['popen'], keys: ['node', 'chdir', 'nice'] },
-  { package: '@tsnet/transport-ssh', types: ['ssh'], keys: ['node', 'chdir', 'nice', 'hostkey', 'identity', 'keepalive', 'compress', 'ssh-config'] },
+  { package: '@tsnet/transport-popen', types: ['popen'], keys: ['node', 'runtime', 'exe', 'chdir', 'nice'] },
+  {
+    package: '@tsnet/transport-ssh',
+    types: ['ssh'],
+    keys: ['node', 'runtime', 'exe', 'chdir', 'nice', 'hostkey', 'identity', 'keepalive', 'compress', 'ssh-config'],
+  },
   {
     package: '@tsnet/transport-socket',
     types: ['socket', 'ws'],

@@ -64,6 +64,8 @@ export interface Transport {
   unref?(): void;
   /** Remote process id, where known before the handshake. */
   readonly pid?: number;
+  /** The runtime the transport started (`runtime=` of the spec) and its executable, for messages when it fails to boot. */
+  readonly runtime?: { readonly name: string; readonly exe: string } | undefined;
 }
 
 export interface ConnectOptions {

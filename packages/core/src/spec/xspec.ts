@@ -1,6 +1,9 @@
 import { SpecError } from '../errors.js';
 import { GATEWAY_TYPES, OPTION_KEYS } from './transport-registry.js';
 
+/** Runtimes a spec's `runtime=` may name (see runtimeLaunch in @tsnet/bootstrap for how each starts). */
+const RUNTIMES: readonly string[] = ['node', 'bun', 'deno'];
+
 /**
  * A gateway specification such as `popen//node=/usr/bin/node//chdir=/tmp//env:FOO=bar//id=w1`.
  * Keys are `//`-separated; a bare key means `true`; `env:NAME=value` keys collect into `env`.
@@ -57,8 +60,17 @@ export class XSpec {
     if (nice !== undefined && (nice === true || !/^-?\d+$/.test(nice))) {
       throw new SpecError(`gateway spec ${JSON.stringify(text)}: nice must be an integer (nice=5), got ${JSON.stringify(nice)}`);
     }
-    for (const k of ['node', 'chdir', 'via']) {
+    for (const k of ['node', 'exe', 'runtime', 'chdir', 'via']) {
       if (this.#keys.get(k) === true) throw new SpecError(`gateway spec ${JSON.stringify(text)}: ${k} needs a value (${k}=...)`);
+    }
+    const runtime = this.#keys.get('runtime');
+    if (runtime !== undefined && !RUNTIMES.includes(runtime as string)) {
+      throw new SpecError(`gateway spec ${JSON.stringify(text)}: runtime must be one of ${RUNTIMES.join(', ')}, got ${JSON.stringify(runtime)}`);
+    }
+    if (this.#keys.has('node') && (this.#keys.has('exe') || (runtime !== undefined && runtime !== 'node'))) {
+      throw new SpecError(
+        `gateway spec ${JSON.stringify(text)}: node=PATH is shorthand for runtime=node//exe=PATH; give either node= or runtime=/exe=, not both`,
+      );
     }
   }
 

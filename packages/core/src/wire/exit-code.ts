@@ -11,6 +11,8 @@ export const ExitCode = {
   PROTOCOL: 75,
   /** The local side speaks another protocol version. */
   VERSION: 76,
+  /** The remote is another runtime than the spec's `runtime=` (it refused the handshake, naming itself). */
+  WRONG_RUNTIME: 78,
   /** The bootstrap payload arrived cut short or corrupted (first stage). */
   CORRUPT_PAYLOAD: 97,
   /** Killed: what a SIGKILL'd process reports (128 + 9), used where the runtime ends itself that way. */

@@ -47,10 +47,12 @@ export function randomToken(): string {
   return randomBytes(32).toString('hex');
 }
 
-export async function startServer(args: string[], options?: { env?: NodeJS.ProcessEnv }): Promise<RunningServer> {
+/** `runtime`: the executable and its arguments before the file (default: this Node), e.g. `['deno', 'run', '-A']`. */
+export async function startServer(args: string[], options?: { env?: NodeJS.ProcessEnv; runtime?: string[] }): Promise<RunningServer> {
   const env = { ...process.env, ...options?.env };
   if (!options?.env || !('TSNET_TOKEN' in options.env)) delete env.TSNET_TOKEN;
-  const proc = spawn(process.execPath, [BOOTSTRAP_FILE, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const [exe, ...pre] = options?.runtime ?? [process.execPath];
+  const proc = spawn(exe!, [...pre, BOOTSTRAP_FILE, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let log = '';
   const watchers = new Set<() => void>();
   proc.stderr!.setEncoding('utf8');
