@@ -108,7 +108,9 @@ function utf8Text(s: string): Uint8Array {
   if (s.length * 3 > MAX_UTF8_DECODE) {
     const n = NodeBufferFull ? NodeBufferFull.byteLength(s, 'utf8') : enc.encode(s).length;
     if (n > MAX_UTF8_DECODE) {
-      throw new DumpError(`cannot serialize value: ${n} bytes of JSON text, over the ${MAX_UTF8_DECODE} bytes (512 MiB) a receiver can decode; send big text as bytes`);
+      throw new DumpError(
+        `cannot serialize value: ${n} bytes of JSON text, over the ${MAX_UTF8_DECODE} bytes (512 MiB) a receiver can decode; send big text as bytes`,
+      );
     }
   }
   return utf8(s);
