@@ -70,12 +70,15 @@ export function remoteScript(o: RemoteCommandOptions): string {
   // The wire moves to fd 3: a raw write to fd 1 by remote code, a library or a child with stdio
   // 'inherit' must never land between two frames. fd 1 becomes a FIFO that the runtime holds open
   // on fd 4 (read back and sent as remote stdout, BootConfig.stdoutFd); where no FIFO can be made,
-  // fd 1 is stderr.
-  lines.push(
-    `o=2; f="\${TMPDIR:-/tmp}/tsnet-stdout-$$"`,
-    `if mkfifo -m 600 "$f" 2>/dev/null; then exec 4<>"$f"; rm -f "$f"; o=4; fi`,
-    `exec ${nice}"$n" ${firstStageArgs(runtime, words.slice(1)).map(shq).join(' ')} 3>&1 1>&$o`,
-  );
+  // and on Bun and Deno (which do not read a FIFO through net.Socket: the FIFO would fill and
+  // block the writer), fd 1 is stderr.
+  if (runtime === 'node') {
+    lines.push(
+      `o=2; f="\${TMPDIR:-/tmp}/tsnet-stdout-$$"`,
+      `if mkfifo -m 600 "$f" 2>/dev/null; then exec 4<>"$f"; rm -f "$f"; o=4; fi`,
+      `exec ${nice}"$n" ${firstStageArgs(runtime, words.slice(1)).map(shq).join(' ')} 3>&1 1>&$o`,
+    );
+  } else lines.push(`exec ${nice}"$n" ${firstStageArgs(runtime, words.slice(1)).map(shq).join(' ')} 3>&1 1>&2`);
   return lines.join('\n');
 }
 

@@ -239,7 +239,9 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   // The bootstrap goes out at once; the shell reads none of it, node's first stage all of it.
   // Frames go out on fd 3 (the channel's stdout, see remote-command.ts); remote stdout and stderr
   // text travel as OUTPUT frames, so each keeps its name and none of it can break the wire.
-  channel.write(preamble({ wireFd: 3, output: 'frames', stdoutFd: 4, killGroup: true, watchPpid: true, runtime: launch.runtime }));
+  channel.write(
+    preamble({ wireFd: 3, output: 'frames', ...(launch.runtime === 'node' ? { stdoutFd: 4 } : {}), killGroup: true, watchPpid: true, runtime: launch.runtime }),
+  );
 
   const timeout = bound === undefined ? (o.startTimeout ?? 30_000) : Math.max(0, Math.min(o.startTimeout ?? 30_000, bound - (Date.now() - started)));
   try {
