@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // SSH gateway startup and bulk throughput beside OpenSSH's own client, on this machine.
 //
-//   npm run build && node bench/ssh-transport.mjs [--runs 3] [--startups 10] [--mib 1024] [--quick]
+//   npm run build && node bench/ssh-transport.mjs [--runs 3] [--startups 10] [--mib 1024] [--quick] [--plain-home]
 //
 // Starts a private sshd on 127.0.0.1 (throwaway keys in a temp dir; ~/.ssh is not touched), then
 // measures, interleaved run by run:
 //   startup.first    makeGateway('ssh=…') on a new connection (handshake, login, shell, node, bootstrap)
-//   startup.shared   another gateway to the same host while one is open (one more exec channel)
+//   startup.shared   another gateway to the same host while one is open (one more exec channel;
+//                    no login shell: it reuses the node path and environment the first one learned)
+//   startup.shared_ratio  shared / first of the same run (target ≤ 0.3 for the default node)
 //   (each with the default node from the PATH of a login shell, and with node=/usr/bin/node)
 //   startup.ssh_true `ssh host true` with OpenSSH
+//   startup.session_shell  the user's shell as sshd runs it for a command (`$SHELL -c true` with
+//                    SSH_CLIENT set: bash then reads ~/.bashrc); in every gateway's start
 //   bulk.upload      MiB of 1 MiB Buffers sent on a channel, remote counts; MB/s
 //   bulk.download    the same from remote to local
 //   bulk.ssh_cat     `head -c N /dev/zero | ssh host 'cat > /dev/null'`, wall clock incl. connection
@@ -16,7 +20,7 @@
 //   bulk.ssh2_cat    ssh2 alone: an exec channel to `cat > /dev/null` (what tsnet adds on top)
 // MB/s = 10^6 bytes/s. Prints one JSON object per figure and a summary table (medians).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +34,7 @@ const opt = (name, dflt) => {
   return i === -1 ? dflt : Number(args[i + 1]);
 };
 const quick = args.includes('--quick');
+const PLAIN_HOME = args.includes('--plain-home');
 const RUNS = opt('runs', quick ? 1 : 3);
 const STARTUPS = opt('startups', quick ? 3 : 10);
 const MIB = opt('mib', quick ? 128 : 1024);
@@ -42,11 +47,12 @@ const median = (xs) => {
 const results = {};
 const record = (name, value, unit) => {
   (results[name] ??= { unit, values: [] }).values.push(value);
-  console.log(JSON.stringify({ suite: 'tsnet-ssh', name, value: Math.round(value * 10) / 10, unit }));
+  console.log(JSON.stringify({ suite: 'tsnet-ssh', name, value: unit === 'ratio' ? Math.round(value * 100) / 100 : Math.round(value * 10) / 10, unit }));
 };
 
 // ------------------------------------------------------------------ a private sshd
 const dir = mkdtempSync(join(tmpdir(), 'tsnet-bench-sshd-'));
+if (PLAIN_HOME) mkdirSync(join(dir, 'home'));
 const user = userInfo().username;
 const keygen = (file) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file], { stdio: 'ignore' });
 keygen(join(dir, 'host_key'));
@@ -74,6 +80,9 @@ writeFileSync(
     'PrintMotd no',
     'MaxSessions 50',
     'MaxStartups 100:30:200',
+    // --plain-home: sessions get an empty HOME, so the user's shell reads no rc files (what a
+    // host whose ~/.bashrc returns early for non-interactive shells costs).
+    ...(PLAIN_HOME ? [`SetEnv HOME=${join(dir, 'home')}`] : []),
     '',
   ].join('\n'),
 );
@@ -112,7 +121,19 @@ async function timeIt(fn) {
 async function startups() {
   const group = new Group();
   for (let i = 0; i < STARTUPS; i++) {
+    // A fresh provider each time: "first" is a host this process never reached (what the first
+    // gateway learns about the host, kept per provider, would make later "first"s cheaper).
+    registerTransport(createSsh({ configFile: config, agent: false }));
     record('startup.ssh_true', await timeIt(() => sh(`${SSH} true`)), 'ms');
+    // What the user's shell costs in every session sshd starts (bash reads ~/.bashrc when run by
+    // sshd, login shell or not); the sshd is on this machine, so it is measured here directly.
+    record(
+      'startup.session_shell',
+      await timeIt(() =>
+        sh(`env SSH_CLIENT='127.0.0.1 1 22' SHLVL=0 ${PLAIN_HOME ? `HOME=${join(dir, 'home')} ` : ''}"${process.env.SHELL || '/bin/sh'}" -c true`),
+      ),
+      'ms',
+    );
     for (const [label, spec] of [
       ['', 'ssh=bench'],
       ['.abs_node', 'ssh=bench//node=/usr/bin/node'],
@@ -120,7 +141,9 @@ async function startups() {
       let gw;
       record(`startup.first${label}`, await timeIt(async () => (gw = await group.makeGateway(spec, { output: 'ignore' }))), 'ms');
       let second;
+      const firstMs = results[`startup.first${label}`].values.at(-1);
       record(`startup.shared${label}`, await timeIt(async () => (second = await group.makeGateway(spec, { output: 'ignore' }))), 'ms');
+      record(`startup.shared_ratio${label}`, results[`startup.shared${label}`].values.at(-1) / firstMs, 'ratio');
       await second.exit();
       await gw.exit();
     }
@@ -194,6 +217,6 @@ for (let run = 0; run < RUNS; run++) {
 
 console.log('\n| figure | median | runs | unit |\n|---|---:|---:|---|');
 for (const [name, { unit, values }] of Object.entries(results)) {
-  console.log(`| ${name} | ${Math.round(median(values) * 10) / 10} | ${values.length} | ${unit} |`);
+  console.log(`| ${name} | ${unit === 'ratio' ? Math.round(median(values) * 100) / 100 : Math.round(median(values) * 10) / 10} | ${values.length} | ${unit} |`);
 }
 process.exit(0);

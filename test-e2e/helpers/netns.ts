@@ -125,3 +125,8 @@ export function createNetHosts(n: number): NetHost[] {
 export function cutLink(host: NetHost): void {
   ip('-n', host.ns, 'link', 'set', host.iface, 'down');
 }
+
+/** Brings a cut host back (its address and routes stay while the link is down). */
+export function restoreLink(host: NetHost): void {
+  ip('-n', host.ns, 'link', 'set', host.iface, 'up');
+}

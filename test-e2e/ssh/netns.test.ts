@@ -3,69 +3,31 @@
  * the seed's ssh examples on each, ProxyJump from one host to another, a host whose link is cut
  * mid-transfer (the other three finish), and a host whose key changed.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Gateway, GatewayClosedError, Group, HostKeyError, registerTransport } from '@tsnet/core';
+import { ConnectError, type Gateway, GatewayClosedError, Group, HostKeyError, registerTransport } from '@tsnet/core';
 import { createSsh, ssh } from '@tsnet/transport-ssh';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { cleanupNetns, createNetHosts, cutLink, type NetHost, SUBNET } from '../helpers/netns.js';
+import { createFleet, type Fleet } from '../helpers/fleet.js';
+import { cutLink, type NetHost, restoreLink, SUBNET } from '../helpers/netns.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 
 const N = 4;
 const NODE = 'node=/usr/bin/node';
+let fleet: Fleet;
 let hosts: NetHost[] = [];
-const sshds: Sshd[] = [];
+let sshds: Sshd[] = [];
 let dir: string;
-let config: string;
-let knownHosts: string;
-
-function keyLine(s: Sshd): string {
-  return s.hostKey.publicLine.split(' ').slice(0, 2).join(' ');
-}
-
-function writeClientConfig(): void {
-  const blocks: string[] = [];
-  for (const [i, s] of sshds.entries()) {
-    blocks.push(`Host h${i + 1} h${i + 1}-via-h1`, `  HostName ${s.address}`, `  User ${s.user}`, `  IdentityFile ${s.userKey.privateFile}`);
-  }
-  blocks.push(
-    'Host h*-via-h1',
-    '  ProxyJump h1',
-    'Host *',
-    '  IdentitiesOnly yes',
-    `  UserKnownHostsFile ${knownHosts}`,
-    '  GlobalKnownHostsFile /dev/null',
-    '  StrictHostKeyChecking yes',
-  );
-  writeFileSync(config, `${blocks.join('\n')}\n`);
-}
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tsnet-netns-'));
-  config = join(dir, 'ssh_config');
-  knownHosts = join(dir, 'known_hosts');
-  try {
-    hosts = createNetHosts(N);
-    for (const h of hosts) sshds.push(await startSshd({ address: h.address, netns: h.ns, port: 22 }));
-  } catch (error) {
-    await teardown();
-    throw error;
-  }
-  writeFileSync(knownHosts, sshds.map((s) => `${s.address} ${keyLine(s)}\n`).join(''));
-  writeClientConfig();
-  registerTransport(createSsh({ configFile: config, agent: false }));
+  fleet = await createFleet(N);
+  ({ hosts, sshds, dir } = fleet);
+  registerTransport(createSsh({ configFile: fleet.config, agent: false }));
 }, 60_000);
-
-async function teardown(): Promise<void> {
-  await Promise.allSettled(sshds.map((s) => s.stop()));
-  cleanupNetns();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-}
 
 afterAll(async () => {
   registerTransport(ssh);
-  await teardown();
+  await fleet?.teardown();
 }, 60_000);
 
 function spec(i: number, extra = ''): string {
@@ -132,6 +94,50 @@ test('via=: h4 reached from h2 (the TCP connection starts on h2, SSH runs here)'
   }
 });
 
+test('a fleet as one group: a dead spec skipped, fan-out, one host cut fails only its gateways within the keepalive bound', async () => {
+  // Nothing listens on port 2222: refused at once. Two gateways per host, one SSH connection each.
+  const dead = `ssh=${hosts[0]!.address}:2222//${NODE}//id=dead`;
+  const live = [1, 2, 3, 4].flatMap((i) => [1, 2].map((j) => `ssh=h${i}//id=h${i}g${j}//keepalive=1`));
+  const group = await Group.open([dead, ...live], { concurrency: 4, onError: 'skip' });
+  const cut = hosts[2]!;
+  try {
+    expect(group.size).toBe(8);
+    expect(group.failures.map((f) => f.spec)).toEqual([dead]);
+    expect(group.failures[0]!.error).toBeInstanceOf(ConnectError);
+    const mc = group.remoteExec<number>('for await (const x of channel) await channel.send(x * 2)');
+    await mc.sendEach(1);
+    expect(await mc.receiveEach()).toEqual(Array(8).fill(2));
+
+    cutLink(cut);
+    const cutAt = Date.now();
+    const results = await Promise.allSettled(
+      [...mc].map(async (ch) => {
+        await ch.send(2);
+        return ch.receive();
+      }),
+    );
+    const settledAt = Date.now();
+    for (const [i, ch] of [...mc].entries()) {
+      const r = results[i]!;
+      if (ch.gateway.id.startsWith('h3')) {
+        expect(r.status).toBe('rejected');
+        const error = (r as PromiseRejectedResult).reason as GatewayClosedError;
+        expect(error).toBeInstanceOf(GatewayClosedError);
+        expect(error.reason).toMatch(/no answer to keepalive within 3 s/);
+      } else {
+        expect(r).toEqual({ status: 'fulfilled', value: 4 });
+      }
+    }
+    expect(settledAt - cutAt).toBeLessThan(15_000); // 3 s keepalive bound, slack for a loaded machine
+    // the other six still work, and the group no longer has the cut host's gateways
+    expect([...group].map((g) => g.id)).toEqual(live.map((s) => s.split('//')[1]!.slice(3)).filter((id) => !id.startsWith('h3')));
+    expect(await group.remoteExec('channel.send(1)').receiveEach()).toEqual(Array(6).fill(1));
+  } finally {
+    restoreLink(cut);
+    await group.terminate({ timeout: 1000 });
+  }
+});
+
 test('a host cut off mid-transfer: its channels reject within the keepalive bound, the other three finish', async () => {
   const group = new Group();
   try {
@@ -176,7 +182,7 @@ test('a host whose key changed is refused, showing both fingerprints', async () 
   await old.stop();
   const fresh = await startSshd({ address: hosts[1]!.address, netns: hosts[1]!.ns, port: 22 });
   sshds[1] = fresh;
-  writeClientConfig();
+  fleet.writeClientConfig();
   const group = new Group();
   try {
     const error = (await group.makeGateway(spec(2)).catch((e: unknown) => e)) as HostKeyError;

@@ -160,6 +160,25 @@ describe('shared connections', () => {
     await expect.poll(() => sshd.log().includes(`Disconnected from user ${sshd.user}`), { timeout: 5000 }).toBe(true);
   });
 
+  test('the default node: one login shell per host; later gateways reuse the node path and environment it found', async () => {
+    fresh();
+    const lines: string[] = [];
+    const provider = createSsh({ debug: (l) => lines.push(l) });
+    const gws = await Promise.all([1, 2, 3, 4].map(() => open(base(), provider)));
+    expect(provider.connections()).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('through a login shell'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('without a login shell'))).toHaveLength(3);
+    const seen = await Promise.all(
+      gws.map((gw) => gw.remoteExec('const { PWD, OLDPWD, SHLVL, _, ...env } = process.env; channel.send([process.execPath, env])').receive()),
+    );
+    for (const s of seen) expect(s).toEqual(seen[0]);
+    // a later gateway, after all closed and the connection with them: still no login shell
+    await group.terminate();
+    const gw = await open(base(), provider);
+    expect(await gw.remoteExec('channel.send(process.execPath)').receive()).toBe((seen[0] as [string])[0]);
+    expect(lines.filter((l) => l.includes('through a login shell'))).toHaveLength(1);
+  });
+
   test('past sshd MaxSessions a second connection is opened', async () => {
     const limited = await startSshd({ config: ['MaxSessions 2'] });
     try {

@@ -27,6 +27,7 @@ export {
 } from './errors.js';
 export { Gateway, type GatewayOptions, type OutputListener, type RemoteInfo, type RemoteStatus } from './gateway/gateway.js';
 export { defaultGroup, type GatewaySpec, Group, makeGateway, type TerminateReport } from './gateway/group.js';
+export { DEFAULT_OPEN_CONCURRENCY, type GroupFailure, type GroupOpenOptions } from './gateway/group-open.js';
 export { registerTransport } from './spec/transport-registry.js';
 export type { ConnectOptions, Transport, TransportExit, TransportProvider } from './spec/transport-types.js';
 export { XSpec } from './spec/xspec.js';

@@ -7,8 +7,13 @@
  * the ready marker with its pid (which stays the runtime's pid: every step execs) and execs
  * `[nice -n N] node -e <first stage>` (or bun's or deno's equivalent, see firstStageArgs in
  * @tsnet/bootstrap) with the channel's stdout as its fd 3 (the wire) and, as fd 1, a FIFO it holds
- * open on fd 4 and reads back as remote stdout (stderr where no FIFO can be made). The bootstrap
- * itself then arrives on stdin.
+ * open on fd 4 and reads back as remote stdout (stderr where no FIFO can be made, and on Bun and
+ * Deno). The bootstrap itself then arrives on stdin.
+ *
+ * Per-host setup (see host-setup.ts): a login-shell start can be asked to `learn`, and then its
+ * marker line also carries the login environment (`export -p`, hex) and the resolved runtime path;
+ * a later start given that setup as `known` runs without the login shell: the script first
+ * re-exports that environment, then execs the resolved path.
  */
 import { firstStageArgs, type RuntimeName } from '@tsnet/bootstrap';
 import { SpecError } from '@tsnet/core/transport';
@@ -30,7 +35,28 @@ export interface RemoteCommandOptions {
   /** Printed (followed by a space, the pid and a newline) right before node starts. */
   marker: string;
   spec: string;
+  /** Print the login environment and the resolved node path on the marker line (`MARKER PID ENVHEX PATH`). */
+  learn?: boolean;
+  /** What an earlier login-shell start learned: skip the login shell, export `env`, exec `node`. */
+  known?: { node: string; env: string } | undefined;
 }
+
+/**
+ * Per-session variables left out of a learned environment: each session gets its own from sshd
+ * and PAM (a Kerberos ticket cache named per login, pam_systemd's session id).
+ */
+const SESSION_VARS = [
+  'PWD',
+  'OLDPWD',
+  'SHLVL',
+  'SSH_CLIENT',
+  'SSH_CONNECTION',
+  'SSH_TTY',
+  'SSH_AUTH_SOCK',
+  'SSH_ORIGINAL_COMMAND',
+  'KRB5CCNAME',
+  'XDG_SESSION_ID',
+];
 
 /** POSIX single-quoting: safe for any byte string. */
 export function shq(s: string): string {
@@ -46,6 +72,10 @@ function pathWord(p: string): string {
 
 export function remoteScript(o: RemoteCommandOptions): string {
   const lines: string[] = [];
+  // Before chdir= and env: change anything: what the login shell alone exported. `od -v` keeps
+  // repeated lines (od folds them into `*` otherwise); hex keeps it on the marker line.
+  if (o.learn) lines.push(`e=$( (${SESSION_VARS.map((v) => `unset ${v} 2>/dev/null;`).join(' ')} export -p) | od -An -v -tx1 | tr -d ' \\n')`);
+  if (o.known) lines.push(o.known.env);
   if (o.chdir) {
     lines.push(
       `d=${pathWord(o.chdir)}`,
@@ -60,11 +90,11 @@ export function remoteScript(o: RemoteCommandOptions): string {
   }
   const runtime = o.runtime ?? 'node';
   const words = (o.node ?? runtime).trim().split(/\s+/);
-  const node = words[0]!;
+  const node = o.known?.node ?? words[0]!;
   lines.push(
-    `n=${pathWord(node)}`,
+    `n=${o.known ? shq(node) : pathWord(node)}`,
     `command -v "$n" >/dev/null 2>&1 || { echo "${SCRIPT_TAG} ${runtime} not found: \\"$n\\" is not on PATH ($PATH) or not executable" >&2; exit ${EXIT_NODE_NOT_FOUND}; }`,
-    `printf '%s %s\\n' ${shq(o.marker)} "$$"`,
+    o.learn ? `printf '%s %s %s %s\\n' ${shq(o.marker)} "$$" "$e" "$(command -v "$n")"` : `printf '%s %s\\n' ${shq(o.marker)} "$$"`,
   );
   const nice = o.nice !== undefined ? `nice -n ${Number(o.nice)} ` : '';
   // The wire moves to fd 3: a raw write to fd 1 by remote code, a library or a child with stdio
@@ -90,7 +120,7 @@ export function needsLoginShell(node: string | undefined, runtime: RuntimeName =
 
 export function remoteCommand(o: RemoteCommandOptions): string {
   const inner = `exec /bin/sh -c ${shq(remoteScript(o))}`;
-  return needsLoginShell(o.node, o.runtime) ? `exec "$SHELL" -l -c ${shq(inner)}` : inner;
+  return needsLoginShell(o.node, o.runtime) && !o.known ? `exec "$SHELL" -l -c ${shq(inner)}` : inner;
 }
 
 /** Ends the runtime's process group (it leads one: sshd starts each session with setsid). */

@@ -17,10 +17,12 @@ import {
 } from '@tsnet/core/transport';
 import type ssh2 from 'ssh2';
 import type { AuthOptions } from './auth.js';
+import { HostConfigCache } from './config-cache.js';
 import { ConnectionPool } from './connection-pool.js';
-import { expandHome, type HostConfig, resolveHostConfig } from './host-config.js';
+import { expandHome, type HostConfig } from './host-config.js';
 import type { HostKeyPolicy } from './host-key-verifier.js';
-import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, remoteCommand, SCRIPT_TAG } from './remote-command.js';
+import { HostSetups, parseLearned } from './host-setup.js';
+import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand, SCRIPT_TAG } from './remote-command.js';
 import type { ConnectionSettings, SshConnection } from './ssh-connection.js';
 import { SshTransport } from './ssh-transport.js';
 
@@ -118,6 +120,8 @@ export function parseTarget(text: string, specText: string): Target {
 interface ProviderState {
   options: SshOptions;
   pool: ConnectionPool;
+  setups: HostSetups;
+  configs: HostConfigCache;
 }
 
 /** Config of each hop before the target: ProxyJump `a,b` reaches b through a, a as its own config says. */
@@ -155,7 +159,6 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   const target = parseTarget(targetText, specText);
   const o = state.options;
   // connectTimeout bounds every phase: TCP connect, SSH handshake, authentication, bootstrap.
-  const started = Date.now();
   const bound = options.timeout;
   const signal =
     bound === undefined ? options.signal : options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(bound)]) : AbortSignal.timeout(bound);
@@ -186,7 +189,7 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     port: t.port,
     resolver: o.configResolver ?? 'auto',
   });
-  const resolve = (t: Target) => resolveHostConfig(t.host, resolveOptions(t));
+  const resolve = (t: Target) => state.configs.resolve(t.host, resolveOptions(t));
   const cfg = await resolve(target);
   const chain = await resolveChain(cfg, resolve);
   const settings: ConnectionSettings = {
@@ -204,18 +207,53 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
 
   const launch = runtimeLaunch(spec);
   const node = launch.exe === undefined ? undefined : [launch.exe, ...launch.flags].join(' ');
-  const marker = `TSNET-READY-${randomBytes(8).toString('hex')}`;
-  const command = remoteCommand({
-    node,
-    runtime: launch.runtime,
-    chdir: spec.getString('chdir'),
-    env: spec.env,
-    nice: spec.getString('nice'),
-    marker,
-    spec: specText,
-  });
+  const script = { node, runtime: launch.runtime, chdir: spec.getString('chdir'), env: spec.env, nice: spec.getString('nice'), spec: specText };
+  const setupKey = needsLoginShell(node, launch.runtime) ? hostSetupKey(chain, settings, `${launch.runtime} ${node ?? ''}`) : undefined;
+  for (let attempt = 0; ; attempt++) {
+    // The first gateway to a host runs the login shell and learns; later ones start without it.
+    const taken = setupKey !== undefined ? await state.setups.take(setupKey, options.signal) : undefined;
+    const marker = `TSNET-READY-${randomBytes(8).toString('hex')}`;
+    const command = remoteCommand({ ...script, marker, learn: taken?.learn !== undefined, known: taken?.setup });
+    if (taken?.setup)
+      o.debug?.(`${target.host}: starting ${taken.setup.node} without a login shell (runtime path and environment learned by an earlier gateway)`);
+    else if (taken?.learn) o.debug?.(`${target.host}: starting ${launch.runtime} through a login shell, learning its path and environment`);
+    try {
+      const transport = await start(state, options, chain, settings, command, marker, target.host, launch);
+      taken?.learn?.(parseLearned(transport.readyExtra));
+      return transport;
+    } catch (error) {
+      taken?.learn?.(undefined);
+      if (taken?.setup && attempt === 0 && (error as { beforeNode?: boolean }).beforeNode === true) {
+        // What was learned no longer holds (the runtime moved, a profile changed): learn it again.
+        state.setups.forget(setupKey!, taken.setup);
+        continue;
+      }
+      throw error;
+    }
+  }
+}
 
+/** Gateways to one host with one runtime and executable word share what the first of them learned. */
+function hostSetupKey(chain: HostConfig[], settings: ConnectionSettings, runtime: string): string {
+  const hops = chain.map((c) => `${c.user}@${c.hostname}:${c.port}`).join(' -> ');
+  return `${hops}${settings.viaGateway ? ` via ${settings.viaGateway.id}` : ''} runtime ${runtime}`;
+}
+
+/** One exec channel running `command` on a connection of the pool, up to the start script's ready marker. */
+async function start(
+  state: ProviderState,
+  options: ConnectOptions,
+  chain: HostConfig[],
+  settings: ConnectionSettings,
+  command: string,
+  marker: string,
+  host: string,
+  launch: ReturnType<typeof runtimeLaunch>,
+): Promise<SshTransport> {
+  const o = state.options;
+  const t0 = performance.now();
   let conn: SshConnection = await state.pool.acquire(chain, settings);
+  const t1 = performance.now();
   let channel: ssh2.ClientChannel;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -232,7 +270,8 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
       throw new ConnectError(`ssh ${conn.label}: cannot start the remote command: ${(error as Error).message}`, { cause: error });
     }
   }
-  const label = `ssh:${target.host}`;
+  const t2 = performance.now();
+  const label = `ssh:${host}`;
   const transport = new SshTransport(channel, conn, label, marker, o.receiveWindow, { name: launch.runtime, exe: launch.exe ?? launch.runtime });
   const owned = conn;
   void transport.closed.then(() => owned.release());
@@ -243,10 +282,11 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     preamble({ wireFd: 3, output: 'frames', ...(launch.runtime === 'node' ? { stdoutFd: 4 } : {}), killGroup: true, watchPpid: true, runtime: launch.runtime }),
   );
 
-  const timeout = bound === undefined ? (o.startTimeout ?? 30_000) : Math.max(0, Math.min(o.startTimeout ?? 30_000, bound - (Date.now() - started)));
+  const timeout = o.startTimeout ?? 30_000;
   try {
     await deadline(transport.ready, {
-      signal,
+      // connectTimeout is in this signal (see connect()): it stops the bootstrap too
+      signal: settings.signal,
       toError: (s) => abortError(s, `ssh ${conn.label}: the bootstrap (starting node)`),
       timeout,
       onTimeout: () => {
@@ -257,7 +297,14 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     const exit = transport.exitInfo;
     if (!exit) await transport.kill();
     else await transport.closed;
-    throw startFailure(error as Error, transport, conn, target.host, launch.exe ?? launch.runtime, launch.runtime);
+    const failure = startFailure(error as Error, transport, conn, host, launch.exe ?? launch.runtime, launch.runtime);
+    // The start script ended before the runtime ran: a learned setup may be what failed.
+    if (exit) Object.defineProperty(failure, 'beforeNode', { value: true, enumerable: false });
+    throw failure;
+  }
+  if (o.debug) {
+    const ms = (a: number, b: number) => `${(b - a).toFixed(1)} ms`;
+    o.debug(`${host}: connection ${ms(t0, t1)}, exec channel ${ms(t1, t2)}, remote shell to the start marker ${ms(t2, performance.now())}`);
   }
   return transport;
 }
@@ -298,7 +345,7 @@ export interface SshProvider extends TransportProvider {
  * to makeGateway directly.
  */
 export function createSsh(options: SshOptions = {}): SshProvider {
-  const state: ProviderState = { options, pool: new ConnectionPool() };
+  const state: ProviderState = { options, pool: new ConnectionPool(), setups: new HostSetups(), configs: new HostConfigCache() };
   return {
     type: 'ssh',
     connect: (connectOptions) => connect(state, connectOptions),

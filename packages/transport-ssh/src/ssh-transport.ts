@@ -36,6 +36,7 @@ export class SshTransport implements Transport {
   readonly #conn: SshConnection;
   readonly #marker: Buffer;
   #pid: number | undefined;
+  #readyExtra = '';
   #synced = false;
   #pre: Buffer = Buffer.alloc(0);
   #data: ((chunk: Uint8Array) => void) | null = null;
@@ -116,6 +117,11 @@ export class SshTransport implements Transport {
     return this.#pid;
   }
 
+  /** What the start script printed on its marker line after the pid (what a learning start found out). */
+  get readyExtra(): string {
+    return this.#readyExtra;
+  }
+
   /** Everything the remote wrote to stderr so far, when no handler took it yet. */
   get bufferedStderr(): string {
     return this.#stderrText;
@@ -152,7 +158,10 @@ export class SshTransport implements Transport {
       return;
     }
     if (at > 0) this.#chatter(this.#pre.subarray(0, at));
-    const pid = Number(this.#pre.subarray(at + this.#marker.length, nl).toString('latin1'));
+    const line = this.#pre.subarray(at + this.#marker.length, nl).toString('utf8');
+    const space = line.indexOf(' ');
+    const pid = Number(space === -1 ? line : line.slice(0, space));
+    if (space !== -1) this.#readyExtra = line.slice(space + 1);
     const rest = this.#pre.subarray(nl + 1);
     this.#pre = Buffer.alloc(0);
     this.#synced = true;

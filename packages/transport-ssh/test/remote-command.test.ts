@@ -3,12 +3,13 @@
  * a stand-in "node" that prints what it received.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIRST_STAGE, firstStageArgs } from '@tsnet/bootstrap';
 import { afterAll, expect, test } from 'vitest';
-import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand } from '../src/remote-command.js';
+import { parseLearned } from '../src/host-setup.js';
+import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand, shq } from '../src/remote-command.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsnet-cmd-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -98,4 +99,57 @@ test('nice= and ~/ paths', async () => {
 
 test('env names a shell cannot take are refused', () => {
   expect(() => remoteCommand({ env: { 'A-B': '1' }, marker: 'M', spec: 's' })).toThrow(/env:A-B is not a valid/);
+});
+
+test('a learning start reports the login environment and the resolved node; a start with it runs no login shell', async () => {
+  const home = mkdtempSync(join(dir, 'home-'));
+  const bin = join(home, 'bin with space');
+  mkdirSync(bin);
+  const tool = join(bin, 'fake-node');
+  // Like node, it writes to fd 3 (the wire), which the start script points at the channel's stdout.
+  writeFileSync(tool, '#!/bin/sh\nprintf "pid=%s\\nprofile=%s\\nsession=%s\\n" "$$" "$TSNET_PROFILE" "$SSH_CONNECTION" >&3\n');
+  chmodSync(tool, 0o755);
+  // The login shell's profile is where PATH and other variables come from (nvm, asdf, …).
+  const profileValue = `it's "quoted" $x\nsecond line`;
+  writeFileSync(
+    join(home, '.profile'),
+    `echo profile-read >&2\nPATH=${shq(bin)}:$PATH; export PATH\nTSNET_PROFILE=${shq(profileValue)}; export TSNET_PROFILE\n`,
+  );
+  const env = { PATH: '/usr/bin:/bin', HOME: home, SHELL: '/bin/sh', SSH_CONNECTION: 'first session' };
+  const exec = (command: string, extra: Record<string, string> = {}) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile('/bin/sh', ['-c', command], { cwd: home, env: { ...env, ...extra } }, (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+      );
+      child.stdin?.end();
+    });
+
+  const first = await exec(remoteCommand({ node: 'fake-node', marker: 'MARK', spec: 's', learn: true }));
+  expect(first.code).toBe(0);
+  expect(first.stderr).toBe('profile-read\n');
+  const markerLine = first.stdout.split('\n')[0]!;
+  const [mark, pid, ...rest] = markerLine.split(' ');
+  expect(mark).toBe('MARK');
+  expect(first.stdout).toContain(`\npid=${pid}\n`);
+  const learned = parseLearned(rest.join(' '))!;
+  expect(learned.node).toBe(tool);
+  expect(learned.env).toContain('TSNET_PROFILE=');
+  expect(learned.env).not.toContain('first session'); // per-session variables are left out
+
+  const second = await exec(remoteCommand({ node: 'fake-node', marker: 'MARK', spec: 's', known: learned, env: { TSNET_X: '1' } }), {
+    SSH_CONNECTION: 'second session',
+  });
+  expect(second.code).toBe(0);
+  expect(second.stderr).toBe(''); // no login shell: the profile was not read
+  expect(second.stdout).toMatch(/^MARK \d+\n/);
+  expect(second.stdout).toContain(`profile=${profileValue}\n`);
+  expect(second.stdout).toContain('session=second session\n');
+});
+
+test('parseLearned refuses what it cannot use', () => {
+  expect(parseLearned('')).toBeNull();
+  expect(parseLearned('6162 relative/node')).toBeNull();
+  expect(parseLearned('616 /usr/bin/node')).toBeNull();
+  expect(parseLearned('zz /usr/bin/node')).toBeNull();
+  expect(parseLearned('6162 /usr/bin/node')).toEqual({ node: '/usr/bin/node', env: 'ab' });
 });

@@ -5,6 +5,7 @@ import { checkSpecKeys, findTransport } from '../spec/transport-registry.js';
 import type { Transport, TransportProvider } from '../spec/transport-types.js';
 import { XSpec } from '../spec/xspec.js';
 import { Gateway, type GatewayOptions, type OutputListener } from './gateway.js';
+import { type GroupFailure, type GroupOpenOptions, openEach, openOptions } from './group-open.js';
 
 export type GatewaySpec = string | XSpec | TransportProvider;
 
@@ -62,6 +63,8 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
    * first failure, after terminating the others. Already resolved for `new Group()`.
    */
   readonly ready: Promise<this>;
+  /** Specs that `Group.open(…, { onError: 'skip' })` (or the constructor) could not open, in spec order. */
+  readonly failures: GroupFailure[] = [];
   /** Every id in creation order: the gateway once made, a pending slot while it is being made. */
   readonly #entries = new Map<string, Gateway | Pending>();
   #counter = 0;
@@ -77,17 +80,38 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
   };
 
   /**
-   * An empty group, or one that starts making a gateway per spec at once (concurrently; ids are
-   * given in the order of `specs`): await `group.ready`, or use `await Group.open(specs)`.
+   * An empty group, or one that starts making a gateway per spec at once (at most
+   * `options.concurrency` at a time, default 16; ids are given in the order of `specs`): await
+   * `group.ready`, or use `await Group.open(specs)`. See GroupOpenOptions for `onError`.
    */
-  constructor(specs?: Iterable<GatewaySpec>, options?: GatewayOptions) {
+  constructor(specs?: Iterable<GatewaySpec>, options?: GroupOpenOptions) {
     if (specs === undefined) {
       this.ready = Promise.resolve(this);
       return;
     }
-    const made = [...specs].map((s) => this.makeGateway(s, options));
-    this.ready = Promise.all(made).then(
-      () => this,
+    let opened: Promise<string[]>;
+    try {
+      opened = openEach(
+        (s, o) => this.makeGateway(s, o),
+        [...specs],
+        openOptions(options),
+        this.failures,
+        (s) => this.allocateId(s),
+      );
+    } catch (error) {
+      opened = Promise.reject(error);
+    }
+    this.ready = opened.then(
+      (ids) => {
+        // Started round-robin over hosts; listed in the order of the specs.
+        for (const id of ids) {
+          const entry = this.#entries.get(id);
+          if (entry === undefined) continue;
+          this.#entries.delete(id);
+          this.#entries.set(id, entry);
+        }
+        return this;
+      },
       async (error: unknown) => {
         await this.terminate({ timeout: 1000 });
         throw error;
@@ -97,8 +121,12 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
     this.ready.catch(() => {});
   }
 
-  /** Creates a group with one gateway per spec, made concurrently; on a failure the others are terminated. */
-  static open(specs: Iterable<GatewaySpec>, options?: GatewayOptions): Promise<Group> {
+  /**
+   * Creates a group with one gateway per spec, at most `concurrency` (default 16) being opened at
+   * once. By default the first failure rejects and the gateways already opened are terminated;
+   * with `onError: 'skip'` it resolves with those that opened and `group.failures` lists the rest.
+   */
+  static open(specs: Iterable<GatewaySpec>, options?: GroupOpenOptions): Promise<Group> {
     return new Group(specs, options).ready;
   }
 
