@@ -242,7 +242,7 @@ function hostSetupKey(chain: HostConfig[], settings: ConnectionSettings, runtime
 /** One exec channel running `command` on a connection of the pool, up to the start script's ready marker. */
 async function start(
   state: ProviderState,
-  options: ConnectOptions,
+  _options: ConnectOptions, // its signal and connectTimeout are in settings.signal
   chain: HostConfig[],
   settings: ConnectionSettings,
   command: string,
