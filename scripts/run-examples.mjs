@@ -15,6 +15,10 @@ const examples = [
   ['channels-over-channels', 'send channels over channels'],
   ['command-loop', 'a simple command loop pattern'],
   ['receive-files', 'receive file contents through a served module'],
+  ['call', 'call a function or a module export remotely'],
+  ['map', 'hash files in parallel over a group (group.map)'],
+  ['exec', 'run commands on the remote host (gw.exec)'],
+  ['half-close', 'end() keeps the replies coming; a pipeline into makeFile("w") finishes on both sides'],
 ];
 const only = process.argv.slice(2);
 const outDir = new URL('.tmp/examples/', root);

@@ -1,12 +1,16 @@
 // Every example of the seed document that needs no ssh or socket, run over real subprocesses.
 // Importing the examples here also checks that functions compiled by vitest can be shipped.
 import { describe, expect, test } from 'vitest';
+import { main as call } from '../examples/call.js';
 import { main as callback } from '../examples/callback.js';
 import { main as channelsOverChannels } from '../examples/channels-over-channels.js';
 import { main as commandLoop } from '../examples/command-loop.js';
 import { main as cwd } from '../examples/cwd.js';
+import { main as execExample } from '../examples/exec.js';
 import { main as funcmultiplier } from '../examples/funcmultiplier.js';
+import { main as halfClose } from '../examples/half-close.js';
 import { main as increment } from '../examples/increment.js';
+import { main as mapExample } from '../examples/map.js';
 import { main as moduleExample } from '../examples/module.js';
 import { main as receiveFiles } from '../examples/receive-files.js';
 
@@ -38,5 +42,33 @@ describe('the seed examples on popen', () => {
     const sizes = await receiveFiles([pkg]);
     const { statSync } = await import('node:fs');
     expect(sizes[pkg]).toBe(statSync(pkg).size);
+  });
+});
+
+describe('the helpers users reach for first, on popen', () => {
+  test('call: a function with arguments, an async one, a module export', async () => {
+    const { hostname } = await import('node:os');
+    expect(await call()).toEqual({ sum: 5, host: hostname(), doubled: 42 });
+  });
+  test('map: hashes of the example files, in input order', async () => {
+    const { createHash } = await import('node:crypto');
+    const { readFileSync } = await import('node:fs');
+    const dir = new URL('../examples/', import.meta.url).pathname;
+    const got = await mapExample(dir);
+    expect(got.length).toBeGreaterThan(5);
+    for (const [name, hash] of got)
+      expect(hash).toBe(
+        createHash('sha256')
+          .update(readFileSync(`${dir}${name}`))
+          .digest('hex')
+          .slice(0, 12),
+      );
+    expect(got.map(([name]) => name)).toEqual([...got.map(([name]) => name)].sort());
+  });
+  test('exec: argv, exit code, a shell pipeline with input, binary output', async () => {
+    expect(await execExample()).toEqual({ files: 'has /tmp', code: 3, piped: 'TENST', bytes: 1024 });
+  });
+  test('half-close: the replies after end(), a pipeline that finishes on both sides', async () => {
+    expect(await halfClose()).toEqual({ replies: [0, 2, 4, 'done'], upload: { bytes: 11 } });
   });
 });

@@ -184,10 +184,16 @@ export class GroupError extends TsnetError {
 export class ChannelClosedError extends TsnetError {
   readonly channelId: number;
   readonly by: 'local' | 'remote';
-  constructor(channelId: number, gatewayId: string, by: 'local' | 'remote', what = 'channel') {
-    super(`${what} ${channelId} on gateway ${gatewayId} is closed (closed by the ${by} side)`, { code: 'TSNET_ERR_CHANNEL_CLOSED' });
+  /**
+   * From `waitClose()` after a local `close()`: how many items the peer had sent that arrived after
+   * the close and were dropped (0 otherwise).
+   */
+  readonly dropped: number;
+  constructor(channelId: number, gatewayId: string, by: 'local' | 'remote', what = 'channel', options?: { detail?: string; dropped?: number }) {
+    super(`${what} ${channelId} on gateway ${gatewayId} is closed (closed by the ${by} side${options?.detail ?? ''})`, { code: 'TSNET_ERR_CHANNEL_CLOSED' });
     this.channelId = channelId;
     this.by = by;
+    this.dropped = options?.dropped ?? 0;
   }
 }
 

@@ -25,8 +25,19 @@ export {
   TimeoutError,
   TsnetError,
 } from './errors.js';
-export { Gateway, type GatewayOptions, type OutputListener, type RemoteInfo, type RemoteStatus } from './gateway/gateway.js';
+export type { ExecFailure, ExecOptions, ExecResult } from './exec/command-exec.js';
+export { type ProcessExit, RemoteProcess, type SpawnOptions } from './exec/remote-process.js';
+export {
+  Gateway,
+  type GatewayOptions,
+  type KwargsOf,
+  type OutputListener,
+  type RemoteFunction,
+  type RemoteInfo,
+  type RemoteStatus,
+} from './gateway/gateway.js';
 export { defaultGroup, type GatewaySpec, Group, makeGateway, type TerminateReport } from './gateway/group.js';
+export type { MapFunction, MapOptions } from './gateway/group-map.js';
 export { DEFAULT_OPEN_CONCURRENCY, type GroupFailure, type GroupOpenOptions } from './gateway/group-open.js';
 export { registerTransport } from './spec/transport-registry.js';
 export type { ConnectOptions, Transport, TransportExit, TransportProvider } from './spec/transport-types.js';

@@ -219,6 +219,24 @@ describe('a peer that breaks the rules closes the gateway with a ProtocolError',
     expect(err.message).toMatch(/bad CREDIT frame at byte \d+: channel 99 was never opened by this side/);
   });
 
+  test('DATA after END on the same channel', async () => {
+    const err = await closedBy(({ injectToMaster }) => {
+      injectToMaster(jsonData(2, 'last'));
+      injectToMaster(encodeFrame(FrameType.END, 0, 2));
+      injectToMaster(jsonData(2, 'one too many'));
+    });
+    expect(err.message).toMatch(/DATA after END on channel 2 \(DATA frame at byte \d+\)/);
+  });
+
+  test('END on channel 0, or with a payload', async () => {
+    expect((await closedBy(({ injectToMaster }) => injectToMaster(encodeFrame(FrameType.END, 0, 0)))).message).toMatch(
+      /bad END frame at byte \d+: END on channel 0/,
+    );
+    expect((await closedBy(({ injectToMaster }) => injectToMaster(encodeFrame(FrameType.END, 0, 2, new Uint8Array(1))))).message).toMatch(
+      /bad END frame at byte \d+: END with a payload/,
+    );
+  });
+
   test('a control frame on a channel other than 0', async () => {
     const err = await closedBy(({ injectToMaster }) => injectToMaster(encodeFrame(FrameType.OUTPUT, 0, 4, new Uint8Array(1))));
     expect(err.message).toMatch(/bad OUTPUT frame at byte \d+: channel 4 given/);

@@ -23,6 +23,13 @@ describe('frame codec', () => {
     expect(decodeAll([f])).toEqual([[3, 1, 3, '6869']]);
   });
 
+  test('golden frame: END (half-close, protocol 2) on channel 5', () => {
+    const f = encodeFrame(FrameType.END, 0, 5);
+    expect(Buffer.from(f).toString('hex')).toBe('f70a0000' + '00000005' + '00000000');
+    expect(decodeAll([f])).toEqual([[10, 0, 5, '']]);
+    expect(() => decodeAll([hex('f7 0b 00 00 00000005 00000000')])).toThrow(/type/);
+  });
+
   test('empty payload and the largest channel id', () => {
     const f = hex('f7 04 00 00 ffffffff 00000000');
     expect(decodeAll([f])).toEqual([[FrameType.CLOSE, 0, 0xffffffff, '']]);

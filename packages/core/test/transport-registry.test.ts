@@ -36,7 +36,7 @@ test('a provider whose type cannot name a gateway type is a SpecError, not a pop
 });
 
 test('the registry is the one table of known transports: types, packages and option keys', () => {
-  expect(GATEWAY_TYPES).toEqual(['popen', 'ssh', 'socket', 'ws']);
+  expect(GATEWAY_TYPES).toEqual(['popen', 'ssh', 'socket', 'ws', 'sudo', 'docker', 'podman', 'kubectl', 'chroot', 'netns', 'cmd']);
   for (const t of KNOWN_TRANSPORTS) for (const key of t.keys) expect(OPTION_KEYS.has(key)).toBe(true);
   // a transport's option key never becomes the type; an unknown key does (a custom transport)
   expect(new XSpec('tls-fingerprint=ab//socket=h:1').type).toBe('socket');

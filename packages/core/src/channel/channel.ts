@@ -1,8 +1,10 @@
-import { abortError, ChannelClosedError, DumpError, type RemoteError, TimeoutError, TsnetError } from '../errors.js';
+import { abortError, ChannelClosedError, DumpError, ProtocolError, type RemoteError, TimeoutError, TsnetError } from '../errors.js';
 import type { BaseGateway } from '../gateway/base-gateway.js';
 import { deadline } from '../util/deadline.js';
+import { FrameFlag } from '../wire/frame.js';
 import { channelBrand, isInt32 } from '../wire/serializer.js';
 import { CallbackDelivery, noEndmarker } from './callback-delivery.js';
+import { closedByPeer, droppedAfterClose, endedByPeer, endedHere } from './closed-errors.js';
 import { Inbox } from './inbox.js';
 import { Outbox } from './outbox.js';
 
@@ -24,7 +26,9 @@ interface Waiter {
 }
 
 /**
- * One bidirectional, ordered message stream over a gateway. The same class serves the local and
+ * One bidirectional, ordered message stream over a gateway. Typed per direction: a
+ * `Channel<In, Out>` receives `In` and sends `Out`; `Channel<T>` is `Channel<T, T>`. The peer's end
+ * of it is a `Channel<Out, In>`. The same class serves the local and
  * the remote side. Items are decoded as they arrive and queued until receive() or the callback
  * takes them; the sender's window is refilled only as they are taken, so an unread channel stops
  * its sender without touching other channels (docs/protocol.md, flow control).
@@ -34,7 +38,7 @@ interface Waiter {
  * first of close() (local), the peer's CLOSE (remote) or the gateway going down (gateway). Items
  * already queued stay readable after any of them; then receive() rejects with the reason.
  */
-export class Channel<T = unknown> implements AsyncIterable<T> {
+export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
   readonly [channelBrand] = true as const;
   readonly id: number;
   readonly gateway: BaseGateway;
@@ -49,6 +53,15 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   #sentClose = false;
   #closeWhenDrained: { error: unknown; resolve(): void } | null = null;
   #recvClose = false;
+  // half-close: end() was called (sends refused from then on), END written, the peer's END received
+  #endCalled = false;
+  #sentEnd = false;
+  #endWhenDrained: (() => void) | null = null;
+  #recvEnd = false;
+  /** Items the peer sent that arrived after our close() and were dropped. */
+  #dropped = 0;
+  /** Something travelled on the channel, either way: the peer knows it and answers our CLOSE. */
+  #used = false;
   #closedBy: 'local' | 'remote' | 'gateway' | null = null;
   #closeWaiters: Array<() => void> = [];
 
@@ -91,8 +104,9 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
    * Sends one item. Resolves when the item was handed to the wire and the receiver had room for
    * it; rejects with DumpError (channel stays usable) or ChannelClosedError/GatewayClosedError.
    */
-  send(item: T): Promise<void> {
-    if (this.#sentClose || this.#closedBy !== null) return Promise.reject(this.#sendClosedError());
+  send(item: Out): Promise<void> {
+    if (this.#sentClose || this.#closedBy !== null || this.#endCalled) return Promise.reject(this.#sendClosedError());
+    this.#used = true;
     if (isInt32(item) && this.#outbox.tryInt32(item)) return this.gateway._writable();
     let parts: Uint8Array[];
     try {
@@ -114,6 +128,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
 
   /** @internal sends an already serialized item. */
   _sendParts(parts: Uint8Array[], total = byteLength(parts)): Promise<void> {
+    this.#used = true;
     if (this.#outbox.tryParts(parts, total)) return this.gateway._writable();
     this.#hold(1);
     return new Promise<void>((resolve, reject) => {
@@ -134,7 +149,14 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   }
 
   #pump(): void {
-    if (this.#outbox.pump() && this.#closeWhenDrained) {
+    if (!this.#outbox.pump()) return;
+    if (this.#endWhenDrained) {
+      const resolve = this.#endWhenDrained;
+      this.#endWhenDrained = null;
+      this.#writeEnd();
+      resolve();
+    }
+    if (this.#closeWhenDrained) {
       const { error, resolve } = this.#closeWhenDrained;
       this.#closeWhenDrained = null;
       this.#writeClose(error);
@@ -164,13 +186,16 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
 
   /** @internal the peer freed `bytes` of our window. */
   _onCredit(bytes: number): void {
+    this.#used = true;
     this.#outbox.addCredit(bytes);
-    if (this.#outbox.waiting || this.#closeWhenDrained) this.#pump();
+    if (this.#outbox.waiting || this.#closeWhenDrained || this.#endWhenDrained) this.#pump();
   }
 
   #sendClosedError(): Error {
     if (this.#closedBy === 'gateway' && this.#terminal) return this.#terminal;
-    return new ChannelClosedError(this.id, this.gateway.id, this.#closedBy === 'remote' ? 'remote' : 'local');
+    if (this.#endCalled) return endedHere(this.id, this.gateway.id);
+    if (this.#closedBy === 'remote') return closedByPeer(this.id, this.gateway.id);
+    return new ChannelClosedError(this.id, this.gateway.id, 'local');
   }
 
   // ---------------------------------------------------------------- receiving
@@ -180,7 +205,13 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
    * decoder allocated for it), `buf` is the read buffer, perhaps reused: nothing may keep a view of it.
    */
   _onData(flags: number, buf: Uint8Array, start: number, end: number, owned: boolean): void {
-    if (this.#sentClose || this.#closedBy !== null) return; // closed here; the peer learns from our CLOSE
+    if (this.#recvEnd) throw new ProtocolError(`DATA after END on channel ${this.id}`);
+    this.#used = true;
+    if (this.#sentClose || this.#closedBy !== null) {
+      // Closed here; the peer learns from our CLOSE. What it sent meanwhile is counted: waitClose() says so.
+      if (this.#closedBy === 'local' && !(flags & FrameFlag.MORE)) this.#dropped++;
+      return;
+    }
     if (!this.#inbox.onData(flags, buf, start, end, owned)) return;
     if (this.#delivery?.active) this.#delivery.deliver();
     else if (this.#waiters.length > 0) this.#serveWaiter();
@@ -203,7 +234,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
    * Waits for the next item. Queued items come first; after the peer closed, ChannelClosedError
    * (or the sticky RemoteError); after gateway death, GatewayClosedError.
    */
-  receive(options?: ReceiveOptions): Promise<T> {
+  receive(options?: ReceiveOptions): Promise<In> {
     if (this.#delivery?.active) {
       return Promise.reject(
         new TsnetError(`receive() on channel ${this.id} of gateway ${this.gateway.id}: the channel has a callback; items go to it`, {
@@ -211,19 +242,19 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
         }),
       );
     }
-    if (this.#inbox.size > 0) return Promise.resolve(this.#inbox.take() as T);
+    if (this.#inbox.size > 0) return Promise.resolve(this.#inbox.take() as In);
     if (this.#terminal) return Promise.reject(this.#terminal);
     if (this.#closedBy === 'local') return Promise.reject(this.#sendClosedError());
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal, this.#what()));
     if (options?.timeout === undefined && !signal) {
       // The common case, without timers or listeners to set up and tear down.
-      return new Promise<T>((resolve, reject) => {
+      return new Promise<In>((resolve, reject) => {
         this.#hold(1);
         this.#waiters.push({ resolve: resolve as (v: unknown) => void, reject, cleanup: this.#release });
       });
     }
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<In>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
         remove();
@@ -267,12 +298,12 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   }
 
   /** Yields items until the channel closes; a RemoteError or GatewayClosedError is thrown. Leaving the loop early closes the channel. */
-  [Symbol.asyncIterator](): AsyncIterator<T> {
+  [Symbol.asyncIterator](): AsyncIterator<In> {
     // A plain iterator, not an async generator: one promise per item instead of several.
-    const done: IteratorResult<T> = { value: undefined as never, done: true };
+    const done: IteratorResult<In> = { value: undefined as never, done: true };
     return {
-      next: (): Promise<IteratorResult<T>> => {
-        if (this.#inbox.size > 0 && !this.#delivery?.active) return Promise.resolve({ value: this.#inbox.take() as T, done: false });
+      next: (): Promise<IteratorResult<In>> => {
+        if (this.#inbox.size > 0 && !this.#delivery?.active) return Promise.resolve({ value: this.#inbox.take() as In, done: false });
         return this.receive().then(
           (value) => ({ value, done: false }),
           (error: unknown) => {
@@ -284,7 +315,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       // Leaving the loop early (break, return, throw): nobody reads any more, so the channel is
       // closed; the peer's pending send() rejects with ChannelClosedError instead of waiting for
       // credit until the gateway ends.
-      return: (): Promise<IteratorResult<T>> => {
+      return: (): Promise<IteratorResult<In>> => {
         this.close().catch(() => {});
         return Promise.resolve(done);
       },
@@ -296,7 +327,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
    * promise is awaited before the next item. With `endmarker`, `fn(endmarker)` is called once when
    * the channel closes for any reason. If `fn` throws, the channel is closed with that error.
    */
-  setCallback<E = never>(fn: (item: T | E) => unknown, options?: CallbackOptions<E>): void {
+  setCallback<E = never>(fn: (item: In | E) => unknown, options?: CallbackOptions<E>): void {
     if (this.#delivery?.active) throw new TsnetError(`channel ${this.id} already has a callback`, { code: 'TSNET_ERR_CALLBACK_SET' });
     if (typeof fn !== 'function') throw new TypeError('setCallback() takes a function');
     const previous = this.#delivery;
@@ -325,7 +356,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   async waitClose(options?: { timeout?: number }): Promise<void> {
     const timeout = options?.timeout;
     const closed = new Promise<void>((resolve) => {
-      if (this.#closedBy !== null) resolve();
+      if (this.#isDone()) resolve();
       else this.#closeWaiters.push(resolve);
     });
     const all = closed.then(() => this.#delivery?.done);
@@ -343,6 +374,73 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     const callbackError = this.#delivery?.error ?? null;
     if (callbackError !== null) throw callbackError;
     if (this.#terminal && !(this.#terminal instanceof ChannelClosedError)) throw this.#terminal;
+    if (this.#dropped > 0) throw droppedAfterClose(this.id, this.gateway.id, this.#dropped);
+  }
+
+  /**
+   * Closed for waitClose(): by the peer or the gateway; after our close(), once the peer answered
+   * with its CLOSE (so what it sent meanwhile was counted), unless nothing ever travelled on the
+   * channel (a peer that never heard of it does not answer).
+   */
+  #isDone(): boolean {
+    if (this.#closedBy === null) return false;
+    return this.#closedBy !== 'local' || this.#recvClose || !this.#used;
+  }
+
+  #notifyClosed(): void {
+    if (this.#closeWaiters.length > 0 && this.#isDone()) for (const r of this.#closeWaiters.splice(0)) r();
+  }
+
+  /**
+   * Half-close: no more items from this side, as a socket's shutdown(SHUT_WR). Resolves once the
+   * items sent before it are on the wire (after them, END). The peer receives those items, then
+   * its receive() rejects with ChannelClosedError and its `for await` ends; it may go on sending,
+   * and this side goes on receiving. send() rejects from now on. When both sides have ended, the
+   * channel is closed on both. A no-op after close() or a second end().
+   */
+  end(): Promise<void> {
+    if (this.#endCalled || this.#sentClose || this.#closedBy !== null) return Promise.resolve();
+    this.#endCalled = true;
+    if (this.#outbox.waiting || this.#outbox.held) {
+      return new Promise<void>((resolve) => {
+        this.#endWhenDrained = resolve;
+      });
+    }
+    this.#writeEnd();
+    return Promise.resolve();
+  }
+
+  #writeEnd(): void {
+    if (this.#sentEnd || this.#sentClose || this.#closedBy !== null) return;
+    this.#sentEnd = true;
+    this.gateway._writeEnd(this.id);
+    if (this.#recvEnd) this.#bothEnded();
+  }
+
+  /** @internal the peer half-closed: no more items will arrive; we may still send. */
+  _onEnd(): void {
+    if (this.#recvEnd || this.#recvClose) return;
+    this.#used = true;
+    this.#recvEnd = true;
+    this.#inbox.granting = false;
+    if (this.#closedBy !== null) return; // closed here already: the peer's answer to our CLOSE will follow
+    this.#terminal = endedByPeer(this.id, this.gateway.id);
+    if (this.#inbox.size === 0) {
+      for (const w of this.#waiters.splice(0)) {
+        w.cleanup();
+        w.reject(this.#terminal);
+      }
+    }
+    if (this.#delivery?.active) this.#delivery.deliver();
+    if (this.#sentEnd) this.#bothEnded();
+  }
+
+  /** Both directions ended: the channel is done on this side (the peer concludes the same), no CLOSE needed. */
+  #bothEnded(): void {
+    this.#sentClose = true;
+    this.#recvClose = true;
+    this.#setClosed('local', this.#terminal);
+    this.gateway._forget(this.id);
   }
 
   /**
@@ -369,9 +467,13 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     if (this.#recvClose) this.gateway._forget(this.id);
   }
 
+  /** @internal host side: rewords the peer's error with what only this side knows (exec/source-hints.ts). */
+  _explain: ((error: RemoteError) => RemoteError) | undefined;
+
   /** @internal the peer closed the channel (error: the RemoteError it sent). */
   _onClose(error: RemoteError | null): void {
     if (this.#recvClose) return;
+    if (error && this._explain) error = this._explain(error);
     this.#recvClose = true;
     this.#inbox.granting = false;
     this.#inbox.dropPartial();
@@ -382,13 +484,23 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       this.#terminal = error;
     }
     // The peer stopped reading: sends still waiting for its credit can never complete.
-    this.#outbox.rejectAll(new ChannelClosedError(this.id, this.gateway.id, 'remote'));
+    this.#outbox.rejectAll(this.#endCalled ? this.#sendClosedError() : closedByPeer(this.id, this.gateway.id));
+    this.#settleDrainWaiters();
+    if (!this.#sentClose) this.#writeClose(undefined);
+    else this.gateway._forget(this.id);
+    this.#notifyClosed();
+  }
+
+  /** end() and close() waiting for sends that will now never go: they are done. */
+  #settleDrainWaiters(): void {
+    if (this.#endWhenDrained) {
+      this.#endWhenDrained();
+      this.#endWhenDrained = null;
+    }
     if (this.#closeWhenDrained) {
       this.#closeWhenDrained.resolve();
       this.#closeWhenDrained = null;
     }
-    if (!this.#sentClose) this.#writeClose(undefined);
-    else this.gateway._forget(this.id);
   }
 
   /** @internal the gateway is down. */
@@ -400,16 +512,13 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     this.#inbox.granting = false;
     this.#inbox.dropPartial();
     this.#outbox.rejectAll(error);
-    if (this.#closeWhenDrained) {
-      this.#closeWhenDrained.resolve();
-      this.#closeWhenDrained = null;
-    }
+    this.#settleDrainWaiters();
     if (wasOpen) {
       // Items already queued stay readable; after them the gateway's error.
       this.#terminal = error;
       this.#closedBy = 'gateway';
       this.#wake(error);
-    }
+    } else this.#notifyClosed();
   }
 
   #setClosed(by: 'local' | 'remote', terminal: Error | null): void {
@@ -425,7 +534,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
         w.reject(error);
       }
     }
-    for (const r of this.#closeWaiters.splice(0)) r();
+    this.#notifyClosed();
     if (this.#delivery?.active) this.#delivery.deliver();
   }
 
@@ -441,13 +550,14 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
 
   /**
    * A Node stream over this channel: 'w' gives a Writable whose chunks are sent one item each
-   * (backpressure follows the channel's window); 'r' gives a Readable of Buffers that ends when
-   * the channel closes. Implemented by the gateway's platform layer.
+   * (backpressure follows the channel's window); ending it calls end() (half-close), or close()
+   * with `proxyClose: true`. 'r' gives a Readable of Buffers that ends when the peer ends or
+   * closes its side. Implemented by the gateway's platform layer.
    */
   makeFile(mode: 'r'): import('node:stream').Readable;
   makeFile(mode: 'w', options?: { proxyClose?: boolean }): import('node:stream').Writable;
   makeFile(mode: 'r' | 'w', options?: { proxyClose?: boolean }): import('node:stream').Readable | import('node:stream').Writable {
-    return this.gateway._makeFile(this as Channel<unknown>, mode, options);
+    return this.gateway._makeFile(this as unknown as Channel<unknown>, mode, options);
   }
 
   toString(): string {

@@ -7,11 +7,11 @@ const QUEUE_HIGH_WATER = 128;
 /**
  * The channels of one group.remoteExec(), one per gateway, in the group's order.
  */
-export class MultiChannel<T = unknown> implements Iterable<Channel<T>> {
-  readonly #channels: Channel<T>[];
-  #queue: AsyncIterable<[Channel<T>, unknown]> | null = null;
+export class MultiChannel<In = unknown, Out = In> implements Iterable<Channel<In, Out>> {
+  readonly #channels: Channel<In, Out>[];
+  #queue: AsyncIterable<[Channel<In, Out>, unknown]> | null = null;
 
-  constructor(channels: Channel<T>[]) {
+  constructor(channels: Channel<In, Out>[]) {
     this.#channels = channels;
   }
 
@@ -19,31 +19,31 @@ export class MultiChannel<T = unknown> implements Iterable<Channel<T>> {
     return this.#channels.length;
   }
 
-  get(i: number): Channel<T> | undefined {
+  get(i: number): Channel<In, Out> | undefined {
     return this.#channels[i];
   }
 
-  [Symbol.iterator](): Iterator<Channel<T>> {
+  [Symbol.iterator](): Iterator<Channel<In, Out>> {
     return this.#channels[Symbol.iterator]();
   }
 
   /** Sends the same item to every channel. */
-  async sendEach(item: T): Promise<void> {
+  async sendEach(item: Out): Promise<void> {
     await Promise.all(this.#channels.map((ch) => ch.send(item)));
   }
 
   /** One item from every channel, in order (all awaited concurrently). */
-  receiveEach(options?: { withChannel?: false; timeout?: number }): Promise<T[]>;
-  receiveEach(options: { withChannel: true; timeout?: number }): Promise<Array<[Channel<T>, T]>>;
-  async receiveEach(options?: { withChannel?: boolean; timeout?: number }): Promise<T[] | Array<[Channel<T>, T]>> {
+  receiveEach(options?: { withChannel?: false; timeout?: number }): Promise<In[]>;
+  receiveEach(options: { withChannel: true; timeout?: number }): Promise<Array<[Channel<In, Out>, In]>>;
+  async receiveEach(options?: { withChannel?: boolean; timeout?: number }): Promise<In[] | Array<[Channel<In, Out>, In]>> {
     const opts = options?.timeout !== undefined ? { timeout: options.timeout } : undefined;
     const items = await Promise.all(this.#channels.map((ch) => ch.receive(opts)));
-    return options?.withChannel ? items.map((item, i) => [this.#channels[i]!, item] as [Channel<T>, T]) : items;
+    return options?.withChannel ? items.map((item, i) => [this.#channels[i]!, item] as [Channel<In, Out>, In]) : items;
   }
 
   /** True if `channel` is one of these channels. */
   includes(channel: Channel<unknown>): boolean {
-    return (this.#channels as Channel<unknown>[]).includes(channel);
+    return (this.#channels as unknown as Channel<unknown>[]).includes(channel);
   }
 
   /**
@@ -53,10 +53,10 @@ export class MultiChannel<T = unknown> implements Iterable<Channel<T>> {
    * It sets a callback on every member (receive() on them is refused from then on); a member
    * whose items pile up unread is held back by its credit. Calling it again returns the same queue.
    */
-  makeReceiveQueue<E = never>(options?: { endmarker?: E }): AsyncIterable<[Channel<T>, T | E]> {
-    if (this.#queue) return this.#queue as AsyncIterable<[Channel<T>, T | E]>;
+  makeReceiveQueue<E = never>(options?: { endmarker?: E }): AsyncIterable<[Channel<In, Out>, In | E]> {
+    if (this.#queue) return this.#queue as AsyncIterable<[Channel<In, Out>, In | E]>;
     const hasEnd = options !== undefined && 'endmarker' in options;
-    const items: Array<[Channel<T>, unknown]> = [];
+    const items: Array<[Channel<In, Out>, unknown]> = [];
     let head = 0;
     let readers: Array<() => void> = [];
     let writers: Array<() => void> = [];
@@ -82,7 +82,7 @@ export class MultiChannel<T = unknown> implements Iterable<Channel<T>> {
         { endmarker: end },
       );
     }
-    const take = (): [Channel<T>, unknown] | undefined => {
+    const take = (): [Channel<In, Out>, unknown] | undefined => {
       if (head === items.length) return undefined;
       const item = items[head]!;
       items[head++] = undefined as never;
@@ -97,9 +97,9 @@ export class MultiChannel<T = unknown> implements Iterable<Channel<T>> {
       }
       return item;
     };
-    const queue: AsyncIterable<[Channel<T>, unknown]> = {
+    const queue: AsyncIterable<[Channel<In, Out>, unknown]> = {
       [Symbol.asyncIterator]: () => ({
-        next: async (): Promise<IteratorResult<[Channel<T>, unknown]>> => {
+        next: async (): Promise<IteratorResult<[Channel<In, Out>, unknown]>> => {
           for (;;) {
             const item = take();
             if (item) return { value: item, done: false };
@@ -110,7 +110,7 @@ export class MultiChannel<T = unknown> implements Iterable<Channel<T>> {
       }),
     };
     this.#queue = queue;
-    return queue as AsyncIterable<[Channel<T>, T | E]>;
+    return queue as AsyncIterable<[Channel<In, Out>, In | E]>;
   }
 
   /**

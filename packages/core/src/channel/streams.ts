@@ -3,7 +3,12 @@ import { ChannelClosedError, TsnetError } from '../errors.js';
 import { builtin } from '../io/builtin.js';
 import type { Channel } from './channel.js';
 
-/** A Writable that sends each chunk as one item; backpressure follows the channel's window. */
+/**
+ * A Writable that sends each chunk as one item; backpressure follows the channel's window. Ending
+ * it half-closes the channel (end(): the peer's iteration ends, replies still arrive); with
+ * `proxyClose` it closes the channel fully instead, and a destroy with an error closes it with
+ * that error.
+ */
 function channelWritable(channel: Channel, options?: { proxyClose?: boolean }): Writable {
   const { Writable } = builtin<typeof import('node:stream')>('node:stream');
   return new Writable({
@@ -13,8 +18,7 @@ function channelWritable(channel: Channel, options?: { proxyClose?: boolean }): 
       channel.send(chunk).then(() => callback(), callback);
     },
     final(callback) {
-      if (options?.proxyClose) channel.close().then(() => callback(), callback);
-      else callback();
+      (options?.proxyClose ? channel.close() : channel.end()).then(() => callback(), callback);
     },
     destroy(error, callback) {
       if (options?.proxyClose && error) channel.close(error).catch(() => {});

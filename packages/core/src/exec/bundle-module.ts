@@ -1,5 +1,14 @@
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SourceError } from '../errors.js';
+
+export interface BundleOptions {
+  /**
+   * Bundle an entry that calls this export of the module with the channel's kwargs as its
+   * arguments and sends back what it returns (gw.call(url, name, ...args)).
+   */
+  callExport?: string;
+}
 
 /** How esbuild is loaded: a parameter, so a test can stand in a loader that fails as a missing package does. */
 export type EsbuildLoader = () => Promise<typeof import('esbuild')>;
@@ -11,9 +20,10 @@ const loadEsbuild: EsbuildLoader = () => import('esbuild');
  * Bare imports (packages, node: builtins) stay `require()` calls resolved on the remote side, from
  * its working directory. Host only. esbuild is an optional peer dependency of @tsnet/core, loaded
  * only when a module is shipped: without it, strings and functions work and this throws a
- * SourceError that says to install it.
+ * SourceError that says to install it. A bundling failure is a SourceError naming the file and
+ * line of each esbuild error.
  */
-export async function bundleModule(url: URL, load: EsbuildLoader = loadEsbuild): Promise<string> {
+export async function bundleModule(url: URL, load: EsbuildLoader = loadEsbuild, options?: BundleOptions): Promise<string> {
   let esbuild: typeof import('esbuild');
   try {
     esbuild = await load();
@@ -29,9 +39,12 @@ export async function bundleModule(url: URL, load: EsbuildLoader = loadEsbuild):
     );
   }
   const file = fileURLToPath(url);
+  const name = options?.callExport;
   try {
     const result = await esbuild.build({
-      entryPoints: [file],
+      ...(name === undefined
+        ? { entryPoints: [file] }
+        : { stdin: { contents: callEntry(file, name), resolveDir: dirname(file), sourcefile: 'tsnet-call-entry.js', loader: 'js' as const } }),
       bundle: true,
       write: false,
       format: 'cjs',
@@ -50,6 +63,28 @@ export async function bundleModule(url: URL, load: EsbuildLoader = loadEsbuild):
     const detail = errors?.length
       ? errors.map((e) => `${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`).join('\n')
       : (error as Error).message;
-    throw new SourceError(`remoteExec(): cannot bundle ${url.href}:\n${detail}`, { cause: error });
+    throw new SourceError(`${name === undefined ? 'remoteExec()' : 'call()'}: cannot bundle ${url.href}:\n${detail}`, { cause: error });
   }
+}
+
+/**
+ * The entry of a call(url, name): the module as a namespace, so a missing export is named with the
+ * ones that exist (the message is made remotely, where the module was loaded).
+ */
+function callEntry(file: string, name: string): string {
+  return `import * as ns from ${JSON.stringify(file)};
+const name = ${JSON.stringify(name)};
+export default async function (channel, args) {
+  const fn = ns[name];
+  if (typeof fn !== 'function') {
+    const names = Object.keys(ns).filter((k) => typeof ns[k] === 'function');
+    throw new TypeError(
+      \`call(): the module ${file.replace(/[`\\$]/g, '\\$&')} has no function export named \${JSON.stringify(name)}\` +
+        (names.length ? \`; its function exports are: \${names.join(', ')}\` : '; it exports no function') +
+        (name === 'default' ? '' : "; pass 'default' for the default export"),
+    );
+  }
+  await channel.send(await fn(...args));
+}
+`;
 }

@@ -75,6 +75,12 @@ export async function execute(channel: Channel, request: ExecRequest, scope: Exe
       const exported = module.exports as { default?: unknown } | ((...a: unknown[]) => unknown);
       const main = typeof exported === 'function' ? exported : exported.default;
       if (typeof main === 'function') return (main as (ch: Channel, kw: unknown) => unknown)(channel, kwargs);
+      // Named exports only: say which (the caller may have meant gw.call(url, name, …args)).
+      if (main === undefined && typeof exported === 'object' && !('default' in exported)) {
+        throw new TypeError(
+          `the module ${filename} has no default export to call as fn(channel, kwargs); it exports: ${Object.keys(exported).join(', ') || 'nothing'}`,
+        );
+      }
       return undefined;
     }
     default:

@@ -25,6 +25,12 @@ const EXEC_SCOPE_NAMES = [
   '__vite_ssr_dynamic_import__',
 ] as const;
 
+/**
+ * Names a pure function run by call() or map() may use besides the runtime's globals: what the
+ * remote scope provides, minus `channel` and `kwargs`, which belong to the wrapper, not to it.
+ */
+export const PURE_SCOPE_NAMES: readonly string[] = EXEC_SCOPE_NAMES.filter((n) => n !== 'channel' && n !== 'kwargs' && n !== 'module' && n !== 'exports');
+
 export interface ParsedFunction {
   /** An expression that evaluates to the function. */
   expression: string;
@@ -35,17 +41,24 @@ export interface ParsedFunction {
  * Turns a function into source that can be evaluated remotely, refusing (before anything is sent)
  * one that uses names from its enclosing scope: they would not exist over there.
  */
-export function functionSource(fn: (...args: never[]) => unknown, remoteGlobals: ReadonlySet<string>): ParsedFunction {
+export function functionSource(
+  fn: (...args: never[]) => unknown,
+  remoteGlobals: ReadonlySet<string>,
+  /** Who asks, for messages (`remoteExec()`, `call()`, `map()`). */
+  api = 'remoteExec()',
+  /** Names the remote scope gives the function besides its globals (default: the exec scope). */
+  scopeNames: readonly string[] = EXEC_SCOPE_NAMES,
+): ParsedFunction {
   const name = fn.name || 'anonymous';
   let text: string;
   try {
     text = Function.prototype.toString.call(fn);
   } catch (error) {
-    throw new SourceError(`remoteExec(): cannot read the source of function ${name}`, { cause: error });
+    throw new SourceError(`${api}: cannot read the source of function ${name}`, { cause: error });
   }
   if (/\{\s*\[native code\]\s*\}\s*$/.test(text)) {
     throw new SourceError(
-      `remoteExec(): function ${name} has no JavaScript source (native or bound functions cannot be shipped); pass a plain function, a string of source or a module URL`,
+      `${api}: function ${name} has no JavaScript source (native or bound functions cannot be shipped); pass a plain function, a string of source or a module URL`,
     );
   }
   const candidates = [`(${text})`, `({ ${text} })`];
@@ -58,11 +71,13 @@ export function functionSource(fn: (...args: never[]) => unknown, remoteGlobals:
       lastError = error;
       continue;
     }
-    const free = freeVariables(ast, remoteGlobals);
+    const free = freeVariables(ast, remoteGlobals, scopeNames);
     if (free.length > 0) {
       throw new SourceError(
-        `remoteExec(): function ${name} uses ${free.length === 1 ? 'a name' : 'names'} from its enclosing scope: ${free.join(', ')}. ` +
-          'Remote code sees only its own globals; pass values in kwargs (remoteExec(fn, { ... }) → fn(channel, kwargs)) and import modules inside the function.',
+        `${api}: function ${name} uses ${free.length === 1 ? 'a name' : 'names'} from its enclosing scope: ${free.join(', ')}. ` +
+          (api === 'remoteExec()'
+            ? 'Remote code sees only its own globals; pass values in kwargs (remoteExec(fn, { ... }) → fn(channel, kwargs)) and import modules inside the function.'
+            : `Remote code sees only its own globals; pass values as arguments (${api.replace('()', '(fn, ...args)')}) and import modules inside the function.`),
         { freeVariables: free },
       );
     }
@@ -71,7 +86,7 @@ export function functionSource(fn: (...args: never[]) => unknown, remoteGlobals:
     const expression = i === 0 ? candidate : `(${candidate})[${JSON.stringify(methodKey ?? name)}]`;
     return { expression, name };
   }
-  throw new SourceError(`remoteExec(): the source of function ${name} does not parse: ${(lastError as Error)?.message}`, { cause: lastError });
+  throw new SourceError(`${api}: the source of function ${name} does not parse: ${(lastError as Error)?.message}`, { cause: lastError });
 }
 
 function methodName(ast: Node): string | undefined {
@@ -82,13 +97,13 @@ function methodName(ast: Node): string | undefined {
 }
 
 /** Free variables of a parsed program, minus the remote globals and the exec scope names. */
-export function freeVariables(ast: Node, remoteGlobals: ReadonlySet<string>): string[] {
+export function freeVariables(ast: Node, remoteGlobals: ReadonlySet<string>, scopeNames: readonly string[] = EXEC_SCOPE_NAMES): string[] {
   const scopeManager = analyze(ast as never, { ecmaVersion: 2022 as never, sourceType: 'script' });
   const global = scopeManager.globalScope;
   const names = new Set<string>();
   for (const ref of global?.through ?? []) {
     const n = ref.identifier.name;
-    if (remoteGlobals.has(n) || (EXEC_SCOPE_NAMES as readonly string[]).includes(n)) continue;
+    if (remoteGlobals.has(n) || scopeNames.includes(n)) continue;
     names.add(n);
   }
   return [...names].sort();
@@ -103,7 +118,15 @@ let execCounter = 0;
  */
 export function execRequest(source: unknown, kwargs: unknown, remoteGlobals: ReadonlySet<string>): ExecRequest {
   const n = ++execCounter;
-  if (typeof source === 'string') return { kind: 'source', source, filename: `tsnet-exec-${n}.js`, kwargs };
+  if (typeof source === 'string') {
+    // As code, a lone file: URL is a label and a comment: it would run, do nothing and close.
+    if (/^\s*file:\/\/\S*\s*$/.test(source)) {
+      throw new SourceError(
+        `remoteExec(${JSON.stringify(source.trim())}): a string is source code, and this one is a file: URL that would do nothing as code; pass a URL object to run the module: remoteExec(new URL(${JSON.stringify(source.trim())}))`,
+      );
+    }
+    return { kind: 'source', source, filename: `tsnet-exec-${n}.js`, kwargs };
+  }
   if (typeof source === 'function') {
     const fn = functionSource(source as (...a: never[]) => unknown, remoteGlobals);
     return { kind: 'function', source: fn.expression, filename: `tsnet-fn-${fn.name}-${n}.js`, kwargs };

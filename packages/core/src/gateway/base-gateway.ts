@@ -110,9 +110,9 @@ export abstract class BaseGateway {
   _hold(_delta: number): void {}
 
   /** Opens a new channel; the peer learns of it when it is sent inside a message. */
-  newChannel<T = unknown>(): Channel<T> {
+  newChannel<In = unknown, Out = In>(): Channel<In, Out> {
     this._checkOpen();
-    return this.#table.open() as Channel<T>;
+    return this.#table.open() as unknown as Channel<In, Out>;
   }
 
   /** @internal throws GatewayClosedError when down. */
@@ -213,6 +213,11 @@ export abstract class BaseGateway {
         ch?._onClose(err);
         return;
       }
+      case FrameType.END: {
+        if (channelId === 0 || end !== start) throw this.#bad(channelId === 0 ? 'END on channel 0' : 'END with a payload');
+        this.#table.lookup(channelId, true)?._onEnd();
+        return;
+      }
       case FrameType.HELLO:
       case FrameType.TERMINATE:
       case FrameType.OUTPUT:
@@ -305,6 +310,11 @@ export abstract class BaseGateway {
       return;
     }
     this._writeFrame(FrameType.CLOSE_ERROR, 0, channelId, parts, total);
+  }
+
+  /** @internal half-close: no more DATA from this side on the channel. */
+  _writeEnd(channelId: number): void {
+    this._writeFrame(FrameType.END, 0, channelId, [], 0);
   }
 
   /** @internal writes a small control frame carrying JSON. */

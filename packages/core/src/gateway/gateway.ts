@@ -1,8 +1,12 @@
 import type { Channel } from '../channel/channel.js';
 import { makeFileFor, outputReadable } from '../channel/streams.js';
 import { abortError, BootstrapError, type GatewayCloseInfo, ProtocolError, SourceError } from '../errors.js';
+import { type AnyFunction, callFunction, callModule } from '../exec/call.js';
+import { type ExecOptions, type ExecResult, execCommand } from '../exec/command-exec.js';
 import type { ExecRequest } from '../exec/executor.js';
+import { RemoteProcess, type SpawnOptions, startProcess } from '../exec/remote-process.js';
 import { execRequest } from '../exec/remote-source.js';
+import { explainModuleError, explainSourceError } from '../exec/source-hints.js';
 import type { Transport, TransportExit } from '../spec/transport-types.js';
 import type { XSpec } from '../spec/xspec.js';
 import { deadline, withTimeout } from '../util/deadline.js';
@@ -38,6 +42,14 @@ export interface GatewayOptions extends WireOptions {
   connectTimeout?: number;
   signal?: AbortSignal;
 }
+
+/**
+ * A function shipped by remoteExec(): called remotely as `fn(channel, kwargs)`, where its channel
+ * receives `In` and sends `Out` (the local end is then a `Channel<Out, In>`).
+ */
+export type RemoteFunction<In, Out, K> = (channel: Channel<In, Out>, kwargs: K) => unknown;
+/** The kwargs argument of remoteExec(fn, …): optional only when fn's second parameter accepts undefined. */
+export type KwargsOf<K> = undefined extends K ? [kwargs?: K] : [kwargs: K];
 
 /**
  * The local end of a connection to one remote runtime. Create it with makeGateway().
@@ -361,23 +373,38 @@ export class Gateway extends BaseGateway {
    * (called as `fn(channel, kwargs)`), or a module `URL` (bundled with its relative imports; its
    * default export, if a function, is called as `fn(channel, kwargs)`).
    */
-  remoteExec<T = unknown>(source: string | ((channel: Channel<T>, kwargs: never) => unknown) | URL, kwargs?: unknown): Channel<T> {
+  remoteExec<In = unknown, Out = In>(source: string | URL, kwargs?: unknown): Channel<In, Out>;
+  /**
+   * A function's kwargs are checked against its second parameter (required unless it accepts
+   * undefined); the channel returned is the local end of the function's: `fn(channel:
+   * Channel<Req, Res>)` gives a `Channel<Res, Req>`.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: K = any when the channel types are given explicitly and K is not: nothing to check against
+  remoteExec<RIn = unknown, ROut = RIn, K = any>(source: RemoteFunction<RIn, ROut, K>, ...kwargs: KwargsOf<K>): Channel<ROut, RIn>;
+  remoteExec(source: string | URL | RemoteFunction<never, never, never>, kwargs?: unknown): Channel<unknown> {
     this._checkOpen();
-    if (source instanceof URL) return this.#execModule<T>(source, kwargs);
+    if (source instanceof URL) return this.#execModule(source, kwargs);
     const request = execRequest(source, kwargs, this.#globals);
     const parts = this._dump(request); // DumpError for bad kwargs, before anything is sent
-    const ch = this.newChannel<T>();
+    const ch = this.newChannel();
+    if (typeof source === 'string') ch._explain = explainSourceError(source);
     this._writeFrame(FrameType.EXEC, 0, ch.id, [], 0);
     ch._sendParts(parts).catch(() => {});
     return ch;
   }
 
-  #execModule<T>(url: URL, kwargs: unknown): Channel<T> {
+  #execModule(url: URL, kwargs: unknown): Channel<unknown> {
+    const ch = this._execBundled(url, kwargs, async () => (await import('../exec/bundle-module.js')).bundleModule(url));
+    ch._explain = explainModuleError;
+    return ch;
+  }
+
+  /** @internal runs a module bundled by `bundle()` (asynchronously; sends wait for it). */
+  _execBundled<T>(url: URL, kwargs: unknown, bundle: () => Promise<string>, api = 'remoteExec()'): Channel<T> {
     const ch = this.newChannel<T>();
     const ready = (async () => {
-      if (url.protocol !== 'file:') throw new SourceError(`remoteExec(): module URLs must be file: URLs, got ${url.href}`);
-      const { bundleModule } = await import('../exec/bundle-module.js');
-      const code = await bundleModule(url);
+      if (url.protocol !== 'file:') throw new SourceError(`${api}: module URLs must be file: URLs, got ${url.href}`);
+      const code = await bundle();
       const parts = this._dump({ kind: 'module', source: code, filename: url.href, kwargs } satisfies ExecRequest);
       this._checkOpen();
       this._writeFrame(FrameType.EXEC, 0, ch.id, [], 0);
@@ -385,6 +412,48 @@ export class Gateway extends BaseGateway {
     })();
     ch._holdUntil(ready);
     return ch;
+  }
+
+  /**
+   * Runs the pure function `fn(...args)` remotely and resolves with what it returns (awaited), or
+   * rejects with its RemoteError. `fn` is checked like remoteExec(fn): it may use the remote's
+   * globals and `require`, and import what it needs. `call(new URL('./lib.ts', import.meta.url),
+   * 'name', ...args)` calls a function export of a module (bundled like remoteExec(url)).
+   */
+  call<R = unknown>(module: URL, exportName: string, ...args: unknown[]): Promise<R>;
+  call<F extends AnyFunction>(fn: F, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
+  call(target: AnyFunction | URL, ...args: unknown[]): Promise<unknown> {
+    try {
+      if (target instanceof URL) return callModule(this, target, args[0], args.slice(1));
+      return callFunction(this, target, args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Runs a command on the remote host and resolves with `{ stdout, stderr, code, signal }`
+   * whatever its exit code. An argv array runs without a shell; a string runs with the remote's
+   * `/bin/sh -c`. Options: `cwd`, `env` (added to the remote environment), `input` (stdin, then
+   * closed; without it stdin is closed at once), `timeout`, `signal`, `encoding: 'buffer'`.
+   */
+  exec(command: string | readonly string[], options: ExecOptions & { encoding: 'buffer' }): Promise<ExecResult<Buffer>>;
+  exec(command: string | readonly string[], options?: ExecOptions & { encoding?: 'utf8' }): Promise<ExecResult<string>>;
+  exec(command: string | readonly string[], options?: ExecOptions): Promise<ExecResult<string | Buffer>> {
+    return execCommand(this, command, options);
+  }
+
+  /**
+   * Starts a command on the remote host (argv array: no shell; string: `/bin/sh -c`) with its
+   * stdin, stdout and stderr as Node streams and `exited`, a promise of `{ code, signal, timedOut }`.
+   */
+  spawn(command: string | readonly string[], options?: SpawnOptions): RemoteProcess {
+    return new RemoteProcess(startProcess(this, command, options, 'spawn()'));
+  }
+
+  /** @internal the names the remote runtime's global object has (from the handshake). */
+  get _remoteGlobals(): ReadonlySet<string> {
+    return this.#globals;
   }
 
   /** Facts about the remote runtime (cached from the handshake; `refresh` asks again). */

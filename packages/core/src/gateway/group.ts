@@ -4,7 +4,8 @@ import { GroupError, SpecError } from '../errors.js';
 import { checkSpecKeys, findTransport } from '../spec/transport-registry.js';
 import type { Transport, TransportProvider } from '../spec/transport-types.js';
 import { XSpec } from '../spec/xspec.js';
-import { Gateway, type GatewayOptions, type OutputListener } from './gateway.js';
+import { Gateway, type GatewayOptions, type KwargsOf, type OutputListener, type RemoteFunction } from './gateway.js';
+import { type MapFunction, type MapOptions, mapAll, mapIterate } from './group-map.js';
 import { type GroupFailure, type GroupOpenOptions, openEach, openOptions } from './group-open.js';
 
 export type GatewaySpec = string | XSpec | TransportProvider;
@@ -276,10 +277,33 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
   }
 
   /** remoteExec on every gateway, in creation order. */
-  remoteExec<T = unknown>(source: Parameters<Gateway['remoteExec']>[0], kwargs?: unknown): MultiChannel<T> {
-    const channels: Channel<T>[] = [];
-    for (const gw of this) channels.push(gw.remoteExec(source as never, kwargs) as Channel<T>);
-    return new MultiChannel<T>(channels);
+  remoteExec<In = unknown, Out = In>(source: string | URL, kwargs?: unknown): MultiChannel<In, Out>;
+  // biome-ignore lint/suspicious/noExplicitAny: as Gateway.remoteExec: nothing to check K against when the channel types alone are given
+  remoteExec<RIn = unknown, ROut = RIn, K = any>(source: RemoteFunction<RIn, ROut, K>, ...kwargs: KwargsOf<K>): MultiChannel<ROut, RIn>;
+  remoteExec(source: string | URL | RemoteFunction<never, never, never>, kwargs?: unknown): MultiChannel<unknown> {
+    const channels: Channel<unknown>[] = [];
+    for (const gw of this) channels.push(gw.remoteExec(source as never, kwargs) as Channel<unknown>);
+    return new MultiChannel(channels);
+  }
+
+  /**
+   * `fn(item, index)` for every item, spread over the group's open gateways (one worker per
+   * gateway, `concurrency` items in flight on each, default 16; idle workers take the next item),
+   * resolving with the results in input order. The first remote error rejects and the rest is
+   * cancelled; the items of a gateway that dies are run again on the others. `fn` must be pure,
+   * as for call(). See group-map.ts for the exact contract.
+   */
+  map<T, R>(fn: MapFunction<T, R>, items: Iterable<T> | AsyncIterable<T>, options?: MapOptions): Promise<Awaited<R>[]> {
+    return mapAll(this.#gateways(), fn, items, options);
+  }
+
+  /**
+   * map() as an async iterable over a stream of items: results in input order as they are ready,
+   * taking items from `items` only as the consumer keeps up (at most 2 × concurrency × gateways
+   * ahead). Breaking out of the loop cancels the rest.
+   */
+  mapIter<T, R>(fn: MapFunction<T, R>, items: Iterable<T> | AsyncIterable<T>, options?: MapOptions): AsyncIterableIterator<Awaited<R>> {
+    return mapIterate(this.#gateways(), fn, items, options);
   }
 
   /**

@@ -19,6 +19,27 @@ export const KNOWN_TRANSPORTS: readonly { readonly package: string; readonly typ
     types: ['socket', 'ws'],
     keys: ['token', 'token-file', 'token-env', 'tls', 'tls-fingerprint', 'tls-ca', 'proxy'],
   },
+  {
+    package: '@tsnet/transport-cmd',
+    types: ['sudo', 'docker', 'podman', 'kubectl', 'chroot', 'netns', 'cmd'],
+    keys: [
+      'node',
+      'chdir',
+      'runtime',
+      'exe',
+      'user',
+      'namespace',
+      'container',
+      'context',
+      'password-env',
+      'docker-bin',
+      'podman-bin',
+      'kubectl-bin',
+      'sudo-bin',
+      'chroot-bin',
+      'ip-bin',
+    ],
+  },
 ];
 
 /** Keys core itself reads, whatever the transport. */

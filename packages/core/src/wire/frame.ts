@@ -13,7 +13,7 @@
 export const MAGIC = 0xf7;
 export const HEADER_SIZE = 12;
 /** Bumped on any incompatible change to frames, message payloads or the handshake. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export const FrameType = {
   /** ch 0, worker → master once at start: JSON handshake (version, limits, remote facts). */
@@ -34,6 +34,8 @@ export const FrameType = {
   TERMINATE: 8,
   /** ch 0, worker → master: remote stdout (flag STDERR: stderr) bytes, for transports without a side stream. */
   OUTPUT: 9,
+  /** half-close (version 2): the sender will send no more DATA on this channel; it still reads. */
+  END: 10,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -51,7 +53,7 @@ export const StatusFlag = {
 export const frameTypeNames: Record<number, string> = Object.fromEntries(Object.entries(FrameType).map(([k, v]) => [v, k]));
 
 export function isFrameType(t: number): t is FrameType {
-  return t >= FrameType.HELLO && t <= FrameType.OUTPUT;
+  return t >= FrameType.HELLO && t <= FrameType.END;
 }
 
 /** Writes a frame header into `target` at `offset`. */
