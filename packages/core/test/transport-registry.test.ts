@@ -56,7 +56,7 @@ describe('spec keys no transport knows (issue 21)', () => {
   });
 
   test('a custom type keeps its own keys', async () => {
-    const error = await new Group().makeGateway('docker=x//image=y').catch((e: unknown) => e);
+    const error = await new Group().makeGateway('mytransport=x//image=y').catch((e: unknown) => e);
     expect((error as Error).message).not.toMatch(/no transport knows the key/);
   });
 });
