@@ -445,7 +445,6 @@ export class Gateway extends BaseGateway {
     let ch: Channel<unknown>;
     if (source instanceof URL) {
       ch = this._execBundled(source, kwargs, { bundle: options?.bundle ?? 'local' }, 'remoteExec()', execFrame, options);
-      ch._explain = explainModuleError;
     } else {
       const request = execRequest(source, kwargs, this.#globals);
       const parts = this._dump(request); // DumpError for bad kwargs, before anything is sent
@@ -531,6 +530,7 @@ export class Gateway extends BaseGateway {
         return undefined;
       }
       record.sourceMap = sourceMap;
+      if (how.callExport === undefined) ch._explain = (error) => explainModuleError(error, { filename: sourceMap.filename, url });
       const parts = this._dump({ kind: 'module', source: code, filename: sourceMap.filename, kwargs } satisfies ExecRequest);
       this._checkOpen();
       execFrame(ch);
