@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const projects = ['core', 'bootstrap', 'transport-popen', 'transport-ssh', 'transport-socket', 'transport-cmd', 'rsync', 'cli'];
+const projects = ['core', 'bootstrap', 'transport-popen', 'transport-ssh', 'transport-socket', 'transport-cmd', 'rsync', 'cli', 'test'];
 const sourceCondition = { conditions: ['@tsnet/source'] };
 
 export default defineConfig({

@@ -24,7 +24,8 @@ export type ErrorCode =
   | 'TSNET_ERR_CALLBACK_SET'
   | 'TSNET_ERR_GROUP'
   | 'TSNET_ERR_RSYNC'
-  | 'TSNET_ERR_UNSAFE_PATH';
+  | 'TSNET_ERR_UNSAFE_PATH'
+  | 'TSNET_ERR_TEST';
 
 const brand = Symbol.for('tsnet.error');
 

@@ -1,0 +1,61 @@
+/**
+ * `tsnet test` through @tsnet/cli (which loads this package): its exit codes, and Ctrl-C over a
+ * popen and an ssh gateway (a real sshd on 127.0.0.1), each running a file that waits: SIGINT stops
+ * the run with exit code 130, and neither the gateways nor the test processes under them are left,
+ * here or behind sshd.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { killAll, survivors } from '../../../test-e2e/helpers/processes.js';
+import { type Sshd, startSshd } from '../../../test-e2e/helpers/sshd.js';
+import { PROJECT, TSNET } from './helpers/fixtures.js';
+
+let sshd: Sshd;
+beforeAll(async () => {
+  sshd = await startSshd();
+}, 60_000);
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+test('SIGINT stops every gateway and leaves no process behind', { timeout: 60_000 }, async () => {
+  const pids = mkdtempSync(join(tmpdir(), 'tsnet-test-pids-'));
+  const cwd = new URL('./fixtures/slow/', import.meta.url).pathname;
+  const ssh = `ssh=${sshd.alias}//ssh-config=${sshd.sshConfig}//node=${process.execPath}//env:TSNET_TEST_PIDS=${pids}`;
+  const child = spawn(process.execPath, [TSNET, 'test', '--tx', 'popen', '--tx', ssh], {
+    cwd,
+    env: { ...process.env, TSNET_TEST_PIDS: pids },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+  const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+  const seen: number[] = [];
+  try {
+    for (let i = 0; i < 300 && readdirSync(pids).length < 2; i++) await sleep(50);
+    const files = readdirSync(pids);
+    expect(files).toHaveLength(2);
+    for (const f of files) seen.push(Number(f), Number(readFileSync(join(pids, f), 'utf8')));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('interrupted; every gateway was stopped');
+    expect(await survivors(seen)).toEqual([]);
+  } finally {
+    killAll(seen);
+    child.kill('SIGKILL');
+    rmSync(pids, { recursive: true, force: true });
+  }
+});
+
+test('tsnet test exits 0 when all passed, 1 when a test failed, 2 for a usage mistake', { timeout: 60_000 }, () => {
+  const run = (...argv: string[]) => spawnSync(process.execPath, [TSNET, 'test', ...argv], { cwd: PROJECT, encoding: 'utf8', timeout: 30_000 });
+  const passed = run('--reporter', 'tap', 'pass.test.mjs');
+  expect([passed.status, passed.stdout]).toEqual([0, expect.stringContaining('# pass 2')]);
+  expect(run('-n', '2').status).toBe(1);
+  const usage = run('--dist', 'nope');
+  expect([usage.status, usage.stderr]).toEqual([2, 'tsnet test: --dist must be load or each, not "nope"\n']);
+});
