@@ -1,4 +1,4 @@
-import { AbortError, ChannelClosedError, DumpError, ProtocolError, type RemoteError, TimeoutError, TsnetError } from '../errors.js';
+import { AbortError, abortError, ChannelClosedError, DumpError, ProtocolError, type RemoteError, TimeoutError, TsnetError } from '../errors.js';
 import type { BaseGateway } from '../gateway/base-gateway.js';
 import { deadline } from '../util/deadline.js';
 import { FrameFlag } from '../wire/frame.js';
@@ -331,7 +331,7 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
     if (this.#terminal) return Promise.reject(this.#terminal);
     if (this.#closedBy === 'local') return Promise.reject(this.#sendClosedError());
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) return Promise.reject(abortError(signal, this.#what()));
     if (options?.timeout === undefined && !signal) {
       // The common case, without timers or listeners to set up and tear down.
       return new Promise<In>((resolve, reject) => {
@@ -343,7 +343,7 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
         remove();
-        reject(signal!.reason);
+        reject(abortError(signal!, this.#what()));
       };
       const remove = (): void => {
         const i = this.#waiters.indexOf(waiter);
@@ -378,7 +378,11 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
 
   readonly #release = (): void => this.#hold(-1);
 
-  /** Yields items until the channel closes; a RemoteError or GatewayClosedError is thrown. */
+  #what(): string {
+    return `receive() on channel ${this.id} of gateway ${this.gateway.id}`;
+  }
+
+  /** Yields items until the channel closes; a RemoteError or GatewayClosedError is thrown. Leaving the loop early closes the channel. */
   [Symbol.asyncIterator](): AsyncIterator<In> {
     // A plain iterator, not an async generator: one promise per item instead of several.
     const done: IteratorResult<In> = { value: undefined as never, done: true };
@@ -393,7 +397,13 @@ export class Channel<In = unknown, Out = In> implements AsyncIterable<In> {
           },
         );
       },
-      return: (): Promise<IteratorResult<In>> => Promise.resolve(done),
+      // Leaving the loop early (break, return, throw): nobody reads any more, so the channel is
+      // closed; the peer's pending send() rejects with ChannelClosedError instead of waiting for
+      // credit until the gateway ends.
+      return: (): Promise<IteratorResult<In>> => {
+        this.close().catch(() => {});
+        return Promise.resolve(done);
+      },
     };
   }
 
