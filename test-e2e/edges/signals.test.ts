@@ -63,6 +63,11 @@ describe.each(['popen', 'ssh'] as const)('%s', (kind) => {
     expect(await exitOf(child)).toEqual({ code: null, by: 'SIGINT' });
     expect(await survivors([pid], 10_000)).toEqual([]);
     expect(stderr()).not.toMatch(/exit\(\) was called/);
-    if (kind === 'popen') expect(stderr()).toMatch(/tsnet: process \d+ ended with 1 popen gateway\(s\) open; .*gateways closed because the process ended/);
+    if (kind === 'popen') {
+      // The lifeline writes its line after the process is gone, on the stderr pipe it shares: wait for it (bounded).
+      const line = /tsnet: process \d+ ended with 1 popen gateway\(s\) open; .*gateways closed because the process ended/;
+      for (const until = Date.now() + 5000; !line.test(stderr()) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+      expect(stderr()).toMatch(line);
+    }
   });
 });
