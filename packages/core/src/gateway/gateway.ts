@@ -1,6 +1,6 @@
 import type { Channel } from '../channel/channel.js';
 import { makeFileFor, outputReadable } from '../channel/streams.js';
-import { BootstrapError, type GatewayCloseInfo, ProtocolError, type RemoteError, type RemoteErrorInfo } from '../errors.js';
+import { type GatewayCloseInfo, ProtocolError, type RemoteError, type RemoteErrorInfo } from '../errors.js';
 import { type AnyFunction, callFunction, callModule } from '../exec/call.js';
 import { type ExecOptions, type ExecResult, execCommand } from '../exec/command-exec.js';
 import { RemoteProcess, type SpawnOptions, startProcess } from '../exec/remote-process.js';
@@ -13,6 +13,7 @@ import { setTrace, trace, tracing } from '../util/trace.js';
 import { FrameFlag, FrameType, PROTOCOL_VERSION, StatusFlag, u32 } from '../wire/frame.js';
 import { DEFAULT_MAX_MESSAGE } from '../wire/limits.js';
 import { BaseGateway } from './base-gateway.js';
+import { diedDuringBootstrap, handshakeTimeout } from './bootstrap-errors.js';
 import { closeReason } from './close-reason.js';
 import { dc } from './diagnostics.js';
 import { ExecRecords } from './exec-records.js';
@@ -30,9 +31,11 @@ setTrace(typeof process !== 'undefined' ? process.env.TSNET_DEBUG : undefined, (
 /**
  * The local end of a connection to one remote runtime. Create it with makeGateway().
  *
- * The host role on top of the multiplexer: the handshake (handshake.ts), remote output
- * (remote-output.ts), keeping the process alive while something waits (keep-alive.ts), the
- * lifecycle and its close reason (close-reason.ts), and remote execution.
+ * The host role on top of the multiplexer: the handshake (handshake.ts) and its failures
+ * (bootstrap-errors.ts), remote output (remote-output.ts), keeping the process alive while
+ * something waits (keep-alive.ts), the lifecycle and its close reason (close-reason.ts), and
+ * remote execution: requests (exec-request.ts), the execs in flight (exec-records.ts), the user
+ * helpers call/exec/spawn (exec/). Options and result types: gateway-options.ts.
  */
 export class Gateway extends BaseGateway {
   readonly spec: XSpec;
@@ -92,13 +95,7 @@ export class Gateway extends BaseGateway {
         signal: options?.signal,
         timeout,
         onTimeout: () => {
-          throw new BootstrapError(
-            `gateway ${this.id} (${this.transport.label}): the remote runtime did not answer the handshake within ${timeout} ms${this.#output.tailText()}\n` +
-              (this.#startedAs()
-                ? `${this.#startedAs()} Or raise connectTimeout.`
-                : 'Check that the node binary works on the remote side, or raise connectTimeout.'),
-            { stderr: this.stderr },
-          );
+          throw handshakeTimeout(this.id, this.transport, timeout, this.#output.tailText(), this.stderr);
         },
       });
       this.#hello = hello;
@@ -117,15 +114,6 @@ export class Gateway extends BaseGateway {
     } finally {
       this.#helloWaiter = null;
     }
-  }
-
-  /** Which executable was started as which runtime, and what to check; '' when the transport does not say. */
-  #startedAs(): string {
-    const r = this.transport.runtime;
-    return r
-      ? `It was started as runtime=${r.name} with the executable ${JSON.stringify(r.exe)}: check that it is a working ${r.name} ` +
-          `executable (or point exe= at one).`
-      : '';
   }
 
   async #abandon(): Promise<void> {
@@ -217,12 +205,7 @@ export class Gateway extends BaseGateway {
         };
     this.#closeInfo = info;
     const error = this._markDown(info, this.#exiting && !this.#crash ? '' : this.stderr);
-    this.#helloWaiter?.reject(
-      new BootstrapError(
-        `gateway ${this.id} (${this.transport.label}) died during bootstrap: ${info.reason}${this.#output.tailText()}${this.#startedAs() ? `\n${this.#startedAs()}` : ''}`,
-        { cause: error, stderr: this.stderr },
-      ),
-    );
+    this.#helloWaiter?.reject(diedDuringBootstrap(this.id, this.transport, info.reason, this.#output.tailText(), this.stderr, error));
     this.#reaped = true;
     if (tracing.gateway) trace('gateway', this.id, `close ${info.reason}`);
     if (dc.gatewayClose.hasSubscribers) dc.gatewayClose.publish({ gatewayId: this.id, ...info });
