@@ -12,7 +12,8 @@
 //   noop      the same again, nothing changed
 //   delta     1 MiB in the middle of the big file rewritten: time, and bytes sent (rsync's
 //             "Total bytes sent" from --stats; tsnet's report.bytesSent)
-//   fanout    tsnet alone: an initial copy to 4 popen gateways at once against one
+//   fanout    an initial copy to 4 popen gateways at once against one; beside it, as the machine's
+//             reference, 4 local `rsync -a` at once against one (the same trees, the same disk)
 // Prints one JSON line per sample, then a table of medians and ratios against the targets.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -34,7 +35,7 @@ const quick = args.includes('--quick');
 const RUNS = opt('runs', quick ? 1 : 3);
 const FILES = opt('files', quick ? 500 : 5000);
 const BIG = opt('big-mib', quick ? 32 : 256) * 1048576;
-// --profile DIR: CPU profiles of both sides (local.cpuprofile, remote.cpuprofile) of each tsnet step of the first run
+// --profile DIR: CPU profiles of both sides (local.cpuprofile, remote.cpuprofile: the first target's) of each tsnet step of the first run
 const profileDir = args.includes('--profile') ? String(args[args.indexOf('--profile') + 1]) : null;
 const only = args.includes('--only') ? new Set(String(args[args.indexOf('--only') + 1]).split(',')) : null;
 
@@ -139,6 +140,16 @@ function rsyncTo(dst) {
   return { bytes: sent ? Number(sent[1].replace(/[,.]/g, '')) : Number.NaN };
 }
 
+function rsyncLocal(dsts) {
+  const one = (d) =>
+    new Promise((resolve, reject) => {
+      const p = spawn('rsync', ['-a', `${src}/`, `${d}/`], { stdio: 'ignore' });
+      p.on('error', reject);
+      p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`rsync -a into ${d} exited with ${code}`))));
+    });
+  return Promise.all(dsts.map(one));
+}
+
 const REMOTE_PROFILER = `const { Session } = require('node:inspector/promises'); const s = new Session(); s.connect();
   await s.post('Profiler.enable'); await s.post('Profiler.start'); await channel.send('started'); const file = await channel.receive();
   const { profile } = await s.post('Profiler.stop'); require('node:fs').writeFileSync(file, JSON.stringify(profile)); await channel.send('written');`;
@@ -203,10 +214,16 @@ for (let run = 0; run < RUNS; run++) {
   // fan-out: 1 popen target, then 4 at once, each into empty destinations
   for (const n of only && !only.has('fanout') ? [] : run % 2 ? [4, 1] : [1, 4]) {
     const dsts = Array.from({ length: n }, (_, k) => join(dir, `dst-fan${n}-${run}-${k}`));
-    const r = await timeIt(() => tsnetTo(Array(n).fill('popen'), dsts));
+    const r = await timeIt(() => tsnetTo(Array(n).fill('popen'), dsts, profileDir && run === 0 ? `fanout${n}` : undefined));
     record(`fanout.${n}`, r.out.sendMs, 'ms');
     record(`fanout.${n}.with_start`, r.ms, 'ms');
     for (const d of dsts) rmSync(d, { recursive: true, force: true });
+    // the machine's own cost of n trees at once: n local `rsync -a` (each its own sender and
+    // receiver) into empty directories, as the reference for the 4-vs-1 ratio
+    const rdsts = dsts.map((d) => `${d}-rsync`);
+    const rr = await timeIt(() => rsyncLocal(rdsts));
+    record(`fanout.rsync.${n}`, rr.ms, 'ms');
+    for (const d of rdsts) rmSync(d, { recursive: true, force: true });
   }
   rmSync(dR, { recursive: true, force: true });
   rmSync(dT, { recursive: true, force: true });
@@ -232,6 +249,7 @@ const rows = [
   ['initial copy, bytes sent', 'initial.tsnet.bytes', 'initial.rsync.bytes', null],
   ['4 popen targets vs 1, send() (ms)', 'fanout.4', 'fanout.1', 1.5],
   ['4 popen targets vs 1, with gateway start (ms)', 'fanout.4.with_start', 'fanout.1.with_start', null],
+  ['reference: 4 local rsync -a at once vs 1 (ms)', 'fanout.rsync.4', 'fanout.rsync.1', null],
 ];
 console.log(
   `\n${FILES} files + ${BIG / 1048576} MiB, ${RUNS} runs; medians, and the median of the per-run ratios; load average at the end ${loadavg()

@@ -13,6 +13,7 @@
 import { fstatSync, readSync } from 'node:fs';
 import { type Hasher, strong16 } from './hash.js';
 import { blockSizeFor, CHUNK, type Signature } from './protocol.js';
+import { WEAK_MEMORY, weakSummer } from './weak-sum.js';
 
 const MAX_LITERAL = 256 * 1024;
 
@@ -55,7 +56,9 @@ export function signatureOf(fd: number, size: number, hasher: Hasher): LocalSign
   const strong = new Uint8Array(count * 8);
   const full = new Uint8Array(count * 16);
   const per = Math.max(1, Math.floor(CHUNK / blockSize));
-  const buf = Buffer.allocUnsafe(per * blockSize);
+  // read straight into the weak summer's WebAssembly memory: no copy for the sums
+  const summer = weakSummer();
+  const buf = summer.memory.subarray(0, Math.min(WEAK_MEMORY, per * blockSize));
   let block = 0;
   let pos = 0;
   while (pos < size) {
@@ -69,8 +72,7 @@ export function signatureOf(fd: number, size: number, hasher: Hasher): LocalSign
     if (got === 0) break;
     for (let off = 0; off < got; off += blockSize, block++) {
       const end = Math.min(off + blockSize, got);
-      const { a, b } = weakSum(buf, off, end);
-      weakView.setUint32(block * 4, (a | (b << 16)) >>> 0, true);
+      weakView.setUint32(block * 4, summer.weak(off, end - off), true);
       const d = strong16(hasher, buf.subarray(off, end));
       strong.set(d.subarray(0, 8), block * 8);
       full.set(d, block * 16);
@@ -86,9 +88,18 @@ export function signatureOf(fd: number, size: number, hasher: Hasher): LocalSign
 
 export type DeltaOp = Uint8Array | [block: number, count: number];
 
+/** A copy of data[from, to) (a Buffer's slice() would be a view). */
+function copyOf(data: Uint8Array, from: number, to: number): Uint8Array {
+  const out = new Uint8Array(to - from);
+  out.set(data.subarray(from, to));
+  return out;
+}
+
 /**
- * Streaming matcher of new content against one signature: feed() chunks, then finish(). The ops
- * may be views of a fed chunk: do not change a chunk after feeding it.
+ * Streaming matcher of new content against one signature: feed() chunks, then finish(). Nothing
+ * of a fed chunk is kept once feed() returns (literals are copies, and so is the tail carried to
+ * the next chunk), so the caller may read the next chunk into the same buffer: one buffer for a
+ * whole file, no 1 MiB allocation (and page faults, and GC) per chunk.
  */
 export class Matcher {
   readonly #sig: Signature;
@@ -164,7 +175,7 @@ export class Matcher {
       out.push(this.#copy);
       this.#copy = null;
     }
-    const literal = this.#buf.subarray(from, to);
+    const literal = copyOf(this.#buf, from, to);
     this.#recipe.update(literal);
     out.push(literal);
     this.literalBytes += to - from;
@@ -175,7 +186,7 @@ export class Matcher {
     const out: DeltaOp[] = [];
     const keep = this.#buf.subarray(this.#lit);
     // After matched blocks that end on the chunk boundary nothing is carried over: use the chunk
-    // itself (the caller never reuses it), no copy.
+    // itself, no copy (what is left of it is copied at the end of this call).
     let buf = chunk;
     if (keep.length > 0) {
       buf = new Uint8Array(keep.length + chunk.length);
@@ -249,6 +260,10 @@ export class Matcher {
       this.#emitLiteral(out, this.#lit, this.#pos);
       this.#lit = this.#pos;
     }
+    // keep only the unsettled tail (at most MAX_LITERAL plus a block), as a copy: the caller reuses the chunk
+    this.#buf = copyOf(buf, this.#lit, len);
+    this.#pos -= this.#lit;
+    this.#lit = 0;
     return out;
   }
 

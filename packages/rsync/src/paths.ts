@@ -24,7 +24,7 @@ export function checkName(path: unknown): string {
   return path;
 }
 
-function parentOf(path: string): string {
+export function parentOf(path: string): string {
   const i = path.lastIndexOf('/');
   return i < 0 ? '' : path.slice(0, i);
 }

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { ProtocolError } from '@tsnet/core';
 import { type LocalSignature, signatureOf } from './delta.js';
 import { createHasher, type Hasher } from './hash.js';
-import { checkEntries, checkNames } from './paths.js';
+import { checkEntries, checkNames, parentOf } from './paths.js';
 import { DELTA_MIN, type Entry, EXTRA, type Link, MODE, MTIME, PATH, type ReceiverReport, SIZE, type Signature, SMALL_FILE, sizeOf, TYPE } from './protocol.js';
 import { hashFile, type Rules, scan } from './scan.js';
 import { StreamWriter, tempBeside, writeWholeAsync } from './writer.js';
@@ -49,7 +49,7 @@ function kindOf(st: Stats): 'f' | 'd' | 'l' | 'x' {
 
 function lstatOrNull(path: string): Stats | null {
   try {
-    return lstatSync(path);
+    return lstatSync(path, { throwIfNoEntry: false }) ?? null; // no exception per new file
   } catch {
     return null;
   }
@@ -116,12 +116,15 @@ export async function receive(link: Link, destDir: string, options: ReceiveOptio
   /** The full digests and identity of each old file a delta is asked against. */
   const kept = new Map<number, LocalSignature>();
   const dirsToFinish: Entry[] = [];
+  /** Directories this run makes (or, dry, would make): what goes in them is new, no lstat needed. */
+  const madeDirs = new Set<string>();
   for (const [i, e] of entries.entries()) {
     if (dropped.has(i)) continue;
     const rel = e[PATH];
     const path = join(destDir, rel);
-    // lstat even what the walk did not list (excluded by this side's rules): it may still be in the way
-    const old = lstatOrNull(path);
+    // lstat even what the walk did not list (excluded by this side's rules): it may still be in the
+    // way; but not inside a directory just made (every entry's parent is listed before it)
+    const old = madeDirs.has(parentOf(rel)) ? null : lstatOrNull(path);
     const oldKind = old ? kindOf(old) : null;
     const type = e[TYPE];
     if (old && oldKind !== type) {
@@ -135,6 +138,7 @@ export async function receive(link: Link, destDir: string, options: ReceiveOptio
       if (isNew || changedKind) {
         (isNew ? report.created : report.updated).push(rel);
         if (!dry) mkdirSync(path, { mode: 0o700 });
+        madeDirs.add(rel);
       } else {
         report.unchanged++;
         if (!dry && (old!.mode & 0o300) !== 0o300) chmodSync(path, (old!.mode & 0o7777) | 0o700);

@@ -190,8 +190,11 @@ async function streamFile(root: string, entries: readonly Entry[], i: number, pe
     }
     // Deltas are checked with their recipe hash (delta.ts); whole files rely on the channel's own
     // integrity (pipe, TCP, SSH's MAC), as a hash of them would catch nothing more.
+    // A sent array is not copied, so a chunk sent whole is fresh each time; when every target takes
+    // a delta, one buffer serves the whole file (a Matcher keeps nothing of a chunk it was fed).
+    const reuse = peers.every((p) => p.matcher !== null) ? Buffer.allocUnsafe(CHUNK) : null;
     for (let pos = 0; ; ) {
-      const chunk = Buffer.allocUnsafe(CHUNK); // fresh: a sent array is not copied, so it is never reused
+      const chunk = reuse ?? Buffer.allocUnsafe(CHUNK);
       const n = readAt(fd, chunk, pos);
       if (n === 0) break;
       pos += n;

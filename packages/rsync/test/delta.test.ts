@@ -1,7 +1,8 @@
 /**
  * The delta algorithm on its own: for random old files and random edits (overwrites, insertions
  * and deletions that shift everything after them, appends, truncations), the ops from the Matcher,
- * applied to the old file by StreamWriter, rebuild the new content exactly, whatever the chunking;
+ * applied to the old file by StreamWriter, rebuild the new content exactly, whatever the chunking
+ * (through one reused chunk buffer, as the sender feeds them);
  * and unchanged regions travel as block copies, not literals.
  */
 import { randomBytes } from 'node:crypto';
@@ -12,6 +13,7 @@ import { expect, test } from 'vitest';
 import { Matcher, signatureOf } from '../src/delta.js';
 import { createHasher } from '../src/hash.js';
 import { blockSizeFor } from '../src/protocol.js';
+import { WEAK_MEMORY, weakSumJs, weakSummer } from '../src/weak-sum.js';
 import { StreamWriter } from '../src/writer.js';
 import { tempDir } from './helpers.js';
 
@@ -34,7 +36,15 @@ function roundTrip(dir: string, oldContent: Uint8Array, newContent: Uint8Array, 
       else w.copy(op[0], op[1]);
     }
   };
-  for (let off = 0; off < newContent.length; off += chunk) apply(m.feed(newContent.subarray(off, off + chunk)));
+  // one buffer for every chunk, as the sender does (a Buffer: its slice() is a view, a trap)
+  const reused = Buffer.alloc(chunk);
+  for (let off = 0; off < newContent.length; off += chunk) {
+    const piece = newContent.subarray(off, off + chunk);
+    reused.set(piece);
+    const ops = m.feed(reused.subarray(0, piece.length));
+    reused.fill(0xa5); // the matcher must keep nothing of it, and the ops must be copies
+    apply(ops);
+  }
   apply(m.finish());
   expect(w.commit(m.recipe(), 0o644, Date.now())).toBe(true);
   expect(Buffer.compare(readFileSync(out), Buffer.from(newContent))).toBe(0);
@@ -82,4 +92,31 @@ test('the block size follows rsync: 700 bytes for small files, √size rounded t
   expect(blockSizeFor(256 << 20)).toBe(16_384);
   expect(blockSizeFor(1 << 30)).toBe(32_768);
   expect(blockSizeFor(2 ** 40)).toBe(128 * 1024);
+});
+
+test('the WebAssembly weak sum equals the JavaScript one, for any offset and length', () => {
+  const s = weakSummer();
+  expect(s.wasm).toBe(true); // Node has WebAssembly SIMD: the module must validate
+  s.memory.set(randomBytes(s.memory.length));
+  s.memory.fill(255, 0, 200_000); // the largest bytes: the lane sums must not overflow what is kept
+  const reference = (from: number, len: number) => weakSumJs(s.memory, from, from + len);
+  for (const [from, len] of [
+    [0, 0],
+    [0, 1],
+    [3, 15],
+    [0, 16],
+    [1, 17],
+    [5, 700],
+    [0, 131072],
+    [9, WEAK_MEMORY - 9],
+  ] as const) {
+    expect(s.weak(from, len)).toBe(reference(from, len));
+  }
+  fc.assert(
+    fc.property(fc.nat({ max: WEAK_MEMORY - 1 }), fc.nat({ max: 140_000 }), (from, n) => {
+      const len = Math.min(n, WEAK_MEMORY - from);
+      expect(s.weak(from, len)).toBe(reference(from, len));
+    }),
+    { numRuns: 300 },
+  );
 });
