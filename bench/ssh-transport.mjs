@@ -155,7 +155,7 @@ async function bulk() {
   const gw = await group.makeGateway('ssh=bench//node=/usr/bin/node', { output: 'ignore' });
   const chunk = Buffer.alloc(1 << 20, 0x5a);
   // upload
-  const up = gw.remoteExec('let n = 0; for await (const c of channel) { if (c === null) break; n += c.length; } channel.send(n)');
+  const up = gw.remoteExec('let n = 0; for (let c; (c = await channel.receive()) !== null; ) n += c.length; channel.send(n)');
   let t = performance.now();
   for (let i = 0; i < MIB; i++) await up.send(chunk);
   await up.send(null);

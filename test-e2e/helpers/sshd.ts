@@ -5,7 +5,7 @@
  * Optionally runs inside a network namespace (`ip netns exec NS sshd …`).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +56,8 @@ export interface SshdOptions {
   config?: string[];
   /** Host alias written to the client config (default tsnet-test). */
   alias?: string;
+  /** Log in as this user instead of the current one (made readable for it: the temp dir and authorized_keys). */
+  user?: string;
 }
 
 export interface Sshd {
@@ -141,10 +143,12 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   const address = options.address ?? '127.0.0.1';
   const alias = options.alias ?? 'tsnet-test';
   const dir = mkdtempSync(join(tmpdir(), 'tsnet-sshd-'));
-  const user = userInfo().username;
+  const user = options.user ?? userInfo().username;
   const hostKey = writeKeyPair(join(dir, 'ssh_host_ed25519_key'), { comment: 'tsnet-test-host' });
   const userKey = writeKeyPair(join(dir, 'id_ed25519'), { comment: 'tsnet-test-user' });
-  writeFileSync(join(dir, 'authorized_keys'), `${userKey.publicLine}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, 'authorized_keys'), `${userKey.publicLine}\n`, { mode: options.user ? 0o644 : 0o600 });
+  // sshd reads authorized_keys with the user's rights
+  if (options.user) chmodSync(dir, 0o755);
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 
   let lastError: Error | undefined;

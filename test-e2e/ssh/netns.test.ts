@@ -149,7 +149,7 @@ test('a host cut off mid-transfer: its channels reject within the keepalive boun
     let cutAt = 0;
     const results = await Promise.allSettled(
       gws.map(async (gw, i) => {
-        const ch = gw.remoteExec('let n = 0; for await (const c of channel) { if (c === null) break; n += c.length; } channel.send(n)');
+        const ch = gw.remoteExec('let n = 0; for (let c; (c = await channel.receive()) !== null; ) n += c.length; channel.send(n)');
         for (let k = 0; k < COUNT; k++) {
           await ch.send(CHUNK);
           if (i === N - 1 && k === 8) {

@@ -217,7 +217,7 @@ describe('bulk data', () => {
       for (let i = 0; i < 64; i++) local.update((await down.receive()) as Buffer);
       expect(await down.receive()).toBe(local.digest('hex'));
       const up = gw.remoteExec(
-        'const h = require("node:crypto").createHash("sha256"); for await (const b of channel) { if (b === null) break; h.update(b); } channel.send(h.digest("hex"))',
+        'const h = require("node:crypto").createHash("sha256"); for (let b; (b = await channel.receive()) !== null; ) h.update(b); channel.send(h.digest("hex"))',
       );
       const sent = createHash('sha256');
       const block = Buffer.alloc(256 * 1024);

@@ -4,6 +4,12 @@ export interface BootConfig {
   wireFd: number;
   /** Where remote stdout/stderr text goes: 'fd' (its own stderr) or 'frames' (OUTPUT frames). */
   output: 'fd' | 'frames';
+  /**
+   * A pipe that is the process's fd 1 (ssh: the start script points fd 1 at a FIFO it holds open
+   * here): what native code and children with stdio 'inherit' write to stdout, read back and sent
+   * as stdout OUTPUT frames. Ignored when the fd is not a FIFO (the script fell back to stderr).
+   */
+  stdoutFd?: number;
   /** Kill the whole process group when the local side disappears (popen starts a new group). */
   killGroup?: boolean;
   /** Local pid for the parent-death watchdog (0: watch nothing). */

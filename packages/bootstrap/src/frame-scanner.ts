@@ -1,10 +1,17 @@
 import { readU32 } from '@tsnet/core/worker';
 import { HEADER_SIZE, MAGIC, TRAILER_TYPE } from './socket-protocol.js';
 
+/** The longest trailer the server writes is a few dozen bytes; anything longer is not its trailer. */
+export const MAX_TRAILER = 4096;
+
 /**
  * Follows frame boundaries in a byte stream without decoding or copying payloads. The socket
  * server uses it on what the child sends, to know whether it may append its trailer frame (only
  * between two frames); the client uses `split()` to take that trailer off the end of the stream.
+ *
+ * The trailer type is the server's own, but remote code can write any bytes to its wire: a trailer
+ * that is too long, or anything after one, is not the server's. `violation` then says what was
+ * wrong, nothing more is passed on or buffered, and the client reports a protocol error.
  */
 export class FrameScanner {
   readonly #header = new Uint8Array(HEADER_SIZE);
@@ -13,6 +20,18 @@ export class FrameScanner {
   #trailer: { need: number; parts: Uint8Array[] } | null = null;
   #trailerPayload: Uint8Array | null = null;
   #corrupt = false;
+  #violation: string | null = null;
+
+  /** Set when the stream broke the trailer's rules (see the class comment); nothing is passed on after it. */
+  get violation(): string | null {
+    return this.#violation;
+  }
+
+  #violate(what: string): void {
+    this.#violation ??= what;
+    this.#corrupt = true;
+    this.#trailer = null;
+  }
 
   /** True between two frames (and at the start). */
   get atBoundary(): boolean {
@@ -46,9 +65,19 @@ export class FrameScanner {
    * across chunks is held back until it is whole), and `trailer` is its payload once complete.
    */
   split(chunk: Uint8Array, forward: (bytes: Uint8Array) => void): void {
+    if (this.#violation !== null) return;
+    if (this.#trailerPayload !== null && this.#trailer === null && chunk.length > 0) {
+      this.#violate(afterTrailer(chunk.length));
+      return;
+    }
     let i = 0;
     let runStart = 0;
     while (i < chunk.length) {
+      if (this.#trailerPayload !== null && this.#trailer === null) {
+        // An empty trailer ended mid-chunk: whatever follows it is not the server's.
+        this.#violate(afterTrailer(chunk.length - i));
+        break;
+      }
       const t = this.#trailer;
       if (t) {
         const n = Math.min(t.need, chunk.length - i);
@@ -56,8 +85,14 @@ export class FrameScanner {
         t.need -= n;
         i += n;
         runStart = chunk.length; // nothing after a trailer is passed on
-        if (t.need === 0 && !this.#trailerPayload) this.#trailerPayload = Buffer.concat(t.parts);
-        if (t.need === 0) break;
+        if (t.need === 0) {
+          this.#trailerPayload = Buffer.concat(t.parts);
+          this.#trailer = null;
+          if (i < chunk.length) {
+            this.#violate(afterTrailer(chunk.length - i));
+          }
+          break;
+        }
         continue;
       }
       if (this.#skip > 0 || this.#corrupt) {
@@ -77,6 +112,7 @@ export class FrameScanner {
         this.#have = 0;
         if (this.#isTrailer(this.#header, 0)) {
           this.#startTrailer(readLength(this.#header, 0));
+          if (this.#violation !== null) return;
         } else {
           forward(this.#header.slice());
           this.#afterHeader(this.#header, 0);
@@ -87,6 +123,7 @@ export class FrameScanner {
         if (this.#isTrailer(chunk, i)) {
           if (i > runStart) forward(chunk.subarray(runStart, i));
           this.#startTrailer(readLength(chunk, i));
+          if (this.#violation !== null) return;
           i += HEADER_SIZE;
           runStart = chunk.length;
           continue;
@@ -114,8 +151,16 @@ export class FrameScanner {
   }
 
   #startTrailer(length: number): void {
+    if (length > MAX_TRAILER) {
+      // Not the server's: buffering it would hold whatever follows, outside any window.
+      this.#violate(`a trailer frame of ${length} bytes (the server's are at most ${MAX_TRAILER})${OWN}`);
+      return;
+    }
     this.#trailer = { need: length, parts: [] };
-    if (length === 0) this.#trailerPayload = new Uint8Array(0);
+    if (length === 0) {
+      this.#trailerPayload = new Uint8Array(0);
+      this.#trailer = null;
+    }
   }
 
   #afterHeader(b: Uint8Array, at: number): void {
@@ -127,6 +172,9 @@ export class FrameScanner {
     this.#skip = readLength(b, at);
   }
 }
+
+const OWN = `: frame type 0x${TRAILER_TYPE.toString(16)} is the server's own, and remote code wrote one`;
+const afterTrailer = (n: number): string => `${n} bytes after the trailer frame${OWN}`;
 
 /** The payload length field of the frame header at `at`. */
 function readLength(b: Uint8Array, at: number): number {

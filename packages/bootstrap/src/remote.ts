@@ -2,7 +2,7 @@
  * The remote side: what the first stage runs after reading the worker part of the bundle from
  * stdin. The standalone CLI (`node tsnet-bootstrap.js serve …`) is the file's other part (cli.ts).
  */
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as net from 'node:net';
 import { hostname } from 'node:os';
@@ -256,6 +256,7 @@ function serveWorker(config: BootConfig): void {
   });
 
   if (config.wireFd === 1 || config.output === 'frames') redirectOutput(gateway, config.output);
+  if (config.stdoutFd !== undefined) forwardStdoutPipe(gateway, config.stdoutFd);
   // Bun's and Deno's console writes fd 1 natively, past process.stdout.write: where output goes into
   // frames (ssh, the socket server's children) or fd 1 is the wire, it must use the redirected streams.
   if ((config.wireFd === 1 || config.output === 'frames') && runtime !== 'node') redirectConsole();
@@ -319,6 +320,21 @@ function wireIn(config: BootConfig): WireIn {
 }
 
 /** console.log and process.stdout.write must never reach the wire. */
+/** Native writes to fd 1 arrive on `fd` (see BootConfig.stdoutFd) and go out as remote stdout. */
+function forwardStdoutPipe(gateway: WorkerGateway, fd: number): void {
+  try {
+    if (!fstatSync(fd).isFIFO()) return;
+    const { Socket } = builtin<typeof net>('node:net');
+    const pipe = new Socket({ fd, readable: true, writable: false });
+    pipe.on('data', (chunk: Buffer) => gateway.writeOutput('stdout', chunk));
+    pipe.on('error', () => {});
+    // Output that may come is no reason to stay alive.
+    pipe.unref();
+  } catch {
+    // no such fd: fd 1 is stderr (the script's fallback)
+  }
+}
+
 function redirectOutput(gateway: WorkerGateway, mode: 'fd' | 'frames'): void {
   const toStream = (stream: 'stdout' | 'stderr') =>
     function write(this: unknown, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {

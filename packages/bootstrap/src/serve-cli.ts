@@ -23,8 +23,9 @@ Options:
   --once                   serve one gateway, then exit
   --handshake-timeout MS   time a connection has to finish TLS, upgrade and authentication (default 10000)
   --max-connections N      gateways served at once (default 32)
-  --max-pending N          connections still in their handshake at once (default 16); when full,
-                           the oldest is dropped for the newest
+  --max-pending N          connections in their handshake at once that have sent something (default
+                           16; past it the oldest of those least far along is dropped); up to 16 × N
+                           more that have sent nothing yet are held, the oldest dropped first
   --stop-timeout MS        on SIGTERM, time children get to finish before they are killed (default 5000)
   --spare N                children started ahead of time, so a gateway need not wait for Node to
                            start (default 1; 0 starts each child on demand)

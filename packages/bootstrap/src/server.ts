@@ -38,6 +38,9 @@ export interface ServerOptions {
   log(line: string): void;
 }
 
+/** Connections that have not sent a byte yet, held per --max-pending slot (they cost only a socket). */
+const SILENT_PER_PENDING = 16;
+
 /** How long a refused client may take to read the answer and close before the server cuts it. */
 const ANSWER_LINGER_MS = 1000;
 
@@ -51,6 +54,8 @@ interface Pending {
   evicted: boolean;
   /** What the server waits for, for the log line of a connection that goes. */
   waitingFor: string;
+  /** Steps of the handshake done (TLS, first bytes, hello): who is furthest along is evicted last. */
+  stage: number;
 }
 
 export class TsnetServer {
@@ -117,17 +122,12 @@ export class TsnetServer {
       return;
     }
     const kind = this.#secureContext ? 'tls' : 'tcp';
-    if (this.#pending.size >= this.#options.maxPending) {
-      // Drop the oldest handshake rather than refuse the newest: a slow client (slowloris) holds
-      // its slot the longest, while an honest handshake takes a few round trips.
-      const oldest = this.#pending.values().next().value as Pending;
-      this.#pending.delete(oldest);
-      oldest.evicted = true;
-      oldest.stream.destroy();
-      oldest.raw.destroy();
-    }
+    // A connection that has not sent a byte costs a socket and nothing more: many are held, so that a
+    // flood of them (half-open, unauthenticated) cannot push out an honest client before its hello
+    // is read; those that have spoken count against --max-pending (see #advance).
+    if (this.#count0() >= this.#options.maxPending * SILENT_PER_PENDING) this.#evict(0);
     raw.setNoDelay(true);
-    const conn: Pending = { id, peer, kind, raw, stream: raw, timedOut: false, evicted: false, waitingFor: 'the hello' };
+    const conn: Pending = { id, peer, kind, raw, stream: raw, timedOut: false, evicted: false, waitingFor: 'the hello', stage: 0 };
     this.#pending.add(conn);
     const timer = setTimeout(() => {
       conn.timedOut = true;
@@ -145,8 +145,12 @@ export class TsnetServer {
         this.#pending.delete(conn);
         let why: string;
         if (conn.timedOut) why = `handshake timeout (${this.#options.handshakeTimeout} ms, waiting for ${conn.waitingFor})`;
-        else if (conn.evicted) why = `dropped for a newer connection: ${this.#options.maxPending} were in their handshake (--max-pending)`;
-        else if (error instanceof HandshakeFailure) why = error.message;
+        else if (conn.evicted) {
+          why =
+            conn.stage === 0
+              ? `dropped for a newer connection: ${this.#options.maxPending * SILENT_PER_PENDING} had not sent a byte (16 × --max-pending)`
+              : `dropped for a newer connection: ${this.#options.maxPending} were in their handshake (--max-pending)`;
+        } else if (error instanceof HandshakeFailure) why = error.message;
         else if (error instanceof LineError) why = error.reason === 'closed' ? `closed while the server waited for ${conn.waitingFor}` : error.message;
         else why = `handshake failed: ${(error as Error).message ?? String(error)}`;
         this.#options.log(`#${id} ${peer} ${conn.kind}: refused: ${why}`);
@@ -170,6 +174,35 @@ export class TsnetServer {
     );
   }
 
+  /** Handshakes that have not sent a byte yet. */
+  #count0(): number {
+    let n = 0;
+    for (const p of this.#pending) if (p.stage === 0) n++;
+    return n;
+  }
+
+  /**
+   * Drops a pending handshake: the oldest of the least far along among those at `minStage` or
+   * beyond (a Set iterates in insertion order). A slow client (slowloris) holds its slot the
+   * longest; an honest handshake moves on within a round trip, so it is never the one dropped.
+   */
+  #evict(minStage: number): void {
+    let victim: Pending | undefined;
+    for (const p of this.#pending) if (p.stage >= minStage && (victim === undefined || p.stage < victim.stage)) victim = p;
+    if (!victim) return;
+    this.#pending.delete(victim);
+    victim.evicted = true;
+    victim.stream.destroy();
+    victim.raw.destroy();
+  }
+
+  /** `conn` got further in its handshake; past --max-pending clients that spoke, one is dropped. */
+  #advance(conn: Pending): void {
+    conn.stage++;
+    if (conn.stage !== 1) return;
+    if (this.#pending.size - this.#count0() > this.#options.maxPending) this.#evict(1);
+  }
+
   /** Runs TLS, the WebSocket upgrade and authentication; resolves with the session to start. */
   async #handshake(conn: Pending): Promise<Session | null> {
     if (this.#secureContext) {
@@ -182,10 +215,13 @@ export class TsnetServer {
         secure.once('error', (e: Error) => reject(new HandshakeFailure(`TLS handshake failed: ${e.message} (a client without //tls?)`)));
         secure.once('close', () => reject(new LineError('closed', 'closed')));
       });
+      this.#advance(conn);
     }
     let stream = conn.stream;
     conn.waitingFor = 'the hello';
-    if (sniffProtocol(await sniff(stream), this.#secureContext !== null) === 'websocket') {
+    const first = await sniff(stream);
+    this.#advance(conn); // it spoke
+    if (sniffProtocol(first, this.#secureContext !== null) === 'websocket') {
       conn.kind = conn.kind === 'tls' ? 'wss' : 'ws';
       conn.waitingFor = 'the WebSocket upgrade';
       stream = await this.#upgrader.upgrade(stream);
@@ -194,6 +230,7 @@ export class TsnetServer {
     }
     const { ok, leftover } = await authenticate(stream, new ServerHandshake({ token: this.#options.token, protocol: this.#options.protocol }), (what) => {
       conn.waitingFor = what;
+      this.#advance(conn); // its hello was read
     });
     if (this.#sessions.size + this.#reserved >= this.#options.maxConnections || this.#stopping || this.#onceTaken) {
       const why =

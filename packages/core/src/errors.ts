@@ -227,18 +227,33 @@ export class RemoteError extends TsnetError {
 
 /** receive()/waitClose() gave up after `timeout` ms. Nothing was consumed; the channel stays usable. */
 export class TimeoutError extends TsnetError {
-  readonly timeout: number;
-  constructor(message: string, timeout: number) {
-    super(message, { code: 'TSNET_ERR_TIMEOUT' });
+  /** The bound in ms; undefined when an AbortSignal.timeout() fired (its DOMException is the `cause`). */
+  readonly timeout: number | undefined;
+  constructor(message: string, timeout: number | undefined, options?: { cause?: unknown }) {
+    super(message, { code: 'TSNET_ERR_TIMEOUT', ...(options?.cause === undefined ? {} : { cause: options.cause }) });
     this.timeout = timeout;
   }
 }
 
-/** An AbortSignal ended the operation (remoteExec's `signal`). The reason is the `cause`. */
+/** An AbortSignal given to a tsnet call aborted; the signal's reason is the `cause`. */
 export class AbortError extends TsnetError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, { ...options, code: 'TSNET_ERR_ABORTED' });
+    super(message, { code: 'TSNET_ERR_ABORTED', ...(options?.cause === undefined ? {} : { cause: options.cause }) });
   }
+}
+
+/**
+ * What a call rejects with when its `signal` aborts: a tsnet error with a stable code (callers branch
+ * on `code`; a DOMException's numeric `code` would break them), the signal's reason as `cause`. A
+ * reason that is already a tsnet error is kept as it is; an `AbortSignal.timeout()` becomes a TimeoutError.
+ */
+export function abortError(signal: AbortSignal, what = 'the operation'): TsnetError {
+  const reason: unknown = signal.reason;
+  if (isTsnetError(reason)) return reason;
+  if ((reason as { name?: unknown } | undefined)?.name === 'TimeoutError') {
+    return new TimeoutError(`${what} timed out (AbortSignal.timeout())`, undefined, { cause: reason });
+  }
+  return new AbortError(`${what} was aborted${reason instanceof Error ? `: ${reason.message}` : ''}`, { cause: reason });
 }
 
 /** A value cannot be serialized. `path` is where the bad value sits, e.g. `value.key[2].other`. */

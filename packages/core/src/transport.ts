@@ -4,7 +4,9 @@
  * spec and the registry. Every transport takes these names from here and nowhere else.
  */
 export {
+  AbortError,
   AuthenticationError,
+  abortError,
   BootstrapError,
   ConnectError,
   formatStderrTail,
@@ -12,6 +14,7 @@ export {
   keepErrorNames,
   ProtocolError,
   SpecError,
+  TimeoutError,
 } from './errors.js';
 export type { Gateway } from './gateway/gateway.js';
 export { directRead } from './io/direct-read.js';

@@ -1,5 +1,5 @@
 import { ConnectError, type ConnectOptions, Group, SpecError, type TransportProvider, XSpec } from '@tsnet/core';
-import { expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { GATEWAY_TYPES, KNOWN_TRANSPORTS, OPTION_KEYS } from '../src/spec/transport-registry.js';
 
 /** A provider that records what it was asked to connect, then refuses (no remote is needed to see the spec). */
@@ -41,4 +41,22 @@ test('the registry is the one table of known transports: types, packages and opt
   // a transport's option key never becomes the type; an unknown key does (a custom transport)
   expect(new XSpec('tls-fingerprint=ab//socket=h:1').type).toBe('socket');
   expect(new XSpec('identity=k//docker=img').type).toBe('docker');
+});
+
+describe('spec keys no transport knows (issue 21)', () => {
+  test.each([
+    ['popen//chdri=/tmp', 'chdri', 'chdir'],
+    ['popen//nicee=3', 'nicee', 'nice'],
+    ['ssh=host//identiy=/k', 'identiy', 'identity'],
+    ['socket=127.0.0.1:1//tokn=x', 'tokn', 'token'],
+  ])('%s is a SpecError naming the closest known key', async (spec, key, near) => {
+    const error = await new Group().makeGateway(spec).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SpecError);
+    expect((error as Error).message).toContain(`no transport knows the key "${key}" (did you mean "${near}"?)`);
+  });
+
+  test('a custom type keeps its own keys', async () => {
+    const error = await new Group().makeGateway('mytransport=x//image=y').catch((e: unknown) => e);
+    expect((error as Error).message).not.toMatch(/no transport knows the key/);
+  });
 });

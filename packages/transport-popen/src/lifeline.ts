@@ -14,7 +14,11 @@ const SCRIPT = [
   '    -) case $l in *" $g "*) l="${l%% $g *} ${l#* $g }";; esac;;',
   '  esac',
   'done',
-  'for g in $l; do kill -s KILL -- "-$g" 2>/dev/null; done',
+  'n=0',
+  'for g in $l; do kill -s KILL -- "-$g" 2>/dev/null && n=$((n+1)); done',
+  // The local process died with runtimes still open (a signal such as SIGINT/SIGTERM, which tsnet
+  // does not intercept, or SIGKILL): say why they are gone, where its stderr went.
+  'if [ $n -gt 0 ]; then echo "tsnet: process $1 ended with $n popen gateway(s) open; their runtimes were killed (gateways closed because the process ended, e.g. by SIGINT or SIGTERM)" >&2; fi',
 ].join('\n');
 
 /**
@@ -37,7 +41,9 @@ export class Lifeline {
     Lifeline.#shared = undefined;
     if (!existsSync(SH)) return undefined;
     try {
-      Lifeline.#shared = new Lifeline(spawn(SH, ['-c', SCRIPT, 'tsnet-lifeline'], { stdio: ['pipe', 'ignore', 'ignore'], detached: true }));
+      Lifeline.#shared = new Lifeline(
+        spawn(SH, ['-c', SCRIPT, 'tsnet-lifeline', String(process.pid)], { stdio: ['pipe', 'ignore', 'inherit'], detached: true }),
+      );
     } catch {
       return undefined;
     }

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { getPriority, setPriority } from 'node:os';
-import { resolve as resolvePath } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { defaultExe, firstStageArgs, preamble, type RuntimeLaunch, runtimeLaunch } from '@tsnet/bootstrap';
 import {
@@ -29,6 +29,30 @@ export interface PopenCommand {
   env: NodeJS.ProcessEnv;
   /** The runtime the spec asks for (runtime=, exe=, node=). */
   launch: RuntimeLaunch;
+}
+
+/**
+ * `mkdir -p` one level at a time. Node's recursive mkdir loops for ever where a parent refuses with
+ * ENOENT although it exists (under /proc: Node 20); this loop runs once per path component.
+ */
+function makeDirectory(path: string): void {
+  const missing: string[] = [];
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      if (statSync(p).isDirectory()) break;
+      throw Object.assign(new Error(`ENOTDIR: ${p} is not a directory`), { code: 'ENOTDIR' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(p) === p) throw error;
+      missing.push(p);
+    }
+  }
+  for (const p of missing.reverse()) {
+    try {
+      mkdirSync(p);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 /**
@@ -70,9 +94,11 @@ export const popen: TransportProvider = {
     const { spec } = options;
     if (spec.getString('chdir')) {
       try {
-        mkdirSync(cmd.cwd, { recursive: true });
+        makeDirectory(cmd.cwd);
       } catch (error) {
-        throw new ConnectError(`popen: cannot create chdir=${cmd.cwd}: ${(error as Error).message}`, { cause: error });
+        throw new ConnectError(`popen: cannot create chdir=${cmd.cwd}: ${(error as Error).message}. Give a directory that exists or can be created.`, {
+          cause: error,
+        });
       }
     }
     const child = spawn(cmd.command, cmd.args, {
@@ -311,6 +337,10 @@ export class PopenTransport implements Transport {
       } catch {
         // already gone
       }
+    } else if (!this.#exited) {
+      // Struck off at once: at process.exit() the exit event that would do it never comes, and the
+      // lifeline would report runtimes it did not have to kill.
+      this.#lifeline?.release(this.pid);
     }
     return this.closed;
   }

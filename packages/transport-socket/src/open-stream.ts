@@ -12,6 +12,8 @@ export interface OpenStream {
   stream: Duplex;
   /** Sends a TCP RST where the stream allows it, so the server sees a kill and not a goodbye. */
   destroy(): void;
+  /** The TCP socket underneath (inside TLS or a WebSocket): what keeps the process alive or not. */
+  socket: { ref(): unknown; unref(): unknown } | undefined;
 }
 
 const SERVE_HINT = 'Is the server running? Start it with `node tsnet-bootstrap.js serve --listen HOST:PORT --token-file PATH`.';
@@ -63,7 +65,7 @@ function openSocket(target: SocketTarget, ca: Buffer | undefined): Promise<OpenS
       raw.once('connect', () => {
         raw.removeListener('error', fail);
         raw.on('error', () => {}); // from here on, errors surface as 'close' (and in the transport)
-        resolve({ stream: raw, destroy });
+        resolve({ stream: raw, destroy, socket: raw });
       });
       return;
     }
@@ -94,6 +96,16 @@ function openSocket(target: SocketTarget, ca: Buffer | undefined): Promise<OpenS
           destroy: () => {
             destroy();
             secure.destroy();
+          },
+          socket: {
+            ref: () => {
+              raw.ref();
+              secure.ref();
+            },
+            unref: () => {
+              raw.unref();
+              secure.unref();
+            },
           },
         });
       });
@@ -176,7 +188,7 @@ function openWebSocket(target: SocketTarget, ca: Buffer | undefined, tunnelled: 
       // The duplex emits 'close' only when destroyed: make "the connection is gone" one event.
       ws.once('close', () => stream.destroy());
       stream.on('error', () => {}); // surfaces as 'close' (and in the transport)
-      resolve({ stream, destroy: () => ws.terminate() });
+      resolve({ stream, destroy: () => ws.terminate(), socket: (ws as unknown as { _socket?: net.Socket })._socket });
     });
   });
 }

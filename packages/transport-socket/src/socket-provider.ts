@@ -5,27 +5,32 @@ import { type OpenStream, openStream } from './open-stream.js';
 import { parseSocketSpec, readToken } from './socket-spec.js';
 import { SocketTransport } from './socket-transport.js';
 
-/** How long connecting and authenticating may take before makeGateway() gives up. */
+/** How long connecting and authenticating may take before makeGateway() gives up, unless connectTimeout says. */
 const CONNECT_TIMEOUT_MS = 30_000;
 
 async function connect(options: ConnectOptions): Promise<Transport> {
   const target = parseSocketSpec(options.spec);
   const token = readToken(options.spec, target);
-  const timeout = AbortSignal.timeout(CONNECT_TIMEOUT_MS);
+  const bound = options.timeout ?? CONNECT_TIMEOUT_MS;
+  const timeout = AbortSignal.timeout(bound);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   let opened: OpenStream | undefined;
   let leftover: Buffer;
+  let phase = target.kind === 'ws' ? 'TCP/WebSocket connect' : 'TCP connect';
   const onAbort = (): void => opened?.destroy();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     opened = await openStream(target, signal);
+    phase = 'tsnet handshake (authentication)';
     leftover = await clientHandshake(opened.stream, target, token);
   } catch (error) {
     opened?.destroy();
     opened?.stream.destroy();
-    if (options.signal?.aborted) throw options.signal.reason;
+    if (options.signal?.aborted) {
+      throw new ConnectError(`${target.label}: aborted by the signal during the ${phase}`, { cause: options.signal.reason });
+    }
     if (timeout.aborted) {
-      throw new ConnectError(`${target.label}: no connection and handshake within ${CONNECT_TIMEOUT_MS / 1000} s; check the address and the server's log`, {
+      throw new ConnectError(`${target.label}: connectTimeout (${bound} ms) ran out during the ${phase}; check the address and the server's log`, {
         cause: error,
       });
     }
@@ -37,6 +42,7 @@ async function connect(options: ConnectOptions): Promise<Transport> {
     label: target.label,
     stream: opened.stream,
     destroy: opened.destroy,
+    socket: opened.socket,
     leftover,
     websocket: target.kind === 'ws',
   });

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { FrameScanner } from '@tsnet/bootstrap';
-import { streamFlushed, type Transport, type TransportExit } from '@tsnet/core/transport';
+import { ProtocolError, streamFlushed, type Transport, type TransportExit } from '@tsnet/core/transport';
 
 /** WebSocket messages are kept below the server's limit (1 MiB) whatever size the gateway writes. */
 const WS_PIECE = 256 * 1024;
@@ -26,9 +26,19 @@ export class SocketTransport implements Transport {
   #ended = false;
   #error: Error | undefined;
   #killed = false;
+  #protocolError: ProtocolError | null = null;
+  readonly #socket: { ref(): unknown; unref(): unknown } | undefined;
 
-  constructor(options: { label: string; stream: Duplex; destroy(): void; leftover: Uint8Array; websocket: boolean }) {
+  constructor(options: {
+    label: string;
+    stream: Duplex;
+    destroy(): void;
+    socket?: { ref(): unknown; unref(): unknown } | undefined;
+    leftover: Uint8Array;
+    websocket: boolean;
+  }) {
     this.label = options.label;
+    this.#socket = options.socket;
     this.#stream = options.stream;
     this.#destroy = options.destroy;
     this.#pieces = options.websocket;
@@ -45,13 +55,24 @@ export class SocketTransport implements Transport {
   }
 
   #onChunk(chunk: Uint8Array): void {
+    if (this.#protocolError) return;
     this.#scanner.split(chunk, (bytes) => {
       if (this.#handler) this.#handler(bytes);
       else this.#early.push(bytes);
     });
+    const violation = this.#scanner.violation;
+    if (violation !== null) {
+      // Remote code wrote the server's private frame type: the stream can no longer be trusted.
+      this.#protocolError = new ProtocolError(`${this.label}: ${violation}`);
+      this.#destroy();
+      this.#stream.destroy();
+    }
   }
 
   #exit(): TransportExit {
+    if (this.#protocolError) {
+      return { code: null, signal: null, error: this.#protocolError, reason: `protocol error: ${this.#protocolError.message}` };
+    }
     const trailer = this.#scanner.trailer;
     if (trailer) {
       try {
@@ -61,7 +82,10 @@ export class SocketTransport implements Transport {
         // a malformed trailer is reported like a lost connection
       }
     }
-    if (this.#killed) return { code: null, signal: null, reason: 'the connection was closed by gw.kill(): the server kills the remote process' };
+    if (this.#killed) {
+      // Closing the connection is the kill: the server ends the process after this side let go.
+      return { code: null, signal: null, unconfirmed: true, reason: 'the connection was closed by gw.kill(): the server kills the remote process' };
+    }
     const error = this.#error;
     return {
       code: null,
@@ -105,6 +129,18 @@ export class SocketTransport implements Transport {
 
   flushed(callback: () => void): void {
     streamFlushed(this.#stream, callback);
+  }
+
+  /**
+   * The gateway keeps the process alive only while something waits on it (KeepAlive): an idle
+   * socket= or ws= gateway lets a script end, as popen and ssh ones do.
+   */
+  ref(): void {
+    this.#socket?.ref();
+  }
+
+  unref(): void {
+    this.#socket?.unref();
   }
 
   /** No more writes. The connection stays open for the remote's last frames (see the class comment). */

@@ -252,3 +252,52 @@ test('1,000 connections opened and dropped: the server stays up and serves a val
   await after.exit();
   expect(existsSync(marker)).toBe(false);
 });
+
+test('a flood of half-open connections that never speak does not cost legitimate gateways their slot', { timeout: 60_000 }, async () => {
+  // --max-pending is 4: thousands of silent connections go through those slots while gateways
+  // start; a gateway that has sent its hello is never the one dropped.
+  let flooding = true;
+  let opened = 0;
+  const open = new Set<net.Socket>();
+  const flood = (async () => {
+    while (flooding && opened < 20_000) {
+      await Promise.all(
+        Array.from({ length: 40 }, () => {
+          return new Promise<void>((resolve) => {
+            const s = net.connect(server.port, '127.0.0.1');
+            open.add(s);
+            s.on('error', () => {});
+            s.on('connect', () => {
+              opened++;
+              resolve();
+            });
+            s.on('close', () => {
+              open.delete(s);
+              resolve();
+            });
+          });
+        }),
+      );
+    }
+  })();
+  const results: string[] = [];
+  try {
+    for (let i = 0; i < 5; i++) {
+      const started = await Promise.allSettled(Array.from({ length: 3 }, () => makeGateway(spec, { output: 'ignore' })));
+      for (const r of started) {
+        if (r.status === 'fulfilled') {
+          await echoOnce(r.value, i);
+          await r.value.exit();
+          results.push('ok');
+        } else results.push(String((r.reason as Error).message));
+      }
+    }
+  } finally {
+    flooding = false;
+    await flood;
+    for (const s of open) s.destroy();
+  }
+  expect(opened).toBeGreaterThan(100);
+  expect(results.filter((r) => r !== 'ok')).toEqual([]);
+  expect(results).toHaveLength(15);
+});

@@ -17,7 +17,7 @@ import ssh2 from 'ssh2';
 import { type AuthOptions, planAuth } from './auth.js';
 import type { HostConfig } from './host-config.js';
 import { type HostKeyPolicy, hostKeyVerifier } from './host-key-verifier.js';
-import { describeHop, handshakeError, jumpHostError, proxyCommandError, type Ssh2Error } from './ssh-errors.js';
+import { abortedDuring, describeHop, handshakeError, jumpHostError, proxyCommandError, type Ssh2Error, type SshPhase } from './ssh-errors.js';
 
 /** Per-gateway settings that shape a connection (from the spec and from code). */
 export interface ConnectionSettings {
@@ -35,6 +35,8 @@ export interface ConnectionSettings {
   /** `via=`: the first hop's TCP connection is opened from this gateway's host. */
   viaGateway?: Gateway | undefined;
   debug?: ((line: string) => void) | undefined;
+  /** Stops the opening (TCP connect, SSH handshake, authentication) when it aborts. */
+  signal?: AbortSignal | undefined;
 }
 
 export const DEFAULT_KEEPALIVE_S = 5;
@@ -113,14 +115,31 @@ export class SshConnection {
     const hostKey = hostKeyVerifier(cfg, { policy: settings.hostKeyPolicy, where, debug: settings.debug });
     await new Promise<void>((resolve, reject) => {
       let settled = false;
+      // Which phase an error or the timeout hit, for its message.
+      let phase: SshPhase = 'TCP connect';
+      const signal = settings.signal;
+      const onAbort = () => fail(abortedDuring(signal!, where, phase));
       const fail = (error: Error) => {
         if (settled) return;
         settled = true;
+        signal?.removeEventListener('abort', onAbort);
         client.destroy();
         reject(error);
       };
+      if (signal?.aborted) {
+        fail(abortedDuring(signal, where, phase));
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      client.once('connect', () => {
+        phase = 'SSH handshake';
+      });
+      client.once('handshake', () => {
+        phase = 'authentication';
+      });
       client.once('ready', () => {
         settled = true;
+        signal?.removeEventListener('abort', onAbort);
         resolve();
       });
       client.on('error', (error: Ssh2Error) => {
@@ -128,11 +147,11 @@ export class SshConnection {
           conn.#lost({ reason: `the SSH connection to ${conn.label} was lost: ${error.message}`, error });
           return;
         }
-        fail(hostKey.refusal ?? handshakeError(error, { cfg, where, readyTimeout, auth }));
+        fail(hostKey.refusal ?? handshakeError(error, { cfg, where, readyTimeout, auth, phase }));
       });
       client.on('close', () => {
         if (!settled) {
-          fail(hostKey.refusal ?? new ConnectError(`ssh ${where}: the connection closed during the handshake`));
+          fail(hostKey.refusal ?? new ConnectError(`ssh ${where}: the connection closed during the ${phase}`));
           return;
         }
         conn.#lost({ reason: `the SSH connection to ${conn.label} was closed by the remote side` });

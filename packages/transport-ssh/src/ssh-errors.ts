@@ -27,10 +27,23 @@ export function jumpHostError(error: unknown, where: string, jump: string, cfg: 
   });
 }
 
+/** The phases of opening a connection, as error messages name them (the bootstrap follows). */
+export type SshPhase = 'TCP connect' | 'SSH handshake' | 'authentication';
+
+/** The connection attempt was stopped by the gateway's signal (connectTimeout or the caller's). */
+export function abortedDuring(signal: AbortSignal, where: string, phase: SshPhase): ConnectError {
+  const reason: unknown = signal.reason;
+  const timedOut =
+    (reason as { name?: unknown } | undefined)?.name === 'TimeoutError' || (reason as { code?: unknown } | undefined)?.code === 'TSNET_ERR_TIMEOUT';
+  return new ConnectError(`ssh ${where}: ${timedOut ? 'connectTimeout ran out' : 'aborted by the signal'} during the ${phase}`, {
+    cause: reason,
+  });
+}
+
 /** What an error during the handshake (before 'ready') means. */
 export function handshakeError(
   error: Ssh2Error,
-  context: { cfg: HostConfig; where: string; readyTimeout: number; auth: Pick<AuthPlan, 'tried' | 'serverMethods'> },
+  context: { cfg: HostConfig; where: string; readyTimeout: number; auth: Pick<AuthPlan, 'tried' | 'serverMethods'>; phase?: SshPhase },
 ): AuthenticationError | ConnectError {
   const { cfg, where, readyTimeout, auth } = context;
   if (error.level === 'client-authentication') {
@@ -47,7 +60,7 @@ export function handshakeError(
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') what = `cannot resolve the host name "${cfg.hostname}" (${code})`;
   else if (code === 'ECONNREFUSED') what = `connection refused (is sshd running on port ${cfg.port}?)`;
   else if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') what = `host unreachable (${code})`;
-  else if (error.level === 'client-timeout') what = `no SSH handshake within ${readyTimeout} ms`;
+  else if (error.level === 'client-timeout') what = `no SSH handshake within ${readyTimeout} ms (it was at the ${context.phase ?? 'SSH handshake'})`;
   else what = error.message;
   return new ConnectError(`ssh ${where}: ${what}`, { cause: error });
 }

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { preamble, type RuntimeName, runtimeLaunch } from '@tsnet/bootstrap';
 import {
+  abortError,
   BootstrapError,
   ConnectError,
   type ConnectOptions,
@@ -156,6 +158,10 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   if (!targetText) throw new SpecError(`gateway spec ${JSON.stringify(specText)}: ssh needs a host (ssh=[user@]host[:port])`);
   const target = parseTarget(targetText, specText);
   const o = state.options;
+  // connectTimeout bounds every phase: TCP connect, SSH handshake, authentication, bootstrap.
+  const bound = options.timeout;
+  const signal =
+    bound === undefined ? options.signal : options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(bound)]) : AbortSignal.timeout(bound);
 
   const hostkey = spec.getString('hostkey');
   if (hostkey !== undefined && hostkey !== 'strict' && hostkey !== 'accept-new') {
@@ -170,6 +176,12 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     }
   }
   const identity = spec.getString('identity');
+  if (identity !== undefined && !existsSync(expandHome(identity))) {
+    // ssh would warn and go on without it; a key asked for by name that is not there is a mistake.
+    throw new SpecError(
+      `gateway spec ${JSON.stringify(specText)}: the identity file ${expandHome(identity)} does not exist (identity=${identity}); give the path of a private key`,
+    );
+  }
   const configFile = spec.getString('ssh-config') ?? o.configFile ?? (process.env.TSNET_SSH_CONFIG || undefined);
   const resolveOptions = (t: Target) => ({
     configFile: configFile ? expandHome(configFile) : undefined,
@@ -189,6 +201,7 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     compression: specFlag(spec, 'compress') ?? o.compression,
     viaGateway: options.via as Gateway | undefined,
     debug: o.debug,
+    signal,
   };
   options.signal?.throwIfAborted();
 
@@ -229,7 +242,7 @@ function hostSetupKey(chain: HostConfig[], settings: ConnectionSettings, runtime
 /** One exec channel running `command` on a connection of the pool, up to the start script's ready marker. */
 async function start(
   state: ProviderState,
-  options: ConnectOptions,
+  _options: ConnectOptions, // its signal and connectTimeout are in settings.signal
   chain: HostConfig[],
   settings: ConnectionSettings,
   command: string,
@@ -265,15 +278,19 @@ async function start(
   // The bootstrap goes out at once; the shell reads none of it, node's first stage all of it.
   // Frames go out on fd 3 (the channel's stdout, see remote-command.ts); remote stdout and stderr
   // text travel as OUTPUT frames, so each keeps its name and none of it can break the wire.
-  channel.write(preamble({ wireFd: 3, output: 'frames', killGroup: true, watchPpid: true, runtime: launch.runtime }));
+  channel.write(
+    preamble({ wireFd: 3, output: 'frames', ...(launch.runtime === 'node' ? { stdoutFd: 4 } : {}), killGroup: true, watchPpid: true, runtime: launch.runtime }),
+  );
 
   const timeout = o.startTimeout ?? 30_000;
   try {
     await deadline(transport.ready, {
-      signal: options.signal,
+      // connectTimeout is in this signal (see connect()): it stops the bootstrap too
+      signal: settings.signal,
+      toError: (s) => abortError(s, `ssh ${conn.label}: the bootstrap (starting node)`),
       timeout,
       onTimeout: () => {
-        throw new ConnectError(`ssh ${conn.label}: the remote shell did not start node within ${timeout} ms${stderrTail(transport)}`);
+        throw new ConnectError(`ssh ${conn.label}: the remote shell did not start node within ${timeout} ms (bootstrap)${stderrTail(transport)}`);
       },
     });
   } catch (error) {

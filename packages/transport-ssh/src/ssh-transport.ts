@@ -80,7 +80,7 @@ export class SshTransport implements Transport {
     channel.stderr.setEncoding('utf8');
     channel.stderr.on('data', (text: string) => {
       if (this.#stderr) this.#stderr(text);
-      else this.#stderrText += text;
+      else this.#stderrText = keepEnd(this.#stderrText + text); // before the gateway listens: bounded
     });
     channel.on('error', () => {}); // surfaces as 'close' (and the connection's reason)
     channel.on('exit', (code: number | null, signal?: string) => {
@@ -149,7 +149,14 @@ export class SshTransport implements Transport {
       return;
     }
     const nl = this.#pre.indexOf(10, at);
-    if (nl === -1) return;
+    if (nl === -1) {
+      // The marker is followed by a pid and a newline; more than that is not our marker line.
+      if (this.#pre.length - at > this.#marker.length + 32) {
+        this.#chatter(this.#pre);
+        this.#pre = Buffer.alloc(0);
+      }
+      return;
+    }
     if (at > 0) this.#chatter(this.#pre.subarray(0, at));
     const line = this.#pre.subarray(at + this.#marker.length, nl).toString('utf8');
     const space = line.indexOf(' ');
@@ -166,7 +173,7 @@ export class SshTransport implements Transport {
   #chatter(bytes: Buffer): void {
     const text = bytes.toString('utf8');
     if (this.#stdout) this.#stdout(text);
-    else this.#stdoutText += text;
+    else this.#stdoutText = keepEnd(this.#stdoutText + text);
   }
 
   #deliver(chunk: Buffer): void {
@@ -288,14 +295,15 @@ export class SshTransport implements Transport {
     } catch {
       // not open any more
     }
-    if (this.#pid !== undefined) await this.#conn.run(killCommandFor(this.#pid)).catch(() => {});
-    else this.#channel.close();
+    // Bounded from here: opening the second exec channel may itself never be answered. Not unref'd:
+    // the caller awaits kill(), and an unref'd connection keeps nothing else alive.
     const timer = setTimeout(() => {
       // The connection does not answer: nothing more can reach the remote side.
       this.#channel.close();
       this.#finish();
     }, KILL_WAIT_MS);
-    timer.unref();
+    if (this.#pid !== undefined) void this.#conn.run(killCommandFor(this.#pid)).catch(() => {});
+    else this.#channel.close();
     const exit = await this.closed;
     clearTimeout(timer);
     return exit;
@@ -321,4 +329,10 @@ function windowGrower(channel: ssh2.ClientChannel, target: number): () => void {
     incoming.window = window + amount;
     adjust.call(protocol, c.outgoing!.id!, amount);
   };
+}
+
+/** What is kept of text written before anyone listens: its end, where errors are. */
+const EARLY_TEXT = 64 * 1024;
+function keepEnd(text: string): string {
+  return text.length > EARLY_TEXT ? text.slice(-EARLY_TEXT) : text;
 }

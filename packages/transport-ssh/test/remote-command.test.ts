@@ -14,10 +14,12 @@ import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand,
 const dir = mkdtempSync(join(tmpdir(), 'tsnet-cmd-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const fake = join(dir, 'fake-node'); // node= splits on spaces: the rest are flags
-// It writes what it saw to fd 3, where node writes frames, and a line to fd 1, which is stderr.
+// It writes what it saw to fd 3, where node writes frames, including what fd 1 is: a FIFO that
+// node holds open on fd 4 (read back as remote stdout), never the wire.
 writeFileSync(
   fake,
-  '#!/bin/sh\n{ printf "pid=%s\\ncwd=%s\\nx=%s\\n" "$$" "$PWD" "$TSNET_X"\nfor a in "$@"; do printf "arg=%s\\n" "$a"; done; } >&3\necho "fd 1 is stderr"\n',
+  '#!/bin/sh\nif [ -p /dev/fd/1 ] && [ "$(readlink /proc/$$/fd/1)" = "$(readlink /proc/$$/fd/4)" ]; then m="fd1=fifo on fd 4"; fi\n' +
+    '{ printf "pid=%s\\ncwd=%s\\nx=%s\\n" "$$" "$PWD" "$TSNET_X"\nfor a in "$@"; do printf "arg=%s\\n" "$a"; done; echo "$m"; } >&3\necho "to fd 1"\n',
 );
 chmodSync(fake, 0o755);
 
@@ -35,8 +37,9 @@ test('marker with the pid node will have, then node with the first stage; env an
   const cmd = remoteCommand({ node: `${fake} --flag=1`, chdir: 'sub dir/x', env: { TSNET_X: value }, marker: 'MARK', spec: 'test' });
   for (const shell of ['/bin/sh', '/bin/bash']) {
     const { code, stdout, stderr } = await run(cmd, shell);
-    expect(stderr).toBe('fd 1 is stderr\n');
+    expect(stderr).toBe(''); // fd 1 went to the FIFO
     expect(code).toBe(0);
+    expect(stdout).toContain('fd1=fifo on fd 4\n');
     const [marker, ...rest] = stdout.split('\n');
     const pid = marker!.replace('MARK ', '');
     expect(rest[0]).toBe(`pid=${pid}`); // every step execs: the marker's pid is node's

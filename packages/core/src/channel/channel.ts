@@ -1,4 +1,4 @@
-import { ChannelClosedError, DumpError, ProtocolError, TimeoutError, TsnetError } from '../errors.js';
+import { abortError, ChannelClosedError, DumpError, ProtocolError, TimeoutError, TsnetError } from '../errors.js';
 import type { BaseGateway } from '../gateway/base-gateway.js';
 import { channelBrand, isInt32 } from '../wire/serializer.js';
 import { CallbackDelivery, noEndmarker } from './callback-delivery.js';
@@ -232,7 +232,7 @@ export class Channel<In = unknown, Out = In> extends ChannelState implements Asy
     if (this._terminal) return Promise.reject(this._terminal);
     if (this._closedBy === 'local') return Promise.reject(this._sendClosedError());
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) return Promise.reject(abortError(signal, this.#what()));
     if (options?.timeout === undefined && !signal) {
       // The common case, without timers or listeners to set up and tear down.
       return new Promise<In>((resolve, reject) => {
@@ -244,7 +244,7 @@ export class Channel<In = unknown, Out = In> extends ChannelState implements Asy
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
         remove();
-        reject(signal!.reason);
+        reject(abortError(signal!, this.#what()));
       };
       const remove = (): void => {
         const i = this.#waiters.indexOf(waiter);
@@ -279,7 +279,11 @@ export class Channel<In = unknown, Out = In> extends ChannelState implements Asy
 
   readonly #release = (): void => this._hold(-1);
 
-  /** Yields items until the channel closes; a RemoteError or GatewayClosedError is thrown. */
+  #what(): string {
+    return `receive() on channel ${this.id} of gateway ${this.gateway.id}`;
+  }
+
+  /** Yields items until the channel closes; a RemoteError or GatewayClosedError is thrown. Leaving the loop early closes the channel. */
   [Symbol.asyncIterator](): AsyncIterator<In> {
     // A plain iterator, not an async generator: one promise per item instead of several.
     const done: IteratorResult<In> = { value: undefined as never, done: true };
@@ -294,7 +298,13 @@ export class Channel<In = unknown, Out = In> extends ChannelState implements Asy
           },
         );
       },
-      return: (): Promise<IteratorResult<In>> => Promise.resolve(done),
+      // Leaving the loop early (break, return, throw): nobody reads any more, so the channel is
+      // closed; the peer's pending send() rejects with ChannelClosedError instead of waiting for
+      // credit until the gateway ends.
+      return: (): Promise<IteratorResult<In>> => {
+        this.close().catch(() => {});
+        return Promise.resolve(done);
+      },
     };
   }
 

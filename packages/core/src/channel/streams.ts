@@ -27,7 +27,7 @@ function channelWritable(channel: Channel, options?: { proxyClose?: boolean }): 
   });
 }
 
-/** A Readable of Buffers (strings are UTF-8 encoded); ends when the channel closes. */
+/** A Readable of Buffers (strings are UTF-8 encoded); ends when the channel closes; destroying it closes the channel. */
 function channelReadable(channel: Channel): Readable {
   const { Readable } = builtin<typeof import('node:stream')>('node:stream');
   return new Readable({
@@ -44,6 +44,12 @@ function channelReadable(channel: Channel): Readable {
           else this.destroy(error as Error);
         },
       );
+    },
+    // Destroyed before the end: nobody reads any more; the peer's pending send() rejects with
+    // ChannelClosedError (after a normal end the channel is closed already and this is a no-op).
+    destroy(error, callback) {
+      channel.close().catch(() => {});
+      callback(error);
     },
   });
 }

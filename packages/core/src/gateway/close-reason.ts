@@ -5,6 +5,8 @@ export interface CloseState {
   /** exit() timed out and the remote was killed after `exitTimeout` ms. */
   killedOnExit: boolean;
   exitTimeout: number;
+  /** gw.kill() was called. */
+  killed: boolean;
   /** The local side asked for the end (exit(), kill(), a failed start). */
   exiting: boolean;
   /** The remote runtime's crash report, when it sent one. */
@@ -18,6 +20,7 @@ export interface CloseState {
  */
 export function closeReason(exit: TransportExit, state: CloseState): string {
   if (state.killedOnExit) return `killed by ${exit.signal ?? 'SIGKILL'}: the remote side did not exit within ${state.exitTimeout} ms of gw.exit()`;
+  if (state.killed) return `killed on request (gw.kill())${exit.signal ? ` by ${exit.signal}` : ''}`;
   if (state.exiting) return 'exited on request (gw.exit())';
   if (state.crash) return state.crash;
   if (exit.reason) return exit.reason;

@@ -1,6 +1,6 @@
 import type { Channel } from '../channel/channel.js';
 import { makeFileFor, outputReadable } from '../channel/streams.js';
-import { type GatewayCloseInfo, ProtocolError, type RemoteError, type RemoteErrorInfo } from '../errors.js';
+import { abortError, type GatewayCloseInfo, ProtocolError, type RemoteError, type RemoteErrorInfo } from '../errors.js';
 import { type AnyFunction, callFunction, callModule } from '../exec/call.js';
 import { type ExecOptions, type ExecResult, execCommand } from '../exec/command-exec.js';
 import { RemoteProcess, type SpawnOptions, startProcess } from '../exec/remote-process.js';
@@ -27,6 +27,9 @@ export type { GatewayOptions, KwargsOf, RemoteExecOptions, RemoteFunction, Remot
 export type { OutputListener, RemoteInfo };
 
 setTrace(typeof process !== 'undefined' ? process.env.TSNET_DEBUG : undefined, (line) => process.stderr.write(line));
+
+/** How long kill() waits for the transport to confirm the end of the remote process. */
+const KILL_CONFIRM_MS = 10_000;
 
 /**
  * The local end of a connection to one remote runtime. Create it with makeGateway().
@@ -57,6 +60,10 @@ export class Gateway extends BaseGateway {
   /** @internal the gateway this one was reached through (via=). */
   _master: Gateway | undefined;
   #killedOnExit = false;
+  #killed = false;
+  #askedExit = false;
+  #unconfirmed = false;
+  #killPromise: Promise<void> | null = null;
   #exitTimeout = 0;
   #reaped = false;
   readonly #execs: ExecRecords;
@@ -93,6 +100,7 @@ export class Gateway extends BaseGateway {
       });
       const hello = await deadline(answered, {
         signal: options?.signal,
+        toError: (s) => abortError(s, `makeGateway(${JSON.stringify(String(this.spec))})`),
         timeout,
         onTimeout: () => {
           throw handshakeTimeout(this.id, this.transport, timeout, this.#output.tailText(), this.stderr);
@@ -151,7 +159,8 @@ export class Gateway extends BaseGateway {
       case FrameType.CLOSE_ERROR: {
         // channel 0: the remote runtime is about to die of an uncaught error.
         const info = this._loadErrorInfo(payload);
-        this.#crash = `the remote runtime crashed with an uncaught ${info.name}: ${info.message}`;
+        // Bounded: a hostile remote may send many of these, each as large as a frame.
+        this.#crash = `the remote runtime crashed with an uncaught ${info.name.slice(0, 200)}: ${info.message.slice(0, 4000)}`;
         this.#output.addToTail(info.stack.split('\n').slice(0, 12));
         return;
       }
@@ -190,6 +199,8 @@ export class Gateway extends BaseGateway {
   }
 
   #onTransportClosed(exit: TransportExit): void {
+    if (this.#reaped) return; // kill() gave up on a transport that reports its end after all
+    if (exit.unconfirmed) this.#unconfirmed = true;
     this.#output.end();
     const detail: GatewayCloseInfo = {
       reason: '',
@@ -201,7 +212,13 @@ export class Gateway extends BaseGateway {
       ? { ...detail, ...this.#closeInfo }
       : {
           ...detail,
-          reason: closeReason(exit, { killedOnExit: this.#killedOnExit, exitTimeout: this.#exitTimeout, exiting: this.#exiting, crash: this.#crash }),
+          reason: closeReason(exit, {
+            killedOnExit: this.#killedOnExit,
+            killed: this.#killed,
+            exitTimeout: this.#exitTimeout,
+            exiting: this.#exiting,
+            crash: this.#crash,
+          }),
         };
     this.#closeInfo = info;
     const error = this._markDown(info, this.#exiting && !this.#crash ? '' : this.stderr);
@@ -222,27 +239,33 @@ export class Gateway extends BaseGateway {
     if (this.#exitPromise) return this.#exitPromise;
     const timeout = options?.timeout ?? 5000;
     this.#exitTimeout = timeout;
-    this._hold(1); // released never: an exited gateway has nothing left to keep alive
+    this.#askExit();
     this.#exitPromise = (async () => {
-      if (!this.isDown) {
-        this.#exiting = true;
-        this._writeFrame(FrameType.TERMINATE, 0, 0, [], 0);
-        this._flushNow();
-        this.transport.end();
-        this._markDown({ reason: 'exit() was called on the gateway' });
-      }
       const timedOut = await withTimeout(
-        this.transport.closed.then(() => false),
+        this.closed.then(() => false),
         timeout,
         () => true,
       );
       if (timedOut) {
         this.#killedOnExit = true;
-        await this.transport.kill();
+        await this.kill(); // bounded: settles even if the transport cannot confirm
       }
       await this.closed;
     })();
     return this.#exitPromise;
+  }
+
+  /** Asks the remote side to finish (TERMINATE, end of input); the gateway is down from here on. */
+  #askExit(): void {
+    if (this.#askedExit) return;
+    this.#askedExit = true;
+    this._hold(1); // released never: an exited gateway has nothing left to keep alive
+    if (this.isDown) return;
+    this.#exiting = true;
+    this._writeFrame(FrameType.TERMINATE, 0, 0, [], 0);
+    this._flushNow();
+    this.transport.end();
+    this._markDown({ reason: 'exit() was called on the gateway' });
   }
 
   /** @internal synchronous last resort at process exit: SIGKILL without waiting. */
@@ -252,10 +275,22 @@ export class Gateway extends BaseGateway {
     void this.transport.kill();
   }
 
-  /** @internal exit() and tell whether the remote side had to be killed. */
-  async _exitReport(timeout: number): Promise<boolean> {
-    await this.exit({ timeout });
-    return this.#killedOnExit;
+  /**
+   * @internal asks for the end (as exit()) and tells whether the remote process ended within `ms`;
+   * kills nothing: the caller decides (Group.terminate kills what is left all at once).
+   */
+  _exitPolitely(ms: number): Promise<boolean> {
+    this.#askExit();
+    return withTimeout(
+      this.closed.then(() => !this.#killed),
+      ms,
+      () => false,
+    );
+  }
+
+  /** @internal the gateway was killed and nobody could confirm that the remote process ended. */
+  get _endUnconfirmed(): boolean {
+    return this.#unconfirmed;
   }
 
   /** @internal true once the remote process is gone. */
@@ -263,12 +298,35 @@ export class Gateway extends BaseGateway {
     return this.#reaped;
   }
 
-  /** Forcibly ends the remote runtime (its whole process tree where the transport can). */
-  async kill(): Promise<void> {
+  /**
+   * Forcibly ends the remote runtime (its whole process tree where the transport can). Settles
+   * within KILL_CONFIRM_MS even when the transport cannot confirm the end: `closed` then says so.
+   */
+  kill(): Promise<void> {
+    if (this.#killPromise) return this.#killPromise;
     this.#exiting = true;
+    this.#killed = true;
+    // Held for good, as exit() does: an unref'd transport must not let the process end with this
+    // await unsettled (exit code 13).
+    this._hold(1);
     this._markDown({ reason: 'the gateway was killed (gw.kill())' });
-    await this.transport.kill();
-    await this.closed;
+    this.#killPromise = (async () => {
+      const confirmed = await withTimeout(
+        this.transport.kill().then(() => true),
+        KILL_CONFIRM_MS,
+        () => false,
+      );
+      if (!confirmed && !this.#reaped) {
+        this.#onTransportClosed({
+          unconfirmed: true,
+          code: null,
+          signal: null,
+          reason: `killed (gw.kill()); the transport (${this.transport.label}) did not confirm the end of the remote process within ${KILL_CONFIRM_MS} ms`,
+        });
+      }
+      await this.closed;
+    })();
+    return this.#killPromise;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

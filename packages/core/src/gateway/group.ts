@@ -1,7 +1,7 @@
 import type { Channel } from '../channel/channel.js';
 import { MultiChannel } from '../channel/multi-channel.js';
 import { GroupError, SpecError } from '../errors.js';
-import { findTransport } from '../spec/transport-registry.js';
+import { checkSpecKeys, findTransport } from '../spec/transport-registry.js';
 import type { Transport, TransportProvider } from '../spec/transport-types.js';
 import { XSpec } from '../spec/xspec.js';
 import { withTimeout } from '../util/deadline.js';
@@ -17,14 +17,12 @@ export interface TerminateReport {
   /** Gateways that had to be killed after `timeout`. */
   killed: string[];
   /**
-   * Present only when not empty: killed gateways whose end the transport could not confirm within
-   * 10 s after the kill (a transport that cannot reach its remote any more). Also listed in `killed`.
+   * Present only when not empty: killed gateways whose end nobody could confirm (also listed in
+   * `killed`): the transport gave up after 10 s, the connection was closed on the remote (socket:
+   * its server ends it), or its master died first (via: its runtime's watchdog ends it).
    */
   unconfirmed?: string[];
 }
-
-/** How long terminate() waits for a transport to confirm a kill before it stops waiting. */
-const KILL_GRACE_MS = 10_000;
 
 /** A gateway still being made: its slot keeps the creation order, its controller stops it. */
 interface Pending {
@@ -200,6 +198,7 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
       else if (spec === undefined || spec === '') xspec = new XSpec(this.defaultSpec);
       else if (typeof spec === 'string') xspec = new XSpec(spec);
       else throw new SpecError(`makeGateway() takes a spec string, an XSpec or a transport provider, got ${typeof spec}`);
+      if (!provider) checkSpecKeys(xspec);
       if (xspec.id !== undefined && this.#entries.has(xspec.id)) {
         throw new GroupError(`gateway id "${xspec.id}" is already in use in this group ${String(this)}: pick another id= or leave it out to get one`);
       }
@@ -236,6 +235,7 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
         spec: xspec,
         gatewayId: id,
         signal,
+        ...(options?.connectTimeout !== undefined ? { timeout: options.connectTimeout } : {}),
         ...(master ? { via: master } : {}),
       });
       const gw = new Gateway(id, xspec, transport, options);
@@ -310,30 +310,42 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
   }
 
   /**
-   * Asks every gateway to exit, waits up to `timeout` ms (default 5000), kills what is left (the
-   * remote process group for popen), and resolves when every remote process is gone. Gateways
-   * reached via another end before it. Gateways still being made are stopped. Never rejects.
+   * Asks every gateway to exit, waits up to `timeout` ms (default 5000) in all, kills what is left
+   * (the runtime's process group), and resolves when every remote process is gone, or lists the
+   * ones whose end no one could confirm in `unconfirmed`. Gateways reached via another are asked
+   * before it; the kills all go out at once, so a chain of hops costs one timeout, not one per hop,
+   * and a master that does not answer is killed instead of waited for. Gateways still being made
+   * are stopped. Never rejects.
    */
   async terminate(options?: { timeout?: number }): Promise<TerminateReport> {
     const timeout = options?.timeout ?? 5000;
+    const until = Date.now() + timeout;
     const pendings = [...this.#entries.entries()].filter((e): e is [string, Pending] => !(e[1] instanceof Gateway));
     for (const [pid, p] of pendings) p.abort.abort(new GroupError(`the group was terminated while gateway ${pid} was being made`));
     await Promise.all(pendings.map(([, p]) => p.done));
 
-    const report: TerminateReport = { exited: [], killed: [] };
-    const unconfirmed: string[] = [];
+    const exited: Gateway[] = [];
     let remaining = this.#gateways();
-    // Dependants first: a master ends only after every gateway proxied through it.
+    // Asked politely, dependants first: a master is asked only after every gateway proxied through it ended.
     while (remaining.length > 0) {
+      const left = until - Date.now();
+      if (left <= 0) break;
       const masters = new Set(remaining.map((gw) => gw._master));
       const round = remaining.filter((gw) => !masters.has(gw));
-      const results = await Promise.all(round.map((gw) => endGateway(gw, timeout)));
+      const results = await Promise.all(round.map((gw) => gw._exitPolitely(left)));
       round.forEach((gw, i) => {
-        const r = results[i]!;
-        (r === 'exited' ? report.exited : report.killed).push(gw.id);
-        if (r === 'unconfirmed') unconfirmed.push(gw.id);
+        if (results[i]) exited.push(gw);
       });
-      remaining = remaining.filter((gw) => !round.includes(gw));
+      remaining = remaining.filter((gw) => !exited.includes(gw));
+      if (results.some((ok) => !ok)) break; // the deadline passed: kill the rest
+    }
+    // Everything left is killed at once; each kill() settles within 10 s by itself (Gateway.kill).
+    await Promise.all(remaining.map((gw) => gw.kill()));
+    const report: TerminateReport = { exited: exited.map((gw) => gw.id), killed: [] };
+    const unconfirmed: string[] = [];
+    for (const gw of dependantsFirst(remaining)) {
+      report.killed.push(gw.id);
+      if (gw._endUnconfirmed) unconfirmed.push(gw.id);
     }
     if (unconfirmed.length > 0) report.unconfirmed = unconfirmed;
     return report;
@@ -354,13 +366,17 @@ export class Group implements Iterable<Gateway>, AsyncDisposable {
   }
 }
 
-/** exit() with a bound, then a kill; bounded once more in case the transport cannot confirm the kill. */
-async function endGateway(gw: Gateway, timeout: number): Promise<'exited' | 'killed' | 'unconfirmed'> {
-  return withTimeout(
-    gw._exitReport(timeout).then((killed): 'killed' | 'exited' => (killed ? 'killed' : 'exited')),
-    timeout + KILL_GRACE_MS,
-    () => 'unconfirmed' as const,
-  );
+/** `gateways` ordered so that each comes before the master it was reached through. */
+function dependantsFirst(gateways: Gateway[]): Gateway[] {
+  const out: Gateway[] = [];
+  let left = gateways;
+  while (left.length > 0) {
+    const masters = new Set(left.map((gw) => gw._master));
+    const round = left.filter((gw) => !masters.has(gw));
+    out.push(...round);
+    left = left.filter((gw) => !round.includes(gw));
+  }
+  return out;
 }
 
 export const defaultGroup: Group = new Group();
@@ -368,23 +384,17 @@ export const defaultGroup: Group = new Group();
 let hooked = false;
 /**
  * Terminates the default group when the process ends: politely on beforeExit (the event loop is
- * empty) and on SIGINT/SIGTERM, and with SIGKILL on process.exit() or an uncaught error.
+ * empty), and with SIGKILL on process.exit() or an uncaught error.
+ *
+ * No SIGINT/SIGTERM listener, on purpose: a listener replaces Node's default action, and one whose
+ * main thread is busy never runs, so the process would not die at all. Without one the process
+ * ends by the signal (exit 130/143) as it would without tsnet, and its remotes go with it: popen
+ * runtimes by the lifeline (which says so on stderr), the others by their watchdog, which sees the
+ * connection or the parent go.
  */
 function hookDefaultGroup(): void {
   if (hooked || typeof process === 'undefined') return;
   hooked = true;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    void defaultGroup.terminate({ timeout: 1000 }).finally(() => {
-      // Other listeners own the signal: they saw it already. Otherwise do what Node would have
-      // done without us (end the process by that signal), now that no remote is left.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-      else process.once(signal, onSignal);
-    });
-  };
-  // once: a second Ctrl-C while terminating gets Node's default (immediate exit); the remotes'
-  // watchdogs then end them.
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   process.on('beforeExit', () => {
     if (defaultGroup.size > 0) void defaultGroup.terminate({ timeout: 1000 });
   });

@@ -63,6 +63,8 @@ export function checkWorkerHello(payload: Uint8Array, who: string, expecting: bo
     throw new ProtocolError('the remote handshake is not valid JSON');
   }
   if (typeof hello !== 'object' || hello === null) throw new ProtocolError('the remote handshake is not a JSON object');
+  // Whatever it carries (an error, another version): there is only one handshake.
+  if (!expecting) throw new ProtocolError('unexpected second handshake from the remote side');
   if (hello.version !== PROTOCOL_VERSION) {
     const error = new ProtocolError(
       `protocol version mismatch on ${who}: this side speaks tsnet protocol ${PROTOCOL_VERSION}, ` +
@@ -78,7 +80,6 @@ export function checkWorkerHello(payload: Uint8Array, who: string, expecting: bo
       fatal: false,
     };
   }
-  if (!expecting) throw new ProtocolError('unexpected second handshake from the remote side');
   if (!isInt(hello.window, MIN_WINDOW, MAX_WINDOW)) throw new ProtocolError(`the remote handshake gives a bad window: ${String(hello.window)}`);
   if (!isInt(hello.maxFrame, MIN_FRAME, MAX_WINDOW)) throw new ProtocolError(`the remote handshake gives a bad maxFrame: ${String(hello.maxFrame)}`);
   if (hello.maxMessage !== undefined && !isInt(hello.maxMessage, 1, MAX_MAX_MESSAGE)) {

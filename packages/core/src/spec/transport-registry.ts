@@ -1,5 +1,6 @@
 import { SpecError } from '../errors.js';
 import type { TransportProvider } from './transport-types.js';
+import type { XSpec } from './xspec.js';
 
 /**
  * The one place core names its transports: each known package, the gateway types it provides,
@@ -87,4 +88,50 @@ export async function findTransport(type: string, specText: string): Promise<Tra
   const provider = registered.get(type);
   if (!provider) throw new SpecError(`${pkg} is installed but provides no transport for "${type}" (version mismatch with @tsnet/core?)`);
   return provider;
+}
+
+/**
+ * Refuses a key that no known transport reads, on a spec of a known type: a typo (`chdri=`, `nicee=`)
+ * would otherwise be kept silently and do nothing. Custom types define their own keys: not checked.
+ */
+export function checkSpecKeys(spec: XSpec): void {
+  if (!GATEWAY_TYPES.includes(spec.type)) return;
+  for (const key of spec.keys()) {
+    if (OPTION_KEYS.has(key) || GATEWAY_TYPES.includes(key)) continue;
+    const near = closest(key, [...OPTION_KEYS, ...GATEWAY_TYPES]);
+    const row = KNOWN_TRANSPORTS.find((t) => t.types.includes(spec.type))!;
+    throw new SpecError(
+      `gateway spec ${JSON.stringify(String(spec))}: no transport knows the key "${key}"${near ? ` (did you mean "${near}"?)` : ''}. ` +
+        `A ${spec.type} gateway reads ${[...CORE_KEYS, ...row.keys, 'env:NAME=value'].join(', ')}.`,
+    );
+  }
+}
+
+/** The candidate nearest to `word` by edit distance, if it is near enough to be a typo of it. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, with a transposition counted as one edit (chdri → chdir). */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) rows[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = d;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }

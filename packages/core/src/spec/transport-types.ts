@@ -11,6 +11,11 @@ export interface TransportExit {
   error?: Error;
   /** A sentence for users, e.g. "remote process was killed by SIGKILL". */
   reason?: string;
+  /**
+   * The transport did not see the remote process end (the connection was closed on it, or a relay
+   * did not answer): something else ends it (a server, a watchdog). Group.terminate() reports it.
+   */
+  unconfirmed?: boolean;
 }
 
 /**
@@ -73,6 +78,11 @@ export interface ConnectOptions {
   spec: XSpec;
   gatewayId: string;
   signal?: AbortSignal;
+  /**
+   * `connectTimeout` from the gateway options, ms: the bound of the whole start (connect, login,
+   * bootstrap). A provider stops its own phases by it and names the phase that ran out.
+   */
+  timeout?: number;
   /**
    * For via=: the gateway whose host starts this one. A provider that supports it starts its
    * command there with connectVia() (from `@tsnet/core/transport`); one that does not must refuse.

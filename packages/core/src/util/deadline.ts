@@ -5,8 +5,13 @@
  */
 
 export interface Deadline<U> {
-  /** Rejects with `signal.reason` when it aborts (at once when it already has). */
+  /** Rejects with `signal.reason` (or `toError(signal)`) when it aborts (at once when it already has). */
   signal?: AbortSignal | undefined;
+  /**
+   * What an abort rejects with: tsnet's callers pass abortError (errors.ts) for a TSNET_ERR_* code.
+   * Not imported here, so that what only races promises (the socket server) carries no error classes.
+   */
+  toError?: (signal: AbortSignal) => unknown;
   /** Milliseconds until `onTimeout` decides the race. */
   timeout?: number | undefined;
   /** What the race settles with on timeout: its return value, or a rejection with what it throws. Default: undefined. */
@@ -20,7 +25,7 @@ export interface Deadline<U> {
  * timeout it is `promise` itself. A rejection of `promise` after the race was decided is handled.
  */
 export function deadline<T, U = never>(promise: PromiseLike<T>, options: Deadline<U>): Promise<T | U> {
-  const { signal, timeout, onTimeout, unref } = options;
+  const { signal, timeout, onTimeout, unref, toError } = options;
   if (!signal && timeout === undefined) return Promise.resolve(promise);
   return new Promise<T | U>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -30,11 +35,11 @@ export function deadline<T, U = never>(promise: PromiseLike<T>, options: Deadlin
     };
     const onAbort = (): void => {
       settle();
-      reject(signal!.reason);
+      reject(toError ? toError(signal!) : signal!.reason);
     };
     if (signal) {
       if (signal.aborted) {
-        reject(signal.reason);
+        reject(toError ? toError(signal) : signal.reason);
         Promise.resolve(promise).catch(() => {});
         return;
       }
@@ -64,9 +69,9 @@ export function deadline<T, U = never>(promise: PromiseLike<T>, options: Deadlin
   });
 }
 
-/** `promise`, or a rejection with `signal.reason` once it aborts. */
-export function raceSignal<T>(promise: PromiseLike<T>, signal: AbortSignal | undefined): Promise<T> {
-  return deadline(promise, { signal });
+/** `promise`, or a rejection with `signal.reason` (or `toError(signal)`) once it aborts. */
+export function raceSignal<T>(promise: PromiseLike<T>, signal: AbortSignal | undefined, toError?: (signal: AbortSignal) => unknown): Promise<T> {
+  return deadline(promise, { signal, ...(toError ? { toError } : {}) });
 }
 
 /** `promise`, or after `ms` what `onTimeout` returns (or throws). */

@@ -39,7 +39,17 @@ export async function tsnetViaRelay(channel: Channel, kw: RelayArgs): Promise<vo
     let cwd = process.cwd();
     if (kw.chdir) {
       cwd = path.resolve(kw.chdir);
-      fs.mkdirSync(cwd, { recursive: true });
+      // mkdir -p one level at a time: Node's recursive mkdir loops for ever under /proc (Node 20).
+      const missing: string[] = [];
+      for (let p = cwd; !fs.existsSync(p) && path.dirname(p) !== p; p = path.dirname(p)) missing.push(p);
+      for (const p of missing.reverse()) {
+        try {
+          fs.mkdirSync(p);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+            throw new Error(`cannot create chdir=${cwd} on ${os.hostname()}: ${(error as Error).message}`);
+        }
+      }
     }
     const child = cp.spawn(command, kw.args, {
       cwd,

@@ -1,5 +1,5 @@
 import type { Channel } from '../channel/channel.js';
-import { ConnectError, type GatewayCloseInfo, RemoteError } from '../errors.js';
+import { abortError, ConnectError, type GatewayCloseInfo, RemoteError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Transport, TransportExit } from '../spec/transport-types.js';
 import { raceSignal, withTimeout } from '../util/deadline.js';
@@ -137,7 +137,7 @@ class ViaTransport implements Transport {
 
   /** @internal resolves once the relay started the process. */
   async _spawned(signal?: AbortSignal): Promise<void> {
-    return raceSignal(this.#spawnedPromise, signal);
+    return raceSignal(this.#spawnedPromise, signal, (s) => abortError(s, `starting ${this.#what} via ${this.#master.id}`));
   }
 
   #onControl(message: unknown): void {
@@ -180,7 +180,7 @@ class ViaTransport implements Transport {
       this.#spawned = null;
       // Settle only once the master's own process ended: our runtime was its child.
       void this.#master.closed.then((info: GatewayCloseInfo) =>
-        this.#finish({ code: null, signal: null, reason: `its master gateway ${this.#master.id} closed: ${info.reason}` }),
+        this.#finish({ code: null, signal: null, unconfirmed: true, reason: `its master gateway ${this.#master.id} closed: ${info.reason}` }),
       );
       return;
     }
@@ -292,6 +292,7 @@ class ViaTransport implements Transport {
       this.#finish({
         code: null,
         signal: null,
+        unconfirmed: true,
         reason: `killed; gateway ${this.#master.id} did not confirm the end of the process within ${KILL_CONFIRM_MS} ms (its runtime watchdog ends it when the master goes)`,
       });
     }

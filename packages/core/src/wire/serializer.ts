@@ -98,6 +98,27 @@ function utf8(s: string): Uint8Array {
   return NodeBufferFull ? NodeBufferFull.from(s, 'utf8') : enc.encode(s);
 }
 
+/**
+ * The most UTF-8 bytes a receiver can decode into one string (V8's string length limit, which its
+ * decoder applies to the input bytes). Larger JSON would be sent and then kill the gateway on the
+ * other side, so the sender refuses it.
+ */
+export const MAX_UTF8_DECODE = 0x1fffffe8;
+
+/** utf8(), refusing text the receiver could not decode (see MAX_UTF8_DECODE). */
+function utf8Text(s: string): Uint8Array {
+  // 3 bytes per UTF-16 unit at most: only long texts need counting.
+  if (s.length * 3 > MAX_UTF8_DECODE) {
+    const n = NodeBufferFull ? NodeBufferFull.byteLength(s, 'utf8') : enc.encode(s).length;
+    if (n > MAX_UTF8_DECODE) {
+      throw new DumpError(
+        `cannot serialize value: ${n} bytes of JSON text, over the ${MAX_UTF8_DECODE} bytes (512 MiB) a receiver can decode; send big text as bytes`,
+      );
+    }
+  }
+  return utf8(s);
+}
+
 /** True when loadsAt() gives a value that is a view of its input (binary), not a copy: such input must not be reused memory. */
 export function viewsInput(tag: number): boolean {
   return tag === TAG_SUPERJSON || tag === TAG_BYTES;
@@ -140,7 +161,7 @@ export function dumpParts(value: unknown, channels?: ChannelCodec): Uint8Array[]
     return text.length <= MAX_QUICK_TEXT ? [tagged(TAG_JSON, text)] : [TAG_JSON_PART, utf8(text)];
   }
   const plain = typeof value !== 'object' || value === null ? checkPrimitive(value, 'value') : checkTree(value, channels);
-  if (plain) return [TAG_JSON_PART, utf8(JSON.stringify(value))];
+  if (plain) return [TAG_JSON_PART, utf8Text(JSON.stringify(value))];
   const prev = ctx;
   const c: Ctx = { blobs: [], channels, loading: false };
   ctx = c;
@@ -153,7 +174,7 @@ export function dumpParts(value: unknown, channels?: ChannelCodec): Uint8Array[]
   } finally {
     ctx = prev;
   }
-  const json = utf8(text);
+  const json = utf8Text(text);
   const head = new Uint8Array(1 + 4 + 4 * c.blobs.length + 4 + json.length);
   const dv = new DataView(head.buffer);
   head[0] = TAG_SUPERJSON;
@@ -366,7 +387,12 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
     }
     if (Array.isArray(v)) {
       if (Object.getPrototypeOf(v) !== Array.prototype) throw classError(v, pathOf());
-      for (let i = 0; i < v.length; i++) child(0, i, v[i], depth + 1);
+      for (let i = 0; i < v.length; i++) {
+        if (!(i in v)) {
+          throw refuse('an array hole', `${pathOf()}[${i}]`, 'it would arrive as undefined; fill it first');
+        }
+        child(0, i, v[i], depth + 1);
+      }
       return;
     }
     const proto = Object.getPrototypeOf(v);
@@ -377,7 +403,12 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
           const path = pathOf();
           throw new DumpError(`cannot serialize the key "${key}" at ${path}: it is refused to keep prototypes safe on the other side`, path);
         }
-        child(1, key, (v as Record<string, unknown>)[key], depth + 1);
+        // Read with the key on the path: a getter that throws is reported where it sits.
+        kinds.push(1);
+        steps.push(key);
+        walk((v as Record<string, unknown>)[key], depth + 1);
+        kinds.pop();
+        steps.pop();
       }
       return;
     }
@@ -398,15 +429,41 @@ function checkTree(root: object, channels: ChannelCodec | undefined): boolean {
     }
     if (v instanceof Error) {
       const e = v as Error & { cause?: unknown; code?: unknown };
+      if (typeof e.cause === 'object' && e.cause !== null && seen.has(e.cause)) {
+        // superjson keeps no references through an Error's cause: it would arrive as null.
+        throw refuse('a cause already in the value', `${pathOf()}.cause`, 'an Error cannot be its own cause');
+      }
       if (e.cause !== undefined) child(2, '.cause', e.cause, depth + 1);
       if (e.code !== undefined) child(2, '.code', e.code, depth + 1);
       return;
     }
-    if (v instanceof Date || v instanceof RegExp || ArrayBuffer.isView(v) || v instanceof URL) return;
+    if (v instanceof Date) {
+      if (Number.isNaN(v.getTime())) {
+        throw refuse('an invalid Date', pathOf(), 'send null or a valid Date');
+      }
+      return;
+    }
+    if (v instanceof DataView) {
+      throw refuse('a DataView', pathOf(), 'send a Uint8Array of its bytes');
+    }
+    if (v instanceof RegExp || ArrayBuffer.isView(v) || v instanceof URL) return;
     throw classError(v, pathOf());
   };
-  walk(root, 0);
+  try {
+    walk(root, 0);
+  } catch (error) {
+    if (error instanceof DumpError) throw error;
+    // A throwing getter, a Proxy whose traps throw: the path still names where the walk was.
+    const path = pathOf();
+    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new DumpError(`cannot serialize the value at ${path}: reading it threw ${why}`, path);
+  }
   return plain;
+}
+
+/** What would arrive changed is refused (issue 21): `what` at `path`, and what to do. */
+function refuse(what: string, path: string, fix: string): DumpError {
+  return new DumpError(`cannot serialize ${what} at ${path}: ${fix}`, path);
 }
 
 function classError(v: object, path: string): DumpError {
