@@ -14,7 +14,7 @@ import { FrameFlag, FrameType, PROTOCOL_VERSION, StatusFlag, u32 } from '../wire
 import { DEFAULT_MAX_MESSAGE } from '../wire/limits.js';
 import { BaseGateway } from './base-gateway.js';
 import { diedDuringBootstrap, handshakeTimeout } from './bootstrap-errors.js';
-import { closeReason } from './close-reason.js';
+import { closeInfo } from './close-reason.js';
 import { dc } from './diagnostics.js';
 import { ExecRecords } from './exec-records.js';
 import { abortTimeoutOf, bundledRequest } from './exec-request.js';
@@ -202,24 +202,13 @@ export class Gateway extends BaseGateway {
     if (this.#reaped) return; // kill() gave up on a transport that reports its end after all
     if (exit.unconfirmed) this.#unconfirmed = true;
     this.#output.end();
-    const detail: GatewayCloseInfo = {
-      reason: '',
-      ...(exit.code !== null ? { exitCode: exit.code } : {}),
-      ...(exit.signal ? { signal: exit.signal } : {}),
-      ...(exit.error ? { error: exit.error } : {}),
-    };
-    const info: GatewayCloseInfo = this.#closeInfo
-      ? { ...detail, ...this.#closeInfo }
-      : {
-          ...detail,
-          reason: closeReason(exit, {
-            killedOnExit: this.#killedOnExit,
-            killed: this.#killed,
-            exitTimeout: this.#exitTimeout,
-            exiting: this.#exiting,
-            crash: this.#crash,
-          }),
-        };
+    const info = closeInfo(exit, this.#closeInfo, {
+      killedOnExit: this.#killedOnExit,
+      killed: this.#killed,
+      exitTimeout: this.#exitTimeout,
+      exiting: this.#exiting,
+      crash: this.#crash,
+    });
     this.#closeInfo = info;
     const error = this._markDown(info, this.#exiting && !this.#crash ? '' : this.stderr);
     this.#helloWaiter?.reject(diedDuringBootstrap(this.id, this.transport, info.reason, this.#output.tailText(), this.stderr, error));
