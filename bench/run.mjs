@@ -149,9 +149,13 @@ async function startSocketServer() {
   const port = await freePort();
   const tokenFile = `${os.tmpdir()}/tsnet-bench-token-${process.pid}`;
   writeFileSync(tokenFile, `${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}\n`, { mode: 0o600 });
-  const server = spawn(process.execPath, [file, 'serve', '--listen', `127.0.0.1:${port}`, '--token-file', tokenFile], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const server = spawn(
+    process.execPath,
+    [file, 'serve', '--listen', `127.0.0.1:${port}`, '--token-file', tokenFile, ...(process.env.TSNET_BENCH_SOCKET_HANDOFF ? ['--handoff'] : [])],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   for (let i = 0; i < 100; i++) {
     if (await accepts(port)) return { ok: true, server, spec: `socket=127.0.0.1:${port}//token-file=${tokenFile}` };
     if (server.exitCode !== null) break;

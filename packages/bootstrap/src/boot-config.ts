@@ -12,6 +12,12 @@ export interface BootConfig {
   stdoutFd?: number;
   /** Kill the whole process group when the local side disappears (popen starts a new group). */
   killGroup?: boolean;
+  /**
+   * Set by the socket server when it handed the client's TCP connection to this process: fd
+   * `wireFd` is that socket, read and written both ways, and this is what the server had already
+   * read of the client's frames (base64). Stdin is then the server's control stream (see handoff-control.ts).
+   */
+  handoff?: string;
   /** Local pid for the parent-death watchdog (0: watch nothing). */
   watchPpid?: boolean;
   /** The runtime the spec asked for (`runtime=`): another one refuses the handshake, naming its executable. */

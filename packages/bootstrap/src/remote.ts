@@ -24,6 +24,7 @@ import {
   WorkerGateway,
 } from '@tsnet/core/worker';
 import type { BootConfig } from './boot-config.js';
+import { readControl } from './handoff-control.js';
 import { runtimeSink, runtimeStdin } from './runtime-wire.js';
 
 declare const __tsnetBoot: BootConfig | undefined;
@@ -194,7 +195,18 @@ function serveWorker(config: BootConfig): void {
     return;
   }
   let wireOut: WireOut;
-  if (config.wireFd === 1) {
+  let handoffIn: WireIn | undefined;
+  if (config.handoff !== undefined) {
+    // The client's own connection, both ways (the socket server handed it over after authentication).
+    const raw = openRawPipe(config.wireFd);
+    if (raw) wireOut = handoffIn = raw;
+    else {
+      const { Socket } = builtin<typeof net>('node:net');
+      const sock = new Socket({ fd: config.wireFd, readable: true, writable: true });
+      wireOut = socketOut(sock, (b) => sock.write(b));
+      handoffIn = socketIn(sock);
+    }
+  } else if (config.wireFd === 1) {
     // Only here: process.stdout is a getter that builds a stream (1-3 ms of every start).
     const stdout = process.stdout as unknown as net.Socket;
     // stdout is the wire: keep its real write for frames (redirectOutput points everything else elsewhere).
@@ -209,7 +221,10 @@ function serveWorker(config: BootConfig): void {
       wireOut = socketOut(out, (b) => out.write(b));
     }
   }
-  const transport = wireTransport(wireIn(config), wireOut, config.rest);
+  const transport =
+    config.handoff !== undefined && handoffIn
+      ? wireTransport(handoffIn, wireOut, Buffer.from(config.handoff, 'base64'))
+      : wireTransport(wireIn(config), wireOut, config.rest);
   // The first stage's require belongs to node -e's module, which resolves from the working
   // directory as remote code should; creating one costs about 0.4 ms of every start.
   const execRequire = typeof require === 'function' && require.main === undefined ? require : createRequire(join(process.cwd(), '__tsnet_exec__.js'));
@@ -255,6 +270,7 @@ function serveWorker(config: BootConfig): void {
     },
   });
 
+  if (config.handoff !== undefined) readControl(gateway, wireIn(config), config.rest);
   if (config.wireFd === 1 || config.output === 'frames') redirectOutput(gateway, config.output);
   if (config.stdoutFd !== undefined) forwardStdoutPipe(gateway, config.stdoutFd);
   // Bun's and Deno's console writes fd 1 natively, past process.stdout.write: where output goes into

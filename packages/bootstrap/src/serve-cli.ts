@@ -21,6 +21,9 @@ Options:
   --tls-cert PATH          PEM certificate (chain): serve over TLS; clients add //tls
   --tls-key PATH           PEM private key of --tls-cert
   --once                   serve one gateway, then exit
+  --handoff                (experimental, Node servers, plain TCP) give each authenticated connection
+                           to its child, out of the server's data path; see the README for what it
+                           does not do yet (a busy remote whose client vanished runs on; no spares)
   --handshake-timeout MS   time a connection has to finish TLS, upgrade and authentication (default 10000)
   --max-connections N      gateways served at once (default 32)
   --max-pending N          connections in their handshake at once that have sent something (default
@@ -58,6 +61,7 @@ const SERVE_OPTIONS = {
   spare: { type: 'string' },
   'insecure-no-auth': { type: 'boolean' },
   once: { type: 'boolean' },
+  handoff: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -154,6 +158,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed |
       token,
       tls: tlsFiles,
       once: flags.has('--once'),
+      handoff: flags.has('--handoff'),
       handshakeTimeout: int('--handshake-timeout', 10_000, 1),
       maxConnections: int('--max-connections', 32, 1),
       maxPending: int('--max-pending', 16, 1),

@@ -23,6 +23,8 @@ export interface ServerOptions {
   tls: { cert: Buffer; key: Buffer } | null;
   /** Serve one gateway, then exit. */
   once: boolean;
+  /** Experimental: hand plain TCP connections to their child (Node servers only; see handoff.ts). */
+  handoff?: boolean;
   /** Milliseconds from accept to a finished handshake (TLS, HTTP upgrade and auth included). */
   handshakeTimeout: number;
   /** Authenticated sessions at once. */
@@ -249,7 +251,16 @@ export class TsnetServer {
     } finally {
       this.#reserved--;
     }
-    const session = new Session({ id: conn.id, peer: conn.peer, kind: conn.kind, stream, leftover, env: this.#childEnv, log: this.#options.log });
+    const session = new Session({
+      id: conn.id,
+      peer: conn.peer,
+      kind: conn.kind,
+      stream,
+      leftover,
+      handoff: this.#options.handoff === true,
+      env: this.#childEnv,
+      log: this.#options.log,
+    });
     this.#sessions.add(session);
     return session;
   }
@@ -257,7 +268,8 @@ export class TsnetServer {
   // ------------------------------------------------------------------ sessions
 
   #startSession(session: Session): void {
-    session.start(this.#spares.take());
+    // A handed-off connection needs a child spawned with it; spares are for the relayed ones.
+    session.start(session.handsOff ? undefined : this.#spares.take());
     if (this.#stopping) session.stop();
     void session.done.then(() => {
       this.#sessions.delete(session);

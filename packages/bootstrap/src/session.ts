@@ -1,15 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import type * as net from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { encodeFrame, FrameType, killGroup, STDIO_GRACE_MS } from '@tsnet/core/worker';
 import type { BootConfig } from './boot-config.js';
 import { HEADER_MAGIC } from './first-stage.js';
 import { encodeTrailer, FrameScanner } from './frame-scanner.js';
+import { canHandOff, keepStopped, stopReading } from './handoff.js';
 import { firstStageArgs } from './runtime-launch.js';
 
 /** What every child is told, whatever the client's header said: the server relies on fd 3 and the group. */
 const CHILD_CONFIG: BootConfig = { wireFd: 3, output: 'frames', killGroup: true, watchPpid: true };
 /** The bootstrap header line is short; anything longer is not a tsnet client. */
 const MAX_HEADER = 4096;
+/** The largest bootstrap bundle a handed-off connection may announce (it is held until whole). */
+const MAX_BUNDLE = 16 << 20;
 /** How long a client may keep the connection open after the child exited and the server ended it. */
 const LINGER_MS = 2000;
 /** FrameFlag.STDERR of @tsnet/core's wire/frame.ts (which @tsnet/core/worker does not export yet). */
@@ -23,9 +27,10 @@ const OUTPUT_QUEUE_MAX = 1 << 20;
 const SELF = 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node';
 
 /** A fresh `node -e <first stage>` (or the server's own runtime's equivalent) in its own process group, waiting for the bootstrap on stdin. */
-export function spawnChild(env: NodeJS.ProcessEnv): ChildProcess {
+export function spawnChild(env: NodeJS.ProcessEnv, socket?: net.Socket): ChildProcess {
   return spawn(process.execPath, firstStageArgs(SELF), {
-    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    // A net.Socket here is dup'ed into the child as its fd 3 (the handoff).
+    stdio: ['pipe', 'pipe', 'pipe', socket ?? 'pipe'],
     detached: true,
     env,
     windowsHide: true,
@@ -42,6 +47,8 @@ export interface SessionOptions {
   stream: Duplex;
   /** Bytes that arrived with the last handshake line. */
   leftover: Buffer;
+  /** --handoff: give a plain TCP connection to the child (Node servers only). */
+  handoff: boolean;
   /** Environment for the child (the server's, without the token). */
   env: NodeJS.ProcessEnv;
   log(line: string): void;
@@ -81,11 +88,17 @@ export class Session {
   /** OUTPUT frames of native stdout/stderr bytes, waiting for the wire to be between two frames. */
   #output: Uint8Array[] = [];
   #outputBytes = 0;
+  /** Plain TCP on a Node server: the child gets the connection itself once the bundle is in. */
+  readonly #handoff: boolean;
+  /** The header line and bundle, held until the bundle is whole (handoff only). */
+  #held: Buffer[] = [];
+  #handedOff = false;
 
   constructor(options: SessionOptions) {
     this.id = options.id;
     this.#options = options;
     this.#stream = options.stream;
+    this.#handoff = options.handoff && canHandOff(options.stream, options.kind, SELF);
     this.done = new Promise((r) => {
       this.#resolveDone = r;
     });
@@ -96,6 +109,11 @@ export class Session {
       if (this.#child && !this.#exit) this.kill('the client went away');
       this.#finish();
     });
+  }
+
+  /** True when the connection goes to the child (no spare child can take it: its fd 3 is a pipe). */
+  get handsOff(): boolean {
+    return this.#handoff;
   }
 
   get pid(): number | undefined {
@@ -109,21 +127,55 @@ export class Session {
       if (spare) killGroup(spare);
       return;
     }
-    let child: ChildProcess;
-    try {
-      child = spare ?? spawnChild(this.#options.env);
-    } catch (error) {
-      this.#failure = `cannot start ${process.execPath}: ${(error as Error).message}`;
-      stream.destroy();
-      this.#streamClosed = true;
-      this.#finish();
+    if (this.#handoff) {
+      // The child is spawned with the connection once the bundle is in (spawn stops this process reading it).
+      if (spare) killGroup(spare);
+      stream.on('data', (chunk: Buffer) => this.#relayIn(chunk, null));
+      if (this.#options.leftover.length > 0) this.#relayIn(this.#options.leftover, null);
+      stream.resume();
       return;
     }
-    this.#child = child;
+    const child = this.#launch(spare);
+    if (!child) return;
     const stdin = child.stdin as Writable;
+    // client → child stdin
+    stream.on('data', (chunk: Buffer) => {
+      if (!this.#relayIn(chunk, stdin)) stream.pause();
+    });
+    stdin.on('drain', () => {
+      if (!this.#stopping) stream.resume();
+    });
+    if (this.#options.leftover.length > 0) this.#relayIn(this.#options.leftover, stdin);
+    stream.resume();
+
+    // child fd 3 → client
     const wire = child.stdio[3] as Readable;
-    stdin.on('error', () => {}); // EPIPE once the child died: its exit event tells the story
     wire.on('error', () => {});
+    wire.on('data', (chunk: Buffer) => {
+      this.#scanner.push(chunk);
+      if (!stream.destroyed && !stream.write(chunk)) wire.pause();
+      this.#flushOutput();
+    });
+    stream.on('drain', () => {
+      wire.resume();
+      this.#flushOutput();
+    });
+  }
+
+  /** Spawns the child (or adopts the spare; with `socket`, the connection becomes its fd 3) and follows its output and exit. */
+  #launch(spare?: ChildProcess, socket?: net.Socket): ChildProcess | undefined {
+    let child: ChildProcess;
+    try {
+      child = spare ?? spawnChild(this.#options.env, socket);
+    } catch (error) {
+      this.#failure = `cannot start ${process.execPath}: ${(error as Error).message}`;
+      this.#stream.destroy();
+      this.#streamClosed = true;
+      this.#finish();
+      return undefined;
+    }
+    this.#child = child;
+    child.stdin!.on('error', () => {}); // EPIPE once the child died: its exit event tells the story
     // Decoded as UTF-8 so that no frame ends inside a character (the client decodes each frame).
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (text: string) => this.#queueOutput(0, text));
@@ -137,27 +189,7 @@ export class Session {
       if (!this.#exit) this.#onChildExit(null, null);
     });
     child.once('exit', (code, signal) => this.#onChildExit(code, signal));
-
-    // client → child stdin
-    stream.on('data', (chunk: Buffer) => {
-      if (!this.#relayIn(chunk, stdin)) stream.pause();
-    });
-    stdin.on('drain', () => {
-      if (!this.#stopping) stream.resume();
-    });
-    if (this.#options.leftover.length > 0) this.#relayIn(this.#options.leftover, stdin);
-    stream.resume();
-
-    // child fd 3 → client
-    wire.on('data', (chunk: Buffer) => {
-      this.#scanner.push(chunk);
-      if (!stream.destroyed && !stream.write(chunk)) wire.pause();
-      this.#flushOutput();
-    });
-    stream.on('drain', () => {
-      wire.resume();
-      this.#flushOutput();
-    });
+    return child;
   }
 
   #queueOutput(flags: number, text: string): void {
@@ -171,14 +203,16 @@ export class Session {
 
   /** Sends the waiting OUTPUT frames if the wire is between two frames; pauses stdout/stderr while they pile up. */
   #flushOutput(): void {
-    const stream = this.#stream;
     const child = this.#child;
-    if (this.#output.length > 0 && this.#scanner.atBoundary && !stream.destroyed && !stream.writableEnded) {
+    // Handed off: the child puts them between its frames itself (handoff-control.ts).
+    const stream: Writable = this.#handoff ? (child?.stdin as Writable) : this.#stream;
+    const ready = this.#handoff ? this.#handedOff && !this.#stopping : this.#scanner.atBoundary;
+    if (this.#output.length > 0 && ready && stream && !stream.destroyed && !stream.writableEnded) {
       for (const frame of this.#output) stream.write(frame);
       this.#output = [];
       this.#outputBytes = 0;
     }
-    const hold = this.#outputBytes > OUTPUT_QUEUE_MAX || stream.writableNeedDrain;
+    const hold = this.#outputBytes > OUTPUT_QUEUE_MAX || !!stream?.writableNeedDrain;
     for (const s of [child?.stdout, child?.stderr]) {
       if (!s || s.destroyed) continue;
       if (hold) s.pause();
@@ -186,11 +220,13 @@ export class Session {
     }
   }
 
-  #relayIn(chunk: Buffer, stdin: Writable): boolean {
+  /** `stdin` is null before a handoff's child exists (the header and bundle are held until then). */
+  #relayIn(chunk: Buffer, stdin: Writable | null): boolean {
     if (this.#failure || this.#stopping) return true;
+    if (this.#handoff && this.#header === null) return this.#holdBundle(chunk);
     if (this.#header === null) {
       this.#scanIn(chunk);
-      return stdin.write(chunk);
+      return stdin!.write(chunk);
     }
     // The bootstrap header line: keep length and hash, replace the config with the server's.
     const buf = this.#header.length === 0 ? chunk : Buffer.concat([this.#header, chunk]);
@@ -207,10 +243,50 @@ export class Session {
     }
     this.#header = null;
     this.#bundleLeft = Number(fields[1]);
-    stdin.write(`${HEADER_MAGIC} ${fields[1]} ${fields[2]} ${JSON.stringify(CHILD_CONFIG)}\n`, 'latin1');
     const rest = buf.subarray(nl + 1);
+    if (this.#handoff) {
+      // Held in memory until whole: the bootstrap is ~150 KB, a claim past MAX_BUNDLE is not one.
+      if (this.#bundleLeft > MAX_BUNDLE) {
+        this.#protocolFailure(`announced a ${this.#bundleLeft}-byte bootstrap (at most ${MAX_BUNDLE})`);
+        return true;
+      }
+      this.#held.push(Buffer.from(`${fields[1]} ${fields[2]}`, 'latin1'));
+      return this.#holdBundle(rest);
+    }
+    stdin!.write(`${HEADER_MAGIC} ${fields[1]} ${fields[2]} ${JSON.stringify(CHILD_CONFIG)}\n`, 'latin1');
     this.#scanIn(rest);
-    return stdin.write(rest);
+    return stdin!.write(rest);
+  }
+
+  /**
+   * Handoff: holds the bundle until it is whole, then stops reading the connection (what the
+   * kernel still holds is the child's to read) and gives the child the header, the bundle and,
+   * in the header, the bytes of the client's frames the server read past the bundle.
+   */
+  #holdBundle(chunk: Buffer): boolean {
+    if (this.#handedOff || this.#failure) return true;
+    if (this.#bundleLeft > chunk.length) {
+      this.#bundleLeft -= chunk.length;
+      this.#held.push(chunk);
+      return true;
+    }
+    this.#held.push(chunk.subarray(0, this.#bundleLeft));
+    const socket = this.#stream as net.Socket;
+    const past = [chunk.subarray(this.#bundleLeft), ...stopReading(socket)];
+    this.#bundleLeft = 0;
+    this.#handedOff = true;
+    const child = this.#launch(undefined, socket);
+    keepStopped(socket);
+    if (!child) return true;
+    const stdin = child.stdin!;
+    stdin.on('drain', () => this.#flushOutput());
+    const [lengthAndHash, ...bundle] = this.#held;
+    this.#held = [];
+    const config: BootConfig = { ...CHILD_CONFIG, handoff: Buffer.concat(past).toString('base64') };
+    stdin.write(`${HEADER_MAGIC} ${lengthAndHash!.toString('latin1')} ${JSON.stringify(config)}\n`, 'latin1');
+    for (const b of bundle) stdin.write(b);
+    this.#flushOutput();
+    return true;
   }
 
   #scanIn(chunk: Buffer): void {
@@ -235,7 +311,7 @@ export class Session {
     // Grandchildren the remote code left behind go with it.
     this.#killGroup();
     const child = this.#child;
-    const wire = child?.stdio[3] as Readable | undefined;
+    const wire = this.#handoff ? undefined : (child?.stdio[3] as Readable | undefined);
     let ended = false;
     const endStream = (): void => {
       if (ended) return;
@@ -245,7 +321,10 @@ export class Session {
       if (!stream.destroyed && !stream.writableEnded) {
         this.#flushOutput();
         // The trailer only goes between two frames; a child killed mid-frame gets none.
-        if (this.#scanner.atBoundary) stream.write(encodeTrailer({ code, signal }));
+        // Handed off, the server did not see the child's frames: an exit with a code follows a flush
+        // of the wire (remote.ts), a signal may have cut a frame.
+        const boundary = this.#handoff ? !this.#handedOff || code !== null : this.#scanner.atBoundary;
+        if (boundary) stream.write(encodeTrailer({ code, signal }));
         stream.end();
         setTimeout(() => stream.destroy(), LINGER_MS).unref();
       }
@@ -273,8 +352,21 @@ export class Session {
    * (running tasks may finish; what they send still reaches the client), then end of its stdin.
    */
   stop(): void {
+    if (this.#handoff && !this.#child && !this.#stopping) {
+      this.#stopping = true;
+      this.#stream.destroy(); // still before its bundle: nothing runs yet
+      return;
+    }
     const stdin = this.#child?.stdin;
     if (!stdin || stdin.destroyed || this.#stopping) return;
+    if (this.#handedOff) {
+      // The wire is the child's: the TERMINATE goes on its control stream, after any queued output.
+      this.#flushOutput();
+      this.#stopping = true;
+      stdin.write(encodeFrame(FrameType.TERMINATE, 0, 0));
+      stdin.end();
+      return;
+    }
     this.#stopping = true;
     this.#stream.pause();
     if (this.#header === null && this.#bundleLeft === 0 && this.#inScanner.atBoundary) {

@@ -115,21 +115,24 @@ async function connectCmd(type: CmdType, options: ConnectOptions, providerOption
     const failure: Failure = { stderr: transport.earlyStderr, code: exit.code, signal: exit.signal, where: host.where, exe: runtime.exe, spec: specText };
     throw type.classify(failure, template) ?? genericFailure(failure, template, argv[0]!, exit.reason);
   }
-  guardDeath(host, template, runtime, transport);
+  await guardDeath(host, template, runtime, transport);
   return transport;
 }
 
 /**
  * A runtime inside a container outlives this process's sudden death unless something runs its kill
  * command then, on the tool's host: the death lifeline here, a guard task in the master's runtime
- * for via= (see Host.guard). The sudo password is never stored for this: such runtimes rely on
- * their watchdog (their parent, sudo, goes with the tool's process group).
+ * for via= (see Host.guard), armed before the gateway is handed out (a guard that does not answer
+ * within its bound changes nothing else). The sudo password is never stored for this: such runtimes
+ * rely on their watchdog (their parent, sudo, goes with the tool's process group).
  */
-function guardDeath(host: Host, template: Template, runtime: RuntimeCommand, transport: CmdTransport): void {
+async function guardDeath(host: Host, template: Template, runtime: RuntimeCommand, transport: CmdTransport): Promise<void> {
   const pid = transport.remotePid;
   if (template.reach !== 'inside' || template.password || pid === undefined) return;
   const guard = host.guard([...template.argv, ...killArgv(runtime, pid)]);
-  if (guard) void transport.closed.then(() => guard.release());
+  if (!guard) return;
+  void transport.closed.then(() => guard.release());
+  await guard.armed?.catch(() => {});
 }
 
 function killInside(host: Host, template: Template, runtime: RuntimeCommand, pid: number): Promise<unknown> {

@@ -16,7 +16,8 @@ import { existsSync } from 'node:fs';
 const SH = '/bin/sh';
 
 // `+ID 'word' 'word'…` registers a command, `-ID` strikes it off; at end of input the rest run.
-const SCRIPT = [
+// Also started on a via master's host by its guard tasks (host.ts), with the same lines.
+export const LIFELINE_SCRIPT = [
   "ids=''",
   'while IFS= read -r l; do',
   '  case $l in',
@@ -35,6 +36,11 @@ function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** `argv` as the words of one lifeline line; undefined when it cannot be one (a newline in it). */
+export function lifelineWords(argv: string[]): string | undefined {
+  return argv.some((a) => a.includes('\n')) ? undefined : argv.map(shq).join(' ');
+}
+
 export class DeathLifeline {
   static #shared: DeathLifeline | undefined;
 
@@ -44,7 +50,9 @@ export class DeathLifeline {
     DeathLifeline.#shared = undefined;
     if (!existsSync(SH)) return undefined;
     try {
-      DeathLifeline.#shared = new DeathLifeline(spawn(SH, ['-c', SCRIPT, 'tsnet-cmd-lifeline'], { stdio: ['pipe', 'ignore', 'ignore'], detached: true }));
+      DeathLifeline.#shared = new DeathLifeline(
+        spawn(SH, ['-c', LIFELINE_SCRIPT, 'tsnet-cmd-lifeline'], { stdio: ['pipe', 'ignore', 'ignore'], detached: true }),
+      );
     } catch {
       return undefined;
     }
@@ -71,9 +79,10 @@ export class DeathLifeline {
 
   /** Runs `argv` at our death unless released first; undefined when it cannot be registered. */
   register(argv: string[]): number | undefined {
-    if (this.#dead || argv.some((a) => a.includes('\n'))) return undefined;
+    const words = lifelineWords(argv);
+    if (this.#dead || words === undefined) return undefined;
     const id = this.#next++;
-    this.#write(`+${id} ${argv.map(shq).join(' ')}\n`);
+    this.#write(`+${id} ${words}\n`);
     return id;
   }
 

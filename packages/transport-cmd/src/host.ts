@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import type { Gateway, Transport } from '@tsnet/core/transport';
 import { connectVia } from '@tsnet/core/transport';
 import { Lifeline } from '@tsnet/transport-popen';
-import { DeathLifeline } from './death-lifeline.js';
+import { DeathLifeline, LIFELINE_SCRIPT, lifelineWords } from './death-lifeline.js';
 import { ProcessTransport } from './process-transport.js';
 
 export interface RunResult {
@@ -31,8 +31,17 @@ export interface Host {
    * Runs `argv` on this host when the local side dies without a word (see DeathLifeline; on a via
    * host, when the master's runtime loses us), unless released first. Undefined where it cannot.
    */
-  guard(argv: string[]): { release(): void } | undefined;
+  guard(argv: string[]): Guard | undefined;
 }
+
+export interface Guard {
+  /** Settles once the command is registered where it runs (via=: a round trip to the master). */
+  armed?: Promise<unknown>;
+  release(): void;
+}
+
+/** How long a via= guard may take to say it is armed (it is a round trip to the master). */
+const KILL_ARM_MS = 5000;
 
 /** The tool itself could not be started: not installed, or not at that path. */
 export class MissingTool extends Error {
@@ -119,20 +128,46 @@ await channel.send(result);
 `;
 
 /**
- * Runs on the master's host (shipped with remoteExec) for as long as the guarded runtime lives:
- * when its channel ends without a 'release' first (the master's runtime lost the local side, or was
- * told to exit), it starts `argv` in a process group of its own, which outlives the master.
+ * Runs on the master's host (shipped with remoteExec) for as long as the guarded runtime lives. The
+ * master's runtime may die before it could run anything (its watchdog SIGKILLs it, group and all,
+ * once sshd let go of it, racing its own end-of-input handling on a loaded machine), so the kill
+ * command is registered on a lifeline shell there (one per master runtime, started detached: the
+ * same script as DeathLifeline), whose end of input is the master's death however it comes; then
+ * 'armed' is sent. When the channel ends without a 'release' first (the master's runtime lost the
+ * local side, or was told to exit) the command also starts at once, in a process group of its own.
  */
 const GUARD_SOURCE = `
 const cp = require('node:child_process');
+const key = Symbol.for('tsnet.cmd.lifeline');
+let life = globalThis[key];
+if ((!life || life.dead) && kwargs.words !== undefined && require('node:fs').existsSync('/bin/sh')) {
+  life = undefined;
+  try {
+    const sh = cp.spawn('/bin/sh', ['-c', kwargs.script, 'tsnet-cmd-lifeline'], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    const l = { sh, dead: false, next: 1 };
+    const dead = () => { l.dead = true; };
+    sh.stdin.on('error', dead);
+    sh.once('error', dead);
+    sh.once('exit', dead);
+    sh.unref();
+    sh.stdin.unref?.();
+    globalThis[key] = life = l;
+  } catch {}
+}
+const write = (line) => { if (life && !life.dead && !life.sh.stdin.destroyed) life.sh.stdin.write(line); };
+const id = life && !life.dead && kwargs.words !== undefined ? life.next++ : undefined;
+if (id !== undefined) write('+' + id + ' ' + kwargs.words + '\\n');
 let released = false;
 const end = {};
-await new Promise((resolve) => {
+const ended = new Promise((resolve) => {
   channel.setCallback((item) => {
     if (item === 'release') released = true;
     else if (item === end) resolve();
   }, { endmarker: end });
 });
+channel.send(id !== undefined ? 'armed' : 'unarmed').catch(() => {});
+await ended;
+if (id !== undefined) write('-' + id + '\\n');
 if (!released) {
   try {
     const [command, ...args] = kwargs.argv;
@@ -165,8 +200,10 @@ export function viaHost(master: Gateway): Host {
     },
     guard(argv) {
       if (master.isDown) return undefined;
-      const channel = master.remoteExec(GUARD_SOURCE, { argv });
+      const words = lifelineWords(argv);
+      const channel = master.remoteExec(GUARD_SOURCE, { argv, script: LIFELINE_SCRIPT, ...(words === undefined ? {} : { words }) });
       return {
+        armed: channel.receive({ timeout: KILL_ARM_MS }),
         release: () => {
           channel
             .send('release')

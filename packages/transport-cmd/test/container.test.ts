@@ -121,18 +121,28 @@ test('group.terminate() leaves no runtime in the container, stuck or idle', asyn
   expect(await emptied(runtimesInside)).toEqual([]);
 });
 
-/** Starts the fixture with `args`, SIGKILLs it once its gateways run, and returns what is left in the container after a while. */
-async function leftAfterSigkill(args: string[]): Promise<{ before: number[]; pids: number[]; left: number[] }> {
+/**
+ * Starts the fixture with `args`, SIGKILLs it once its gateways run (with `busyMasterMs`, once the
+ * master's main thread is busy for that long), and returns what is left in the container after a
+ * while; what is left is then killed, so that later tests count only their own runtimes.
+ */
+async function leftAfterSigkill(args: string[], busyMasterMs = 0): Promise<{ before: number[]; pids: number[]; left: number[] }> {
   const fixture = new URL('./fixtures/opens-gateways.mjs', import.meta.url).pathname;
-  const child = spawn(process.execPath, [fixture, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = { ...process.env, TSNET_BUSY_MASTER_MS: String(busyMasterMs) };
+  const child = spawn(process.execPath, [fixture, ...args], { stdio: ['pipe', 'pipe', 'inherit'], env });
   const lines = createInterface({ input: child.stdout! });
-  const line = await new Promise<string>((resolve, reject) => {
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`the fixture exited early with code ${code}`)));
-  });
-  lines.close();
-  const pids = JSON.parse(line) as number[];
+  const nextLine = () =>
+    new Promise<string>((resolve, reject) => {
+      lines.once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`the fixture exited early with code ${code}`)));
+    });
+  const pids = JSON.parse(await nextLine()) as number[];
   const before = await runtimesInside();
+  if (busyMasterMs > 0) {
+    child.stdin!.write('go\n');
+    expect(await nextLine()).toBe('busy');
+  }
+  lines.close();
   child.kill('SIGKILL');
   // the kill commands run through podman once the lifeline (or the master's guard) notices: bounded, not instant
   const until = Date.now() + 15_000;
@@ -141,6 +151,8 @@ async function leftAfterSigkill(args: string[]): Promise<{ before: number[]; pid
     await new Promise((r) => setTimeout(r, 200));
     left = await runtimesInside();
   }
+  for (const pid of left)
+    await box.podman('exec', box.name, rootfs.node, '-e', `try{process.kill(-${pid},'SIGKILL')}catch{process.kill(${pid},'SIGKILL')}`).catch(() => {});
   return { before, pids, left };
 }
 
@@ -153,6 +165,13 @@ test('when this process is SIGKILLed, its runtimes in the container go too (stuc
 test('… and so do those started through via= an ssh gateway (the master runtime runs their kill commands)', async () => {
   const master = `ssh=${ssh.sshd.alias}//ssh-config=${ssh.sshd.sshConfig}//node=${process.execPath}`;
   const { before, pids, left } = await leftAfterSigkill([master, podmanSpec('//via=m')]);
+  expect(before.sort()).toEqual([...pids].sort());
+  expect(left).toEqual([]);
+});
+
+test('… even when the master runtime is killed by its watchdog before its own code runs again (its lifeline shell runs them)', async () => {
+  const master = `ssh=${ssh.sshd.alias}//ssh-config=${ssh.sshd.sshConfig}//node=${process.execPath}`;
+  const { before, pids, left } = await leftAfterSigkill([master, podmanSpec('//via=m')], 3000);
   expect(before.sort()).toEqual([...pids].sort());
   expect(left).toEqual([]);
 });

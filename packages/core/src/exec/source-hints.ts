@@ -48,11 +48,13 @@ export function explainSourceError(source: string): (error: RemoteError) => Remo
 }
 
 /** For the channel of remoteExec(url). */
-export function explainModuleError(error: RemoteError): RemoteError {
+export function explainModuleError(error: RemoteError, bundled?: { filename: string; url: URL }): RemoteError {
   if (error.remoteName !== 'TypeError' || !/ has no default export to call as fn\(channel, kwargs\); it exports: /.test(error.remoteMessage)) return error;
   const first = /it exports: ([\w$]+)/.exec(error.remoteMessage)?.[1];
   const call = first && first !== 'nothing' ? `, or call one of its exports with gw.call(url, '${first}', ...args)` : '';
-  return reworded(error, `${error.remoteMessage}. Export a default function${call}`);
+  // The remote names the bundle by the name its stack frames carry; the user knows the module's URL.
+  const message = bundled ? error.remoteMessage.replace(bundled.filename, bundled.url.href) : error.remoteMessage;
+  return reworded(error, `${message}. Export a default function${call}`);
 }
 
 let vm: typeof import('node:vm') | undefined;

@@ -351,7 +351,6 @@ export class Gateway extends BaseGateway {
     let ch: Channel<unknown>;
     if (source instanceof URL) {
       ch = this._execBundled(source, kwargs, { bundle: options?.bundle ?? 'local' }, 'remoteExec()', execFrame, options);
-      ch._explain = explainModuleError;
     } else {
       const request = execRequest(source, kwargs, this.#globals);
       const parts = this._dump(request); // DumpError for bad kwargs, before anything is sent
@@ -404,6 +403,7 @@ export class Gateway extends BaseGateway {
         return undefined;
       }
       record.sourceMap = sourceMap;
+      if (how.callExport === undefined) ch._explain = (error) => explainModuleError(error, { filename: sourceMap.filename, url });
       const parts = this._dump(request);
       this._checkOpen();
       execFrame(ch);
