@@ -1,3 +1,4 @@
+import type { GatewayCloseInfo } from '../errors.js';
 import type { TransportExit } from '../spec/transport-types.js';
 
 /** What the gateway knew when its transport closed. */
@@ -28,4 +29,18 @@ export function closeReason(exit: TransportExit, state: CloseState): string {
   if (exit.code !== null && exit.code !== 0) return `the remote process exited with code ${exit.code}`;
   if (exit.code === 0) return 'the remote process exited (code 0)';
   return `the connection was lost${exit.error ? `: ${exit.error.message}` : ''}`;
+}
+
+/**
+ * The gateway's `closed` info: the exit's code, signal and error, with the reason already set
+ * (`prior`: a protocol failure, our own request) or else closeReason()'s.
+ */
+export function closeInfo(exit: TransportExit, prior: GatewayCloseInfo | null, state: CloseState): GatewayCloseInfo {
+  const detail: GatewayCloseInfo = {
+    reason: '',
+    ...(exit.code !== null ? { exitCode: exit.code } : {}),
+    ...(exit.signal ? { signal: exit.signal } : {}),
+    ...(exit.error ? { error: exit.error } : {}),
+  };
+  return prior ? { ...detail, ...prior } : { ...detail, reason: closeReason(exit, state) };
 }

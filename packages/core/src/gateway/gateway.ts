@@ -1,105 +1,44 @@
-import diagnostics from 'node:diagnostics_channel';
 import type { Channel } from '../channel/channel.js';
 import { makeFileFor, outputReadable } from '../channel/streams.js';
-import {
-  AbortError,
-  abortError,
-  BootstrapError,
-  type GatewayCloseInfo,
-  ProtocolError,
-  type RemoteError,
-  type RemoteErrorInfo,
-  SourceError,
-} from '../errors.js';
+import { abortError, type GatewayCloseInfo, ProtocolError, type RemoteError, type RemoteErrorInfo } from '../errors.js';
 import { type AnyFunction, callFunction, callModule } from '../exec/call.js';
 import { type ExecOptions, type ExecResult, execCommand } from '../exec/command-exec.js';
-import type { ExecRequest } from '../exec/executor.js';
 import { RemoteProcess, type SpawnOptions, startProcess } from '../exec/remote-process.js';
 import { execRequest } from '../exec/remote-source.js';
 import { explainModuleError, explainSourceError } from '../exec/source-hints.js';
-import type { ModuleSourceMap } from '../exec/source-map.js';
 import type { Transport, TransportExit } from '../spec/transport-types.js';
 import type { XSpec } from '../spec/xspec.js';
 import { deadline, withTimeout } from '../util/deadline.js';
 import { setTrace, trace, tracing } from '../util/trace.js';
 import { FrameFlag, FrameType, PROTOCOL_VERSION, StatusFlag, u32 } from '../wire/frame.js';
-import { checkWireOptions, DEFAULT_MAX_MESSAGE, type WireOptions } from '../wire/limits.js';
+import { DEFAULT_MAX_MESSAGE } from '../wire/limits.js';
 import { BaseGateway } from './base-gateway.js';
-import { closeReason } from './close-reason.js';
+import { diedDuringBootstrap, handshakeTimeout } from './bootstrap-errors.js';
+import { closeInfo } from './close-reason.js';
+import { dc } from './diagnostics.js';
+import { ExecRecords } from './exec-records.js';
+import { abortTimeoutOf, bundledRequest } from './exec-request.js';
+import { checkedOptions, type GatewayOptions, type KwargsOf, type RemoteExecOptions, type RemoteFunction, type RemoteStatus } from './gateway-options.js';
 import { checkWorkerHello, type MasterHello, type RemoteInfo, type WorkerHello } from './handshake.js';
 import { KeepAlive } from './keep-alive.js';
 import { type OutputListener, RemoteOutput } from './remote-output.js';
 
+export type { GatewayOptions, KwargsOf, RemoteExecOptions, RemoteFunction, RemoteStatus } from './gateway-options.js';
 export type { OutputListener, RemoteInfo };
 
 setTrace(typeof process !== 'undefined' ? process.env.TSNET_DEBUG : undefined, (line) => process.stderr.write(line));
 
-/** diagnostics_channel names (for APM tools): each message carries `gatewayId` (and `channelId`). */
-const dc = {
-  gatewayOpen: diagnostics.channel('tsnet:gateway:open'),
-  gatewayClose: diagnostics.channel('tsnet:gateway:close'),
-  channelOpen: diagnostics.channel('tsnet:channel:open'),
-  channelClose: diagnostics.channel('tsnet:channel:close'),
-  execStart: diagnostics.channel('tsnet:exec:start'),
-  execEnd: diagnostics.channel('tsnet:exec:end'),
-};
-
-export interface RemoteExecOptions {
-  /** Aborting it aborts the remote code's `channel.signal`; this channel's receive()/waitClose() reject with AbortError. */
-  signal?: AbortSignal;
-  /** Run in a fresh worker thread of the remote runtime, which an abort or close() terminates. */
-  worker?: boolean;
-  /** With `worker`: milliseconds the code has to return after an abort or close() before its thread is terminated. Default 1000. */
-  abortTimeout?: number;
-  /** Module sources: 'all' bundles npm dependencies too (default: they stay require() calls resolved remotely). */
-  bundle?: 'local' | 'all';
-}
-
-/** One remoteExec in flight: for exec:end, the abort listener and the module's source map. */
-interface ExecRecord {
-  started: number;
-  kind: string;
-  sourceMap?: ModuleSourceMap;
-  stopListening?: () => void;
-}
-
 /** How long kill() waits for the transport to confirm the end of the remote process. */
 const KILL_CONFIRM_MS = 10_000;
-
-export interface RemoteStatus {
-  numChannels: number;
-  numExecuting: number;
-  /** Seconds since the remote runtime started. */
-  uptime: number;
-  memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
-  /** Bytes received by the remote and not yet read by remote code. */
-  queuedBytesIn: number;
-  /** Bytes remote code sent that wait for the wire or for local credit. */
-  queuedBytesOut: number;
-}
-
-export interface GatewayOptions extends WireOptions {
-  /** Where remote stdout/stderr go: 'inherit' (local stderr, each line prefixed `[id] `), or 'ignore'. Default 'inherit'. */
-  output?: 'inherit' | 'ignore';
-  /** Milliseconds to wait for the remote runtime's handshake. Default 30000. */
-  connectTimeout?: number;
-  signal?: AbortSignal;
-}
-
-/**
- * A function shipped by remoteExec(): called remotely as `fn(channel, kwargs)`, where its channel
- * receives `In` and sends `Out` (the local end is then a `Channel<Out, In>`).
- */
-export type RemoteFunction<In, Out, K> = (channel: Channel<In, Out>, kwargs: K) => unknown;
-/** The kwargs argument of remoteExec(fn, …): optional only when fn's second parameter accepts undefined. */
-export type KwargsOf<K> = undefined extends K ? [kwargs?: K] : [kwargs: K];
 
 /**
  * The local end of a connection to one remote runtime. Create it with makeGateway().
  *
- * The host role on top of the multiplexer: the handshake (handshake.ts), remote output
- * (remote-output.ts), keeping the process alive while something waits (keep-alive.ts), the
- * lifecycle and its close reason (close-reason.ts), and remote execution.
+ * The host role on top of the multiplexer: the handshake (handshake.ts) and its failures
+ * (bootstrap-errors.ts), remote output (remote-output.ts), keeping the process alive while
+ * something waits (keep-alive.ts), the lifecycle and its close reason (close-reason.ts), and
+ * remote execution: requests (exec-request.ts), the execs in flight (exec-records.ts), the user
+ * helpers call/exec/spawn (exec/). Options and result types: gateway-options.ts.
  */
 export class Gateway extends BaseGateway {
   readonly spec: XSpec;
@@ -127,12 +66,13 @@ export class Gateway extends BaseGateway {
   #killPromise: Promise<void> | null = null;
   #exitTimeout = 0;
   #reaped = false;
-  readonly #execs = new Map<number, ExecRecord>();
+  readonly #execs: ExecRecords;
 
   /** Not for users: gateways are made by makeGateway() or a Group. */
   constructor(id: string, spec: XSpec, transport: Transport, options?: GatewayOptions) {
     super(id, transport, 'master', checkedOptions(options, transport));
     this.spec = spec;
+    this.#execs = new ExecRecords(id);
     this.#output = new RemoteOutput(id, (options?.output ?? 'inherit') === 'inherit');
     this.#keepAlive = new KeepAlive(transport);
     this.closed = new Promise((r) => {
@@ -163,13 +103,7 @@ export class Gateway extends BaseGateway {
         toError: (s) => abortError(s, `makeGateway(${JSON.stringify(String(this.spec))})`),
         timeout,
         onTimeout: () => {
-          throw new BootstrapError(
-            `gateway ${this.id} (${this.transport.label}): the remote runtime did not answer the handshake within ${timeout} ms${this.#output.tailText()}\n` +
-              (this.#startedAs()
-                ? `${this.#startedAs()} Or raise connectTimeout.`
-                : 'Check that the node binary works on the remote side, or raise connectTimeout.'),
-            { stderr: this.stderr },
-          );
+          throw handshakeTimeout(this.id, this.transport, timeout, this.#output.tailText(), this.stderr);
         },
       });
       this.#hello = hello;
@@ -188,15 +122,6 @@ export class Gateway extends BaseGateway {
     } finally {
       this.#helloWaiter = null;
     }
-  }
-
-  /** Which executable was started as which runtime, and what to check; '' when the transport does not say. */
-  #startedAs(): string {
-    const r = this.transport.runtime;
-    return r
-      ? `It was started as runtime=${r.name} with the executable ${JSON.stringify(r.exe)}: check that it is a working ${r.name} ` +
-          `executable (or point exe= at one).`
-      : '';
   }
 
   async #abandon(): Promise<void> {
@@ -277,32 +202,16 @@ export class Gateway extends BaseGateway {
     if (this.#reaped) return; // kill() gave up on a transport that reports its end after all
     if (exit.unconfirmed) this.#unconfirmed = true;
     this.#output.end();
-    const detail: GatewayCloseInfo = {
-      reason: '',
-      ...(exit.code !== null ? { exitCode: exit.code } : {}),
-      ...(exit.signal ? { signal: exit.signal } : {}),
-      ...(exit.error ? { error: exit.error } : {}),
-    };
-    const info: GatewayCloseInfo = this.#closeInfo
-      ? { ...detail, ...this.#closeInfo }
-      : {
-          ...detail,
-          reason: closeReason(exit, {
-            killedOnExit: this.#killedOnExit,
-            killed: this.#killed,
-            exitTimeout: this.#exitTimeout,
-            exiting: this.#exiting,
-            crash: this.#crash,
-          }),
-        };
+    const info = closeInfo(exit, this.#closeInfo, {
+      killedOnExit: this.#killedOnExit,
+      killed: this.#killed,
+      exitTimeout: this.#exitTimeout,
+      exiting: this.#exiting,
+      crash: this.#crash,
+    });
     this.#closeInfo = info;
     const error = this._markDown(info, this.#exiting && !this.#crash ? '' : this.stderr);
-    this.#helloWaiter?.reject(
-      new BootstrapError(
-        `gateway ${this.id} (${this.transport.label}) died during bootstrap: ${info.reason}${this.#output.tailText()}${this.#startedAs() ? `\n${this.#startedAs()}` : ''}`,
-        { cause: error, stderr: this.stderr },
-      ),
-    );
+    this.#helloWaiter?.reject(diedDuringBootstrap(this.id, this.transport, info.reason, this.#output.tailText(), this.stderr, error));
     this.#reaped = true;
     if (tracing.gateway) trace('gateway', this.id, `close ${info.reason}`);
     if (dc.gatewayClose.hasSubscribers) dc.gatewayClose.publish({ gatewayId: this.id, ...info });
@@ -434,10 +343,7 @@ export class Gateway extends BaseGateway {
   remoteExec<RIn = unknown, ROut = RIn, K = any>(source: RemoteFunction<RIn, ROut, K>, kwargs: K, options: RemoteExecOptions): Channel<ROut, RIn>;
   remoteExec(source: string | URL | RemoteFunction<never, never, never>, kwargs?: unknown, options?: RemoteExecOptions): Channel<unknown> {
     this._checkOpen();
-    const abortTimeout = options?.abortTimeout ?? 1000;
-    if (!Number.isInteger(abortTimeout) || abortTimeout < 0 || abortTimeout > 0xffffffff) {
-      throw new TypeError(`remoteExec(): abortTimeout must be a whole number of milliseconds (0 or more), got ${abortTimeout}`);
-    }
+    const abortTimeout = abortTimeoutOf(options);
     const execFrame = (ch: Channel<unknown>): void => {
       if (options?.worker) this._writeFrame(FrameType.EXEC, FrameFlag.WORKER, ch.id, [u32(abortTimeout)], 4);
       else this._writeFrame(FrameType.EXEC, 0, ch.id, [], 0);
@@ -450,34 +356,13 @@ export class Gateway extends BaseGateway {
       const parts = this._dump(request); // DumpError for bad kwargs, before anything is sent
       ch = this.newChannel();
       if (typeof source === 'string') ch._explain = explainSourceError(source);
-      this.#startExec(ch, request.kind, request.filename, options);
+      this.#execs.start(ch, request.kind, request.filename, options);
       if (!ch.isClosed()) {
         execFrame(ch);
         ch._sendParts(parts).catch(() => {});
       } else this._forget(ch.id); // aborted before it started: nothing was sent
     }
     return ch;
-  }
-
-  #startExec(ch: Channel, kind: string, filename: string, options: RemoteExecOptions | undefined): ExecRecord {
-    const record: ExecRecord = { started: performance.now(), kind };
-    this.#execs.set(ch.id, record);
-    if (tracing.exec) trace('exec', this.id, `start ${ch.id} ${kind} ${filename}${options?.worker ? ' worker' : ''}`);
-    if (dc.execStart.hasSubscribers) dc.execStart.publish({ gatewayId: this.id, channelId: ch.id, kind, filename, worker: options?.worker === true });
-    const signal = options?.signal;
-    if (signal) {
-      const onAbort = (): void => {
-        const reason: unknown = signal.reason;
-        const message = reason instanceof Error ? reason.message : String(reason);
-        ch._abort(new AbortError(`remoteExec on gateway ${this.id} (channel ${ch.id}) was aborted: ${message}`, { cause: reason }), new AbortError(message));
-      };
-      if (signal.aborted) onAbort();
-      else {
-        signal.addEventListener('abort', onAbort, { once: true });
-        record.stopListening = () => signal.removeEventListener('abort', onAbort);
-      }
-    }
-    return record;
   }
 
   protected override _channelOpened(ch: Channel): void {
@@ -488,20 +373,12 @@ export class Gateway extends BaseGateway {
   protected override _channelClosed(ch: Channel): void {
     super._channelClosed(ch);
     if (dc.channelClose.hasSubscribers) dc.channelClose.publish({ gatewayId: this.id, channelId: ch.id, stats: ch.stats() });
-    const record = this.#execs.get(ch.id);
-    if (!record) return;
-    this.#execs.delete(ch.id);
-    record.stopListening?.();
-    const error = ch._outcome?.error ?? null;
-    const outcome = error === null ? 'ok' : error instanceof AbortError ? 'aborted' : error.name === 'RemoteError' ? 'error' : 'failed';
-    const durationMs = performance.now() - record.started;
-    if (tracing.exec) trace('exec', this.id, `end ${ch.id} ${outcome} ${durationMs.toFixed(1)}ms${error ? ` ${error.message.split('\n')[0]}` : ''}`);
-    if (dc.execEnd.hasSubscribers) dc.execEnd.publish({ gatewayId: this.id, channelId: ch.id, kind: record.kind, durationMs, outcome, error });
+    this.#execs.finish(ch);
   }
 
   /** @internal the stack of a module source's error points at the module's own files. */
   override _remoteError(info: RemoteErrorInfo, channelId: number): RemoteError {
-    const map = this.#execs.get(channelId)?.sourceMap;
+    const map = this.#execs.sourceMap(channelId);
     return super._remoteError(map ? { ...info, stack: map.mapStack(info.stack) } : info, channelId);
   }
 
@@ -517,21 +394,17 @@ export class Gateway extends BaseGateway {
     execFrame: (ch: Channel<T>) => void = (ch) => this._writeFrame(FrameType.EXEC, 0, ch.id, [], 0),
     options?: RemoteExecOptions,
   ): Channel<T> {
-    const bundle = how.bundle ?? 'local';
     const ch = this.newChannel<T>();
-    const record = this.#startExec(ch, 'module', url.href, options);
+    const record = this.#execs.start(ch, 'module', url.href, options);
     const ready = (async () => {
-      if (url.protocol !== 'file:') throw new SourceError(`${api}: module URLs must be file: URLs, got ${url.href}`);
-      if (bundle !== 'local' && bundle !== 'all') throw new SourceError(`${api}: bundle must be 'local' or 'all', got ${JSON.stringify(bundle)}`);
-      const { bundleModule } = await import('../exec/bundle-module.js');
-      const { code, sourceMap } = await bundleModule(url, { all: bundle === 'all', ...(how.callExport === undefined ? {} : { callExport: how.callExport }) });
+      const { request, sourceMap } = await bundledRequest(url, kwargs, how, api);
       if (ch.isClosed()) {
         this._forget(ch.id); // aborted while bundling: nothing runs
         return undefined;
       }
       record.sourceMap = sourceMap;
       if (how.callExport === undefined) ch._explain = (error) => explainModuleError(error, { filename: sourceMap.filename, url });
-      const parts = this._dump({ kind: 'module', source: code, filename: sourceMap.filename, kwargs } satisfies ExecRequest);
+      const parts = this._dump(request);
       this._checkOpen();
       execFrame(ch);
       return { first: parts };
@@ -612,15 +485,4 @@ export class Gateway extends BaseGateway {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
-}
-
-/** Bad options must not leave the already started remote process behind. */
-function checkedOptions(options: GatewayOptions | undefined, transport: Transport): GatewayOptions | undefined {
-  try {
-    checkWireOptions(options);
-  } catch (error) {
-    void transport.kill();
-    throw error;
-  }
-  return options;
 }

@@ -4,7 +4,6 @@ import { GroupError, SpecError } from '../errors.js';
 import { checkSpecKeys, findTransport } from '../spec/transport-registry.js';
 import type { Transport, TransportProvider } from '../spec/transport-types.js';
 import { XSpec } from '../spec/xspec.js';
-import { withTimeout } from '../util/deadline.js';
 import { Gateway, type GatewayOptions, type KwargsOf, type OutputListener, type RemoteExecOptions, type RemoteFunction } from './gateway.js';
 import { type MapFunction, type MapOptions, mapAll, mapIterate } from './group-map.js';
 import { type GroupFailure, type GroupOpenOptions, openEach, openOptions } from './group-open.js';
