@@ -13,6 +13,7 @@ import {
   SpecError,
   type Transport,
   type TransportProvider,
+  timeoutSignal,
   type XSpec,
 } from '@tsnet/core/transport';
 import type ssh2 from 'ssh2';
@@ -152,16 +153,22 @@ function isSessionLimit(error: unknown): boolean {
 }
 
 async function connect(state: ProviderState, options: ConnectOptions): Promise<Transport> {
+  // connectTimeout bounds every phase: TCP connect, SSH handshake, authentication, bootstrap.
+  const bounded = options.timeout === undefined ? undefined : timeoutSignal(options.timeout, options.signal);
+  try {
+    return await connectWithin(state, options, bounded?.signal ?? options.signal);
+  } finally {
+    bounded?.dispose();
+  }
+}
+
+async function connectWithin(state: ProviderState, options: ConnectOptions, signal: AbortSignal | undefined): Promise<Transport> {
   const { spec } = options;
   const specText = String(spec);
   const targetText = spec.getString('ssh');
   if (!targetText) throw new SpecError(`gateway spec ${JSON.stringify(specText)}: ssh needs a host (ssh=[user@]host[:port])`);
   const target = parseTarget(targetText, specText);
   const o = state.options;
-  // connectTimeout bounds every phase: TCP connect, SSH handshake, authentication, bootstrap.
-  const bound = options.timeout;
-  const signal =
-    bound === undefined ? options.signal : options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(bound)]) : AbortSignal.timeout(bound);
 
   const hostkey = spec.getString('hostkey');
   if (hostkey !== undefined && hostkey !== 'strict' && hostkey !== 'accept-new') {
