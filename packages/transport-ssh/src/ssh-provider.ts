@@ -286,7 +286,7 @@ async function start(
   // Frames go out on fd 3 (the channel's stdout, see remote-command.ts); remote stdout and stderr
   // text travel as OUTPUT frames, so each keeps its name and none of it can break the wire.
   channel.write(
-    preamble({ wireFd: 3, output: 'frames', ...(launch.runtime === 'node' ? { stdoutFd: 4 } : {}), killGroup: true, watchPpid: true, runtime: launch.runtime }),
+    preamble({ wireFd: 3, output: 'frames', stdoutFd: 4, killGroup: true, watchPpid: true, runtime: launch.runtime }),
   );
 
   const timeout = o.startTimeout ?? 30_000;
