@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 
 const SH = '/bin/sh';
 
@@ -16,9 +17,35 @@ const SCRIPT = [
   'done',
   'n=0',
   'for g in $l; do kill -s KILL -- "-$g" 2>/dev/null && n=$((n+1)); done',
-  // The local process died with runtimes still open (a signal such as SIGINT/SIGTERM, which tsnet
-  // does not intercept, or SIGKILL): say why they are gone, where its stderr went.
-  'if [ $n -gt 0 ]; then echo "tsnet: process $1 ended with $n popen gateway(s) open; their runtimes were killed (gateways closed because the process ended, e.g. by SIGINT or SIGTERM)" >&2; fi',
+  // The local process died with runtimes still open (a signal, which tsnet does not intercept,
+  // SIGKILL, a crash): say why they are gone, where its stderr went, naming the signal when the
+  // witness (fd 3, once it ends) saw its process group get one in the last 2 s.
+  'if [ $n -gt 0 ]; then',
+  '  s=; t=; read -r s t 2>/dev/null <&3',
+  '  case $t in ""|*[!0-9]*) t=0;; esac',
+  '  case $s in INT) by=" by SIGINT (Ctrl-C)";; TERM|QUIT) by=" by SIG$s";; *) by=;; esac',
+  '  [ $(($(date +%s) - t)) -le 2 ] || by=',
+  '  w=; [ -n "$by" ] || w=" without closing them"',
+  '  echo "tsnet: process $1 ended$by with $n popen gateway(s) open; their runtimes were killed (gateways closed because the process ended$w)" >&2',
+  'fi',
+].join('\n');
+
+// Beside the lifeline, in this process's process group (so a signal to the group, as Ctrl-C in a
+// terminal sends, reaches it too; the lifeline is in a session of its own, out of reach of Ctrl-C,
+// so that it outlives us): traps INT, TERM and QUIT, and at the end of its input (our death, or
+// our normal exit) writes the last one and when it came to the lifeline's fd 3. It only watches:
+// a signal sent to our pid alone, or SIGKILL, never reaches it, and its death costs nothing but
+// the name. HUP (the terminal closing) is ignored, so that it still ends by its input, and PIPE
+// (no lifeline reading).
+const WITNESS = [
+  'k=0',
+  "trap 'k=$((k+1)); s=INT; t=$(date +%s)' INT",
+  "trap 'k=$((k+1)); s=TERM; t=$(date +%s)' TERM",
+  "trap 'k=$((k+1)); s=QUIT; t=$(date +%s)' QUIT",
+  "trap '' HUP PIPE",
+  // A trapped signal interrupts read like its end of input does: read again when one came.
+  'while :; do m=$k; read -r _ && continue; [ $k = $m ] && break; done',
+  '[ -n "$s" ] && echo "$s $t"',
 ].join('\n');
 
 /**
@@ -29,8 +56,9 @@ const SCRIPT = [
  * shell's end of input, and it kills the groups still registered.
  *
  * This replaces a watchdog thread inside every runtime (about 6 ms of each start and a thread each),
- * and costs one spawn per local process rather than one per gateway. Where there is no /bin/sh, or
- * the shell died, `guard()` says so and the runtime runs its watchdog thread instead.
+ * and costs two spawns per local process (the lifeline and its witness, which names the signal in
+ * the lifeline's line) rather than one per gateway. Where there is no /bin/sh, or the shell died,
+ * `guard()` says so and the runtime runs its watchdog thread instead.
  */
 export class Lifeline {
   static #shared: Lifeline | undefined;
@@ -40,13 +68,18 @@ export class Lifeline {
     if (Lifeline.#shared && !Lifeline.#shared.#dead) return Lifeline.#shared;
     Lifeline.#shared = undefined;
     if (!existsSync(SH)) return undefined;
+    let sh: ChildProcess;
     try {
-      Lifeline.#shared = new Lifeline(
-        spawn(SH, ['-c', SCRIPT, 'tsnet-lifeline', String(process.pid)], { stdio: ['pipe', 'ignore', 'inherit'], detached: true }),
-      );
+      sh = spawn(SH, ['-c', SCRIPT, 'tsnet-lifeline', String(process.pid)], { stdio: ['pipe', 'ignore', 'inherit', 'pipe'], detached: true });
     } catch {
       return undefined;
     }
+    // The witness writes to the lifeline's fd 3 (a pipe whose lifeline end blocks, unlike ours,
+    // which it cannot be given: a read on it would not wait); we keep no copy of it.
+    const report = sh.stdio[3] as (Duplex & { unref?: () => void }) | null;
+    if (report) startWitness(report);
+    report?.destroy();
+    Lifeline.#shared = new Lifeline(sh);
     return Lifeline.#shared;
   }
 
@@ -95,5 +128,19 @@ export class Lifeline {
     const stdin = this.#sh.stdin;
     if (this.#dead || !stdin || stdin.destroyed) return;
     stdin.write(line);
+  }
+}
+
+/** Starts the witness (see WITNESS) with `report` as its stdout; where it cannot start, the lifeline's line names no signal. */
+function startWitness(report: Duplex): void {
+  try {
+    const witness = spawn(SH, ['-c', WITNESS, 'tsnet-witness'], { stdio: ['pipe', report, 'ignore'] });
+    witness.on('error', () => {});
+    witness.stdin?.on('error', () => {});
+    // Neither it nor its pipe keeps this process alive.
+    witness.unref();
+    (witness.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  } catch {
+    // no witness: no signal name
   }
 }
