@@ -97,7 +97,7 @@ describe.each([
         await channel.send(process.execPath);
       `);
       expect(await ch.receive({ timeout: 20_000 })).toBe(kind.runtime!.executable);
-      await expect.poll(() => out.stdout, { timeout: 10_000 }).toMatch(/native-out\n[^]*child-out\n/);
+      await expect.poll(() => out.stdout, { timeout: 10_000 }).toMatch(/native-out\n[\s\S]*child-out\n/);
       await expect.poll(() => out.stderr, { timeout: 10_000 }).toMatch(/child-err\n/);
       expect(out.stderr).not.toMatch(/out/);
     } finally {

@@ -285,9 +285,7 @@ async function start(
   // The bootstrap goes out at once; the shell reads none of it, node's first stage all of it.
   // Frames go out on fd 3 (the channel's stdout, see remote-command.ts); remote stdout and stderr
   // text travel as OUTPUT frames, so each keeps its name and none of it can break the wire.
-  channel.write(
-    preamble({ wireFd: 3, output: 'frames', stdoutFd: 4, killGroup: true, watchPpid: true, runtime: launch.runtime }),
-  );
+  channel.write(preamble({ wireFd: 3, output: 'frames', stdoutFd: 4, killGroup: true, watchPpid: true, runtime: launch.runtime }));
 
   const timeout = o.startTimeout ?? 30_000;
   try {
