@@ -75,10 +75,13 @@ export class Lifeline {
       return undefined;
     }
     // The witness writes to the lifeline's fd 3 (a pipe whose lifeline end blocks, unlike ours,
-    // which it cannot be given: a read on it would not wait); we keep no copy of it.
-    const report = sh.stdio[3] as (Duplex & { unref?: () => void }) | null;
-    if (report) startWitness(report);
-    report?.destroy();
+    // which it cannot be given: a read on it would not wait); we keep no copy of it. It starts off
+    // the first gateway's start (one more spawn, 1.5-6 ms here).
+    const report = sh.stdio[3] as Duplex | null;
+    setImmediate(() => {
+      if (report) startWitness(report);
+      report?.destroy();
+    });
     Lifeline.#shared = new Lifeline(sh);
     return Lifeline.#shared;
   }
