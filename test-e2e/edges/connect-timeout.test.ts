@@ -146,6 +146,14 @@ test.each([
   );
 });
 
+test('ws= to a server that accepts and never answers the HTTP upgrade: connectTimeout names the WebSocket connect', { timeout: 15_000 }, async () => {
+  const port = portOf(silent);
+  await timesOut(
+    `ws=ws://127.0.0.1:${port}${token}`,
+    new RegExp(`^ws:ws://127\\.0\\.0\\.1:${port}: connectTimeout \\(${TIMEOUT} ms\\) ran out during the TCP/WebSocket connect;`),
+  );
+});
+
 const GC_FIXTURE = new URL('../fixtures/connect-under-gc.mjs', import.meta.url).pathname;
 
 test.each([
