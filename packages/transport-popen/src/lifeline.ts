@@ -78,12 +78,15 @@ export class Lifeline {
     // which it cannot be given: a read on it would not wait); we keep no copy of it. It starts off
     // the first gateway's start (one more spawn, 1.5-6 ms here).
     const report = sh.stdio[3] as Duplex | null;
+    const lifeline = new Lifeline(sh);
     setImmediate(() => {
-      if (report) startWitness(report);
+      // a lifeline that died takes its witness with it (a new lifeline starts its own)
+      const witness = report && !lifeline.#dead ? startWitness(report) : undefined;
       report?.destroy();
+      if (witness) sh.once('exit', () => witness.kill('SIGKILL')); // it traps TERM
     });
-    Lifeline.#shared = new Lifeline(sh);
-    return Lifeline.#shared;
+    Lifeline.#shared = lifeline;
+    return lifeline;
   }
 
   readonly #sh: ChildProcess;
@@ -135,7 +138,7 @@ export class Lifeline {
 }
 
 /** Starts the witness (see WITNESS) with `report` as its stdout; where it cannot start, the lifeline's line names no signal. */
-function startWitness(report: Duplex): void {
+function startWitness(report: Duplex): ChildProcess | undefined {
   try {
     const witness = spawn(SH, ['-c', WITNESS, 'tsnet-witness'], { stdio: ['pipe', report, 'ignore'] });
     witness.on('error', () => {});
@@ -143,7 +146,8 @@ function startWitness(report: Duplex): void {
     // Neither it nor its pipe keeps this process alive.
     witness.unref();
     (witness.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    return witness;
   } catch {
-    // no witness: no signal name
+    return undefined; // no witness: no signal name
   }
 }
