@@ -13,13 +13,14 @@ import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, realpathSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { makeGateway } from '@tsnet/core';
+import { parseArgs } from './lib/common.mjs';
 
 // sudo resets the environment and podman exec passes none of ours: give popen, cmd=, chroot= and
 // netns= (which inherit it) the same start. NODE_EXTRA_CA_CERTS alone (set on the development
 // machines) costs every node start there about 170 ms reading the CA bundle.
 delete process.env.NODE_EXTRA_CA_CERTS;
 
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 10;
+const runs = parseArgs(process.argv.slice(2), { valued: ['runs'] }).runs ?? 10;
 const dir = mkdtempSync(join(tmpdir(), 'tsnet-bench-cmd-'));
 const root = join(dir, 'root');
 const node = realpathSync(process.execPath);

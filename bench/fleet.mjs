@@ -39,21 +39,21 @@ import { preamble } from '@tsnet/bootstrap';
 import { Group, registerTransport } from '@tsnet/core';
 import { createSsh, ssh } from '@tsnet/transport-ssh';
 import { build } from 'esbuild';
+import { parseArgs } from './lib/common.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? dflt : Number(args[i + 1]);
-};
-const HOSTS = opt('hosts', 16);
-const PER_HOST = opt('per-host', 4);
-const CONCURRENCY = opt('concurrency', 16);
-const KEEPALIVE = opt('keepalive', 2);
-const MB = opt('mb', 50);
-const COSTS = args.includes('--costs');
-const RSYNC = !args.includes('--no-rsync');
+const args = parseArgs(process.argv.slice(2), {
+  valued: ['hosts', 'per-host', 'concurrency', 'keepalive', 'mb'],
+  flags: ['costs', 'no-rsync', 'sshd-defaults'],
+});
+const HOSTS = args.hosts ?? 16;
+const PER_HOST = args['per-host'] ?? 4;
+const CONCURRENCY = args.concurrency ?? 16;
+const KEEPALIVE = args.keepalive ?? 2;
+const MB = args.mb ?? 50;
+const COSTS = Boolean(args.costs);
+const RSYNC = !args['no-rsync'];
 // --sshd-defaults: OpenSSH's own MaxSessions 10 and MaxStartups 10:30:100 (the test sshd allows more).
-const SSHD_DEFAULTS = args.includes('--sshd-defaults');
+const SSHD_DEFAULTS = Boolean(args['sshd-defaults']);
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const quiet = { output: 'ignore' };
 

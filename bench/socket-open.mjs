@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BOOTSTRAP_FILE } from '@tsnet/bootstrap';
 import { makeGateway } from '@tsnet/core';
+import { parseArgs } from './lib/common.mjs';
 
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 20;
+const runs = parseArgs(process.argv.slice(2), { valued: ['runs'] }).runs ?? 20;
 const dir = mkdtempSync(join(tmpdir(), 'tsnet-bench-'));
 const tokenFile = join(dir, 'token');
 writeFileSync(tokenFile, randomBytes(32).toString('hex'), { mode: 0o600 });
