@@ -42,14 +42,11 @@ const record = (name, value, unit) => {
 };
 
 // ------------------------------------------------------------------ a private sshd (lib/sshd.mjs)
-const { dir, port, user, config } = await startBenchSshd({
+const { dir, port, user, config, identity } = await startBenchSshd({
   prefix: 'tsnet-bench-sshd-',
-  extraConfig: (d) => [
-    'MaxStartups 100:30:200',
-    // --plain-home: sessions get an empty HOME, so the user's shell reads no rc files (what a
-    // host whose ~/.bashrc returns early for non-interactive shells costs).
-    ...(PLAIN_HOME ? [`SetEnv HOME=${join(d, 'home')}`] : []),
-  ],
+  // --plain-home: sessions get an empty HOME, so the user's shell reads no rc files (what a host
+  // whose ~/.bashrc returns early for non-interactive shells costs).
+  extraConfig: (d) => (PLAIN_HOME ? [`SetEnv HOME=${join(d, 'home')}`] : []),
 });
 if (PLAIN_HOME) mkdirSync(join(dir, 'home'));
 registerTransport(createSsh({ configFile: config, agent: false }));
@@ -133,7 +130,7 @@ async function bulk() {
   const client = new ssh2.Client();
   await new Promise((resolve, reject) => {
     client.once('ready', resolve).once('error', reject);
-    client.connect({ host: '127.0.0.1', port, username: user, privateKey: readFileSync(join(dir, 'id')), hostVerifier: () => true });
+    client.connect({ host: '127.0.0.1', port, username: user, privateKey: readFileSync(identity), hostVerifier: () => true });
   });
   const ch = await new Promise((resolve, reject) => client.exec('cat > /dev/null', (e, c) => (e ? reject(e) : resolve(c))));
   ch.resume();
