@@ -12,7 +12,14 @@ import { REPO } from './common.mjs';
 
 async function loadHelper() {
   const bundle = join(REPO, 'node_modules', '.cache', `tsnet-bench-sshd-${process.pid}.mjs`);
-  await build({ entryPoints: [join(REPO, 'test-e2e/helpers/sshd.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'error' });
+  await build({
+    stdin: { contents: "export * from './sshd.ts'; export { descendants } from './processes.ts';", resolveDir: join(REPO, 'test-e2e/helpers'), loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: bundle,
+    logLevel: 'error',
+  });
   try {
     return await import(pathToFileURL(bundle).href);
   } finally {
