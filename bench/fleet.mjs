@@ -38,8 +38,8 @@ import vm from 'node:vm';
 import { preamble } from '@tsnet/bootstrap';
 import { Group, registerTransport } from '@tsnet/core';
 import { createSsh, ssh } from '@tsnet/transport-ssh';
-import { build } from 'esbuild';
 import { parseArgs } from './lib/common.mjs';
+import { importTestHelpers } from './lib/test-helpers.mjs';
 
 const args = parseArgs(process.argv.slice(2), {
   valued: ['hosts', 'per-host', 'concurrency', 'keepalive', 'mb'],
@@ -80,16 +80,7 @@ const delta = (a, b) => ({
 });
 
 // ------------------------------------------------------------------ hosts (the test helper)
-const helpers = join(REPO, 'node_modules', '.cache', `tsnet-fleet-helpers-${process.pid}.mjs`);
-await build({
-  stdin: { contents: "export * from './fleet.ts'; export { cutLink } from './netns.ts';", resolveDir: join(REPO, 'test-e2e/helpers'), loader: 'ts' },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  outfile: helpers,
-  logLevel: 'error',
-});
-const { createFleet, cutLink } = await import(pathToFileURL(helpers).href);
+const { createFleet, cutLink } = await importTestHelpers('fleet-helpers', "export * from './fleet.ts'; export { cutLink } from './netns.ts';");
 
 let fleet;
 const groups = new Set();
@@ -99,8 +90,6 @@ async function teardown() {
     await Promise.allSettled([...groups].map((g) => g.terminate({ timeout: 1000 })));
     registerTransport(ssh);
     await fleet?.teardown();
-    const { rmSync } = await import('node:fs');
-    rmSync(helpers, { force: true });
   })();
   return tearing;
 }

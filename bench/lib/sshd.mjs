@@ -1,31 +1,12 @@
 // A private OpenSSH sshd on 127.0.0.1 for the benchmarks that go over ssh (rsync.mjs,
 // ssh-transport.mjs): the tests' own helper, test-e2e/helpers/sshd.ts (throwaway keys in a temp
-// dir, ~/.ssh never touched), bundled with esbuild at start as fleet.mjs does with fleet.ts, so the
-// benchmarks and the tests run the same server. Its client config names it `bench`. At exit,
-// sshd and everything under it are killed and the temp dirs removed.
+// dir, ~/.ssh never touched), loaded by test-helpers.mjs, so that benchmarks and tests run the
+// same server. Its client config names it `bench`. At exit, sshd and everything under it are
+// killed and the temp dirs removed.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
-import { REPO } from './common.mjs';
-
-async function loadHelper() {
-  const bundle = join(REPO, 'node_modules', '.cache', `tsnet-bench-sshd-${process.pid}.mjs`);
-  await build({
-    stdin: { contents: "export * from './sshd.ts'; export { descendants } from './processes.ts';", resolveDir: join(REPO, 'test-e2e/helpers'), loader: 'ts' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile: bundle,
-    logLevel: 'error',
-  });
-  try {
-    return await import(pathToFileURL(bundle).href);
-  } finally {
-    rmSync(bundle, { force: true });
-  }
-}
+import { importTestHelpers } from './test-helpers.mjs';
 
 /**
  * Starts sshd; rejects with its log when it cannot. `prefix`: the name of a temp dir of the
@@ -34,7 +15,7 @@ async function loadHelper() {
  * `identity` the user's private key file.
  */
 export async function startBenchSshd({ prefix, extraConfig = () => [] }) {
-  const { startSshd, descendants } = await loadHelper();
+  const { startSshd, descendants } = await importTestHelpers('bench-sshd', "export * from './sshd.ts'; export { descendants } from './processes.ts';");
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const sshd = await startSshd({ alias: 'bench', config: extraConfig(dir) });
   process.on('exit', () => {
