@@ -4,10 +4,10 @@
 // on every transport, and a remote child with stdio: 'inherit' cannot break the wire; over ssh a
 // native write to fd 1 is stdout on Node 18, Bun and Deno too.
 import { spawn } from 'node:child_process';
-import { Group } from '@tsnet/core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { type GatewayKind, popenKind, runtimeKind, socketKind, sshKind } from '../helpers/gateway-kinds.js';
 import { runtimePaths } from '../helpers/runtimes.js';
+import { useKindGroup } from '../helpers/use-kind.js';
 
 const FIXTURE = new URL('../fixtures/edges-local.mjs', import.meta.url).pathname;
 
@@ -33,18 +33,10 @@ test('32 MiB of remote stderr without a newline: peak local memory stays near th
 });
 
 describe.each([popenKind, sshKind(), socketKind()] as GatewayKind[])('$name', (kind) => {
-  let group: Group;
-  beforeAll(async () => {
-    await kind.setup();
-    group = new Group();
-  });
-  afterAll(async () => {
-    await group?.terminate({ timeout: 2000 });
-    await kind.teardown();
-  });
+  const { open } = useKindGroup(kind);
 
   test("stdout and stderr stay apart, also from a child with stdio: 'inherit', and the wire survives it", async () => {
-    const gw = await group.makeGateway(kind.spec(), { output: 'ignore' });
+    const gw = await open();
     const out: Record<string, string> = { stdout: '', stderr: '' };
     gw.onOutput((stream, text) => {
       out[stream] += text;
@@ -80,28 +72,22 @@ describe.each([
   ['deno', () => runtimePaths().deno],
 ] as const)('%s over ssh', (runtime, exe) => {
   const kind = runtimeKind(runtime, exe(), 'ssh');
-  beforeAll(() => kind.setup());
-  afterAll(() => kind.teardown());
+  const { open } = useKindGroup(kind);
 
   test("a native write to fd 1 and a child's stdout arrive as stdout, not stderr", { timeout: 60_000 }, async () => {
-    const group = new Group();
-    try {
-      const gw = await group.makeGateway(kind.spec(), { output: 'ignore' });
-      const out: Record<string, string> = { stdout: '', stderr: '' };
-      gw.onOutput((stream, text) => {
-        out[stream] += text;
-      });
-      const ch = gw.remoteExec(`
+    const gw = await open();
+    const out: Record<string, string> = { stdout: '', stderr: '' };
+    gw.onOutput((stream, text) => {
+      out[stream] += text;
+    });
+    const ch = gw.remoteExec(`
         require('node:fs').writeSync(1, 'native-out\\n');
         require('node:child_process').spawnSync('/bin/sh', ['-c', 'echo child-out; echo child-err >&2'], { stdio: 'inherit' });
         await channel.send(process.execPath);
       `);
-      expect(await ch.receive({ timeout: 20_000 })).toBe(kind.runtime!.executable);
-      await expect.poll(() => out.stdout, { timeout: 10_000 }).toMatch(/native-out\n[\s\S]*child-out\n/);
-      await expect.poll(() => out.stderr, { timeout: 10_000 }).toMatch(/child-err\n/);
-      expect(out.stderr).not.toMatch(/out/);
-    } finally {
-      await group.terminate({ timeout: 2000 });
-    }
+    expect(await ch.receive({ timeout: 20_000 })).toBe(kind.runtime!.executable);
+    await expect.poll(() => out.stdout, { timeout: 10_000 }).toMatch(/native-out\n[\s\S]*child-out\n/);
+    await expect.poll(() => out.stderr, { timeout: 10_000 }).toMatch(/child-err\n/);
+    expect(out.stderr).not.toMatch(/out/);
   });
 });

@@ -65,41 +65,84 @@ export class Lifeline {
 
   /** The process's lifeline, started on first use; undefined where none can run. */
   static shared(): Lifeline | undefined {
-    if (Lifeline.#shared && !Lifeline.#shared.#dead) return Lifeline.#shared;
-    Lifeline.#shared = undefined;
+    const sh = LifelineShell.shared(SCRIPT, ['tsnet-lifeline', String(process.pid)], 'inherit', { report: true });
+    const current = Lifeline.#shared;
+    if (!current || current.#sh !== sh) {
+      Lifeline.#shared = sh && new Lifeline(sh);
+      if (sh) startWitness(sh);
+    }
+    return Lifeline.#shared;
+  }
+
+  readonly #sh: LifelineShell;
+
+  private constructor(sh: LifelineShell) {
+    this.#sh = sh;
+  }
+
+  /** Registers a process group; resolves false if the lifeline could not start (no guard then). */
+  guard(pgid: number): Promise<boolean> {
+    this.#sh.write(`+ ${pgid}\n`);
+    return this.#sh.started.then((ok) => ok && !this.#sh.dead);
+  }
+
+  /** Strikes a group off (it ended), so a later reuse of its number is never killed. */
+  release(pgid: number): void {
+    this.#sh.write(`- ${pgid}\n`);
+  }
+
+  /** @internal the shell's pid (tests). */
+  get pid(): number | undefined {
+    return this.#sh.pid;
+  }
+}
+
+/**
+ * A small /bin/sh outside every runtime, reading lines from a pipe whose write end only this
+ * process holds: our death, however it comes, is the script's end of input. Popen's Lifeline and
+ * transport-cmd's DeathLifeline each run one, with their own script. Neither the shell nor its pipe
+ * keeps this process alive.
+ *
+ * Contract: `shared()` returns undefined where no /bin/sh can be spawned, and starts the script
+ * again once its shell died (an error on its pipe, its exit); `write()` to a dead shell is dropped.
+ */
+export class LifelineShell {
+  static readonly #running = new Map<string, LifelineShell>();
+
+  /**
+   * The process's shell running `script` (`args`: its $0, $1, …; `stderr` its stderr), started on
+   * first use; undefined where none can run.
+   */
+  static shared(script: string, args: readonly string[], stderr: 'ignore' | 'inherit', options?: { report?: boolean }): LifelineShell | undefined {
+    const running = LifelineShell.#running.get(script);
+    if (running && !running.#dead) return running;
+    LifelineShell.#running.delete(script);
     if (!existsSync(SH)) return undefined;
-    let sh: ChildProcess;
+    let shell: LifelineShell;
     try {
-      sh = spawn(SH, ['-c', SCRIPT, 'tsnet-lifeline', String(process.pid)], { stdio: ['pipe', 'ignore', 'inherit', 'pipe'], detached: true });
+      const stdio = options?.report ? (['pipe', 'ignore', stderr, 'pipe'] as const) : (['pipe', 'ignore', stderr] as const);
+      shell = new LifelineShell(spawn(SH, ['-c', script, ...args], { stdio: [...stdio], detached: true }));
     } catch {
       return undefined;
     }
-    // The witness writes to the lifeline's fd 3 (a pipe whose lifeline end blocks, unlike ours,
-    // which it cannot be given: a read on it would not wait); we keep no copy of it. It starts off
-    // the first gateway's start (one more spawn, 1.5-6 ms here).
-    const report = sh.stdio[3] as Duplex | null;
-    const lifeline = new Lifeline(sh);
-    setImmediate(() => {
-      // a lifeline that died takes its witness with it (a new lifeline starts its own)
-      const witness = report && !lifeline.#dead ? startWitness(report) : undefined;
-      report?.destroy();
-      if (witness) sh.once('exit', () => witness.kill('SIGKILL')); // it traps TERM
-    });
-    Lifeline.#shared = lifeline;
-    return lifeline;
+    LifelineShell.#running.set(script, shell);
+    return shell;
   }
 
   readonly #sh: ChildProcess;
+  #report: Duplex | undefined;
   #dead = false;
-  readonly #started: Promise<boolean>;
+  /** Resolves true once the shell runs, false if it could not start. */
+  readonly started: Promise<boolean>;
 
   private constructor(sh: ChildProcess) {
     this.#sh = sh;
+    this.#report = (sh.stdio[3] as Duplex | null | undefined) ?? undefined;
     const stdin = sh.stdin!;
     stdin.on('error', () => {
       this.#dead = true;
     });
-    this.#started = new Promise((resolve) => {
+    this.started = new Promise((resolve) => {
       sh.once('error', () => {
         this.#dead = true;
         resolve(false);
@@ -109,45 +152,66 @@ export class Lifeline {
     sh.once('exit', () => {
       this.#dead = true;
     });
-    // Neither the shell nor its pipe keeps this process alive.
     sh.unref();
     (stdin as unknown as { unref?: () => void }).unref?.();
   }
 
-  /** Registers a process group; resolves false if the lifeline could not start (no guard then). */
-  guard(pgid: number): Promise<boolean> {
-    this.#write(`+ ${pgid}\n`);
-    return this.#started.then((ok) => ok && !this.#dead);
+  /**
+   * With `report`: the shell's fd 3, a pipe its script reads (its end blocks), for one other process
+   * to write to; the first call takes it (the caller destroys our copy once it handed it on).
+   */
+  takeReport(): Duplex | undefined {
+    const report = this.#report;
+    this.#report = undefined;
+    return report;
   }
 
-  /** Strikes a group off (it ended), so a later reuse of its number is never killed. */
-  release(pgid: number): void {
-    this.#write(`- ${pgid}\n`);
+  /** Runs `fn` once the shell has exited. */
+  onExit(fn: () => void): void {
+    if (this.#sh.exitCode !== null || this.#sh.signalCode !== null) fn();
+    else this.#sh.once('exit', fn);
   }
 
-  /** @internal the shell's pid (tests). */
+  /** The shell is gone (or never started): nothing it holds will run. */
+  get dead(): boolean {
+    return this.#dead;
+  }
+
   get pid(): number | undefined {
     return this.#sh.pid;
   }
 
-  #write(line: string): void {
+  /** Sends one line to the script. */
+  write(line: string): void {
     const stdin = this.#sh.stdin;
     if (this.#dead || !stdin || stdin.destroyed) return;
     stdin.write(line);
   }
 }
 
-/** Starts the witness (see WITNESS) with `report` as its stdout; where it cannot start, the lifeline's line names no signal. */
-function startWitness(report: Duplex): ChildProcess | undefined {
-  try {
-    const witness = spawn(SH, ['-c', WITNESS, 'tsnet-witness'], { stdio: ['pipe', report, 'ignore'] });
+/**
+ * Starts the witness (see WITNESS) writing to the lifeline's fd 3, off the first gateway's start
+ * (one more spawn, 1.5-6 ms here); we keep no copy of that pipe. A lifeline that dies takes its
+ * witness along (a new lifeline starts its own). Where it cannot start, the line names no signal.
+ */
+function startWitness(sh: LifelineShell): void {
+  const report = sh.takeReport();
+  if (!report) return;
+  setImmediate(() => {
+    let witness: ChildProcess | undefined;
+    try {
+      if (!sh.dead) witness = spawn(SH, ['-c', WITNESS, 'tsnet-witness'], { stdio: ['pipe', report, 'ignore'] });
+    } catch {
+      // no witness: no signal name
+    }
+    report.destroy();
+    if (!witness) return;
     witness.on('error', () => {});
     witness.stdin?.on('error', () => {});
     // Neither it nor its pipe keeps this process alive.
     witness.unref();
     (witness.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-    return witness;
-  } catch {
-    return undefined; // no witness: no signal name
-  }
+    const w = witness;
+    sh.onExit(() => w.kill('SIGKILL')); // SIGKILL: it traps TERM
+  });
 }
