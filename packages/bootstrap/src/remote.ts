@@ -74,8 +74,11 @@ function wireTransport(input: WireIn, output: WireOut, rest: Uint8Array | undefi
   };
 }
 
-/** A readable net.Socket (or process.stdin) as a WireIn. */
-function socketIn(input: NodeJS.ReadableStream): WireIn {
+/**
+ * A readable net.Socket (or process.stdin) as a WireIn. `direct`: read through the socket's handle
+ * (directRead, which takes the handle away from `input`); false for a socket that is written too.
+ */
+function socketIn(input: NodeJS.ReadableStream, direct = true): WireIn {
   return {
     read(hooks: DirectReadHooks, onEnd: (error?: Error) => void) {
       let ended = false;
@@ -89,8 +92,8 @@ function socketIn(input: NodeJS.ReadableStream): WireIn {
         s.on('close', () => end());
         s.on('error', end);
       };
-      const direct = directRead(input, hooks);
-      if (direct) watch(direct);
+      const moved = direct ? directRead(input, hooks) : undefined;
+      if (moved) watch(moved);
       else {
         watch(input);
         input.on('data', hooks.onChunk as (c: Buffer) => void);
@@ -189,14 +192,41 @@ function startThread(src: Uint8Array | undefined, ids: Int32Array, onBytes: (b: 
   };
 }
 
-function serveWorker(config: BootConfig): void {
+/**
+ * A spare child of the socket server: asks for its connection over the IPC channel and serves it
+ * once it came. A channel that closes first (the server died) ends the process, as a lost wire does.
+ */
+function receiveWire(config: BootConfig): void {
+  const onMessage = (message: unknown, handle: unknown): void => {
+    if (message !== 'tsnet-wire' || !handle) return;
+    process.off('message', onMessage);
+    process.off('disconnect', onGone);
+    // The channel was for this socket only: remote code gets no process.send().
+    process.disconnect();
+    serveWorker({ ...config, wireIpc: false }, handle as net.Socket);
+  };
+  const onGone = (): void => process.exit(ExitCode.OK);
+  process.on('message', onMessage);
+  process.on('disconnect', onGone);
+  if (process.send) process.send('tsnet-wire?', undefined, {}, (error: Error | null) => error && onGone());
+  else onGone();
+}
+
+function serveWorker(config: BootConfig, received?: net.Socket): void {
   if (config.thread) {
     serveThread(config);
     return;
   }
+  if (config.wireIpc) {
+    receiveWire(config);
+    return;
+  }
   let wireOut: WireOut;
   let handoffIn: WireIn | undefined;
-  if (config.handoff !== undefined) {
+  if (received) {
+    wireOut = socketOut(received, (b) => received.write(b));
+    handoffIn = socketIn(received, false);
+  } else if (config.handoff !== undefined) {
     // The client's own connection, both ways (the socket server handed it over after authentication).
     const raw = openRawPipe(config.wireFd);
     if (raw) wireOut = handoffIn = raw;

@@ -1,5 +1,6 @@
 import { preamble } from '@tsnet/bootstrap';
 import { ConnectError, type ConnectOptions, type Transport, type TransportProvider } from '@tsnet/core/transport';
+import { askExit } from './ask-exit.js';
 import { clientHandshake } from './client-handshake.js';
 import { type OpenStream, openStream } from './open-stream.js';
 import { parseSocketSpec, readToken } from './socket-spec.js';
@@ -16,13 +17,14 @@ async function connect(options: ConnectOptions): Promise<Transport> {
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   let opened: OpenStream | undefined;
   let leftover: Buffer;
+  let session: string;
   let phase = target.kind === 'ws' ? 'TCP/WebSocket connect' : 'TCP connect';
   const onAbort = (): void => opened?.destroy();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     opened = await openStream(target, signal);
     phase = 'tsnet handshake (authentication)';
-    leftover = await clientHandshake(opened.stream, target, token);
+    ({ leftover, session } = await clientHandshake(opened.stream, target, token));
   } catch (error) {
     opened?.destroy();
     opened?.stream.destroy();
@@ -45,6 +47,7 @@ async function connect(options: ConnectOptions): Promise<Transport> {
     socket: opened.socket,
     leftover,
     websocket: target.kind === 'ws',
+    askExit: () => askExit(target, token, session),
   });
   // Remote console output comes back as OUTPUT frames: a socket has no stderr stream.
   transport.write(preamble({ wireFd: 3, output: 'frames', killGroup: true, watchPpid: true }));
