@@ -17,8 +17,10 @@ import {
   ExitCode,
   execute,
   killGroup,
+  nextReadBuffer,
   openRawPipe,
   type RawPipe,
+  READ_SIZE,
   type Transport,
   type TransportExit,
   WorkerGateway,
@@ -101,6 +103,58 @@ function socketIn(input: NodeJS.ReadableStream, direct = true): WireIn {
       }
     },
   };
+}
+
+/**
+ * The connection a spare child got over IPC, both ways through one new net.Socket on its handle
+ * (as directRead does, whose socket cannot write): reads land in place (`onread`, no Readable per
+ * read), writes go through the socket. Bytes that arrive before `read()` is called wait in a queue.
+ */
+function receivedWire(from: net.Socket): { input: WireIn; output: WireOut } {
+  const { Socket } = builtin<typeof net>('node:net');
+  const old = from as net.Socket & { _handle?: { readStop(): number; reading?: boolean } | null };
+  const handle = old._handle!;
+  handle.readStop();
+  handle.reading = false; // or the new socket would think it reads already
+  old._handle = null;
+  let early: Uint8Array[] = [];
+  for (let c = old.read() as Buffer | null; c !== null; c = old.read() as Buffer | null) early.push(c);
+  let hooks: DirectReadHooks | undefined;
+  const own = new Uint8Array(READ_SIZE);
+  const sock = new Socket({
+    handle: handle as never,
+    readable: true,
+    writable: true,
+    onread: {
+      buffer: () => (hooks ? nextReadBuffer(hooks, own) : own),
+      callback: (n: number, buf: Uint8Array) => {
+        if (!hooks) early.push(own.slice(0, n));
+        else if (buf === own) hooks.onChunk(own.subarray(0, n));
+        else hooks.landed!(n);
+        return true;
+      },
+    },
+  } as net.SocketConstructorOpts);
+  sock.on('error', () => {}); // reported through onEnd and the output's onError
+  const input: WireIn = {
+    read(h, onEnd) {
+      hooks = h;
+      const queued = early;
+      early = [];
+      // Delivered on the next tick, as a stream would (the caller may still be setting up).
+      if (queued.length > 0) process.nextTick(() => queued.forEach((c) => h.onChunk(c)));
+      let ended = false;
+      const end = (error?: Error): void => {
+        if (ended) return;
+        ended = true;
+        onEnd(error);
+      };
+      sock.on('end', () => end());
+      sock.on('close', () => end());
+      sock.on('error', end);
+    },
+  };
+  return { input, output: socketOut(sock, (b) => sock.write(b)) };
 }
 
 /** A writable stream as a WireOut; `rawWrite` is its write from before any redirection. */
@@ -224,8 +278,7 @@ function serveWorker(config: BootConfig, received?: net.Socket): void {
   let wireOut: WireOut;
   let handoffIn: WireIn | undefined;
   if (received) {
-    wireOut = socketOut(received, (b) => received.write(b));
-    handoffIn = socketIn(received, false);
+    ({ input: handoffIn, output: wireOut } = receivedWire(received));
   } else if (config.handoff !== undefined) {
     // The client's own connection, both ways (the socket server handed it over after authentication).
     const raw = openRawPipe(config.wireFd);
