@@ -2,7 +2,7 @@
  * The remote side: what the first stage runs after reading the worker part of the bundle from
  * stdin. The standalone CLI (`node tsnet-bootstrap.js serve …`) is the file's other part (cli.ts).
  */
-import { fstatSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as net from 'node:net';
 import { hostname } from 'node:os';
@@ -248,7 +248,10 @@ function startThread(src: Uint8Array | undefined, ids: Int32Array, onBytes: (b: 
 
 /**
  * A spare child of the socket server: asks for its connection over the IPC channel and serves it
- * once it came. A channel that closes first (the server died) ends the process, as a lost wire does.
+ * once it came. Its fd `wireFd` (a pipe nobody uses now) is closed first, so that the received
+ * socket lands there (a received fd takes the lowest free number): remote code that writes the
+ * wire by number (`fs.writeSync(3, …)`) reaches the connection, as on every other path. A channel
+ * that closes first (the server died) ends the process, as a lost wire does.
  */
 function receiveWire(config: BootConfig): void {
   const onMessage = (message: unknown, handle: unknown): void => {
@@ -260,6 +263,11 @@ function receiveWire(config: BootConfig): void {
     serveWorker({ ...config, wireIpc: false }, handle as net.Socket);
   };
   const onGone = (): void => process.exit(ExitCode.OK);
+  try {
+    closeSync(config.wireFd);
+  } catch {
+    // not open: the socket lands on another number (only wire writes by number miss it)
+  }
   process.on('message', onMessage);
   process.on('disconnect', onGone);
   if (process.send) process.send('tsnet-wire?', undefined, {}, (error: Error | null) => error && onGone());

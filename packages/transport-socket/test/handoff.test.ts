@@ -42,8 +42,9 @@ describe.each([
     gw.onOutput((stream, text) => lines.push(`${stream}:${text}`));
     const { pid, ppid } = await gw.remoteInfo();
     expect(ppid).toBe(server.pid);
-    // The child holds the server's end of the client's TCP connection itself (no pipe in between).
-    expect(tcpPortsOf(pid)).toContain(server.port);
+    // The child holds the server's end of the client's TCP connection itself (no pipe in between), as
+    // its fd 3 on both paths: remote code that writes the wire by number reaches the client.
+    expect(tcpPortsOf(pid, 3)).toEqual([server.port]);
     const big = new Uint8Array(3 << 20).map((_, i) => i % 251);
     const ch = gw.remoteExec(
       "console.log('via console'); require('node:fs').writeSync(1, 'native out\\n'); require('node:fs').writeSync(2, 'native err\\n'); channel.send(await channel.receive())",

@@ -178,10 +178,10 @@ export async function eventually(check: () => boolean, timeoutMs: number, what: 
   }
 }
 
-/** Local ports of the TCP connections process `pid` holds a socket fd of (from /proc: what the host sees). */
-export function tcpPortsOf(pid: number): number[] {
+/** Local ports of the TCP connections process `pid` holds a socket fd of (or fd `only`), from /proc: what the host sees. */
+export function tcpPortsOf(pid: number, only?: number): number[] {
   const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+  for (const fd of only === undefined ? readdirSync(`/proc/${pid}/fd`) : [String(only)]) {
     try {
       const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
       if (m) inodes.add(m[1]!);
