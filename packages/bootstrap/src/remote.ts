@@ -142,7 +142,10 @@ function receivedWire(from: net.Socket): { input: WireIn; output: WireOut } {
       const queued = early;
       early = [];
       // Delivered on the next tick, as a stream would (the caller may still be setting up).
-      if (queued.length > 0) process.nextTick(() => queued.forEach((c) => h.onChunk(c)));
+      if (queued.length > 0)
+        process.nextTick(() => {
+          for (const c of queued) h.onChunk(c);
+        });
       let ended = false;
       const end = (error?: Error): void => {
         if (ended) return;

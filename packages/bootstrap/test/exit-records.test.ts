@@ -21,7 +21,7 @@ test('a record is answered once; an awaited one keeps the server waiting until i
 test('at most 1024 records are kept: the oldest go first', () => {
   const records = new ExitRecords();
   const keys = Array.from({ length: 1100 }, () => makeNonce());
-  keys.forEach((k, i) => records.add(k, i, { code: 0, signal: null }, false));
+  for (const [i, k] of keys.entries()) records.add(k, i, { code: 0, signal: null }, false);
   expect(records.take(keys[0]!)).toBeUndefined();
   expect(records.take(keys[75]!)).toBeUndefined();
   expect(records.take(keys[76]!)).toMatchObject({ id: 76 });
