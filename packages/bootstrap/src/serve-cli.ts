@@ -263,6 +263,7 @@ export async function serve(argv: string[]): Promise<void> {
     `pid ${process.pid} listening on ${formatAddress(address.address, address.port)} (tcp and WebSocket${parsed.options.tls ? ', TLS' : ''}), ` +
       `node ${process.version}, protocol ${PROTOCOL_VERSION}${parsed.options.once ? ', --once' : ''}`,
   );
+  log(`data path: ${server.dataPath}`);
   for (const note of parsed.notes) log(note);
   await server.finished;
   log('stopped');

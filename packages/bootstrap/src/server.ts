@@ -13,7 +13,7 @@ import { ExitRecords } from './exit-records.js';
 import { LineError } from './line-reader.js';
 import { PeerWatch } from './peer-watch.js';
 import { authenticate, HandshakeFailure, ServerHandshake, sniff, sniffProtocol, WebSocketUpgrader, write } from './server-handshake.js';
-import { Session } from './session.js';
+import { SELF, Session } from './session.js';
 import { type AuthMode, formatAddress } from './socket-protocol.js';
 import { SpareChildren } from './spare-children.js';
 
@@ -115,6 +115,14 @@ export class TsnetServer {
 
   get address(): net.AddressInfo {
     return this.#server.address() as net.AddressInfo;
+  }
+
+  /** For the start-up log: whether plain TCP connections are handed to their children, and if not why. */
+  get dataPath(): string {
+    if (!this.#options.handoff) return 'relay (--relay)';
+    if (!this.#watch) return 'relay (no /proc/self/net/tcp)';
+    if (SELF !== 'node') return 'relay (runtime cannot pass sockets)';
+    return 'plain TCP handed to the child; TLS, WebSocket relayed';
   }
 
   get authMode(): AuthMode {
@@ -286,7 +294,7 @@ export class TsnetServer {
     const status = this.#exits.take(session);
     const answer = status
       ? `EXIT ${JSON.stringify({ code: status.code, signal: status.signal })}\n`
-      : 'UNKNOWN this server has no record of that session (it ended more than a minute ago, was asked about already, or the server was restarted)\n';
+      : 'UNKNOWN no record of that session (ended over a minute ago, asked already, or the server restarted)\n';
     const what = status ? `#${status.id} ${status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`}` : 'an unknown session';
     this.#options.log(`#${conn.id} ${conn.peer} ${conn.kind}: asked how ${what}`);
     await write(stream, ok + answer);

@@ -28,7 +28,7 @@ const OUTPUT_QUEUE_MAX = 1 << 20;
 const CLIENT_GONE = 'the client went away';
 
 /** The runtime the server runs on (Bun and Deno report a Node version too); its children run on it as well. */
-const SELF = 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node';
+export const SELF = 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node';
 
 /**
  * A fresh `node -e <first stage>` (or the server's own runtime's equivalent) in its own process
