@@ -4,6 +4,7 @@
  * server is out of the data path. Every case runs on both paths (--spare 0 and --spare 1). Real
  * server, real children, real sockets; what is checked is what the host sees in /proc.
  */
+import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { type Gateway, makeGateway } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -200,6 +201,25 @@ describe.each([
     expect(got).toBeGreaterThanOrEqual(5);
     expect(await gw.closed).toMatchObject({ signal: 'SIGKILL' });
   });
+});
+
+test('a spare that gets no socket (a WebSocket client, relayed) serves as before, relayed by the server', async () => {
+  const own = await startServer(['--listen', '127.0.0.1:0', '--token-file', tokenFile, '--spare', '1']);
+  process.env.TSNET_TEST_TOKEN_HANDOFF = readFileSync(tokenFile, 'utf8').trim();
+  try {
+    const [spare] = await own.settledChildren();
+    const gw = await makeGateway(`ws=ws://${own.address}/x//token-env=TSNET_TEST_TOKEN_HANDOFF`, { output: 'ignore' });
+    expect((await gw.remoteInfo()).pid).toBe(spare);
+    // No TCP connection in the child: its fd 3 is still the pipe (a Unix socket pair) to the server.
+    expect(tcpPortsOf(spare!)).toEqual([]);
+    expect(tcpPortsOf(own.pid)).toContain(own.port);
+    await echoOnce(gw, 'relayed through a spare');
+    await gw.exit();
+    expect(await gw.closed).toMatchObject({ exitCode: 0 });
+  } finally {
+    delete process.env.TSNET_TEST_TOKEN_HANDOFF;
+    await own.stop();
+  }
 });
 
 test('--relay keeps every byte in the server (the child has pipes only); --relay with --handoff is refused', async () => {
