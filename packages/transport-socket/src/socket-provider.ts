@@ -1,7 +1,9 @@
+import * as net from 'node:net';
 import { preamble } from '@tsnet/bootstrap';
 import { ConnectError, type ConnectOptions, type Transport, type TransportProvider } from '@tsnet/core/transport';
 import { askExit } from './ask-exit.js';
 import { clientHandshake } from './client-handshake.js';
+import { inPlaceSocket } from './in-place-socket.js';
 import { type OpenStream, openStream } from './open-stream.js';
 import { parseSocketSpec, readToken } from './socket-spec.js';
 import { SocketTransport } from './socket-transport.js';
@@ -40,12 +42,31 @@ async function connect(options: ConnectOptions): Promise<Transport> {
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
+  // Plain TCP is read in place (as popen's pipe is); TLS and WebSocket streams as streams.
+  const inPlace = target.kind === 'tcp' && !target.tls && opened.stream instanceof net.Socket ? inPlaceSocket(opened.stream) : undefined;
+  if (inPlace) {
+    const s = inPlace.socket;
+    s.on('error', () => {}); // surfaces as 'close' (and in the transport)
+    opened = {
+      stream: s,
+      socket: s,
+      destroy: () => {
+        if (s.destroyed) return;
+        try {
+          s.resetAndDestroy(); // a reset: the server sees a kill, not a goodbye
+        } catch {
+          s.destroy();
+        }
+      },
+    };
+  }
   const transport = new SocketTransport({
     label: target.label,
     stream: opened.stream,
     destroy: opened.destroy,
     socket: opened.socket,
     leftover,
+    ...(inPlace ? { start: inPlace.start } : {}),
     websocket: target.kind === 'ws',
     askExit: () => askExit(target, token, session),
   });

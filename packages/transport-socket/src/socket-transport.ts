@@ -41,6 +41,8 @@ export class SocketTransport implements Transport {
     websocket: boolean;
     /** Asks the server how the remote ended, for a stream that ended without the trailer (ask-exit.ts). */
     askExit?: () => Promise<Pick<TransportExit, 'code' | 'signal'> | string>;
+    /** Reads the stream in place instead of its 'data' events (in-place-socket.ts); chunks are valid only during the call. */
+    start?: (onChunk: (chunk: Uint8Array) => void) => void;
   }) {
     this.#askExit = options.askExit;
     this.label = options.label;
@@ -55,6 +57,11 @@ export class SocketTransport implements Transport {
     stream.on('error', (error: Error) => {
       this.#error ??= error;
     });
+    if (options.start) {
+      if (options.leftover.length > 0) this.#onChunk(options.leftover);
+      options.start((chunk) => this.#onChunk(chunk));
+      return;
+    }
     stream.on('data', (chunk: Buffer) => this.#onChunk(chunk));
     if (options.leftover.length > 0) this.#onChunk(options.leftover);
     stream.resume();
@@ -64,7 +71,7 @@ export class SocketTransport implements Transport {
     if (this.#protocolError) return;
     this.#scanner.split(chunk, (bytes) => {
       if (this.#handler) this.#handler(bytes);
-      else this.#early.push(bytes);
+      else this.#early.push(new Uint8Array(bytes)); // copied: the reader may reuse its memory
     });
     const violation = this.#scanner.violation;
     if (violation !== null) {
