@@ -160,8 +160,9 @@ export function sshKind(): GatewayKind {
       const node = extra.includes('//node=') ? '' : `//node=${process.execPath}`;
       return `ssh=${sshd!.alias}//ssh-config=${sshd!.sshConfig}${node}${extra}`;
     },
-    // node is exec'd by the session's shell, so its parent is that session's sshd process.
-    parentPids: async () => descendants(sshd!.pid).filter((pid) => processName(pid) === 'sshd'),
+    // node is exec'd by the session's shell, so its parent is that session's sshd process; a later
+    // gateway started through the spawner of an earlier one is a child of that one's runtime.
+    parentPids: async () => descendants(sshd!.pid).filter((pid) => processName(pid) === 'sshd' || processName(pid) === 'node'),
     // An SSH session starts in the user's home directory, as `ssh host cmd` does.
     cwd: userInfo().homedir,
     badNode: /^node not found on tsnet-test: install Node ≥ 18 there, or pass node=/,

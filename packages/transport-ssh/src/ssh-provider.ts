@@ -22,7 +22,8 @@ import { ConnectionPool } from './connection-pool.js';
 import { expandHome, type HostConfig } from './host-config.js';
 import type { HostKeyPolicy } from './host-key-verifier.js';
 import { HostSetups, parseLearned } from './host-setup.js';
-import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand, SCRIPT_TAG } from './remote-command.js';
+import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand, remoteScript, SCRIPT_TAG } from './remote-command.js';
+import { openSpawned, type SpawnerEndpoint, Spawners, SpawnUnavailable } from './spawners.js';
 import type { ConnectionSettings, SshConnection } from './ssh-connection.js';
 import { SshTransport } from './ssh-transport.js';
 
@@ -50,6 +51,13 @@ export interface SshOptions extends AuthOptions {
    * MiB, which limits one channel to ~2 MiB per round trip on long links).
    */
   receiveWindow?: number;
+  /**
+   * Start later gateways to a host through a spawner in the runtime of an earlier one (default
+   * true): a `direct-streamlocal` channel to a Unix socket in a private directory under /tmp, so no
+   * sshd session and none of the user's shell rc files (see README, "SSH"). Hosts whose sshd
+   * refuses streamlocal forwarding are started over exec, as with false.
+   */
+  spawner?: boolean;
   /** Receives ssh2's debug lines and ours. */
   debug?: (line: string) => void;
 }
@@ -122,6 +130,7 @@ interface ProviderState {
   pool: ConnectionPool;
   setups: HostSetups;
   configs: HostConfigCache;
+  spawners: Spawners;
 }
 
 /** Config of each hop before the target: ProxyJump `a,b` reaches b through a, a as its own config says. */
@@ -208,20 +217,48 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
   const launch = runtimeLaunch(spec);
   const node = launch.exe === undefined ? undefined : [launch.exe, ...launch.flags].join(' ');
   const script = { node, runtime: launch.runtime, chdir: spec.getString('chdir'), env: spec.env, nice: spec.getString('nice'), spec: specText };
-  const setupKey = needsLoginShell(node, launch.runtime) ? hostSetupKey(chain, settings, `${launch.runtime} ${node ?? ''}`) : undefined;
+  const runtimeKey = hostSetupKey(chain, settings, `${launch.runtime} ${node ?? ''}`);
+  const setupKey = needsLoginShell(node, launch.runtime) ? runtimeKey : undefined;
+  // Node runtimes host spawners for the gateways after them (spawner.ts in @tsnet/bootstrap).
+  const spawnKey = launch.runtime === 'node' && o.spawner !== false ? runtimeKey : undefined;
+  // Its children inherit the hosting runtime's environment and priority: not those a spec changed.
+  const canHost = Object.keys(spec.env ?? {}).length === 0 && spec.getString('nice') === undefined;
   for (let attempt = 0; ; attempt++) {
     // The first gateway to a host runs the login shell and learns; later ones start without it.
     const taken = setupKey !== undefined ? await state.setups.take(setupKey, options.signal) : undefined;
     const marker = `TSNET-READY-${randomBytes(8).toString('hex')}`;
+    const endpoint = spawnKey !== undefined && (setupKey === undefined || taken?.setup) ? state.spawners.get(spawnKey) : undefined;
+    if (endpoint) {
+      try {
+        o.debug?.(`${target.host}: starting ${taken?.setup?.node ?? node} through the spawner of an earlier gateway (no sshd session, no shell rc files)`);
+        return await startSpawned(
+          state,
+          chain,
+          settings,
+          remoteScript({ ...script, marker, known: taken?.setup, spawned: true }),
+          marker,
+          target.host,
+          launch,
+          endpoint,
+        );
+      } catch (error) {
+        if (!(error instanceof SpawnUnavailable)) throw error;
+        state.spawners.forget(spawnKey!, endpoint, (error as { unreachable?: boolean }).unreachable === true);
+        o.debug?.(`${target.host}: ${error.message}; starting over exec`);
+      }
+    }
+    const hosted = spawnKey !== undefined && canHost ? state.spawners.offer(spawnKey) : undefined;
     const command = remoteCommand({ ...script, marker, learn: taken?.learn !== undefined, known: taken?.setup });
     if (taken?.setup)
       o.debug?.(`${target.host}: starting ${taken.setup.node} without a login shell (runtime path and environment learned by an earlier gateway)`);
     else if (taken?.learn) o.debug?.(`${target.host}: starting ${launch.runtime} through a login shell, learning its path and environment`);
     try {
-      const transport = await start(state, options, chain, settings, command, marker, target.host, launch);
+      const transport = await start(state, options, chain, settings, command, marker, target.host, launch, hosted);
+      if (hosted) state.spawners.settle(spawnKey!, hosted, transport.closed);
       taken?.learn?.(parseLearned(transport.readyExtra));
       return transport;
     } catch (error) {
+      if (hosted) state.spawners.settle(spawnKey!, hosted, undefined);
       taken?.learn?.(undefined);
       if (taken?.setup && attempt === 0 && (error as { beforeNode?: boolean }).beforeNode === true) {
         // What was learned no longer holds (the runtime moved, a profile changed): learn it again.
@@ -249,6 +286,7 @@ async function start(
   marker: string,
   host: string,
   launch: ReturnType<typeof runtimeLaunch>,
+  spawner?: SpawnerEndpoint,
 ): Promise<SshTransport> {
   const o = state.options;
   const t0 = performance.now();
@@ -279,7 +317,15 @@ async function start(
   // Frames go out on fd 3 (the channel's stdout, see remote-command.ts); remote stdout and stderr
   // text travel as OUTPUT frames, so each keeps its name and none of it can break the wire.
   channel.write(
-    preamble({ wireFd: 3, output: 'frames', ...(launch.runtime === 'node' ? { stdoutFd: 4 } : {}), killGroup: true, watchPpid: true, runtime: launch.runtime }),
+    preamble({
+      wireFd: 3,
+      output: 'frames',
+      ...(launch.runtime === 'node' ? { stdoutFd: 4 } : {}),
+      killGroup: true,
+      watchPpid: true,
+      runtime: launch.runtime,
+      ...(spawner ? { spawner } : {}),
+    }),
   );
 
   const timeout = o.startTimeout ?? 30_000;
@@ -306,6 +352,74 @@ async function start(
     const ms = (a: number, b: number) => `${(b - a).toFixed(1)} ms`;
     o.debug(`${host}: connection ${ms(t0, t1)}, exec channel ${ms(t1, t2)}, remote shell to the start marker ${ms(t2, performance.now())}`);
   }
+  return transport;
+}
+
+/**
+ * A start through a spawner (spawners.ts): the script without a login shell, then, once it printed
+ * its marker, the bootstrap. Rejects with SpawnUnavailable when the runtime never got as far as the
+ * marker (the caller starts over exec), else as start() does.
+ */
+async function startSpawned(
+  state: ProviderState,
+  chain: HostConfig[],
+  settings: ConnectionSettings,
+  script: string,
+  marker: string,
+  host: string,
+  launch: ReturnType<typeof runtimeLaunch>,
+  endpoint: SpawnerEndpoint,
+): Promise<SshTransport> {
+  const o = state.options;
+  const t0 = performance.now();
+  const conn = await state.pool.acquire(chain, settings);
+  let transport: SshTransport;
+  try {
+    transport = await openSpawned(conn, endpoint, script, marker, `ssh:${host}`, o.receiveWindow, { name: launch.runtime, exe: launch.exe ?? launch.runtime });
+  } catch (error) {
+    conn.release();
+    throw error;
+  }
+  void transport.closed.then(() => conn.release());
+  const t1 = performance.now();
+  const timeout = o.startTimeout ?? 30_000;
+  let stopped = false; // by the signal or the timeout, not by the spawned side ending
+  try {
+    await deadline(transport.ready, {
+      signal: settings.signal,
+      toError: (s) => {
+        stopped = true;
+        return abortError(s, `ssh ${conn.label}: the bootstrap (starting node)`);
+      },
+      timeout,
+      onTimeout: () => {
+        stopped = true;
+        throw new ConnectError(`ssh ${conn.label}: the spawner did not start node within ${timeout} ms (bootstrap)${stderrTail(transport)}`);
+      },
+    });
+  } catch (error) {
+    if (!transport.exitInfo) await transport.kill();
+    else await transport.closed;
+    // Ended before its marker (a refused request, a learned path gone): exec may still work.
+    if (!stopped) throw new SpawnUnavailable(`the spawner at ${endpoint.dir} did not start ${launch.runtime}${stderrTail(transport)}`);
+    throw startFailure(error as Error, transport, conn, host, launch.exe ?? launch.runtime, launch.runtime);
+  }
+  // After the marker: the spawner read its request line and nothing more; the runtime reads the rest.
+  // Its parent is the spawner's runtime: its watchdog watches the connection's sshd process instead.
+  const watchPid = Number(transport.readyExtra);
+  const watch = Number.isInteger(watchPid) && watchPid > 1;
+  transport.write(
+    preamble({
+      wireFd: 3,
+      output: 'frames',
+      stdoutFd: 4,
+      killGroup: true,
+      watchPpid: watch,
+      ...(watch ? { watchPid } : {}),
+      runtime: launch.runtime,
+    }),
+  );
+  if (o.debug) o.debug(`${host}: spawner channels ${(t1 - t0).toFixed(1)} ms, to the start marker ${(performance.now() - t1).toFixed(1)} ms`);
   return transport;
 }
 
@@ -345,7 +459,13 @@ export interface SshProvider extends TransportProvider {
  * to makeGateway directly.
  */
 export function createSsh(options: SshOptions = {}): SshProvider {
-  const state: ProviderState = { options, pool: new ConnectionPool(), setups: new HostSetups(), configs: new HostConfigCache() };
+  const state: ProviderState = {
+    options,
+    pool: new ConnectionPool(),
+    setups: new HostSetups(),
+    configs: new HostConfigCache(),
+    spawners: new Spawners(),
+  };
   return {
     type: 'ssh',
     connect: (connectOptions) => connect(state, connectOptions),
