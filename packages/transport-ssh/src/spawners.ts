@@ -5,8 +5,9 @@
  * user's shell and rc files (bash reads ~/.bashrc for every command sshd runs).
  *
  * Contract:
- * - one spawner per key at a time; it is known once its gateway started and forgotten when that
- *   gateway closes (later gateways then start over exec, and the next of them hosts a new one);
+ * - one spawner per key at a time; `take()` hands it out once its runtime answered (it listens
+ *   before that), waiting for one whose runtime is starting; it is forgotten when its gateway
+ *   closes (later gateways then start over exec, and the next of them hosts a new one);
  * - a spawned start that fails before the runtime printed its ready marker (streamlocal forwarding
  *   refused by the server, the socket gone, a refused request) rejects with `SpawnUnavailable`:
  *   the caller starts over exec. After MAX_UNREACHABLE refused channels (sshd answers the same
@@ -38,28 +39,55 @@ export class SpawnUnavailable extends Error {
 
 export class Spawners {
   readonly #live = new Map<string, SpawnerEndpoint>();
-  readonly #offered = new Set<string>();
+  /** Offered to a gateway that is starting: whether it is up, once known. */
+  readonly #offered = new Map<string, Promise<boolean>>();
+  readonly #settle = new Map<string, (up: boolean) => void>();
   /** Spawners per key that could not be reached (sshd answers "open failed" both for a socket that is gone and for forwarding it refuses). */
   readonly #unreachable = new Map<string, number>();
 
-  /** The spawner for `key`, once its gateway is up. */
-  get(key: string): SpawnerEndpoint | undefined {
+  /** The spawner for `key`; while its runtime is starting, once it answered (undefined if it did not). */
+  async take(key: string, signal?: AbortSignal): Promise<SpawnerEndpoint | undefined> {
+    const offered = this.#offered.get(key);
+    if (offered && !this.#live.has(key)) {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => reject(signal!.reason);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        void offered.then(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
+    }
     return this.#live.get(key);
   }
 
   /** A spawner for the gateway about to start over exec to host, unless `key` has one (or one is on its way). */
   offer(key: string): SpawnerEndpoint | undefined {
     if (this.#live.has(key) || this.#offered.has(key) || (this.#unreachable.get(key) ?? 0) >= MAX_UNREACHABLE) return undefined;
-    this.#offered.add(key);
+    this.#offered.set(
+      key,
+      new Promise((r) => {
+        this.#settle.set(key, r);
+      }),
+    );
     return { dir: `/tmp/tsnet-spawn-${randomBytes(12).toString('hex')}`, token: randomBytes(24).toString('hex') };
   }
 
-  /** The hosting gateway started (`closed` given) or failed to (undefined). */
-  settle(key: string, endpoint: SpawnerEndpoint, closed: Promise<unknown> | undefined): void {
-    this.#offered.delete(key);
-    if (!closed) return;
-    this.#live.set(key, endpoint);
-    void closed.then(() => this.forget(key, endpoint));
+  /** The hosting gateway's transport (its start script printed its marker), or undefined: its start failed. */
+  settle(key: string, endpoint: SpawnerEndpoint, transport: SshTransport | undefined): void {
+    const done = (up: boolean): void => {
+      if (up) this.#live.set(key, endpoint);
+      this.#offered.delete(key);
+      this.#settle.get(key)?.(up);
+      this.#settle.delete(key);
+    };
+    if (!transport) {
+      done(false);
+      return;
+    }
+    // It listens before its first frame: from then on, its socket is there.
+    void transport.talking.then(done);
+    void transport.closed.then(() => this.forget(key, endpoint));
   }
 
   /** A start through `endpoint` failed (`unreachable`: its channel was refused). */

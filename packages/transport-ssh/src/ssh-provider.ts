@@ -227,7 +227,7 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     // The first gateway to a host runs the login shell and learns; later ones start without it.
     const taken = setupKey !== undefined ? await state.setups.take(setupKey, options.signal) : undefined;
     const marker = `TSNET-READY-${randomBytes(8).toString('hex')}`;
-    const endpoint = spawnKey !== undefined && (setupKey === undefined || taken?.setup) ? state.spawners.get(spawnKey) : undefined;
+    const endpoint = spawnKey !== undefined && (setupKey === undefined || taken?.setup) ? await state.spawners.take(spawnKey, options.signal) : undefined;
     if (endpoint) {
       try {
         o.debug?.(`${target.host}: starting ${taken?.setup?.node ?? node} through the spawner of an earlier gateway (no sshd session, no shell rc files)`);
@@ -254,7 +254,7 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     else if (taken?.learn) o.debug?.(`${target.host}: starting ${launch.runtime} through a login shell, learning its path and environment`);
     try {
       const transport = await start(state, options, chain, settings, command, marker, target.host, launch, hosted);
-      if (hosted) state.spawners.settle(spawnKey!, hosted, transport.closed);
+      if (hosted) state.spawners.settle(spawnKey!, hosted, transport);
       taken?.learn?.(parseLearned(transport.readyExtra));
       return transport;
     } catch (error) {

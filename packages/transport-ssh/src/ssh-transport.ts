@@ -41,6 +41,9 @@ export class SshTransport implements Transport {
   readonly closed: Promise<TransportExit>;
   /** Resolves with the remote pid once the start script printed its marker; rejects if it never does. */
   readonly ready: Promise<number>;
+  /** True once the runtime's first bytes came (past its bootstrap: it answers the handshake); false if it ended first. */
+  readonly talking: Promise<boolean>;
+  #talked!: (yes: boolean) => void;
   readonly #channel: ssh2.ClientChannel;
   readonly #conn: SshConnection;
   readonly #marker: Buffer;
@@ -87,6 +90,9 @@ export class SshTransport implements Transport {
       this.#readyWaiter = { resolve, reject };
     });
     this.ready.catch(() => {});
+    this.talking = new Promise((r) => {
+      this.#talked = r;
+    });
     const grow = windowGrower(channel, receiveWindow);
     channel.on('data', (chunk: Buffer) => {
       grow();
@@ -249,6 +255,7 @@ export class SshTransport implements Transport {
   }
 
   #deliver(chunk: Buffer): void {
+    this.#talked(true);
     if (this.#data) this.#data(chunk);
     else this.#pending.push(chunk);
   }
@@ -265,6 +272,7 @@ export class SshTransport implements Transport {
       exit.reason = `the SSH channel to ${this.#conn.label} closed without an exit status`;
     }
     this.#readyWaiter.reject(new ConnectError(exit.reason ?? 'the remote command ended before starting node'));
+    this.#talked(false);
     if (this.#refed) {
       this.#refed = false;
       this.#conn.dropRef();
