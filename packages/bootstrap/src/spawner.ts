@@ -21,8 +21,8 @@
  * The child starts in $HOME (where sshd starts a session) with the spawner's environment as it
  * was at start (the local side hosts spawners only in gateways without env: or nice=); the script
  * re-exports the learned login environment on top, as over exec. The spawner never keeps its
- * runtime alive (unref'd) and removes its directory at exit (not after a SIGKILL: an empty
- * directory with a dead socket then stays in /tmp).
+ * runtime alive (unref'd) and removes its directory at exit; the directory also holds its pid, by
+ * which a later spawner (2 s after its start) removes those of runtimes killed by a signal.
  */
 import type { ChildProcess } from 'node:child_process';
 import type * as net from 'node:net';
@@ -59,6 +59,9 @@ export function startSpawner(config: SpawnerConfig): void {
       // gone already
     }
   });
+  // A SIGKILL'd runtime cannot remove its directory: the next spawners do, by its pid file.
+  fs.writeFileSync(`${config.dir}/pid`, String(process.pid));
+  setTimeout(() => sweep(fs, config.dir), 2000).unref();
   const env = { ...process.env };
   const home = env.HOME || builtin<typeof import('node:os')>('node:os').homedir();
   /** Halves of a request by id, until both are in. */
@@ -150,6 +153,27 @@ export function startSpawner(config: SpawnerConfig): void {
   server.on('error', () => {});
   server.listen(`${config.dir}/s`);
   server.unref();
+}
+
+/** Removes the directories of spawners whose runtime is gone (beside `own`, ours only). */
+function sweep(fs: typeof import('node:fs'), own: string): void {
+  const parent = own.slice(0, own.lastIndexOf('/'));
+  const prefix = own.slice(parent.length + 1).replace(/[0-9a-f]+$/, '');
+  try {
+    for (const name of fs.readdirSync(parent)) {
+      const dir = `${parent}/${name}`;
+      if (!name.startsWith(prefix) || dir === own) continue;
+      try {
+        const st = fs.lstatSync(dir);
+        if (!st.isDirectory() || st.uid !== process.getuid?.()) continue;
+        process.kill(Number(fs.readFileSync(`${dir}/pid`, 'latin1')), 0);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ESRCH') fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  } catch {
+    // an unreadable /tmp: nothing to sweep
+  }
 }
 
 function refuse(socket: net.Socket, why: string): void {
