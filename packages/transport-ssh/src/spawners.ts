@@ -10,7 +10,7 @@
  *   closes (later gateways then start over exec, and the next of them hosts a new one);
  * - a spawned start that fails before the runtime printed its ready marker (streamlocal forwarding
  *   refused by the server, the socket gone, a refused request) rejects with `SpawnUnavailable`:
- *   the caller starts over exec. After MAX_UNREACHABLE refused channels (sshd answers the same
+ *   the caller starts over exec. After MAX_UNREACHABLE refused channels in a row (sshd answers the same
  *   "open failed" for a socket that is gone and for forwarding it does not allow), gateways with
  *   that key start over exec without asking;
  * - a spawned gateway is what an exec-started one is (pid, process group, chdir/env/nice, stdout
@@ -19,9 +19,7 @@
  *   longer turned into a kill of its group (its input's end still ends it).
  */
 import { randomBytes } from 'node:crypto';
-import type ssh2 from 'ssh2';
-import type { SshConnection } from './ssh-connection.js';
-import { SshTransport } from './ssh-transport.js';
+import type { SshTransport } from './ssh-transport.js';
 
 export interface SpawnerEndpoint {
   /** The directory the hosting runtime creates; its socket is `<dir>/s`. */
@@ -29,7 +27,7 @@ export interface SpawnerEndpoint {
   token: string;
 }
 
-/** After this many spawners of one key could not be reached, that host's gateways start over exec. */
+/** After this many spawners of one key in a row could not be reached, that host's gateways start over exec. */
 const MAX_UNREACHABLE = 2;
 
 /** A spawned start that cannot happen: start over exec instead. */
@@ -90,57 +88,14 @@ export class Spawners {
     void transport.closed.then(() => this.forget(key, endpoint));
   }
 
+  /** A start through a spawner of `key` worked: a refusal before it was a race with a runtime's end. */
+  reached(key: string): void {
+    this.#unreachable.delete(key);
+  }
+
   /** A start through `endpoint` failed (`unreachable`: its channel was refused). */
   forget(key: string, endpoint: SpawnerEndpoint, unreachable = false): void {
     if (this.#live.get(key) === endpoint) this.#live.delete(key);
     if (unreachable) this.#unreachable.set(key, (this.#unreachable.get(key) ?? 0) + 1);
   }
-}
-
-/**
- * Opens the two channels of a spawned start (stderr and the wire) and sends the request; resolves
- * with the transport, before its ready marker (the caller waits for it, then sends the bootstrap).
- */
-export async function openSpawned(
-  conn: SshConnection,
-  endpoint: SpawnerEndpoint,
-  script: string,
-  marker: string,
-  label: string,
-  receiveWindow: number | undefined,
-  runtime: { name: string; exe: string },
-): Promise<SshTransport> {
-  // The process stays alive while the channels open (an idle gateway on this connection does not hold it).
-  conn.holdRef();
-  try {
-    return await openBoth(conn, endpoint, script, marker, label, receiveWindow, runtime);
-  } finally {
-    conn.dropRef();
-  }
-}
-
-async function openBoth(
-  conn: SshConnection,
-  endpoint: SpawnerEndpoint,
-  script: string,
-  marker: string,
-  label: string,
-  receiveWindow: number | undefined,
-  runtime: { name: string; exe: string },
-): Promise<SshTransport> {
-  const path = `${endpoint.dir}/s`;
-  // The runtime listens before it answers its handshake: a refusal here is final for this spawner.
-  const opened = await Promise.allSettled([conn.streamLocal(path), conn.streamLocal(path)]);
-  const channels = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  if (channels.length < 2) {
-    for (const c of channels) c.destroy();
-    const error = (opened.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as Error;
-    throw Object.assign(new SpawnUnavailable(`the spawner at ${path} cannot be reached: ${error.message}`), { unreachable: true });
-  }
-  const [err, wire] = channels as [ssh2.ClientChannel, ssh2.ClientChannel];
-  const id = randomBytes(8).toString('hex');
-  const exit = `${marker}-EXIT`;
-  err.write(`TSNET-SPAWN-ERR ${endpoint.token} ${id}\n`);
-  wire.write(`TSNET-SPAWN ${endpoint.token} ${id} ${JSON.stringify({ script, exit })}\n`);
-  return new SshTransport(wire, conn, label, marker, receiveWindow, runtime, { stderr: err, exit });
 }

@@ -23,7 +23,8 @@ import { expandHome, type HostConfig } from './host-config.js';
 import type { HostKeyPolicy } from './host-key-verifier.js';
 import { HostSetups, parseLearned } from './host-setup.js';
 import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand, remoteScript, SCRIPT_TAG } from './remote-command.js';
-import { openSpawned, type SpawnerEndpoint, Spawners, SpawnUnavailable } from './spawners.js';
+import { startSpawned } from './spawned-start.js';
+import { type SpawnerEndpoint, Spawners, SpawnUnavailable } from './spawners.js';
 import type { ConnectionSettings, SshConnection } from './ssh-connection.js';
 import { SshTransport } from './ssh-transport.js';
 
@@ -231,16 +232,19 @@ async function connect(state: ProviderState, options: ConnectOptions): Promise<T
     if (endpoint) {
       try {
         o.debug?.(`${target.host}: starting ${taken?.setup?.node ?? node} through the spawner of an earlier gateway (no sshd session, no shell rc files)`);
-        return await startSpawned(
-          state,
-          chain,
-          settings,
-          remoteScript({ ...script, marker, known: taken?.setup, spawned: true }),
+        const transport = await startSpawned({
+          acquire: () => state.pool.acquire(chain, settings),
+          options: o,
+          signal: settings.signal,
+          script: remoteScript({ ...script, marker, known: taken?.setup, spawned: true }),
           marker,
-          target.host,
+          host: target.host,
           launch,
           endpoint,
-        );
+          failure: (error, t, conn) => startFailure(error, t, conn, target.host, launch.exe ?? launch.runtime, launch.runtime),
+        });
+        state.spawners.reached(spawnKey!);
+        return transport;
       } catch (error) {
         if (!(error instanceof SpawnUnavailable)) throw error;
         state.spawners.forget(spawnKey!, endpoint, (error as { unreachable?: boolean }).unreachable === true);
@@ -352,74 +356,6 @@ async function start(
     const ms = (a: number, b: number) => `${(b - a).toFixed(1)} ms`;
     o.debug(`${host}: connection ${ms(t0, t1)}, exec channel ${ms(t1, t2)}, remote shell to the start marker ${ms(t2, performance.now())}`);
   }
-  return transport;
-}
-
-/**
- * A start through a spawner (spawners.ts): the script without a login shell, then, once it printed
- * its marker, the bootstrap. Rejects with SpawnUnavailable when the runtime never got as far as the
- * marker (the caller starts over exec), else as start() does.
- */
-async function startSpawned(
-  state: ProviderState,
-  chain: HostConfig[],
-  settings: ConnectionSettings,
-  script: string,
-  marker: string,
-  host: string,
-  launch: ReturnType<typeof runtimeLaunch>,
-  endpoint: SpawnerEndpoint,
-): Promise<SshTransport> {
-  const o = state.options;
-  const t0 = performance.now();
-  const conn = await state.pool.acquire(chain, settings);
-  let transport: SshTransport;
-  try {
-    transport = await openSpawned(conn, endpoint, script, marker, `ssh:${host}`, o.receiveWindow, { name: launch.runtime, exe: launch.exe ?? launch.runtime });
-  } catch (error) {
-    conn.release();
-    throw error;
-  }
-  void transport.closed.then(() => conn.release());
-  const t1 = performance.now();
-  const timeout = o.startTimeout ?? 30_000;
-  let stopped = false; // by the signal or the timeout, not by the spawned side ending
-  try {
-    await deadline(transport.ready, {
-      signal: settings.signal,
-      toError: (s) => {
-        stopped = true;
-        return abortError(s, `ssh ${conn.label}: the bootstrap (starting node)`);
-      },
-      timeout,
-      onTimeout: () => {
-        stopped = true;
-        throw new ConnectError(`ssh ${conn.label}: the spawner did not start node within ${timeout} ms (bootstrap)${stderrTail(transport)}`);
-      },
-    });
-  } catch (error) {
-    if (!transport.exitInfo) await transport.kill();
-    else await transport.closed;
-    // Ended before its marker (a refused request, a learned path gone): exec may still work.
-    if (!stopped) throw new SpawnUnavailable(`the spawner at ${endpoint.dir} did not start ${launch.runtime}${stderrTail(transport)}`);
-    throw startFailure(error as Error, transport, conn, host, launch.exe ?? launch.runtime, launch.runtime);
-  }
-  // After the marker: the spawner read its request line and nothing more; the runtime reads the rest.
-  // Its parent is the spawner's runtime: its watchdog watches the connection's sshd process instead.
-  const watchPid = Number(transport.readyExtra);
-  const watch = Number.isInteger(watchPid) && watchPid > 1;
-  transport.write(
-    preamble({
-      wireFd: 3,
-      output: 'frames',
-      stdoutFd: 4,
-      killGroup: true,
-      watchPpid: watch,
-      ...(watch ? { watchPid } : {}),
-      runtime: launch.runtime,
-    }),
-  );
-  if (o.debug) o.debug(`${host}: spawner channels ${(t1 - t0).toFixed(1)} ms, to the start marker ${(performance.now() - t1).toFixed(1)} ms`);
   return transport;
 }
 
