@@ -9,13 +9,14 @@ import { readdirSync } from 'node:fs';
 import { getPriority, homedir } from 'node:os';
 import { join } from 'node:path';
 import { Group, registerTransport } from '@tsnet/core';
-import { createSsh, ssh } from '@tsnet/transport-ssh';
+import { createSsh, type SshProvider, ssh } from '@tsnet/transport-ssh';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { isAlive, type Sshd, startSshd } from '../helpers/sshd.js';
 
 let sshd: Sshd;
 let group: Group;
 let lines: string[];
+let provider: SshProvider;
 
 beforeAll(async () => {
   sshd = await startSshd();
@@ -35,7 +36,8 @@ function spec(extra = ''): string {
 /** A group and a provider of its own (so the first gateway is the first to this host), logging what it does. */
 function fresh(options: { spawner?: boolean } = {}): Group {
   lines = [];
-  registerTransport(createSsh({ ...options, debug: (l) => lines.push(l) }));
+  provider = createSsh({ ...options, debug: (l) => lines.push(l) });
+  registerTransport(provider);
   group = new Group();
   return group;
 }
@@ -57,6 +59,8 @@ test('a second gateway is spawned by the first one: no new sshd session, its own
     .receive()) as number;
   expect(pgid).toBe(b.pid);
   expect(sshd.connectionProcesses().length).toBe(sessions);
+  // one connection, two gateways: a spawned one counts once (its stderr channel is not a gateway)
+  expect(provider.connections().map((c) => c.channels)).toEqual([2]);
 
   const dir = join(homedir(), '.tsnet-spawner-test', 'sub');
   const third = await group.makeGateway(spec(`//chdir=${dir}//env:TSNET_X=a b'c//nice=3`), { output: 'ignore' });

@@ -122,7 +122,7 @@ async function openBoth(
 ): Promise<SshTransport> {
   const path = `${endpoint.dir}/s`;
   // The runtime listens before it answers its handshake: a refusal here is final for this spawner.
-  const opened = await Promise.allSettled([conn.streamLocal(path), conn.streamLocal(path)]);
+  const opened = await Promise.allSettled([conn.streamLocal(path, false), conn.streamLocal(path)]);
   const channels = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   if (channels.length < 2) {
     for (const c of channels) c.destroy();

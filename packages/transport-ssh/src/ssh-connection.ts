@@ -285,12 +285,15 @@ export class SshConnection {
     return this.#open((done) => this.client.exec(command, done));
   }
 
-  /** Opens a `direct-streamlocal@openssh.com` channel to a Unix socket on the host (OpenSSH sshd). */
-  streamLocal(socketPath: string): Promise<ssh2.ClientChannel> {
-    return this.#open((done) => this.client.openssh_forwardOutStreamLocal(socketPath, done));
+  /**
+   * Opens a `direct-streamlocal@openssh.com` channel to a Unix socket on the host (OpenSSH sshd);
+   * `counted: false` for a gateway's second channel (its stderr): `channels` counts gateways.
+   */
+  streamLocal(socketPath: string, counted = true): Promise<ssh2.ClientChannel> {
+    return this.#open((done) => this.client.openssh_forwardOutStreamLocal(socketPath, done), counted);
   }
 
-  #open(open: (done: (error: Error | undefined, channel: ssh2.ClientChannel) => void) => void): Promise<ssh2.ClientChannel> {
+  #open(open: (done: (error: Error | undefined, channel: ssh2.ClientChannel) => void) => void, counted = true): Promise<ssh2.ClientChannel> {
     return new Promise((resolve, reject) => {
       if (!this.isAlive) {
         reject(new ConnectError(`the SSH connection to ${this.label} is down: ${this.#lostReason?.reason ?? 'closed'}`));
@@ -302,11 +305,13 @@ export class SshConnection {
             reject(error);
             return;
           }
-          this.#channels++;
-          channel.once('close', () => {
-            this.#channels--;
-            this.full = false;
-          });
+          if (counted) {
+            this.#channels++;
+            channel.once('close', () => {
+              this.#channels--;
+              this.full = false;
+            });
+          }
           resolve(channel);
         });
       } catch (error) {
