@@ -104,7 +104,9 @@ export function runtimeKind(runtime: 'node' | 'bun' | 'deno', exe: string, trans
         ? `popen${withKeys(extra)}`
         : `ssh=${sshd!.alias}//ssh-config=${sshd!.sshConfig}${/\/\/chdir=/.test(extra) ? '' : `//chdir=${process.cwd()}`}${withKeys(extra)}`,
     // over ssh the runtime is exec'd by the session's shell: its parent is the session's sshd process
-    parentPids: async () => (transport === 'popen' ? [process.pid] : descendants(sshd!.pid).filter((pid) => processName(pid) === 'sshd')),
+    // (or, started through the spawner of an earlier gateway, that one's runtime)
+    parentPids: async () =>
+      transport === 'popen' ? [process.pid] : descendants(sshd!.pid).filter((pid) => processName(pid) === 'sshd' || processName(pid) === 'node'),
     cwd: process.cwd(),
     badNode: missingError,
   };

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { Group, registerTransport } from '@tsnet/core';
 import { createSsh, type SshProvider, ssh } from '@tsnet/transport-ssh';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import { isAlive, type Sshd, startSshd } from '../helpers/sshd.js';
+import { isAlive } from '../helpers/processes.js';
+import { type Sshd, startSshd } from '../helpers/sshd.js';
 
 let sshd: Sshd;
 let group: Group;
