@@ -22,7 +22,8 @@
  * was at start (the local side hosts spawners only in gateways without env: or nice=); the script
  * re-exports the learned login environment on top, as over exec. The spawner never keeps its
  * runtime alive (unref'd) and removes its directory at exit; the directory also holds its pid, by
- * which a later spawner (2 s after its start) removes those of runtimes killed by a signal.
+ * which a later spawner (50 ms after its start, off the handshake) removes those of runtimes killed
+ * by a signal.
  */
 import type { ChildProcess } from 'node:child_process';
 import type * as net from 'node:net';
@@ -61,7 +62,7 @@ export function startSpawner(config: SpawnerConfig): void {
   });
   // A SIGKILL'd runtime cannot remove its directory: the next spawners do, by its pid file.
   fs.writeFileSync(`${config.dir}/pid`, String(process.pid));
-  setTimeout(() => sweep(fs, config.dir), 2000).unref();
+  setTimeout(() => sweep(fs, config.dir), 50).unref();
   const env = { ...process.env };
   const home = env.HOME || builtin<typeof import('node:os')>('node:os').homedir();
   /** Halves of a request by id, until both are in. */
