@@ -2,7 +2,7 @@
  * The remote side: what the first stage runs after reading the worker part of the bundle from
  * stdin. The standalone CLI (`node tsnet-bootstrap.js serve …`) is the file's other part (cli.ts).
  */
-import { fstatSync, writeSync } from 'node:fs';
+import { createReadStream, fstatSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as net from 'node:net';
 import { hostname } from 'node:os';
@@ -340,16 +340,23 @@ function wireIn(config: BootConfig): WireIn {
 }
 
 /** console.log and process.stdout.write must never reach the wire. */
-/** Native writes to fd 1 arrive on `fd` (see BootConfig.stdoutFd) and go out as remote stdout. */
+/**
+ * Native writes to fd 1 arrive on `fd` (see BootConfig.stdoutFd) and go out as remote stdout. Bun
+ * and Deno read the FIFO through an fs stream on a fresh open of /proc/self/fd/N (net.Socket on a
+ * FIFO stops or never reads; Deno's fs knows no fd it did not open; Bun makes fd 1, and so this
+ * shared open file, non-blocking); the ssh script makes a FIFO for them only where /proc is. Their
+ * pending read keeps nothing alive that matters: the remote ends by process.exit().
+ */
 function forwardStdoutPipe(gateway: WorkerGateway, fd: number): void {
   try {
-    if (!fstatSync(fd).isFIFO()) return;
-    const { Socket } = builtin<typeof net>('node:net');
-    const pipe = new Socket({ fd, readable: true, writable: false });
-    pipe.on('data', (chunk: Buffer) => gateway.writeOutput('stdout', chunk));
+    const forward = (chunk: Buffer | string): void => gateway.writeOutput('stdout', chunk as Buffer);
+    const path = `/proc/self/fd/${fd}`;
+    if (!(runtime === 'node' ? fstatSync(fd) : statSync(path)).isFIFO()) return;
+    const pipe = runtime === 'node' ? new (builtin<typeof net>('node:net').Socket)({ fd, readable: true, writable: false }) : createReadStream(path);
+    pipe.on('data', forward);
     pipe.on('error', () => {});
     // Output that may come is no reason to stay alive.
-    pipe.unref();
+    if ('unref' in pipe) pipe.unref();
   } catch {
     // no such fd: fd 1 is stderr (the script's fallback)
   }

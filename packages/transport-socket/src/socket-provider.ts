@@ -1,5 +1,5 @@
 import { preamble } from '@tsnet/bootstrap';
-import { ConnectError, type ConnectOptions, type Transport, type TransportProvider } from '@tsnet/core/transport';
+import { ConnectError, type ConnectOptions, type Transport, type TransportProvider, timeoutSignal } from '@tsnet/core/transport';
 import { clientHandshake } from './client-handshake.js';
 import { type OpenStream, openStream } from './open-stream.js';
 import { parseSocketSpec, readToken } from './socket-spec.js';
@@ -12,8 +12,8 @@ async function connect(options: ConnectOptions): Promise<Transport> {
   const target = parseSocketSpec(options.spec);
   const token = readToken(options.spec, target);
   const bound = options.timeout ?? CONNECT_TIMEOUT_MS;
-  const timeout = AbortSignal.timeout(bound);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const timeout = timeoutSignal(bound, options.signal);
+  const { signal } = timeout;
   let opened: OpenStream | undefined;
   let leftover: Buffer;
   let phase = target.kind === 'ws' ? 'TCP/WebSocket connect' : 'TCP connect';
@@ -29,7 +29,7 @@ async function connect(options: ConnectOptions): Promise<Transport> {
     if (options.signal?.aborted) {
       throw new ConnectError(`${target.label}: aborted by the signal during the ${phase}`, { cause: options.signal.reason });
     }
-    if (timeout.aborted) {
+    if (timeout.timedOut) {
       throw new ConnectError(`${target.label}: connectTimeout (${bound} ms) ran out during the ${phase}; check the address and the server's log`, {
         cause: error,
       });
@@ -37,6 +37,7 @@ async function connect(options: ConnectOptions): Promise<Transport> {
     throw error;
   } finally {
     signal.removeEventListener('abort', onAbort);
+    timeout.dispose();
   }
   const transport = new SocketTransport({
     label: target.label,
