@@ -16,7 +16,7 @@ const args = parseArgs(process.argv.slice(2), { valued: ['cases', 'top', 'out'] 
 // NODE_EXTRA_CA_CERTS unset so that tsnet's own share is not buried under the certificate load.
 const CASES = {
   startup: ['startup', '--samples', '2', '--floor', 'none', '--profile-interval', '100'],
-  rtt: ['rtt', '--n', '20000'],
+  rtt: ['rtt', '--n', '20000', '--paired', 'no'], // tsnet alone in the window (no pipe floor blocks)
   small: ['small', '--n', '200000'],
   small_object: ['small', '--n', '200000', '--item', 'object'],
   many: ['small', '--n', '1000000', '--many'],

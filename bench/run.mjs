@@ -256,7 +256,7 @@ function jobsFor(group) {
       break;
     case 'ssh':
       if (!ssh.ok) break;
-      j.push(tsnet('ssh startup', ['startup', '--spec', `ssh=${sshHost}`, '--prefix', 'ssh', '--samples', S.sshStartup, '--floor-ssh', sshHost]));
+      j.push(tsnet('ssh startup', ['startup', '--spec', `ssh=${sshHost}`, '--prefix', 'ssh', '--samples', S.sshStartup, '--floor-ssh', sshHost, '--second']));
       j.push(tsnet('ssh rtt', ['rtt', '--spec', `ssh=${sshHost}`, '--prefix', 'ssh', '--n', S.sshRttN]));
       j.push(tsnet('ssh small', ['small', '--spec', `ssh=${sshHost}`, '--prefix', 'ssh', '--n', S.sshSmallN]));
       j.push(tsnet('ssh bulk', ['bulk', '--spec', `ssh=${sshHost}`, '--prefix', 'ssh', '--mib', '4', '--n', S.sshBulkN]));
@@ -565,6 +565,13 @@ const ROWS = [
       { vs: 'floor', kind: 'diff', label: '− ssh node -e' },
       { vs: 'execnet', label: '× execnet' },
     ],
+  },
+  {
+    figure: `second gateway ssh=${sshHost} (one open)`,
+    t: T('ssh.startup_second'),
+    floor: T('ssh.startup'),
+    floorName: 'the first (new connection)',
+    cmp: [{ vs: 'floor', op: '<=', target: 0.3, label: '× first' }],
   },
   { figure: 'round trip ssh', t: T('ssh.rtt'), execnet: E('ssh.rtt'), cmp: [{ vs: 'execnet', label: '× execnet' }] },
   { figure: 'small msgs ssh, int', t: T('ssh.small_msgs'), execnet: E('ssh.small_msgs'), cmp: [{ vs: 'execnet', label: '× execnet' }] },

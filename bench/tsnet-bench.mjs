@@ -41,7 +41,7 @@ const args = parseArgs(process.argv.slice(2), {
     'k',
     'reps',
   ],
-  flags: ['many', 'nowait'],
+  flags: ['many', 'nowait', 'second'],
 });
 /** Monotonic µs, the clock of V8's .cpuprofile timestamps: profile.mjs keeps only the measured window. */
 const clockUs = () => Number(process.hrtime.bigint() / 1000n);
@@ -152,6 +152,9 @@ async function startup() {
   const handshake = [];
   const cpuLocal = [];
   const cpuRemote = [];
+  // --second: then another gateway to the same host while the first is open (ssh: one more channel
+  // on its connection), timed the same way, beside it
+  const seconds = [];
   const one = async () => {
     const group = new Group();
     const c0 = process.cpuUsage();
@@ -163,6 +166,12 @@ async function startup() {
     const c = process.cpuUsage(c0);
     const remote = schedstatMs((await gw.remoteInfo()).pid);
     if (answer !== 1) throw new Error(`startup: remote answered ${answer}`);
+    if (args.second) {
+      const t2 = now();
+      const gw2 = await open(group);
+      if ((await gw2.remoteExec('await channel.send(2)').receive()) !== 2) throw new Error('startup: the second gateway answered wrong');
+      seconds.push(now() - t2);
+    }
     await group.terminate();
     handshake.push(t1 - t0);
     cpuLocal.push((c.user + c.system) / 1000);
@@ -177,6 +186,7 @@ async function startup() {
   };
   // warm-up (discarded, as hyperfine --warmup): the first makeGateway also imports the transport
   const cold = await one();
+  seconds.length = 0;
   handshake.length = 0;
   cpuLocal.length = 0;
   cpuRemote.length = 0;
@@ -195,6 +205,10 @@ async function startup() {
     spec,
     ...cpu(cpuLocal, cpuRemote),
   });
+  if (seconds.length) {
+    const ratios = seconds.map((x, i) => x / ts[i]);
+    emit('tsnet', `${prefix}.startup_second${tag}`, median(seconds), 'ms', { ...extra(seconds), ratio_to_first: round(median(ratios), 3), spec });
+  }
   if (floorCmd) {
     const fc = args['floor-ssh'] ? { local: [], remote: [] } : await floorCpu(3);
     emit('node', `${floorName}${tag}`, median(fs), 'ms', { ...extra(fs), command: [floorCmd[0], ...floorCmd[1]].join(' '), ...cpu(fc.local, fc.remote) });

@@ -104,7 +104,9 @@ export function runtimeKind(runtime: 'node' | 'bun' | 'deno', exe: string, trans
         ? `popen${withKeys(extra)}`
         : `ssh=${sshd!.alias}//ssh-config=${sshd!.sshConfig}${/\/\/chdir=/.test(extra) ? '' : `//chdir=${process.cwd()}`}${withKeys(extra)}`,
     // over ssh the runtime is exec'd by the session's shell: its parent is the session's sshd process
-    parentPids: async () => (transport === 'popen' ? [process.pid] : descendants(sshd!.pid).filter((pid) => processName(pid) === 'sshd')),
+    // (or, started through the spawner of an earlier gateway, that one's runtime)
+    parentPids: async () =>
+      transport === 'popen' ? [process.pid] : descendants(sshd!.pid).filter((pid) => processName(pid) === 'sshd' || processName(pid) === 'node'),
     cwd: process.cwd(),
     badNode: missingError,
   };
@@ -161,8 +163,9 @@ export function sshKind(): GatewayKind {
       const node = extra.includes('//node=') ? '' : `//node=${process.execPath}`;
       return `ssh=${sshd!.alias}//ssh-config=${sshd!.sshConfig}${node}${extra}`;
     },
-    // node is exec'd by the session's shell, so its parent is that session's sshd process.
-    parentPids: async () => descendants(sshd!.pid).filter((pid) => processName(pid) === 'sshd'),
+    // node is exec'd by the session's shell, so its parent is that session's sshd process; a later
+    // gateway started through the spawner of an earlier one is a child of that one's runtime.
+    parentPids: async () => descendants(sshd!.pid).filter((pid) => processName(pid) === 'sshd' || processName(pid) === 'node'),
     // An SSH session starts in the user's home directory, as `ssh host cmd` does.
     cwd: userInfo().homedir,
     badNode: /^node not found on tsnet-test: install Node ≥ 18 there, or pass node=/,

@@ -1,3 +1,5 @@
+import type { SpawnerConfig } from './spawner.js';
+
 /** What the local side tells the bundle in the header line, before any frame. */
 export interface BootConfig {
   /** File descriptor the remote writes frames to: 1 (stdout) or 3 (a pipe of its own, popen). */
@@ -26,8 +28,12 @@ export interface BootConfig {
   wireIpc?: boolean;
   /** Local pid for the parent-death watchdog (0: watch nothing). */
   watchPpid?: boolean;
+  /** The watchdog watches this process instead of the parent (ssh spawner: the connection's sshd process). */
+  watchPid?: number;
   /** The runtime the spec asked for (`runtime=`): another one refuses the handshake, naming its executable. */
   runtime?: 'node' | 'bun' | 'deno';
+  /** ssh: listen for later gateways to the same host (see spawner.ts). */
+  spawner?: SpawnerConfig;
   /** Set by the first stage, not sent: the bytes read after the bundle (the first frames). */
   rest?: Uint8Array;
   /** Set by the first stage, not sent: the bundle's worker part, which worker-thread execs run again. */

@@ -28,6 +28,7 @@ import {
 import type { BootConfig } from './boot-config.js';
 import { readControl } from './handoff-control.js';
 import { runtimeSink, runtimeStdin } from './runtime-wire.js';
+import { startSpawner } from './spawner.js';
 
 declare const __tsnetBoot: BootConfig | undefined;
 
@@ -331,7 +332,7 @@ function serveWorker(config: BootConfig, received?: net.Socket): void {
     wireOut.flushed(() => process.exit(code));
   };
 
-  const watchdog = config.watchPpid ? startWatchdog(config.killGroup === true) : () => {};
+  const watchdog = config.watchPpid ? startWatchdog(config.killGroup === true, config.watchPid) : () => {};
   gateway = new WorkerGateway(transport, {
     execute: (channel: Channel, request: ExecRequest) => {
       // Remote code may block this thread for good: the watchdog thread must exist before it runs.
@@ -367,6 +368,9 @@ function serveWorker(config: BootConfig, received?: net.Socket): void {
   if (config.handoff !== undefined) readControl(gateway, wireIn(config), config.rest);
   if (config.wireFd === 1 || config.output === 'frames') redirectOutput(gateway, config.output);
   if (config.stdoutFd !== undefined) forwardStdoutPipe(gateway, config.stdoutFd);
+  // Before the handshake is answered, so that the socket is there once the local side knows this
+  // gateway (node:net is loaded already: the stdout FIFO above reads through it).
+  if (config.spawner) startSpawner(config.spawner);
   // Bun's and Deno's console writes fd 1 natively, past process.stdout.write: where output goes into
   // frames (ssh, the socket server's children) or fd 1 is the wire, it must use the redirected streams.
   if ((config.wireFd === 1 || config.output === 'frames') && runtime !== 'node') redirectConsole();
@@ -478,9 +482,10 @@ function redirectConsole(): void {
  * When the local process dies without closing our stdin (SIGKILL while we are busy), a thread of
  * our own notices the parent change and ends us (and our process group for popen). It starts
  * 150 ms after boot, off the handshake's path, or before the first remote code runs, whichever
- * comes first; the returned function starts it now.
+ * comes first; the returned function starts it now. With `watch` (a gateway started by an ssh
+ * spawner, see spawner.ts) it watches that process instead: the SSH connection's sshd process.
  */
-function startWatchdog(killGroup: boolean): () => void {
+function startWatchdog(killGroup: boolean, watch?: number): () => void {
   const ppid = process.ppid;
   let started = false;
   const begin = (): void => {
@@ -491,8 +496,9 @@ function startWatchdog(killGroup: boolean): () => void {
       // Loaded here, not at the top: worker_threads costs startup time and the watchdog starts later.
       const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
       const w = new Worker(
-        `const {workerData:d}=require('worker_threads');setInterval(()=>{if(process.ppid!==d.ppid){try{if(d.group)process.kill(-d.pid,'SIGKILL')}catch{}process.kill(d.pid,'SIGKILL')}},200)`,
-        { eval: true, workerData: { ppid, pid: process.pid, group: killGroup }, stdout: false, stderr: false },
+        `const {workerData:d}=require('worker_threads');const gone=()=>{if(!d.w)return process.ppid!==d.ppid;try{process.kill(d.w,0);return false}catch(e){return e.code==='ESRCH'}};` +
+          `setInterval(()=>{if(gone()){try{if(d.group)process.kill(-d.pid,'SIGKILL')}catch{}process.kill(d.pid,'SIGKILL')}},200)`,
+        { eval: true, workerData: { ppid, pid: process.pid, group: killGroup, w: watch }, stdout: false, stderr: false },
       );
       w.on('error', () => {}); // a runtime whose workers lack something: stdin EOF still ends us
       w.unref();

@@ -39,6 +39,8 @@ export interface RemoteCommandOptions {
   learn?: boolean;
   /** What an earlier login-shell start learned: skip the login shell, export `env`, exec `node`. */
   known?: { node: string; env: string } | undefined;
+  /** Run by a spawner (spawners.ts), which passes its parent pid as `$1`: printed after the pid (`MARKER PID WATCHPID`). */
+  spawned?: boolean;
 }
 
 /**
@@ -94,7 +96,11 @@ export function remoteScript(o: RemoteCommandOptions): string {
   lines.push(
     `n=${o.known ? shq(node) : pathWord(node)}`,
     `command -v "$n" >/dev/null 2>&1 || { echo "${SCRIPT_TAG} ${runtime} not found: \\"$n\\" is not on PATH ($PATH) or not executable" >&2; exit ${EXIT_NODE_NOT_FOUND}; }`,
-    o.learn ? `printf '%s %s %s %s\\n' ${shq(o.marker)} "$$" "$e" "$(command -v "$n")"` : `printf '%s %s\\n' ${shq(o.marker)} "$$"`,
+    o.learn
+      ? `printf '%s %s %s %s\\n' ${shq(o.marker)} "$$" "$e" "$(command -v "$n")"`
+      : o.spawned
+        ? `printf '%s %s %s\\n' ${shq(o.marker)} "$$" "$1"`
+        : `printf '%s %s\\n' ${shq(o.marker)} "$$"`,
   );
   const nice = o.nice !== undefined ? `nice -n ${Number(o.nice)} ` : '';
   // The wire moves to fd 3: a raw write to fd 1 by remote code, a library or a child with stdio

@@ -138,6 +138,10 @@ export class SshConnection {
         phase = 'authentication';
       });
       client.once('ready', () => {
+        // Gateways send small packets on several channels at once (a spawned start's two request
+        // lines, a frame right after the bootstrap): Nagle would hold each behind the peer's
+        // delayed ACK (40 ms on Linux). Bulk writes fill whole packets either way.
+        client.setNoDelay(true);
         settled = true;
         signal?.removeEventListener('abort', onAbort);
         resolve();
@@ -278,22 +282,36 @@ export class SshConnection {
 
   /** Opens an exec channel (no pty). */
   exec(command: string): Promise<ssh2.ClientChannel> {
+    return this.#open((done) => this.client.exec(command, done));
+  }
+
+  /**
+   * Opens a `direct-streamlocal@openssh.com` channel to a Unix socket on the host (OpenSSH sshd);
+   * `counted: false` for a gateway's second channel (its stderr): `channels` counts gateways.
+   */
+  streamLocal(socketPath: string, counted = true): Promise<ssh2.ClientChannel> {
+    return this.#open((done) => this.client.openssh_forwardOutStreamLocal(socketPath, done), counted);
+  }
+
+  #open(open: (done: (error: Error | undefined, channel: ssh2.ClientChannel) => void) => void, counted = true): Promise<ssh2.ClientChannel> {
     return new Promise((resolve, reject) => {
       if (!this.isAlive) {
         reject(new ConnectError(`the SSH connection to ${this.label} is down: ${this.#lostReason?.reason ?? 'closed'}`));
         return;
       }
       try {
-        this.client.exec(command, (error, channel) => {
+        open((error, channel) => {
           if (error) {
             reject(error);
             return;
           }
-          this.#channels++;
-          channel.once('close', () => {
-            this.#channels--;
-            this.full = false;
-          });
+          if (counted) {
+            this.#channels++;
+            channel.once('close', () => {
+              this.#channels--;
+              this.full = false;
+            });
+          }
           resolve(channel);
         });
       } catch (error) {

@@ -23,7 +23,9 @@ import { ConnectionPool } from './connection-pool.js';
 import { expandHome, type HostConfig } from './host-config.js';
 import type { HostKeyPolicy } from './host-key-verifier.js';
 import { HostSetups, parseLearned } from './host-setup.js';
-import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand, SCRIPT_TAG } from './remote-command.js';
+import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand, remoteScript, SCRIPT_TAG } from './remote-command.js';
+import { startSpawned } from './spawned-start.js';
+import { type SpawnerEndpoint, Spawners, SpawnUnavailable } from './spawners.js';
 import type { ConnectionSettings, SshConnection } from './ssh-connection.js';
 import { SshTransport } from './ssh-transport.js';
 
@@ -51,6 +53,13 @@ export interface SshOptions extends AuthOptions {
    * MiB, which limits one channel to ~2 MiB per round trip on long links).
    */
   receiveWindow?: number;
+  /**
+   * Start later gateways to a host through a spawner in the runtime of an earlier one (default
+   * true): a `direct-streamlocal` channel to a Unix socket in a private directory under /tmp, so no
+   * sshd session and none of the user's shell rc files (see README, "SSH"). Hosts whose sshd
+   * refuses streamlocal forwarding are started over exec, as with false.
+   */
+  spawner?: boolean;
   /** Receives ssh2's debug lines and ours. */
   debug?: (line: string) => void;
 }
@@ -123,6 +132,7 @@ interface ProviderState {
   pool: ConnectionPool;
   setups: HostSetups;
   configs: HostConfigCache;
+  spawners: Spawners;
 }
 
 /** Config of each hop before the target: ProxyJump `a,b` reaches b through a, a as its own config says. */
@@ -215,20 +225,51 @@ async function connectWithin(state: ProviderState, options: ConnectOptions, sign
   const launch = runtimeLaunch(spec);
   const node = launch.exe === undefined ? undefined : [launch.exe, ...launch.flags].join(' ');
   const script = { node, runtime: launch.runtime, chdir: spec.getString('chdir'), env: spec.env, nice: spec.getString('nice'), spec: specText };
-  const setupKey = needsLoginShell(node, launch.runtime) ? hostSetupKey(chain, settings, `${launch.runtime} ${node ?? ''}`) : undefined;
+  const runtimeKey = hostSetupKey(chain, settings, `${launch.runtime} ${node ?? ''}`);
+  const setupKey = needsLoginShell(node, launch.runtime) ? runtimeKey : undefined;
+  // Node runtimes host spawners for the gateways after them (spawner.ts in @tsnet/bootstrap).
+  const spawnKey = launch.runtime === 'node' && o.spawner !== false ? runtimeKey : undefined;
+  // Its children inherit the hosting runtime's environment and priority: not those a spec changed.
+  const canHost = Object.keys(spec.env ?? {}).length === 0 && spec.getString('nice') === undefined;
   for (let attempt = 0; ; attempt++) {
     // The first gateway to a host runs the login shell and learns; later ones start without it.
     const taken = setupKey !== undefined ? await state.setups.take(setupKey, options.signal) : undefined;
     const marker = `TSNET-READY-${randomBytes(8).toString('hex')}`;
+    const endpoint = spawnKey !== undefined && (setupKey === undefined || taken?.setup) ? await state.spawners.take(spawnKey, options.signal) : undefined;
+    if (endpoint) {
+      try {
+        o.debug?.(`${target.host}: starting ${taken?.setup?.node ?? node} through the spawner of an earlier gateway (no sshd session, no shell rc files)`);
+        const transport = await startSpawned({
+          acquire: () => state.pool.acquire(chain, settings),
+          options: o,
+          signal: settings.signal,
+          script: remoteScript({ ...script, marker, known: taken?.setup, spawned: true }),
+          marker,
+          host: target.host,
+          launch,
+          endpoint,
+          failure: (error, t, conn) => startFailure(error, t, conn, target.host, launch.exe ?? launch.runtime, launch.runtime),
+        });
+        state.spawners.reached(spawnKey!);
+        return transport;
+      } catch (error) {
+        if (!(error instanceof SpawnUnavailable)) throw error;
+        state.spawners.forget(spawnKey!, endpoint, (error as { unreachable?: boolean }).unreachable === true);
+        o.debug?.(`${target.host}: ${error.message}; starting over exec`);
+      }
+    }
+    const hosted = spawnKey !== undefined && canHost ? state.spawners.offer(spawnKey) : undefined;
     const command = remoteCommand({ ...script, marker, learn: taken?.learn !== undefined, known: taken?.setup });
     if (taken?.setup)
       o.debug?.(`${target.host}: starting ${taken.setup.node} without a login shell (runtime path and environment learned by an earlier gateway)`);
     else if (taken?.learn) o.debug?.(`${target.host}: starting ${launch.runtime} through a login shell, learning its path and environment`);
     try {
-      const transport = await start(state, options, chain, settings, command, marker, target.host, launch);
+      const transport = await start(state, options, chain, settings, command, marker, target.host, launch, hosted);
+      if (hosted) state.spawners.settle(spawnKey!, hosted, transport);
       taken?.learn?.(parseLearned(transport.readyExtra));
       return transport;
     } catch (error) {
+      if (hosted) state.spawners.settle(spawnKey!, hosted, undefined);
       taken?.learn?.(undefined);
       if (taken?.setup && attempt === 0 && (error as { beforeNode?: boolean }).beforeNode === true) {
         // What was learned no longer holds (the runtime moved, a profile changed): learn it again.
@@ -256,6 +297,7 @@ async function start(
   marker: string,
   host: string,
   launch: ReturnType<typeof runtimeLaunch>,
+  spawner?: SpawnerEndpoint,
 ): Promise<SshTransport> {
   const o = state.options;
   const t0 = performance.now();
@@ -285,7 +327,9 @@ async function start(
   // The bootstrap goes out at once; the shell reads none of it, node's first stage all of it.
   // Frames go out on fd 3 (the channel's stdout, see remote-command.ts); remote stdout and stderr
   // text travel as OUTPUT frames, so each keeps its name and none of it can break the wire.
-  channel.write(preamble({ wireFd: 3, output: 'frames', stdoutFd: 4, killGroup: true, watchPpid: true, runtime: launch.runtime }));
+  channel.write(
+    preamble({ wireFd: 3, output: 'frames', stdoutFd: 4, killGroup: true, watchPpid: true, runtime: launch.runtime, ...(spawner ? { spawner } : {}) }),
+  );
 
   const timeout = o.startTimeout ?? 30_000;
   try {
@@ -350,7 +394,13 @@ export interface SshProvider extends TransportProvider {
  * to makeGateway directly.
  */
 export function createSsh(options: SshOptions = {}): SshProvider {
-  const state: ProviderState = { options, pool: new ConnectionPool(), setups: new HostSetups(), configs: new HostConfigCache() };
+  const state: ProviderState = {
+    options,
+    pool: new ConnectionPool(),
+    setups: new HostSetups(),
+    configs: new HostConfigCache(),
+    spawners: new Spawners(),
+  };
   return {
     type: 'ssh',
     connect: (connectOptions) => connect(state, connectOptions),

@@ -7,6 +7,15 @@ import type { SshConnection } from './ssh-connection.js';
 const COALESCE = 32 * 1024;
 /** How long kill() waits for the channel to close before giving up on the remote side. */
 const KILL_WAIT_MS = 5000;
+/** A spawned gateway's wire closed: how long its exit status (on the stderr channel) may take to follow. */
+const EXIT_STATUS_WAIT_MS = 2000;
+
+/** A gateway started by a spawner (see @tsnet/bootstrap's spawner.ts): its stderr and exit status come on a channel of their own. */
+export interface SpawnedChannels {
+  stderr: ssh2.ClientChannel;
+  /** Word that starts the exit status line the spawner writes on `stderr`: `\0<exit> <code|-> <signal|->\n`. */
+  exit: string;
+}
 /**
  * Receive window of an exec channel. ssh2 (like OpenSSH) keeps 1-2 MiB in flight, which caps one
  * channel at about 2 MiB per round trip; we read everything at once (tsnet channels do their own
@@ -32,9 +41,16 @@ export class SshTransport implements Transport {
   readonly closed: Promise<TransportExit>;
   /** Resolves with the remote pid once the start script printed its marker; rejects if it never does. */
   readonly ready: Promise<number>;
+  /** True once the runtime's first bytes came (past its bootstrap: it answers the handshake); false if it ended first. */
+  readonly talking: Promise<boolean>;
+  #talked!: (yes: boolean) => void;
   readonly #channel: ssh2.ClientChannel;
   readonly #conn: SshConnection;
   readonly #marker: Buffer;
+  readonly #spawned: SpawnedChannels | undefined;
+  /** Spawned: stderr text held back while it could be the start of the exit status line. */
+  #errHeld = '';
+  #errDone = false;
   #pid: number | undefined;
   #readyExtra = '';
   #synced = false;
@@ -47,6 +63,7 @@ export class SshTransport implements Transport {
   #stdoutText = '';
   #exit: { code: number | null; signal: string | null } | null = null;
   #done = false;
+  #wireClosed = false;
   #refed = true;
   #resolveClosed!: (exit: TransportExit) => void;
   #readyWaiter!: { resolve(pid: number): void; reject(e: Error): void };
@@ -58,8 +75,10 @@ export class SshTransport implements Transport {
     marker: string,
     receiveWindow = RECEIVE_WINDOW,
     runtime?: { name: string; exe: string },
+    spawned?: SpawnedChannels,
   ) {
     this.runtime = runtime;
+    this.#spawned = spawned;
     this.#channel = channel;
     this.#conn = conn;
     this.label = label;
@@ -71,18 +90,35 @@ export class SshTransport implements Transport {
       this.#readyWaiter = { resolve, reject };
     });
     this.ready.catch(() => {});
+    this.talking = new Promise((r) => {
+      this.#talked = r;
+    });
     const grow = windowGrower(channel, receiveWindow);
     channel.on('data', (chunk: Buffer) => {
       grow();
       this.#onStdout(chunk);
     });
     grow();
-    channel.stderr.setEncoding('utf8');
-    channel.stderr.on('data', (text: string) => {
-      if (this.#stderr) this.#stderr(text);
-      else this.#stderrText = keepEnd(this.#stderrText + text); // before the gateway listens: bounded
-    });
+    const errStream = spawned ? spawned.stderr : channel.stderr;
+    errStream.setEncoding('utf8');
+    errStream.on('data', (text: string) => (spawned ? this.#onSpawnedStderr(text) : this.#onStderrText(text)));
     channel.on('error', () => {}); // surfaces as 'close' (and the connection's reason)
+    if (spawned) {
+      spawned.stderr.on('error', () => {});
+      const ended = (): void => {
+        if (this.#errDone) return;
+        this.#errDone = true;
+        if (this.#errHeld) this.#onStderrText(this.#errHeld);
+        this.#errHeld = '';
+        if (this.#wireClosed) setImmediate(() => this.#finish());
+      };
+      // EOF is enough: the spawner sends nothing after the status line ('close' waits for our side too).
+      spawned.stderr.on('end', ended);
+      spawned.stderr.on('close', ended);
+      // A forwarded socket is half-closed: sshd closes the channel once we end our side too (an
+      // exec session closes when its process exits). The runtime's end of the wire is its exit.
+      channel.on('end', () => this.end());
+    }
     channel.on('exit', (code: number | null, signal?: string) => {
       this.#exit = {
         code: typeof code === 'number' ? code : null,
@@ -90,6 +126,12 @@ export class SshTransport implements Transport {
       };
     });
     channel.on('close', () => {
+      this.#wireClosed = true;
+      // Spawned: the exit status follows on the stderr channel (bounded: the spawner may be gone).
+      if (spawned && !this.#errDone) {
+        setTimeout(() => this.#finish(), EXIT_STATUS_WAIT_MS).unref();
+        return;
+      }
       // The connection's own failure (keepalive timeout, reset) is reported just before or after
       // its channels close: give it a moment to be known, so the reason names it.
       setImmediate(() => this.#finish());
@@ -170,6 +212,42 @@ export class SshTransport implements Transport {
     if (rest.length) this.#deliver(rest);
   }
 
+  #onStderrText(text: string): void {
+    if (this.#stderr) this.#stderr(text);
+    else this.#stderrText = keepEnd(this.#stderrText + text); // before the gateway listens: bounded
+  }
+
+  /** Spawned: stderr text, up to the spawner's exit status line (`\0<exit> <code> <signal>\n`: no text has a NUL). */
+  #onSpawnedStderr(text: string): void {
+    if (this.#exit) return;
+    const needle = `\0${this.#spawned!.exit} `;
+    let all = this.#errHeld + text;
+    this.#errHeld = '';
+    const at = all.indexOf(needle);
+    if (at !== -1) {
+      const end = all.indexOf('\n', at + needle.length);
+      if (end === -1) {
+        this.#errHeld = all.slice(at);
+        all = all.slice(0, at);
+      } else {
+        const [code, signal] = all.slice(at + needle.length, end).split(' ');
+        this.#exit = { code: code && code !== '-' ? Number(code) : null, signal: signal && signal !== '-' ? signal : null };
+        all = all.slice(0, at);
+        if (this.#wireClosed) setImmediate(() => this.#finish());
+      }
+    } else {
+      // Hold back an end that could be the start of the status line.
+      for (let k = Math.min(needle.length, all.length); k > 0; k--) {
+        if (all.endsWith(needle.slice(0, k))) {
+          this.#errHeld = all.slice(all.length - k);
+          all = all.slice(0, all.length - k);
+          break;
+        }
+      }
+    }
+    if (all) this.#onStderrText(all);
+  }
+
   #chatter(bytes: Buffer): void {
     const text = bytes.toString('utf8');
     if (this.#stdout) this.#stdout(text);
@@ -177,6 +255,7 @@ export class SshTransport implements Transport {
   }
 
   #deliver(chunk: Buffer): void {
+    this.#talked(true);
     if (this.#data) this.#data(chunk);
     else this.#pending.push(chunk);
   }
@@ -193,6 +272,7 @@ export class SshTransport implements Transport {
       exit.reason = `the SSH channel to ${this.#conn.label} closed without an exit status`;
     }
     this.#readyWaiter.reject(new ConnectError(exit.reason ?? 'the remote command ended before starting node'));
+    this.#talked(false);
     if (this.#refed) {
       this.#refed = false;
       this.#conn.dropRef();
@@ -200,6 +280,7 @@ export class SshTransport implements Transport {
     try {
       this.#channel.removeAllListeners('data');
       this.#channel.destroy();
+      this.#spawned?.stderr.destroy();
     } catch {
       // already closed
     }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { FIRST_STAGE, firstStageArgs } from '@tsnet/bootstrap';
 import { afterAll, expect, test } from 'vitest';
 import { parseLearned } from '../src/host-setup.js';
-import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand, shq } from '../src/remote-command.js';
+import { EXIT_CHDIR_FAILED, EXIT_NODE_NOT_FOUND, needsLoginShell, remoteCommand, remoteScript, shq } from '../src/remote-command.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsnet-cmd-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -152,4 +152,20 @@ test('parseLearned refuses what it cannot use', () => {
   expect(parseLearned('616 /usr/bin/node')).toBeNull();
   expect(parseLearned('zz /usr/bin/node')).toBeNull();
   expect(parseLearned('6162 /usr/bin/node')).toEqual({ node: '/usr/bin/node', env: 'ab' });
+});
+
+test('a spawned start (the spawner runs the script with its parent pid as $1): that pid follows the marker', async () => {
+  const script = remoteScript({ node: fake, marker: 'MARK', spec: 'test', known: { node: fake, env: 'export TSNET_X=learned' }, spawned: true });
+  const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    const child = execFile('/bin/sh', ['-c', script, 'sh', '4242'], { cwd: dir, env: { PATH: '/usr/bin:/bin', HOME: dir } }, (error, out) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout: out }),
+    );
+    child.stdin?.end();
+  });
+  expect(code).toBe(0);
+  const [marker, ...rest] = stdout.split('\n');
+  const [mark, pid, watch] = marker!.split(' ');
+  expect([mark, watch]).toEqual(['MARK', '4242']);
+  expect(rest[0]).toBe(`pid=${pid}`);
+  expect(stdout).toContain('x=learned\n');
 });
