@@ -26,6 +26,11 @@ export interface BootConfig {
    * the socket that comes with the answer (handoff.ts's sendWire).
    */
   wireIpc?: boolean;
+  /**
+   * With `handoff`: a pipe to the server on which the child reports at exit whether its wire ended
+   * between two frames (exit-report.ts); the server writes the exit trailer only then.
+   */
+  statusFd?: number;
   /** Local pid for the parent-death watchdog (0: watch nothing). */
   watchPpid?: boolean;
   /** The watchdog watches this process instead of the parent (ssh spawner: the connection's sshd process). */

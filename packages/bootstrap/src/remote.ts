@@ -26,6 +26,7 @@ import {
   WorkerGateway,
 } from '@tsnet/core/worker';
 import type { BootConfig } from './boot-config.js';
+import { reportWireEnd } from './exit-report.js';
 import { readControl } from './handoff-control.js';
 import { runtimeSink, runtimeStdin } from './runtime-wire.js';
 import { startSpawner } from './spawner.js';
@@ -38,7 +39,7 @@ const runtime = 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'n
 
 /** One direction of the wire: a RawPipe (no node:net, no node:stream) or a net.Socket behind the same shape. */
 type WireIn = Pick<RawPipe, 'read'>;
-type WireOut = Pick<RawPipe, 'write' | 'onDrain' | 'onError' | 'flushed' | 'end'>;
+type WireOut = Pick<RawPipe, 'write' | 'onDrain' | 'onError' | 'flushed' | 'end'> & Partial<Pick<RawPipe, 'idle'>>;
 
 /** The wire as a Transport: frames in on `input`, out on `output`. */
 function wireTransport(input: WireIn, output: WireOut, rest: Uint8Array | undefined): Transport {
@@ -181,6 +182,9 @@ function socketOut(out: net.Socket, rawWrite: (b: Uint8Array) => boolean): WireO
     flushed(cb) {
       out.write(new Uint8Array(0), () => cb());
     },
+    // Nothing in the Writable's buffer (corked chunks included) nor in libuv's write queue.
+    idle: () =>
+      !out.destroyed && out.writableLength === 0 && ((out as unknown as { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize ?? 0) === 0,
     end() {
       out.end();
     },
@@ -316,6 +320,8 @@ function serveWorker(config: BootConfig, received?: net.Socket): void {
       wireOut = socketOut(out, (b) => out.write(b));
     }
   }
+  // Handed off: the server learns whether the wire ended between two frames (exit-report.ts).
+  if (config.handoff !== undefined && config.statusFd !== undefined) wireOut = reportWireEnd(config.statusFd, wireOut);
   const transport =
     config.handoff !== undefined && handoffIn
       ? wireTransport(handoffIn, wireOut, Buffer.from(config.handoff, 'base64'))

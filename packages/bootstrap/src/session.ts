@@ -3,6 +3,7 @@ import type * as net from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { encodeFrame, FrameType, killGroup, STDIO_GRACE_MS } from '@tsnet/core/worker';
 import type { BootConfig } from './boot-config.js';
+import { CLEAN } from './exit-report.js';
 import { HEADER_MAGIC } from './first-stage.js';
 import { encodeTrailer, FrameScanner } from './frame-scanner.js';
 import { canHandOff, keepStopped, readAgain, sendWire, stopReading } from './handoff.js';
@@ -33,13 +34,16 @@ export const SELF = 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' 
 /**
  * A fresh `node -e <first stage>` (or the server's own runtime's equivalent) in its own process
  * group, waiting for the bootstrap on stdin. `wire`: a net.Socket is dup'ed into the child as its
- * fd 3 (the handoff); 'ipc' (a spare child, Node only) gives it a pipe as fd 3 and an IPC channel
- * as fd 4, over which a connection can be handed to it later (handoff.ts's sendWire).
+ * fd 3 (the handoff) and fd 4 is its exit status pipe; 'ipc' (a spare child, Node only) gives it a
+ * pipe as fd 3, an IPC channel as fd 4, over which a connection can be handed to it later
+ * (handoff.ts's sendWire), and the status pipe as fd 5 (exit-report.ts, read by the server only
+ * after a handoff).
  */
 export function spawnChild(env: NodeJS.ProcessEnv, wire?: net.Socket | 'ipc'): ChildProcess {
   const ipc = wire === 'ipc' && SELF === 'node';
+  const rest = ipc ? (['ipc', 'pipe'] as const) : wire === undefined || wire === 'ipc' ? [] : (['pipe'] as const);
   return spawn(process.execPath, firstStageArgs(SELF), {
-    stdio: ['pipe', 'pipe', 'pipe', wire === undefined || wire === 'ipc' ? 'pipe' : wire, ...(ipc ? (['ipc'] as const) : [])],
+    stdio: ['pipe', 'pipe', 'pipe', wire === undefined || wire === 'ipc' ? 'pipe' : wire, ...rest],
     detached: true,
     env,
     windowsHide: true,
@@ -114,6 +118,9 @@ export class Session {
   #unwatch: (() => void) | undefined;
   /** A spare child kept for the handoff (it gets the connection over IPC once the bundle is in). */
   #spare: ChildProcess | undefined;
+  /** Handed off: the child's status pipe (exit-report.ts) and the last byte it wrote there. */
+  #statusPipe: Readable | undefined;
+  #status = '';
 
   constructor(options: SessionOptions) {
     this.id = options.id;
@@ -313,6 +320,16 @@ export class Session {
     const child = this.#launch(spare, spare ? undefined : socket);
     keepStopped(socket);
     if (!child) return true;
+    const statusFd = spare ? 5 : 4;
+    const status = (child.stdio as unknown as Array<Readable | null | undefined>)[statusFd];
+    if (status) {
+      this.#statusPipe = status;
+      status.on('error', () => {});
+      status.setEncoding('latin1');
+      status.on('data', (text: string) => {
+        this.#status = text.slice(-1);
+      });
+    }
     // From here the server sees the connection's TCP state only: a client gone while the child is busy (and not reading) is found there.
     this.#unwatch = this.#options.watch!.watch(this.#inode!, () => {
       if (!this.#exit) this.kill(CLIENT_GONE);
@@ -322,7 +339,12 @@ export class Session {
     stdin.on('drain', () => this.#flushOutput());
     const [lengthAndHash, ...bundle] = this.#held;
     this.#held = [];
-    const config: BootConfig = { ...CHILD_CONFIG, handoff: Buffer.concat(past).toString('base64'), ...(spare ? { wireIpc: true } : {}) };
+    const config: BootConfig = {
+      ...CHILD_CONFIG,
+      handoff: Buffer.concat(past).toString('base64'),
+      ...(spare ? { wireIpc: true } : {}),
+      ...(status ? { statusFd } : {}),
+    };
     stdin.write(`${HEADER_MAGIC} ${lengthAndHash!.toString('latin1')} ${JSON.stringify(config)}\n`, 'latin1');
     for (const b of bundle) stdin.write(b);
     this.#flushOutput();
@@ -365,10 +387,11 @@ export class Session {
       const stream = this.#stream;
       const open = !stream.destroyed && !stream.writableEnded;
       // The trailer only goes between two frames; a child killed mid-frame gets none.
-      // Handed off, the server did not see the child's frames: an exit with a code follows a flush
-      // of the wire (remote.ts), a signal may have cut a frame. Without a trailer the client asks
-      // the server how the child ended (a second connection, exit-records.ts): recorded first.
-      const boundary = this.#handoff ? !this.#handedOff || code !== null : this.#scanner.atBoundary;
+      // Handed off, the server did not see the child's frames: the child's last status byte says
+      // whether its wire ended where a write ended (exit-report.ts); none (a signal, a fatal error)
+      // means it may not. Without a trailer the client asks the server how the child ended (a
+      // second connection, exit-records.ts): recorded first.
+      const boundary = this.#handoff ? !this.#handedOff || this.#status === CLEAN : this.#scanner.atBoundary;
       this.#options.onEnded?.({ code, signal }, open && !boundary && this.#killedBecause !== CLIENT_GONE);
       if (open) {
         this.#flushOutput();
@@ -381,7 +404,7 @@ export class Session {
       this.#finish();
     };
     // The wire and the native output may still hold the child's last bytes: wait for their ends.
-    const open = [wire, child?.stdout, child?.stderr].filter((s): s is Readable => !!s && !s.readableEnded && !s.destroyed);
+    const open = [wire, child?.stdout, child?.stderr, this.#statusPipe].filter((s): s is Readable => !!s && !s.readableEnded && !s.destroyed);
     if (open.length === 0) {
       endStream();
       return;

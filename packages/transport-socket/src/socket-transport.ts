@@ -9,7 +9,7 @@ const WS_PIECE = 256 * 1024;
  * A gateway's byte stream over a connection to the socket server, after the handshake. The
  * server ends the stream with a trailer frame carrying the remote process's exit status; it is
  * taken off here and reported in `closed`, so the gateway never sees it. Where the server could
- * not write one (a handed-off remote killed by a signal may have cut a frame), `askExit` asks it
+ * not write one (a handed-off remote killed by a signal, or that exited while a write was under way, may have cut a frame), `askExit` asks it
  * on a second connection (bounded in time); `closed` reports what it says, or why it could not.
  *
  * Closing the connection is how the server learns to kill the remote: `kill()` closes it (with a

@@ -178,6 +178,74 @@ describe.each([
     }
   });
 
+  /** The session id the server logged for the child `pid`, once it logged its end with `code`. */
+  async function sessionOf(pid: number, code: number): Promise<string> {
+    const line = await server.waitLog(new RegExp(`pid ${pid}, remote exited with code ${code}$`));
+    const id = /#(\d+) /.exec(line)?.[1];
+    if (id === undefined) throw new Error(`no session id in the log line ${JSON.stringify(line)}`);
+    return id;
+  }
+
+  /** Every EXIT question the server answered so far is in its log once a later one is: a SIGKILLed busy remote makes one. */
+  async function askBarrier(): Promise<void> {
+    const gw = await makeGateway(spec, { output: 'ignore' });
+    const { pid } = await gw.remoteInfo();
+    const busy = gw.remoteExec('await channel.send("busy"); for (;;) {}');
+    expect(await busy.receive()).toBe('busy');
+    process.kill(pid, 'SIGKILL');
+    expect(await gw.closed).toMatchObject({ signal: 'SIGKILL' });
+    const id = /#(\d+) /.exec(await server.waitLog(new RegExp(`pid ${pid}, remote killed by SIGKILL`)))?.[1];
+    await server.waitLog(new RegExp(` asked how #${id} was killed by SIGKILL$`));
+  }
+
+  test('process.exit(3) while megabytes are being sent: no item arrives cut or corrupted, and gw.closed has code 3, from the trailer or the EXIT question', async () => {
+    const sessions: string[] = [];
+    for (let round = 0; round < 6; round++) {
+      const gw = await makeGateway(spec, { output: 'ignore' });
+      const { pid } = await gw.remoteInfo();
+      // Four channels of 3 MiB items (each filled with its own number, not awaited: up to a window
+      // each in flight, more than the kernel's buffers hold), and an exit at once when the first
+      // item arrived: the exit hook's flush leaves part of a frame in libuv.
+      const streams = [1, 2, 3, 4].map((k) => gw.remoteExec(`for (let i = 0; i < 6; i++) channel.send(new Uint8Array(3 << 20).fill(${k} * 16 + i))`));
+      const exiter = gw.remoteExec('await channel.receive(); process.exit(3)');
+      let got = 0;
+      const ends = await Promise.allSettled(
+        streams.map(async (ch, k) => {
+          for (let i = 0; ; i++) {
+            const item = (await ch.receive()) as Uint8Array;
+            if (++got === 1) void exiter.send('exit').catch(() => {});
+            expect(item.length).toBe(3 << 20);
+            expect(item.every((b) => b === (k + 1) * 16 + i)).toBe(true);
+          }
+        }),
+      );
+      for (const end of ends) expect(end).toMatchObject({ status: 'rejected', reason: { code: 'TSNET_ERR_GATEWAY_CLOSED', exitCode: 3 } });
+      expect(got).toBeGreaterThan(0);
+      expect(await gw.closed).toMatchObject({ exitCode: 3 });
+      sessions.push(await sessionOf(pid, 3));
+    }
+    await askBarrier();
+    // The case this guards: rounds that ended inside a frame got no trailer, and were asked about.
+    const asked = sessions.filter((id) => server.log().includes(` asked how #${id} exited with code 3`));
+    expect(asked.length, server.log()).toBeGreaterThan(0);
+  });
+
+  test('an exit with a code after the wire was flushed gets its trailer: no EXIT question', async () => {
+    const sessions: string[] = [];
+    for (const code of [3, 0, 5]) {
+      const gw = await makeGateway(spec, { output: 'ignore' });
+      const { pid } = await gw.remoteInfo();
+      // A resolved send means the bytes are in the kernel: the wire ends between two frames.
+      const ch = gw.remoteExec(`await channel.send(new Uint8Array(4 << 20).fill(9)); process.exit(${code})`);
+      const item = (await ch.receive()) as Uint8Array;
+      expect(item.length === 4 << 20 && item.every((b) => b === 9)).toBe(true);
+      expect(await gw.closed).toMatchObject({ exitCode: code });
+      sessions.push(await sessionOf(pid, code));
+    }
+    await askBarrier();
+    for (const id of sessions) expect(server.log()).not.toContain(` asked how #${id} `);
+  });
+
   test('a remote killed in the middle of sending large items: what arrived is intact, and the signal is reported', async () => {
     const gw = await makeGateway(spec, { output: 'ignore' });
     const { pid } = await gw.remoteInfo();

@@ -28,6 +28,12 @@ export interface RawPipe {
   onError(handler: (error: Error) => void): void;
   /** Calls back once everything written so far has left (or failed). */
   flushed(callback: () => void): void;
+  /**
+   * True when every byte handed to `write` so far has left (libuv's write queue is empty), so the
+   * output ends where a write ended; false while a write is under way (part of it may have left)
+   * and after a failed write. Synchronous: usable in a `process.on('exit')` hook.
+   */
+  idle(): boolean;
   /** Closes the fd once everything written has left: the peer sees EOF. */
   end(): void;
   ref(): void;
@@ -35,6 +41,8 @@ export interface RawPipe {
 }
 
 interface PipeHandle {
+  /** Bytes libuv still holds for writing (a getter of every stream handle). */
+  readonly writeQueueSize?: number;
   open(fd: number): number;
   readStart(): number;
   readStop(): number;
@@ -246,6 +254,10 @@ function drive(b: Bindings, handle: PipeHandle, what: string): RawPipe {
     flushed(callback) {
       if (pending === 0) process.nextTick(callback);
       else waiters.push(callback);
+    },
+    idle() {
+      // A completed write's callback may still be on its way (pending > 0): the queue size knows.
+      return !broken && (pending === 0 || handle.writeQueueSize === 0);
     },
     end() {
       if (ending) return;
