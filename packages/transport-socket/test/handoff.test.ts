@@ -305,3 +305,41 @@ test('--relay keeps every byte in the server (the child has pipes only); --relay
   const both = await startServer(['--listen', '127.0.0.1:0', '--token-file', tokenFile, '--relay', '--handoff']).catch((e: Error) => e);
   expect(String(both)).toMatch(/--relay contradicts --handoff/);
 });
+
+test('a server that cannot read /proc/self/net/tcp keeps the relay, and everything works as relayed', async () => {
+  // The server runs in a mount namespace of its own (root) where an empty directory covers its
+  // /proc/<pid>/net: it cannot follow a handed-off connection's TCP state, so it must not hand off.
+  const empty = tempDir('tsnet-no-net-');
+  const cover = 'mount --bind "$1" /proc/$$/net && shift && exec "$@"';
+  const relay = await startServer(['--listen', '127.0.0.1:0', '--token-file', tokenFile, '--spare', '1'], {
+    runtime: ['unshare', '--mount', 'sh', '-c', cover, 'sh', empty.path, process.execPath],
+  });
+  try {
+    expect(await relay.waitLog(/data path: /)).toMatch(/data path: relay \(no \/proc\/self\/net\/tcp\)$/);
+    const gw = await makeGateway(`socket=${relay.address}//token-file=${tokenFile}`, { output: 'ignore' });
+    const lines: string[] = [];
+    gw.onOutput((stream, text) => lines.push(`${stream}:${text}`));
+    const { pid, ppid } = await gw.remoteInfo();
+    expect(ppid).toBe(relay.pid);
+    // As with --relay: the child holds no TCP connection, the server does.
+    expect(tcpPortsOf(pid)).toEqual([]);
+    expect(tcpPortsOf(relay.pid)).toContain(relay.port);
+    const big = new Uint8Array(3 << 20).map((_, i) => i % 251);
+    const ch = gw.remoteExec("require('node:fs').writeSync(2, 'native err\\n'); channel.send(await channel.receive())");
+    await ch.send(big);
+    expect(Buffer.compare(Buffer.from(big), Buffer.from((await ch.receive()) as Uint8Array))).toBe(0);
+    await eventually(() => lines.join('').includes('stderr:native err'), 10_000, 'native output arrives');
+    gw.remoteExec('setTimeout(() => process.exit(3), 50)');
+    expect(await gw.closed).toMatchObject({ exitCode: 3 });
+    // The lifeline: a busy remote whose client is killed is killed by the server (it sees the close).
+    const busyGw = await makeGateway(`socket=${relay.address}//token-file=${tokenFile}`, { output: 'ignore' });
+    const busyPid = (await busyGw.remoteInfo()).pid;
+    const busy = busyGw.remoteExec('await channel.send("busy"); for (;;) {}');
+    expect(await busy.receive()).toBe('busy');
+    await busyGw.kill();
+    await eventually(() => !isAlive(busyPid), 10_000, 'the busy remote is killed');
+  } finally {
+    await relay.stop();
+    empty.remove();
+  }
+});
