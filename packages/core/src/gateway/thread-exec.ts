@@ -3,7 +3,7 @@ import { encodeFrame, FrameFlag, FrameType, PROTOCOL_VERSION } from '../wire/fra
 import { FrameDecoder } from '../wire/frame-decoder.js';
 import { dumpParts, loadsAt } from '../wire/serializer.js';
 
-/** A worker thread as the platform starts it (remote.ts): bytes each way, and its end. */
+/** A worker thread as the platform starts it (bootstrap worker-thread.ts): bytes each way, and its end. */
 export interface ThreadHandle {
   post(bytes: Uint8Array): void;
   terminate(): void;
