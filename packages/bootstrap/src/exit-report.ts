@@ -9,8 +9,10 @@
  * The server writes the trailer only after a `CLEAN` last byte; no byte at all (a signal, a fatal
  * error, `process.reallyExit`) counts as `PARTIAL`, and the client asks the server how the child
  * ended (exit-records.ts). A status pipe that cannot be written is left alone: the server then asks.
+ * The child's side is `reportWireEnd`, the server's `followWireEnd`.
  */
 import { writeSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 
 export const CLEAN = 'C';
 export const PARTIAL = 'P';
@@ -43,4 +45,15 @@ export function reportWireEnd<T extends Out>(fd: number, out: T): T {
       return ok;
     },
   };
+}
+
+/** The server's side: reads the child's status pipe; the function tells whether the last byte so far was CLEAN. */
+export function followWireEnd(pipe: Readable): () => boolean {
+  let last = '';
+  pipe.on('error', () => {});
+  pipe.setEncoding('latin1');
+  pipe.on('data', (text: string) => {
+    last = text.slice(-1);
+  });
+  return () => last === CLEAN;
 }

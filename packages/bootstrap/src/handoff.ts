@@ -42,7 +42,7 @@ export const WIRE_ASK = 'tsnet-wire?';
 export const WIRE_GIVE = 'tsnet-wire';
 
 /**
- * Hands `socket` to a spare child over its IPC channel (spawned with one: session.ts's spawnChild)
+ * Hands `socket` to a spare child over its IPC channel (spawned with one: child-spawn.ts's spawnChild)
  * once the child asks (a message before its 'message' listener exists would be lost); the child
  * closes the channel once it has the socket. The server keeps its own copy of the socket (keepOpen): it watches the connection
  * and ends it after the child's exit. `onError` is told when the socket cannot be sent.

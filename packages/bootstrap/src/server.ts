@@ -9,11 +9,12 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { withTimeout } from '@tsnet/core/worker';
+import { SELF } from './child-spawn.js';
 import { ExitRecords } from './exit-records.js';
 import { LineError } from './line-reader.js';
 import { PeerWatch } from './peer-watch.js';
 import { authenticate, HandshakeFailure, ServerHandshake, sniff, sniffProtocol, WebSocketUpgrader, write } from './server-handshake.js';
-import { SELF, Session } from './session.js';
+import { Session } from './session.js';
 import { type AuthMode, formatAddress } from './socket-protocol.js';
 import { SpareChildren } from './spare-children.js';
 

@@ -1,57 +1,27 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type * as net from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { encodeFrame, FrameType, killGroup, STDIO_GRACE_MS } from '@tsnet/core/worker';
 import type { BootConfig } from './boot-config.js';
-import { CLEAN } from './exit-report.js';
-import { HEADER_MAGIC } from './first-stage.js';
+import { headerLine, readHeader } from './boot-header.js';
+import { CHILD_CONFIG, SELF, SPARE_STATUS_FD, STATUS_FD, spawnChild } from './child-spawn.js';
+import { followWireEnd } from './exit-report.js';
 import { encodeTrailer, FrameScanner } from './frame-scanner.js';
 import { canHandOff, keepStopped, readAgain, sendWire, stopReading } from './handoff.js';
+import { NativeOutput, STDERR_FLAG } from './native-output.js';
 import type { PeerWatch } from './peer-watch.js';
-import { firstStageArgs } from './runtime-launch.js';
+import { sessionLine } from './session-log.js';
 
-/** What every child is told, whatever the client's header said: the server relies on fd 3 and the group. */
-const CHILD_CONFIG: BootConfig = { wireFd: 3, output: 'frames', killGroup: true, watchPpid: true };
-/** The bootstrap header line is short; anything longer is not a tsnet client. */
-const MAX_HEADER = 4096;
 /** The largest bootstrap bundle a handed-off connection may announce (it is held until whole). */
 const MAX_BUNDLE = 16 << 20;
 /** How long a client may keep the connection open after the child exited and the server ended it. */
 const LINGER_MS = 2000;
-/** FrameFlag.STDERR of @tsnet/core's wire/frame.ts (which @tsnet/core/worker does not export yet). */
-const STDERR_FLAG = 2;
-/** Native stdout/stderr bytes go to the client in OUTPUT frames of at most this payload. */
-const OUTPUT_PIECE = 64 * 1024;
-/** Past this many bytes of OUTPUT frames waiting for a frame boundary, the child's stdout/stderr pause. */
-const OUTPUT_QUEUE_MAX = 1 << 20;
 
 /** The kill reason (and log text) of a session whose client went away first. */
 const CLIENT_GONE = 'the client went away';
 
-/** The runtime the server runs on (Bun and Deno report a Node version too); its children run on it as well. */
-export const SELF = 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node';
-
-/**
- * A fresh `node -e <first stage>` (or the server's own runtime's equivalent) in its own process
- * group, waiting for the bootstrap on stdin. `wire`: a net.Socket is dup'ed into the child as its
- * fd 3 (the handoff) and fd 4 is its exit status pipe; 'ipc' (a spare child, Node only) gives it a
- * pipe as fd 3, an IPC channel as fd 4, over which a connection can be handed to it later
- * (handoff.ts's sendWire), and the status pipe as fd 5 (exit-report.ts, read by the server only
- * after a handoff).
- */
-export function spawnChild(env: NodeJS.ProcessEnv, wire?: net.Socket | 'ipc'): ChildProcess {
-  const ipc = wire === 'ipc' && SELF === 'node';
-  const rest = ipc ? (['ipc', 'pipe'] as const) : wire === undefined || wire === 'ipc' ? [] : (['pipe'] as const);
-  return spawn(process.execPath, firstStageArgs(SELF), {
-    stdio: ['pipe', 'pipe', 'pipe', wire === undefined || wire === 'ipc' ? 'pipe' : wire, ...rest],
-    detached: true,
-    env,
-    windowsHide: true,
-  });
-}
-
 /** SIGKILLs a child's whole process group (the one definition, from core). */
-export { killGroup };
+export { killGroup, SELF, spawnChild };
 
 export interface SessionOptions {
   id: number;
@@ -106,11 +76,11 @@ export class Session {
   #stderrTail = '';
   #finished = false;
   /** OUTPUT frames of native stdout/stderr bytes, waiting for the wire to be between two frames. */
-  #output: Uint8Array[] = [];
-  #outputBytes = 0;
+  readonly #output = new NativeOutput();
   /** Plain TCP on a Node server: the child gets the connection itself once the bundle is in. */
   readonly #handoff: boolean;
-  /** The header line and bundle, held until the bundle is whole (handoff only). */
+  /** The header's length and hash, and the bundle, held until the bundle is whole (handoff only). */
+  #lengthAndHash: [string, string] = ['', ''];
   #held: Buffer[] = [];
   #handedOff = false;
   /** The handed-off connection's socket inode (peer-watch.ts), and the function that stops watching it. */
@@ -118,9 +88,9 @@ export class Session {
   #unwatch: (() => void) | undefined;
   /** A spare child kept for the handoff (it gets the connection over IPC once the bundle is in). */
   #spare: ChildProcess | undefined;
-  /** Handed off: the child's status pipe (exit-report.ts) and the last byte it wrote there. */
+  /** Handed off: the child's status pipe, and whether its last byte says the wire ended between two frames (exit-report.ts). */
   #statusPipe: Readable | undefined;
-  #status = '';
+  #wireEndClean = (): boolean => false;
 
   constructor(options: SessionOptions) {
     this.id = options.id;
@@ -228,11 +198,7 @@ export class Session {
   }
 
   #queueOutput(flags: number, text: string): void {
-    const bytes = Buffer.from(text, 'utf8');
-    for (let i = 0; i < bytes.length; i += OUTPUT_PIECE) {
-      this.#output.push(encodeFrame(FrameType.OUTPUT, flags, 0, bytes.subarray(i, i + OUTPUT_PIECE)));
-    }
-    this.#outputBytes += bytes.length;
+    this.#output.push(flags, text);
     this.#flushOutput();
   }
 
@@ -240,19 +206,9 @@ export class Session {
   #flushOutput(): void {
     const child = this.#child;
     // Handed off: the child puts them between its frames itself (handoff-control.ts).
-    const stream: Writable = this.#handoff ? (child?.stdin as Writable) : this.#stream;
+    const stream: Writable | undefined = this.#handoff ? (child?.stdin ?? undefined) : this.#stream;
     const ready = this.#handoff ? this.#handedOff && !this.#stopping : this.#scanner.atBoundary;
-    if (this.#output.length > 0 && ready && stream && !stream.destroyed && !stream.writableEnded) {
-      for (const frame of this.#output) stream.write(frame);
-      this.#output = [];
-      this.#outputBytes = 0;
-    }
-    const hold = this.#outputBytes > OUTPUT_QUEUE_MAX || !!stream?.writableNeedDrain;
-    for (const s of [child?.stdout, child?.stderr]) {
-      if (!s || s.destroyed) continue;
-      if (hold) s.pause();
-      else if (s.isPaused()) s.resume();
-    }
+    this.#output.flush(stream, ready, [child?.stdout, child?.stderr]);
   }
 
   /** `stdin` is null before a handoff's child exists (the header and bundle are held until then). */
@@ -265,30 +221,28 @@ export class Session {
     }
     // The bootstrap header line: keep length and hash, replace the config with the server's.
     const buf = this.#header.length === 0 ? chunk : Buffer.concat([this.#header, chunk]);
-    const nl = buf.indexOf(10);
-    if (nl === -1) {
-      if (buf.length > MAX_HEADER) this.#protocolFailure('sent no bootstrap header');
-      else this.#header = buf;
+    const header = readHeader(buf);
+    if (header.more) {
+      this.#header = buf;
       return true;
     }
-    const fields = buf.toString('latin1', 0, nl).split(' ');
-    if (fields[0] !== HEADER_MAGIC || !/^\d+$/.test(fields[1] ?? '') || !/^[0-9A-Za-z]+$/.test(fields[2] ?? '')) {
-      this.#protocolFailure('sent no bootstrap header');
+    if (header.error !== undefined) {
+      this.#protocolFailure(header.error);
       return true;
     }
     this.#header = null;
-    this.#bundleLeft = Number(fields[1]);
-    const rest = buf.subarray(nl + 1);
+    this.#bundleLeft = Number(header.length);
+    const rest = header.rest;
     if (this.#handoff) {
       // Held in memory until whole: the bootstrap is ~150 KB, a claim past MAX_BUNDLE is not one.
       if (this.#bundleLeft > MAX_BUNDLE) {
         this.#protocolFailure(`announced a ${this.#bundleLeft}-byte bootstrap (at most ${MAX_BUNDLE})`);
         return true;
       }
-      this.#held.push(Buffer.from(`${fields[1]} ${fields[2]}`, 'latin1'));
+      this.#lengthAndHash = [header.length, header.hash];
       return this.#holdBundle(rest);
     }
-    stdin!.write(`${HEADER_MAGIC} ${fields[1]} ${fields[2]} ${JSON.stringify(CHILD_CONFIG)}\n`, 'latin1');
+    stdin!.write(headerLine(header.length, header.hash, CHILD_CONFIG), 'latin1');
     this.#scanIn(rest);
     return stdin!.write(rest);
   }
@@ -320,15 +274,11 @@ export class Session {
     const child = this.#launch(spare, spare ? undefined : socket);
     keepStopped(socket);
     if (!child) return true;
-    const statusFd = spare ? 5 : 4;
+    const statusFd = spare ? SPARE_STATUS_FD : STATUS_FD;
     const status = (child.stdio as unknown as Array<Readable | null | undefined>)[statusFd];
     if (status) {
       this.#statusPipe = status;
-      status.on('error', () => {});
-      status.setEncoding('latin1');
-      status.on('data', (text: string) => {
-        this.#status = text.slice(-1);
-      });
+      this.#wireEndClean = followWireEnd(status);
     }
     // From here the server sees the connection's TCP state only: a client gone while the child is busy (and not reading) is found there.
     this.#unwatch = this.#options.watch!.watch(this.#inode!, () => {
@@ -337,7 +287,7 @@ export class Session {
     if (spare) sendWire(spare, socket, (error) => this.kill(`the connection could not be passed to the spare child: ${error.message}`));
     const stdin = child.stdin!;
     stdin.on('drain', () => this.#flushOutput());
-    const [lengthAndHash, ...bundle] = this.#held;
+    const bundle = this.#held;
     this.#held = [];
     const config: BootConfig = {
       ...CHILD_CONFIG,
@@ -345,7 +295,7 @@ export class Session {
       ...(spare ? { wireIpc: true } : {}),
       ...(status ? { statusFd } : {}),
     };
-    stdin.write(`${HEADER_MAGIC} ${lengthAndHash!.toString('latin1')} ${JSON.stringify(config)}\n`, 'latin1');
+    stdin.write(headerLine(...this.#lengthAndHash, config), 'latin1');
     for (const b of bundle) stdin.write(b);
     this.#flushOutput();
     return true;
@@ -391,7 +341,7 @@ export class Session {
       // whether its wire ended where a write ended (exit-report.ts); none (a signal, a fatal error)
       // means it may not. Without a trailer the client asks the server how the child ended (a
       // second connection, exit-records.ts): recorded first.
-      const boundary = this.#handoff ? !this.#handedOff || this.#status === CLEAN : this.#scanner.atBoundary;
+      const boundary = this.#handoff ? !this.#handedOff || this.#wireEndClean() : this.#scanner.atBoundary;
       this.#options.onEnded?.({ code, signal }, open && !boundary && this.#killedBecause !== CLIENT_GONE);
       if (open) {
         this.#flushOutput();
@@ -470,22 +420,20 @@ export class Session {
   #finish(): void {
     if (this.#finished || !this.#streamClosed || (this.#child && !this.#exit)) return;
     this.#finished = true;
-    const seconds = ((Date.now() - this.#started) / 1000).toFixed(1);
-    const exit = this.#exit;
-    let outcome: string;
-    if (this.#failure) outcome = `failed: ${this.#failure}`;
-    else if (!this.#child) outcome = 'the client went away before its child was started';
-    else if (this.#killedBecause) outcome = `${this.#killedBecause}; remote killed`;
-    else if (exit?.signal) outcome = `remote killed by ${exit.signal}`;
-    else outcome = `remote exited with code ${exit?.code ?? '?'}`;
-    // One log line per connection: the child's last stderr line, printable characters only.
-    const stderr = this.#stderrTail
-      .trim()
-      .split('\n')
-      .pop()
-      ?.replace(/[^\x20-\x7e]/g, '?');
-    const detail = stderr && (this.#failure || (exit?.code ?? 0) !== 0) ? ` (stderr: ${stderr.slice(0, 200)})` : '';
-    this.#options.log(`#${this.id} ${this.#options.peer} ${this.#options.kind}: served ${seconds} s, pid ${this.pid ?? '-'}, ${outcome}${detail}`);
+    this.#options.log(
+      sessionLine({
+        id: this.id,
+        peer: this.#options.peer,
+        kind: this.#options.kind,
+        started: this.#started,
+        pid: this.pid,
+        child: !!this.#child,
+        exit: this.#exit,
+        failure: this.#failure,
+        killedBecause: this.#killedBecause,
+        stderrTail: this.#stderrTail,
+      }),
+    );
     this.#resolveDone();
   }
 }

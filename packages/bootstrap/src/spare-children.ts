@@ -10,7 +10,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { killGroup } from '@tsnet/core/worker';
-import { spawnChild } from './session.js';
+import { spawnChild } from './child-spawn.js';
 
 export class SpareChildren {
   readonly #count: number;
