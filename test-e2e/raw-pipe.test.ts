@@ -47,7 +47,7 @@ describe('openRawPipe', () => {
     expect(report!.inPlaceReads).toBeGreaterThan(0);
   });
 
-  test('writes keep their order under backpressure; drain and flushed come when the reader catches up', async () => {
+  test('writes keep their order under backpressure; drain and flushed come when the reader catches up; idle() says when a write is under way', async () => {
     const { c, exited } = child('write');
     c.stdout!.pause();
     await new Promise((r) => setTimeout(r, 300)); // 16 MiB cannot fit in the socket buffer
@@ -64,6 +64,12 @@ describe('openRawPipe', () => {
     expect(report!.sha).toBe(hash.digest('hex'));
     expect(report!.falses).toBeGreaterThan(0);
     expect(report!.drains).toBe(report!.falses);
+    // idle() (the socket server's exit report): false while bytes wait in libuv (the first blocked
+    // write, into a reader that has not started; later ones may have left at once, their callback
+    // still to come), true at each drain and at the end
+    expect((report!.idleBlocked as boolean[])[0]).toBe(false);
+    expect(report!.idleDrained).toEqual(Array(report!.falses).fill(true));
+    expect(report!.idleEnd).toBe(true);
   });
 
   test('a write into a pipe whose reader is gone reports EPIPE once; later writes are dropped and flushed still calls back', async () => {
