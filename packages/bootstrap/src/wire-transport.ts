@@ -1,8 +1,9 @@
 /**
  * The remote's wire as a Transport, over what carries it: a RawPipe (no node:net, no node:stream)
  * or a net.Socket behind the same shape (`socketIn`, `socketOut`), and stdin as the frames' way in
- * (`wireIn`). Failure behaviour: a write error or the input's end or error resolves `closed` (with
- * no code: the process lives on until the gateway decides); a write after that is dropped.
+ * (`wireIn`, which gives remote code an empty process.stdin instead). Failure behaviour: a write
+ * error or the input's end or error resolves `closed` (with no code: the process lives on until
+ * the gateway decides); a RawPipe drops writes after its error, a net.Socket after its destroy.
  */
 import type * as net from 'node:net';
 import type { Readable } from 'node:stream';
