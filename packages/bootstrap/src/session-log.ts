@@ -1,7 +1,8 @@
 /**
  * The one log line per connection of the socket server (`#12 [::1]:50312 ws: served 4.2 s, pid
  * 8812, remote exited with code 0`): how the session ended, and for a failure or a non-zero exit
- * the child's last stderr line, printable ASCII only and at most 200 characters.
+ * the child's last stderr line, printable ASCII only and at most 200 characters; a session whose
+ * stream ended without the exit trailer says so (its client asks the server, exit-records.ts).
  */
 export interface SessionEnd {
   id: number;
@@ -15,6 +16,8 @@ export interface SessionEnd {
   failure: string | null;
   killedBecause: string | null;
   stderrTail: string;
+  /** Whether the exit trailer went to a client still connected (undefined: the client was gone). */
+  trailer: boolean | undefined;
 }
 
 export function sessionLine(end: SessionEnd): string {
@@ -26,6 +29,8 @@ export function sessionLine(end: SessionEnd): string {
   else if (end.killedBecause) outcome = `${end.killedBecause}; remote killed`;
   else if (exit?.signal) outcome = `remote killed by ${exit.signal}`;
   else outcome = `remote exited with code ${exit?.code ?? '?'}`;
+  // The client then asks how the child ended (its stream ended without the trailer).
+  if (end.trailer === false && !end.failure && !end.killedBecause) outcome += '; no exit trailer (the wire may end inside a frame)';
   const stderr = end.stderrTail
     .trim()
     .split('\n')

@@ -91,6 +91,8 @@ export class Session {
   /** Handed off: the child's status pipe, and whether its last byte says the wire ended between two frames (exit-report.ts). */
   #statusPipe: Readable | undefined;
   #wireEndClean = (): boolean => false;
+  /** Whether the exit trailer was written (undefined: the connection was gone by then). */
+  #trailer: boolean | undefined;
 
   constructor(options: SessionOptions) {
     this.id = options.id;
@@ -345,6 +347,7 @@ export class Session {
       this.#options.onEnded?.({ code, signal }, open && !boundary && this.#killedBecause !== CLIENT_GONE);
       if (open) {
         this.#flushOutput();
+        this.#trailer = boundary;
         if (boundary) stream.write(encodeTrailer({ code, signal }));
         // The connection is the server's alone again: its client's close ends the session at once.
         if (this.#handedOff) readAgain(stream as net.Socket);
@@ -432,6 +435,7 @@ export class Session {
         failure: this.#failure,
         killedBecause: this.#killedBecause,
         stderrTail: this.#stderrTail,
+        trailer: this.#trailer,
       }),
     );
     this.#resolveDone();
