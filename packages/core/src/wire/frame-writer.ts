@@ -1,5 +1,5 @@
 import { FrameType, HEADER_SIZE, writeHeader, writeU32 } from './frame.js';
-import { writeInt32Item } from './serializer.js';
+import { isInt32, quickText, TAG_JSON, TAG_STRING, writeInt32Item } from './serializer.js';
 
 /** Where a FrameWriter's bytes go: a Transport's write side. */
 export interface FrameOutput {
@@ -36,6 +36,7 @@ const SLAB = 64 * 1024;
 /** Queued bytes past which the writer flushes at once instead of at the end of the tick. */
 const FLUSH_NOW = 1 << 20;
 const RESOLVED: Promise<void> = Promise.resolve();
+const enc = new TextEncoder();
 
 const tick: (fn: () => void) => void =
   typeof (globalThis as { process?: { nextTick?: unknown } }).process?.nextTick === 'function'
@@ -108,13 +109,33 @@ export class FrameWriter {
     this.#queued(HEADER_SIZE + total);
   }
 
-  /** A DATA frame of one int32 item, serialized straight into the slab: the bytes dumpParts() would give, without its two allocations. */
-  writeInt32(channelId: number, value: number): void {
-    if (this.#closed) return;
-    if (this.#slab.length - this.#slabPos < HEADER_SIZE + 5) this.#newSlab();
-    writeHeader(this.#slab, this.#slabPos, FrameType.DATA, 0, channelId, 5);
-    this.#slabPos = writeInt32Item(this.#slab, this.#slabPos + HEADER_SIZE, value);
-    this.#queued(HEADER_SIZE + 5);
+  /**
+   * A DATA frame of an int32, a short string or a small plain tree (quickText()) serialized
+   * straight into the slab: the bytes dumpParts() gives, without its buffers. Returns the payload's
+   * length, or 0 (and writes nothing) for another value or one that could be over `max` bytes.
+   */
+  writeQuick(channelId: number, item: unknown, max: number): number {
+    let n = 5;
+    let text: string | undefined;
+    if (!isInt32(item)) {
+      text = quickText(item);
+      if (text === undefined) return 0;
+      n = 1 + 3 * text.length; // at most: 3 bytes per UTF-16 unit
+    }
+    if (n > max || n > SMALL_FRAME) return 0;
+    if (this.#closed) return n;
+    if (this.#slab.length - this.#slabPos < HEADER_SIZE + n) this.#newSlab();
+    const at = this.#slabPos + HEADER_SIZE;
+    if (text === undefined) writeInt32Item(this.#slab, at, item as number);
+    else {
+      this.#slab[at] = typeof item === 'string' ? TAG_STRING : TAG_JSON;
+      // as fast as Node's utf8Write for short texts, and in every runtime
+      n = 1 + enc.encodeInto(text, this.#slab.subarray(at + 1)).written;
+    }
+    writeHeader(this.#slab, this.#slabPos, FrameType.DATA, 0, channelId, n);
+    this.#slabPos = at + n;
+    this.#queued(HEADER_SIZE + n);
+    return n;
   }
 
   /** A frame whose payload is one u32 (CREDIT), written straight into the slab. */

@@ -24,12 +24,12 @@ export { type ChannelCodec, type ChannelLike, channelBrand, MAX_DEPTH };
  * The walk that refuses what cannot travel is value-check.ts; the fast paths are fast-values.ts.
  */
 
-const TAG_JSON = 1;
+export const TAG_JSON = 1;
 const TAG_SUPERJSON = 2;
 const TAG_BYTES = 3;
 const TAG_UNDEFINED = 4;
 const TAG_INT32 = 5;
-const TAG_STRING = 6;
+export const TAG_STRING = 6;
 const TAG_JSON_PART = new Uint8Array([TAG_JSON]);
 const UNDEFINED_PARTS: readonly Uint8Array[] = [new Uint8Array([TAG_UNDEFINED])];
 
@@ -130,6 +130,18 @@ export function writeInt32Item(b: Uint8Array, at: number, value: number): number
 }
 
 /**
+ * The payload dumpParts() gives for a short string or a small plain tree is one tag byte and a
+ * text: that text (its tag is TAG_STRING for a string, else TAG_JSON), or undefined for a value
+ * that takes another path.
+ */
+export function quickText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.length <= MAX_QUICK_TEXT && wellFormed(value) ? value : undefined;
+  if (typeof value !== 'object' || value === null || !quickPlain(value)) return undefined;
+  const text = JSON.stringify(value);
+  return text.length <= MAX_QUICK_TEXT ? text : undefined;
+}
+
+/**
  * Serializes a value as a list of byte parts (large binaries stay uncopied). Throws DumpError naming
  * the path to the first value that cannot be carried.
  */
@@ -144,12 +156,8 @@ export function dumpParts(value: unknown, channels?: ChannelCodec): Uint8Array[]
     return [new Uint8Array([TAG_BYTES, isBuffer(value) ? 1 : 0]), value];
   }
   // Long texts take the full path (and its limits).
-  if (typeof value === 'string') {
-    if (value.length <= MAX_QUICK_TEXT && wellFormed(value)) return [tagged(TAG_STRING, value)];
-  } else if (typeof value === 'object' && value !== null && quickPlain(value)) {
-    const text = JSON.stringify(value);
-    return text.length <= MAX_QUICK_TEXT ? [tagged(TAG_JSON, text)] : [TAG_JSON_PART, utf8(text)];
-  }
+  const quick = quickText(value);
+  if (quick !== undefined) return [tagged(typeof value === 'string' ? TAG_STRING : TAG_JSON, quick)];
   const plain = typeof value !== 'object' || value === null ? checkPrimitive(value, 'value') : checkTree(value, channels);
   if (plain) return [TAG_JSON_PART, utf8Text(JSON.stringify(value))];
   const prev = ctx;
