@@ -29,6 +29,7 @@ export const HOST_ONLY_MODULES = [
   'gateway/keep-alive.ts',
   'gateway/remote-output.ts',
   'gateway/close-reason.ts',
+  'gateway/lifecycle.ts',
   'spec/transport-registry.ts',
   'spec/xspec.ts',
   'via/via-transport.ts',

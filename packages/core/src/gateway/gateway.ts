@@ -6,7 +6,7 @@ import { type ExecOptions, type ExecResult, execCommand } from '../exec/command-
 import { RemoteProcess, type SpawnOptions, startProcess } from '../exec/remote-process.js';
 import { execRequest } from '../exec/remote-source.js';
 import { explainModuleError, explainSourceError } from '../exec/source-hints.js';
-import type { Transport, TransportExit } from '../spec/transport-types.js';
+import type { Transport } from '../spec/transport-types.js';
 import type { XSpec } from '../spec/xspec.js';
 import { deadline, withTimeout } from '../util/deadline.js';
 import { setTrace, trace, tracing } from '../util/trace.js';
@@ -14,13 +14,13 @@ import { FrameFlag, FrameType, PROTOCOL_VERSION, StatusFlag, u32 } from '../wire
 import { DEFAULT_MAX_MESSAGE } from '../wire/limits.js';
 import { BaseGateway } from './base-gateway.js';
 import { diedDuringBootstrap, handshakeTimeout } from './bootstrap-errors.js';
-import { closeInfo } from './close-reason.js';
 import { dc } from './diagnostics.js';
 import { ExecRecords } from './exec-records.js';
 import { abortTimeoutOf, bundledRequest } from './exec-request.js';
 import { checkedOptions, type GatewayOptions, type KwargsOf, type RemoteExecOptions, type RemoteFunction, type RemoteStatus } from './gateway-options.js';
 import { checkWorkerHello, type MasterHello, type RemoteInfo, type WorkerHello } from './handshake.js';
 import { KeepAlive } from './keep-alive.js';
+import { Lifecycle } from './lifecycle.js';
 import { type OutputListener, RemoteOutput } from './remote-output.js';
 
 export type { GatewayOptions, KwargsOf, RemoteExecOptions, RemoteFunction, RemoteStatus } from './gateway-options.js';
@@ -28,15 +28,12 @@ export type { OutputListener, RemoteInfo };
 
 setTrace(typeof process !== 'undefined' ? process.env.TSNET_DEBUG : undefined, (line) => process.stderr.write(line));
 
-/** How long kill() waits for the transport to confirm the end of the remote process. */
-const KILL_CONFIRM_MS = 10_000;
-
 /**
  * The local end of a connection to one remote runtime. Create it with makeGateway().
  *
  * The host role on top of the multiplexer: the handshake (handshake.ts) and its failures
  * (bootstrap-errors.ts), remote output (remote-output.ts), keeping the process alive while
- * something waits (keep-alive.ts), the lifecycle and its close reason (close-reason.ts), and
+ * something waits (keep-alive.ts), exit, kill and the close reason (lifecycle.ts), and
  * remote execution: requests (exec-request.ts), the execs in flight (exec-records.ts), the user
  * helpers call/exec/spawn (exec/). Options and result types: gateway-options.ts.
  */
@@ -44,28 +41,17 @@ export class Gateway extends BaseGateway {
   readonly spec: XSpec;
   /** Resolves (never rejects) once the gateway is down for any reason. */
   readonly closed: Promise<GatewayCloseInfo>;
-  #resolveClosed!: (info: GatewayCloseInfo) => void;
-  #closeInfo: GatewayCloseInfo | null = null;
   #hello: WorkerHello | null = null;
   #helloWaiter: { resolve(h: WorkerHello): void; reject(e: Error): void } | null = null;
   #globals = new Set<string>();
   #info: RemoteInfo | null = null;
-  #exitPromise: Promise<void> | null = null;
-  #exiting = false;
-  #crash: string | null = null;
   readonly #output: RemoteOutput;
   readonly #keepAlive: KeepAlive;
+  readonly #life: Lifecycle;
   /** @internal set by Group */
   _onExit: (() => void) | undefined;
   /** @internal the gateway this one was reached through (via=). */
   _master: Gateway | undefined;
-  #killedOnExit = false;
-  #killed = false;
-  #askedExit = false;
-  #unconfirmed = false;
-  #killPromise: Promise<void> | null = null;
-  #exitTimeout = 0;
-  #reaped = false;
   readonly #execs: ExecRecords;
 
   /** Not for users: gateways are made by makeGateway() or a Group. */
@@ -75,12 +61,12 @@ export class Gateway extends BaseGateway {
     this.#execs = new ExecRecords(id);
     this.#output = new RemoteOutput(id, (options?.output ?? 'inherit') === 'inherit');
     this.#keepAlive = new KeepAlive(transport);
-    this.closed = new Promise((r) => {
-      this.#resolveClosed = r;
-    });
     transport.onStderr?.((text) => this.#output.push('stderr', text));
     transport.onStdout?.((text) => this.#output.push('stdout', text));
-    transport.closed.then((exit) => this.#onTransportClosed(exit));
+    this.#life = new Lifecycle(this, transport, this.#output, (info, error) => {
+      this.#helloWaiter?.reject(diedDuringBootstrap(this.id, this.transport, info.reason, this.#output.tailText(), this.stderr, error));
+    });
+    this.closed = this.#life.closed;
   }
 
   /** @internal sends our handshake and waits for the remote's. */
@@ -117,17 +103,11 @@ export class Gateway extends BaseGateway {
       if (tracing.gateway) trace('gateway', this.id, `open ${this.transport.label} pid=${hello.info?.pid} runtime=${hello.info?.runtime}`);
       if (dc.gatewayOpen.hasSubscribers) dc.gatewayOpen.publish({ gatewayId: this.id, spec: String(this.spec), info: hello.info });
     } catch (error) {
-      await this.#abandon();
+      await this.#life.abandon();
       throw error;
     } finally {
       this.#helloWaiter = null;
     }
-  }
-
-  async #abandon(): Promise<void> {
-    this.#exiting = true;
-    await this.transport.kill();
-    await this.closed;
   }
 
   /** @internal see KeepAlive: the process stays alive while something waits on this gateway. */
@@ -160,7 +140,7 @@ export class Gateway extends BaseGateway {
         // channel 0: the remote runtime is about to die of an uncaught error.
         const info = this._loadErrorInfo(payload);
         // Bounded: a hostile remote may send many of these, each as large as a frame.
-        this.#crash = `the remote runtime crashed with an uncaught ${info.name.slice(0, 200)}: ${info.message.slice(0, 4000)}`;
+        this.#life.crash = `the remote runtime crashed with an uncaught ${info.name.slice(0, 200)}: ${info.message.slice(0, 4000)}`;
         this.#output.addToTail(info.stack.split('\n').slice(0, 12));
         return;
       }
@@ -173,8 +153,8 @@ export class Gateway extends BaseGateway {
 
   protected _protocolFailure(error: ProtocolError): void {
     this.#helloWaiter?.reject(error);
-    this.#setCloseInfo({ reason: `protocol error: ${error.message}`, error });
-    this.#exiting = true;
+    this.#life.setCloseInfo({ reason: `protocol error: ${error.message}`, error });
+    this.#life.exiting = true;
     void this.transport.kill();
   }
 
@@ -194,74 +174,18 @@ export class Gateway extends BaseGateway {
 
   // ---------------------------------------------------------------- lifecycle
 
-  #setCloseInfo(info: GatewayCloseInfo): void {
-    if (!this.#closeInfo) this.#closeInfo = info;
-  }
-
-  #onTransportClosed(exit: TransportExit): void {
-    if (this.#reaped) return; // kill() gave up on a transport that reports its end after all
-    if (exit.unconfirmed) this.#unconfirmed = true;
-    this.#output.end();
-    const info = closeInfo(exit, this.#closeInfo, {
-      killedOnExit: this.#killedOnExit,
-      killed: this.#killed,
-      exitTimeout: this.#exitTimeout,
-      exiting: this.#exiting,
-      crash: this.#crash,
-    });
-    this.#closeInfo = info;
-    const error = this._markDown(info, this.#exiting && !this.#crash ? '' : this.stderr);
-    this.#helloWaiter?.reject(diedDuringBootstrap(this.id, this.transport, info.reason, this.#output.tailText(), this.stderr, error));
-    this.#reaped = true;
-    if (tracing.gateway) trace('gateway', this.id, `close ${info.reason}`);
-    if (dc.gatewayClose.hasSubscribers) dc.gatewayClose.publish({ gatewayId: this.id, ...info });
-    this._onExit?.();
-    this.#resolveClosed(info);
-  }
-
   /**
    * Asks the remote runtime to finish and resolves when its process has ended; after `timeout` ms
    * (default 5000) it is killed. Safe to call more than once. Afterwards every call on the gateway
    * and its channels rejects with GatewayClosedError.
    */
   exit(options?: { timeout?: number }): Promise<void> {
-    if (this.#exitPromise) return this.#exitPromise;
-    const timeout = options?.timeout ?? 5000;
-    this.#exitTimeout = timeout;
-    this.#askExit();
-    this.#exitPromise = (async () => {
-      const timedOut = await withTimeout(
-        this.closed.then(() => false),
-        timeout,
-        () => true,
-      );
-      if (timedOut) {
-        this.#killedOnExit = true;
-        await this.kill(); // bounded: settles even if the transport cannot confirm
-      }
-      await this.closed;
-    })();
-    return this.#exitPromise;
-  }
-
-  /** Asks the remote side to finish (TERMINATE, end of input); the gateway is down from here on. */
-  #askExit(): void {
-    if (this.#askedExit) return;
-    this.#askedExit = true;
-    this._hold(1); // released never: an exited gateway has nothing left to keep alive
-    if (this.isDown) return;
-    this.#exiting = true;
-    this._writeFrame(FrameType.TERMINATE, 0, 0, [], 0);
-    this._flushNow();
-    this.transport.end();
-    this._markDown({ reason: 'exit() was called on the gateway' });
+    return this.#life.exit(options);
   }
 
   /** @internal synchronous last resort at process exit: SIGKILL without waiting. */
   _killNow(): void {
-    if (this.#reaped) return;
-    this.#exiting = true;
-    void this.transport.kill();
+    this.#life.killNow();
   }
 
   /**
@@ -269,9 +193,9 @@ export class Gateway extends BaseGateway {
    * kills nothing: the caller decides (Group.terminate kills what is left all at once).
    */
   _exitPolitely(ms: number): Promise<boolean> {
-    this.#askExit();
+    this.#life.askExit();
     return withTimeout(
-      this.closed.then(() => !this.#killed),
+      this.closed.then(() => !this.#life.killed),
       ms,
       () => false,
     );
@@ -279,43 +203,20 @@ export class Gateway extends BaseGateway {
 
   /** @internal the gateway was killed and nobody could confirm that the remote process ended. */
   get _endUnconfirmed(): boolean {
-    return this.#unconfirmed;
+    return this.#life.unconfirmed;
   }
 
   /** @internal true once the remote process is gone. */
   get isDownAndReaped(): boolean {
-    return this.#reaped;
+    return this.#life.reaped;
   }
 
   /**
    * Forcibly ends the remote runtime (its whole process tree where the transport can). Settles
-   * within KILL_CONFIRM_MS even when the transport cannot confirm the end: `closed` then says so.
+   * within 10 s (lifecycle.ts) even when the transport cannot confirm the end: `closed` then says so.
    */
   kill(): Promise<void> {
-    if (this.#killPromise) return this.#killPromise;
-    this.#exiting = true;
-    this.#killed = true;
-    // Held for good, as exit() does: an unref'd transport must not let the process end with this
-    // await unsettled (exit code 13).
-    this._hold(1);
-    this._markDown({ reason: 'the gateway was killed (gw.kill())' });
-    this.#killPromise = (async () => {
-      const confirmed = await withTimeout(
-        this.transport.kill().then(() => true),
-        KILL_CONFIRM_MS,
-        () => false,
-      );
-      if (!confirmed && !this.#reaped) {
-        this.#onTransportClosed({
-          unconfirmed: true,
-          code: null,
-          signal: null,
-          reason: `killed (gw.kill()); the transport (${this.transport.label}) did not confirm the end of the remote process within ${KILL_CONFIRM_MS} ms`,
-        });
-      }
-      await this.closed;
-    })();
-    return this.#killPromise;
+    return this.#life.kill();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
