@@ -1,5 +1,6 @@
 import { FrameType, HEADER_SIZE, writeHeader, writeU32 } from './frame.js';
-import { isInt32, quickText, TAG_JSON, TAG_STRING, writeInt32Item } from './serializer.js';
+import { writeQuickItem } from './quick-item.js';
+import { isInt32, writeInt32Item } from './serializer.js';
 
 /** Where a FrameWriter's bytes go: a Transport's write side. */
 export interface FrameOutput {
@@ -36,7 +37,6 @@ const SLAB = 64 * 1024;
 /** Queued bytes past which the writer flushes at once instead of at the end of the tick. */
 const FLUSH_NOW = 1 << 20;
 const RESOLVED: Promise<void> = Promise.resolve();
-const enc = new TextEncoder();
 
 const tick: (fn: () => void) => void =
   typeof (globalThis as { process?: { nextTick?: unknown } }).process?.nextTick === 'function'
@@ -110,27 +110,23 @@ export class FrameWriter {
   }
 
   /**
-   * A DATA frame of an int32, a short string or a small plain tree (quickText()) serialized
-   * straight into the slab: the bytes dumpParts() gives, without its buffers. Returns the payload's
-   * length, or 0 (and writes nothing) for another value or one that could be over `max` bytes.
+   * A DATA frame of an int32, a short string or a small plain tree serialized straight into the
+   * slab (quick-item.ts): the bytes dumpParts() gives, without its buffers. Returns the payload's
+   * length, or 0 (and writes nothing) for another value, or one over `max` bytes or longer than
+   * what is left of the slab.
    */
   writeQuick(channelId: number, item: unknown, max: number): number {
-    let n = 5;
-    let text: string | undefined;
-    if (!isInt32(item)) {
-      text = quickText(item);
-      if (text === undefined) return 0;
-      n = 1 + 3 * text.length; // at most: 3 bytes per UTF-16 unit
-    }
-    if (n > max || n > SMALL_FRAME) return 0;
-    if (this.#closed) return n;
-    if (this.#slab.length - this.#slabPos < HEADER_SIZE + n) this.#newSlab();
+    if (this.#closed) return 0;
+    const room = Math.min(max, SMALL_FRAME);
+    if (this.#slab.length - this.#slabPos < HEADER_SIZE + Math.min(room, 1024)) this.#newSlab();
     const at = this.#slabPos + HEADER_SIZE;
-    if (text === undefined) writeInt32Item(this.#slab, at, item as number);
-    else {
-      this.#slab[at] = typeof item === 'string' ? TAG_STRING : TAG_JSON;
-      // as fast as Node's utf8Write for short texts, and in every runtime
-      n = 1 + enc.encodeInto(text, this.#slab.subarray(at + 1)).written;
+    let n = 5;
+    if (isInt32(item)) {
+      if (room < 5) return 0;
+      writeInt32Item(this.#slab, at, item);
+    } else {
+      n = writeQuickItem(this.#slab, at, Math.min(this.#slab.length, at + room), item) - at;
+      if (n < 0) return 0;
     }
     writeHeader(this.#slab, this.#slabPos, FrameType.DATA, 0, channelId, n);
     this.#slabPos = at + n;

@@ -1,7 +1,7 @@
 import { SuperJSON } from 'superjson';
 import { DumpError, LoadError } from '../errors.js';
 import { type ChannelCodec, type ChannelLike, channelBrand } from './channel-ref.js';
-import { MAX_QUICK_TEXT, quickPlain, tagged, wellFormed } from './fast-values.js';
+import { quickBytes } from './quick-item.js';
 import { checkPrimitive, checkTree, MAX_DEPTH } from './value-check.js';
 
 export { type ChannelCodec, type ChannelLike, channelBrand, MAX_DEPTH };
@@ -21,15 +21,15 @@ export { type ChannelCodec, type ChannelLike, channelBrand, MAX_DEPTH };
  *   0x05 INT32         4 bytes, little-endian two's complement (the commonest small value, no JSON)
  *   0x06 STRING        utf8 text of a string (well-formed: no lone surrogates, which JSON carries)
  *
- * The walk that refuses what cannot travel is value-check.ts; the fast paths are fast-values.ts.
+ * The walk that refuses what cannot travel is value-check.ts; the fast path is quick-item.ts.
  */
 
-export const TAG_JSON = 1;
+const TAG_JSON = 1;
 const TAG_SUPERJSON = 2;
 const TAG_BYTES = 3;
 const TAG_UNDEFINED = 4;
 const TAG_INT32 = 5;
-export const TAG_STRING = 6;
+const TAG_STRING = 6;
 const TAG_JSON_PART = new Uint8Array([TAG_JSON]);
 const UNDEFINED_PARTS: readonly Uint8Array[] = [new Uint8Array([TAG_UNDEFINED])];
 
@@ -130,18 +130,6 @@ export function writeInt32Item(b: Uint8Array, at: number, value: number): number
 }
 
 /**
- * The payload dumpParts() gives for a short string or a small plain tree is one tag byte and a
- * text: that text (its tag is TAG_STRING for a string, else TAG_JSON), or undefined for a value
- * that takes another path.
- */
-export function quickText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value.length <= MAX_QUICK_TEXT && wellFormed(value) ? value : undefined;
-  if (typeof value !== 'object' || value === null || !quickPlain(value)) return undefined;
-  const text = JSON.stringify(value);
-  return text.length <= MAX_QUICK_TEXT ? text : undefined;
-}
-
-/**
  * Serializes a value as a list of byte parts (large binaries stay uncopied). Throws DumpError naming
  * the path to the first value that cannot be carried.
  */
@@ -156,8 +144,8 @@ export function dumpParts(value: unknown, channels?: ChannelCodec): Uint8Array[]
     return [new Uint8Array([TAG_BYTES, isBuffer(value) ? 1 : 0]), value];
   }
   // Long texts take the full path (and its limits).
-  const quick = quickText(value);
-  if (quick !== undefined) return [tagged(typeof value === 'string' ? TAG_STRING : TAG_JSON, quick)];
+  const quick = quickBytes(value);
+  if (quick !== undefined) return [quick];
   const plain = typeof value !== 'object' || value === null ? checkPrimitive(value, 'value') : checkTree(value, channels);
   if (plain) return [TAG_JSON_PART, utf8Text(JSON.stringify(value))];
   const prev = ctx;
