@@ -41,14 +41,12 @@ const ITEMS: unknown[] = [
   { nested: { deeper: { s: 'é' } } },
   { u: undefined },
   { n: Number.NaN },
-  [1, , 3], // a hole: refused by the serializer, see below
   new Map([[1, 'a']]),
   new Uint8Array([1, 2, 3]),
   undefined,
   null,
   true,
 ];
-const SENDABLE = ITEMS.filter((x) => !(Array.isArray(x) && !(1 in x)));
 
 describe('sendMany and the quick path of send()', () => {
   test('put the same bytes on the wire as the serializer, and every item comes back exact', async () => {
@@ -59,13 +57,13 @@ describe('sendMany and the quick path of send()', () => {
     channelId = ch.id;
     await sleep(10); // the exec request is not an item
     watch.payloads.length = 0;
-    for (const x of SENDABLE) await ch.send(x);
-    await ch.sendMany(SENDABLE);
+    for (const x of ITEMS) await ch.send(x);
+    await ch.sendMany(ITEMS);
     const back: unknown[] = [];
-    for (let i = 0; i < 2 * SENDABLE.length; i++) back.push(await ch.receive());
+    for (let i = 0; i < 2 * ITEMS.length; i++) back.push(await ch.receive());
     await ch.send('end');
     await ch.waitClose();
-    const expected = [...SENDABLE, ...SENDABLE];
+    const expected = [...ITEMS, ...ITEMS];
     expect(watch.payloads.length).toBe(expected.length + 1);
     for (const [i, x] of expected.entries()) {
       expect(Buffer.from(watch.payloads[i]!).toString('hex'), `item ${i}`).toBe(Buffer.from(dumps(x)).toString('hex'));

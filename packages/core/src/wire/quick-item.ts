@@ -141,7 +141,7 @@ function text(s: string, json: boolean): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) {
-      if (json && (c < 0x20 || c === 0x22 || c === 0x5c)) escape(c);
+      if (json && (c < 0x20 || c === 0x22 || c === 0x5c)) writeEscape(c);
       else b[pos++] = c;
     } else if (c < 0x800) {
       b[pos++] = 0xc0 | (c >> 6);
@@ -155,7 +155,7 @@ function text(s: string, json: boolean): boolean {
         b[pos++] = 0x80 | ((u >> 6) & 0x3f);
         b[pos++] = 0x80 | (u & 0x3f);
         i++;
-      } else if (json) escape(c);
+      } else if (json) writeEscape(c);
       else return false;
     } else {
       b[pos++] = 0xe0 | (c >> 12);
@@ -168,7 +168,7 @@ function text(s: string, json: boolean): boolean {
 }
 
 /** The escape JSON.stringify writes for the character `c` (rare: done the simple way). */
-function escape(c: number): void {
+function writeEscape(c: number): void {
   const e = JSON.stringify(String.fromCharCode(c));
   ascii(e.slice(1, e.length - 1));
 }
