@@ -149,3 +149,81 @@ describe('sendMany and the quick path of send()', () => {
     await gw.exit();
   });
 });
+
+describe('a callback fed by a sendMany stream', () => {
+  // The remote streams 50 000 small items in one sendMany(): many arrive per read, and the
+  // callback is called for each in one loop over what is queued.
+  const STREAM = 'await channel.sendMany((function* () { for (let i = 0; i < 50000; i++) yield i % 2 ? i : { i }; })()); await channel.send("done");';
+  const valueOf = (x: unknown) => (typeof x === 'number' ? x : (x as { i: number }).i);
+
+  test('gets every item in order, then the endmarker once', async () => {
+    const { gw } = await memoryPair();
+    const ch = gw.remoteExec(STREAM);
+    const got: number[] = [];
+    let ends = 0;
+    ch.setCallback(
+      (x) => {
+        if (x === 'END') ends++;
+        else if (x !== 'done') got.push(valueOf(x));
+      },
+      { endmarker: 'END' },
+    );
+    await ch.waitClose();
+    await sleep(10);
+    expect(got.length).toBe(50_000);
+    expect(got.every((v, i) => v === i)).toBe(true);
+    expect(ends).toBe(1);
+    await gw.exit();
+  });
+
+  test('that throws mid-run: no item after the one that threw, the channel closes with the error, the sender learns', async () => {
+    const { gw } = await memoryPair({ window: 64 * 1024 });
+    const ch = gw.remoteExec(`try { ${STREAM} } catch (e) { globalThis.sendManyError = e.remoteMessage ?? e.message; }`);
+    const got: number[] = [];
+    let ends = 0;
+    ch.setCallback(
+      (x) => {
+        if (x === 'END') return ends++;
+        got.push(valueOf(x));
+        if (got.length === 1234) throw new Error('callback gave up at 1233');
+      },
+      { endmarker: 'END' },
+    );
+    await expect(ch.waitClose()).rejects.toThrow('callback gave up at 1233');
+    await sleep(50);
+    expect(got.length).toBe(1234);
+    expect(got[1233]).toBe(1233);
+    expect(ends).toBe(0); // a callback that failed is not called again
+    const check = gw.remoteExec(
+      'for (let i = 0; i < 200 && !globalThis.sendManyError; i++) await new Promise((r) => setTimeout(r, 10)); await channel.send(globalThis.sendManyError);',
+    );
+    // its sendMany() stopped with the channel's close, not after 50 000 items
+    expect(await check.receive()).toMatch(/channel \d+ on gateway \S+ is closed/);
+    await gw.exit();
+  });
+
+  test('that closes the channel mid-run: no item after it, the endmarker once, the rest dropped and counted', async () => {
+    const { gw } = await memoryPair({ window: 64 * 1024 });
+    const ch = gw.remoteExec(`try { ${STREAM} } catch {}`);
+    const got: number[] = [];
+    let ends = 0;
+    let closing: Promise<void> | undefined;
+    ch.setCallback(
+      (x) => {
+        if (x === 'END') return ends++;
+        got.push(valueOf(x));
+        if (got.length === 777) closing = ch.close();
+      },
+      { endmarker: 'END' },
+    );
+    for (let i = 0; i < 500 && !closing; i++) await sleep(10);
+    await closing;
+    await sleep(50);
+    expect(got.length).toBe(777);
+    expect(got[776]).toBe(776);
+    expect(ends).toBe(1);
+    // what the peer had sent meanwhile arrived after our close: dropped, and waitClose() says so
+    await expect(ch.waitClose()).rejects.toThrow(/dropped|after/);
+    await gw.exit();
+  });
+});
