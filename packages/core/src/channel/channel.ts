@@ -123,7 +123,8 @@ export class Channel<In = unknown, Out = In> extends ChannelState implements Asy
    * per write as the window allows, and resolves like the send() of the last one. It pulls the next
    * item only when the window has room, so a generator is read at the pace of the receiver. Stops
    * at the first item that fails (DumpError, or the channel closed) and rejects with its error;
-   * the items before it were sent.
+   * the items before it were sent. Ints, short strings and small plain trees are serialized
+   * straight into the writer's buffer (Outbox.tryQuick), with no buffer or promise per item.
    */
   async sendMany(items: Iterable<Out>): Promise<void> {
     const outbox = this.#outbox;

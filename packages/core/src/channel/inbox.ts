@@ -1,4 +1,5 @@
 import { ProtocolError } from '../errors.js';
+import { uninitialized } from '../util/uninitialized.js';
 import { FrameFlag, readU32 } from '../wire/frame.js';
 import { viewsInput } from '../wire/serializer.js';
 
@@ -209,13 +210,4 @@ export class Inbox {
     for (let k = 0; k < this.#count; k++) n += this.#ring[3 * ((this.#head + k) & (this.#cap - 1)) + 2] as number;
     return n;
   }
-}
-
-const NodeBufferAlloc = (globalThis as { Buffer?: { allocUnsafeSlow(n: number): Uint8Array } }).Buffer;
-
-/** A plain Uint8Array over memory that is not zeroed first (a memset of the whole message otherwise). */
-function uninitialized(size: number): Uint8Array {
-  if (!NodeBufferAlloc) return new Uint8Array(size);
-  const b = NodeBufferAlloc.allocUnsafeSlow(size);
-  return new Uint8Array(b.buffer, b.byteOffset, size);
 }

@@ -1,3 +1,4 @@
+import { uninitialized } from '../util/uninitialized.js';
 import { FrameType, HEADER_SIZE, writeHeader, writeU32 } from './frame.js';
 import { writeQuickItem } from './quick-item.js';
 import { isInt32, writeInt32Item } from './serializer.js';
@@ -60,7 +61,8 @@ const tick: (fn: () => void) => void =
 export class FrameWriter {
   readonly #output: FrameOutput;
   readonly #highWater: number;
-  #slab = new Uint8Array(SLAB);
+  // not zeroed: only bytes written are ever sent
+  #slab = uninitialized(SLAB);
   #slabStart = 0;
   #slabPos = 0;
   #out: Uint8Array[] = [];
@@ -158,7 +160,7 @@ export class FrameWriter {
 
   #newSlab(): void {
     this.#pushSlab();
-    this.#slab = new Uint8Array(SLAB);
+    this.#slab = uninitialized(SLAB);
     this.#slabStart = 0;
     this.#slabPos = 0;
   }
