@@ -154,7 +154,7 @@ describe('a callback fed by a sendMany stream', () => {
   // The remote streams 50 000 small items in one sendMany(): many arrive per read, and the
   // callback is called for each in one loop over what is queued.
   const STREAM = 'await channel.sendMany((function* () { for (let i = 0; i < 50000; i++) yield i % 2 ? i : { i }; })()); await channel.send("done");';
-  const valueOf = (x: unknown) => (typeof x === 'number' ? x : (x as { i: number }).i);
+  const itemIndex = (x: unknown) => (typeof x === 'number' ? x : (x as { i: number }).i);
 
   test('gets every item in order, then the endmarker once', async () => {
     const { gw } = await memoryPair();
@@ -164,7 +164,7 @@ describe('a callback fed by a sendMany stream', () => {
     ch.setCallback(
       (x) => {
         if (x === 'END') ends++;
-        else if (x !== 'done') got.push(valueOf(x));
+        else if (x !== 'done') got.push(itemIndex(x));
       },
       { endmarker: 'END' },
     );
@@ -184,7 +184,7 @@ describe('a callback fed by a sendMany stream', () => {
     ch.setCallback(
       (x) => {
         if (x === 'END') return ends++;
-        got.push(valueOf(x));
+        got.push(itemIndex(x));
         if (got.length === 1234) throw new Error('callback gave up at 1233');
       },
       { endmarker: 'END' },
@@ -211,7 +211,7 @@ describe('a callback fed by a sendMany stream', () => {
     ch.setCallback(
       (x) => {
         if (x === 'END') return ends++;
-        got.push(valueOf(x));
+        got.push(itemIndex(x));
         if (got.length === 777) closing = ch.close();
       },
       { endmarker: 'END' },
