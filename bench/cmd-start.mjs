@@ -12,14 +12,15 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { makeGateway } from '@tsnet/core';
+import { parseArgs } from './lib/common.mjs';
+import { formatSpread, spread, timeGatewayStart } from './lib/gateway-start.mjs';
 
 // sudo resets the environment and podman exec passes none of ours: give popen, cmd=, chroot= and
 // netns= (which inherit it) the same start. NODE_EXTRA_CA_CERTS alone (set on the development
 // machines) costs every node start there about 170 ms reading the CA bundle.
 delete process.env.NODE_EXTRA_CA_CERTS;
 
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 10;
+const runs = parseArgs(process.argv.slice(2), { valued: ['runs'] }).runs ?? 10;
 const dir = mkdtempSync(join(tmpdir(), 'tsnet-bench-cmd-'));
 const root = join(dir, 'root');
 const node = realpathSync(process.execPath);
@@ -62,37 +63,25 @@ const specs = [
   ['docker=CONTAINER (podman)', `docker=${box}//docker-bin=${podman}`],
 ];
 
-function stats(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  return { median: q(0.5), p90: q(0.9), min: s[0] };
-}
-
 try {
   const times = new Map(specs.map(([name]) => [name, { open: [], full: [] }]));
   for (let i = 0; i < runs + 1; i++) {
     for (const [name, spec] of specs) {
-      const t0 = performance.now();
-      const gw = await makeGateway(spec, { output: 'ignore' });
-      const t1 = performance.now();
-      await gw.remoteExec('channel.send(1)').receive();
-      await gw.exit();
-      const t2 = performance.now();
+      const t = await timeGatewayStart(spec);
       if (i === 0) continue; // warm-up round: module loading, code caches of each target
-      times.get(name).open.push(t1 - t0);
-      times.get(name).full.push(t2 - t0);
+      times.get(name).open.push(t.open);
+      times.get(name).full.push(t.full);
     }
   }
-  const popen = stats(times.get('popen').open).median;
+  const popen = spread(times.get('popen').open).median;
   console.log(`time to open a gateway, ${runs} runs each after one warm-up, specs in turn (ms; median / p90 / min)`);
   console.log(`${'spec'.padEnd(28)} ${'open'.padEnd(22)} ${'open+exec+exit'.padEnd(22)} open vs popen`);
-  const fmt = (s) => `${s.median.toFixed(1)} / ${s.p90.toFixed(1)} / ${s.min.toFixed(1)}`.padEnd(22);
   const rows = {};
   for (const [name] of specs) {
     const t = times.get(name);
-    const open = stats(t.open);
+    const open = spread(t.open);
     rows[name] = { openMs: Math.round(open.median * 10) / 10, ratio: Math.round((open.median / popen) * 100) / 100 };
-    console.log(`${name.padEnd(28)} ${fmt(open)} ${fmt(stats(t.full))} ${(open.median / popen).toFixed(2)}x`);
+    console.log(`${name.padEnd(28)} ${formatSpread(open)} ${formatSpread(spread(t.full))} ${(open.median / popen).toFixed(2)}x`);
   }
   console.log(JSON.stringify(rows));
 } finally {

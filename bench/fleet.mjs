@@ -38,22 +38,22 @@ import vm from 'node:vm';
 import { preamble } from '@tsnet/bootstrap';
 import { Group, registerTransport } from '@tsnet/core';
 import { createSsh, ssh } from '@tsnet/transport-ssh';
-import { build } from 'esbuild';
+import { parseArgs } from './lib/common.mjs';
+import { importTestHelpers } from './lib/test-helpers.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? dflt : Number(args[i + 1]);
-};
-const HOSTS = opt('hosts', 16);
-const PER_HOST = opt('per-host', 4);
-const CONCURRENCY = opt('concurrency', 16);
-const KEEPALIVE = opt('keepalive', 2);
-const MB = opt('mb', 50);
-const COSTS = args.includes('--costs');
-const RSYNC = !args.includes('--no-rsync');
+const args = parseArgs(process.argv.slice(2), {
+  valued: ['hosts', 'per-host', 'concurrency', 'keepalive', 'mb'],
+  flags: ['costs', 'no-rsync', 'sshd-defaults'],
+});
+const HOSTS = args.hosts ?? 16;
+const PER_HOST = args['per-host'] ?? 4;
+const CONCURRENCY = args.concurrency ?? 16;
+const KEEPALIVE = args.keepalive ?? 2;
+const MB = args.mb ?? 50;
+const COSTS = Boolean(args.costs);
+const RSYNC = !args['no-rsync'];
 // --sshd-defaults: OpenSSH's own MaxSessions 10 and MaxStartups 10:30:100 (the test sshd allows more).
-const SSHD_DEFAULTS = args.includes('--sshd-defaults');
+const SSHD_DEFAULTS = Boolean(args['sshd-defaults']);
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const quiet = { output: 'ignore' };
 
@@ -80,16 +80,7 @@ const delta = (a, b) => ({
 });
 
 // ------------------------------------------------------------------ hosts (the test helper)
-const helpers = join(REPO, 'node_modules', '.cache', `tsnet-fleet-helpers-${process.pid}.mjs`);
-await build({
-  stdin: { contents: "export * from './fleet.ts'; export { cutLink } from './netns.ts';", resolveDir: join(REPO, 'test-e2e/helpers'), loader: 'ts' },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  outfile: helpers,
-  logLevel: 'error',
-});
-const { createFleet, cutLink } = await import(pathToFileURL(helpers).href);
+const { createFleet, cutLink } = await importTestHelpers('fleet-helpers', "export * from './fleet.ts'; export { cutLink } from './netns.ts';");
 
 let fleet;
 const groups = new Set();
@@ -99,8 +90,6 @@ async function teardown() {
     await Promise.allSettled([...groups].map((g) => g.terminate({ timeout: 1000 })));
     registerTransport(ssh);
     await fleet?.teardown();
-    const { rmSync } = await import('node:fs');
-    rmSync(helpers, { force: true });
   })();
   return tearing;
 }

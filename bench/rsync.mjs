@@ -17,90 +17,33 @@
 // Prints one JSON line per sample, then a table of medians and ratios against the targets.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { loadavg, tmpdir, userInfo } from 'node:os';
+import { closeSync, mkdirSync, openSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Group, registerTransport } from '@tsnet/core';
 import { RSync } from '@tsnet/rsync';
 import { createSsh } from '@tsnet/transport-ssh';
 import '@tsnet/transport-popen';
+import { median, parseArgs } from './lib/common.mjs';
+import { startBenchSshd } from './lib/sshd.mjs';
 
-const args = process.argv.slice(2).filter((a) => a !== 'rsync');
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? dflt : Number(args[i + 1]);
-};
-const quick = args.includes('--quick');
-const RUNS = opt('runs', quick ? 1 : 3);
-const FILES = opt('files', quick ? 500 : 5000);
-const BIG = opt('big-mib', quick ? 32 : 256) * 1048576;
+// (`npm run bench -- rsync …` leaves the word rsync among the positionals)
+const args = parseArgs(process.argv.slice(2), { valued: ['runs', 'files', 'big-mib', 'profile', 'only'], flags: ['quick'] });
+const quick = Boolean(args.quick);
+const RUNS = args.runs ?? (quick ? 1 : 3);
+const FILES = args.files ?? (quick ? 500 : 5000);
+const BIG = (args['big-mib'] ?? (quick ? 32 : 256)) * 1048576;
 // --profile DIR: CPU profiles of both sides (local.cpuprofile, remote.cpuprofile: the first target's) of each tsnet step of the first run
-const profileDir = args.includes('--profile') ? String(args[args.indexOf('--profile') + 1]) : null;
-const only = args.includes('--only') ? new Set(String(args[args.indexOf('--only') + 1]).split(',')) : null;
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const profileDir = args.profile === undefined ? null : String(args.profile);
+const only = args.only === undefined ? null : new Set(String(args.only).split(','));
 const results = {};
 const record = (name, value, unit) => {
   (results[name] ??= { unit, values: [] }).values.push(value);
   console.log(JSON.stringify({ suite: 'tsnet-rsync', name, value: Math.round(value * 10) / 10, unit, load: loadavg()[0] }));
 };
 
-// ------------------------------------------------------------------ a private sshd (as bench/ssh-transport.mjs)
-const dir = mkdtempSync(join(tmpdir(), 'tsnet-bench-rsync-'));
-const user = userInfo().username;
-const keygen = (file) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file], { stdio: 'ignore' });
-keygen(join(dir, 'host_key'));
-keygen(join(dir, 'id'));
-writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'id.pub')));
-const port = await new Promise((r) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => r(p));
-  });
-});
-writeFileSync(
-  join(dir, 'sshd_config'),
-  [
-    `ListenAddress 127.0.0.1:${port}`,
-    `HostKey ${join(dir, 'host_key')}`,
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-    `PidFile ${join(dir, 'pid')}`,
-    'PermitRootLogin prohibit-password',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'UsePAM no',
-    'StrictModes no',
-    'UseDNS no',
-    'PrintMotd no',
-    'MaxSessions 50',
-    '',
-  ].join('\n'),
-);
-execFileSync('mkdir', ['-p', '/run/sshd']);
-const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-await new Promise((resolve, reject) => {
-  let log = '';
-  sshd.stderr.on('data', (d) => {
-    log += d;
-    if (log.includes('Server listening')) resolve();
-  });
-  sshd.on('exit', () => reject(new Error(`sshd failed:\n${log}`)));
-});
-writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
-const config = join(dir, 'ssh_config');
-writeFileSync(
-  config,
-  `Host bench\n  HostName 127.0.0.1\n  Port ${port}\n  User ${user}\n  IdentityFile ${join(dir, 'id')}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${join(dir, 'known_hosts')}\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n`,
-);
-const cleanup = () => {
-  sshd.kill();
-  rmSync(dir, { recursive: true, force: true });
-};
-process.on('exit', cleanup);
+// ------------------------------------------------------------------ a private sshd (lib/sshd.mjs)
+const { dir, config } = await startBenchSshd({ prefix: 'tsnet-bench-rsync-' });
 process.on('SIGINT', () => process.exit(130));
 registerTransport(createSsh({ configFile: config, agent: false }));
 

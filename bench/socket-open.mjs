@@ -13,9 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BOOTSTRAP_FILE } from '@tsnet/bootstrap';
-import { makeGateway } from '@tsnet/core';
+import { parseArgs } from './lib/common.mjs';
+import { formatSpread, spread, timeGatewayStart } from './lib/gateway-start.mjs';
 
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 20;
+const runs = parseArgs(process.argv.slice(2), { valued: ['runs'] }).runs ?? 20;
 const dir = mkdtempSync(join(tmpdir(), 'tsnet-bench-'));
 const tokenFile = join(dir, 'token');
 writeFileSync(tokenFile, randomBytes(32).toString('hex'), { mode: 0o600 });
@@ -43,25 +44,14 @@ async function measure(spec) {
   const open = [];
   const full = [];
   for (let i = 0; i < runs + 2; i++) {
-    const t0 = performance.now();
-    const gw = await makeGateway(spec, { output: 'ignore' });
-    const t1 = performance.now();
-    await gw.remoteExec('channel.send(1)').receive();
-    await gw.exit();
-    const t2 = performance.now();
+    const t = await timeGatewayStart(spec);
     if (i >= 2) {
       // the first two warm up this process (module loading, TLS context)
-      open.push(t1 - t0);
-      full.push(t2 - t0);
+      open.push(t.open);
+      full.push(t.full);
     }
   }
-  return { open: stats(open), full: stats(full) };
-}
-
-function stats(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  return { median: q(0.5), p90: q(0.9), min: s[0] };
+  return { open: spread(open), full: spread(full) };
 }
 
 const plain = await startServer([]);
@@ -77,10 +67,9 @@ const specs = [
 try {
   console.log(`time to open a gateway, ${runs} runs each after 2 warm-ups (ms; median / p90 / min)`);
   console.log(`${'spec'.padEnd(24)} ${'open'.padEnd(22)} open+exec+exit`);
-  const fmt = (s) => `${s.median.toFixed(1)} / ${s.p90.toFixed(1)} / ${s.min.toFixed(1)}`.padEnd(22);
   for (const [name, spec] of specs) {
     const r = await measure(spec);
-    console.log(`${name.padEnd(24)} ${fmt(r.open)} ${fmt(r.full)}`);
+    console.log(`${name.padEnd(24)} ${formatSpread(r.open)} ${formatSpread(r.full)}`);
   }
   console.log(`bundle ${readFileSync(BOOTSTRAP_FILE).length} B, node ${process.version}`);
 } finally {

@@ -19,94 +19,36 @@
 //   bulk.ssh_dd      the same timed on the remote side (`dd of=/dev/null`, excludes connection setup)
 //   bulk.ssh2_cat    ssh2 alone: an exec channel to `cat > /dev/null` (what tsnet adds on top)
 // MB/s = 10^6 bytes/s. Prints one JSON object per figure and a summary table (medians).
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Group, registerTransport } from '@tsnet/core';
 import { createSsh } from '@tsnet/transport-ssh';
 import ssh2 from 'ssh2';
+import { median, parseArgs } from './lib/common.mjs';
+import { startBenchSshd } from './lib/sshd.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? dflt : Number(args[i + 1]);
-};
-const quick = args.includes('--quick');
-const PLAIN_HOME = args.includes('--plain-home');
-const RUNS = opt('runs', quick ? 1 : 3);
-const STARTUPS = opt('startups', quick ? 3 : 10);
-const MIB = opt('mib', quick ? 128 : 1024);
+const args = parseArgs(process.argv.slice(2), { valued: ['runs', 'startups', 'mib'], flags: ['quick', 'plain-home'] });
+const quick = Boolean(args.quick);
+const PLAIN_HOME = Boolean(args['plain-home']);
+const RUNS = args.runs ?? (quick ? 1 : 3);
+const STARTUPS = args.startups ?? (quick ? 3 : 10);
+const MIB = args.mib ?? (quick ? 128 : 1024);
 const MB = (MIB * 1048576) / 1e6;
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const results = {};
 const record = (name, value, unit) => {
   (results[name] ??= { unit, values: [] }).values.push(value);
   console.log(JSON.stringify({ suite: 'tsnet-ssh', name, value: unit === 'ratio' ? Math.round(value * 100) / 100 : Math.round(value * 10) / 10, unit }));
 };
 
-// ------------------------------------------------------------------ a private sshd
-const dir = mkdtempSync(join(tmpdir(), 'tsnet-bench-sshd-'));
+// ------------------------------------------------------------------ a private sshd (lib/sshd.mjs)
+const { dir, port, user, config, identity } = await startBenchSshd({
+  prefix: 'tsnet-bench-sshd-',
+  // --plain-home: sessions get an empty HOME, so the user's shell reads no rc files (what a host
+  // whose ~/.bashrc returns early for non-interactive shells costs).
+  extraConfig: (d) => (PLAIN_HOME ? [`SetEnv HOME=${join(d, 'home')}`] : []),
+});
 if (PLAIN_HOME) mkdirSync(join(dir, 'home'));
-const user = userInfo().username;
-const keygen = (file) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file], { stdio: 'ignore' });
-keygen(join(dir, 'host_key'));
-keygen(join(dir, 'id'));
-writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'id.pub')));
-const port = await new Promise((r) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => r(p));
-  });
-});
-writeFileSync(
-  join(dir, 'sshd_config'),
-  [
-    `ListenAddress 127.0.0.1:${port}`,
-    `HostKey ${join(dir, 'host_key')}`,
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-    `PidFile ${join(dir, 'pid')}`,
-    'PermitRootLogin prohibit-password',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'UsePAM no',
-    'StrictModes no',
-    'UseDNS no',
-    'PrintMotd no',
-    'MaxSessions 50',
-    'MaxStartups 100:30:200',
-    // --plain-home: sessions get an empty HOME, so the user's shell reads no rc files (what a
-    // host whose ~/.bashrc returns early for non-interactive shells costs).
-    ...(PLAIN_HOME ? [`SetEnv HOME=${join(dir, 'home')}`] : []),
-    '',
-  ].join('\n'),
-);
-execFileSync('mkdir', ['-p', '/run/sshd']);
-const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-await new Promise((resolve, reject) => {
-  let log = '';
-  sshd.stderr.on('data', (d) => {
-    log += d;
-    if (log.includes('Server listening')) resolve();
-  });
-  sshd.on('exit', () => reject(new Error(`sshd failed:\n${log}`)));
-});
-writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
-const config = join(dir, 'ssh_config');
-writeFileSync(
-  config,
-  `Host bench\n  HostName 127.0.0.1\n  Port ${port}\n  User ${user}\n  IdentityFile ${join(dir, 'id')}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${join(dir, 'known_hosts')}\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n`,
-);
-const cleanup = () => {
-  sshd.kill();
-  rmSync(dir, { recursive: true, force: true });
-};
-process.on('exit', cleanup);
 registerTransport(createSsh({ configFile: config, agent: false }));
 const sh = (command) => execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const SSH = `ssh -F ${config} bench`;
@@ -188,7 +130,7 @@ async function bulk() {
   const client = new ssh2.Client();
   await new Promise((resolve, reject) => {
     client.once('ready', resolve).once('error', reject);
-    client.connect({ host: '127.0.0.1', port, username: user, privateKey: readFileSync(join(dir, 'id')), hostVerifier: () => true });
+    client.connect({ host: '127.0.0.1', port, username: user, privateKey: readFileSync(identity), hostVerifier: () => true });
   });
   const ch = await new Promise((resolve, reject) => client.exec('cat > /dev/null', (e, c) => (e ? reject(e) : resolve(c))));
   ch.resume();

@@ -8,6 +8,7 @@
 //   node scripts/check-worker-imports.mjs --entry <path>   (checks another entry, as if it were bundled remotely)
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -88,8 +89,8 @@ export async function checkWorkerGraph(entry, root = ROOT) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const i = process.argv.indexOf('--entry');
-  await main(i === -1 ? WORKER_ENTRIES : [process.argv[i + 1]]);
+  const { values } = parseArgs({ options: { entry: { type: 'string', multiple: true } } });
+  await main(values.entry ?? WORKER_ENTRIES);
 }
 
 export async function main(entries = WORKER_ENTRIES) {

@@ -12,12 +12,13 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { arch, platform } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 /** Pinned versions: a change here reinstalls on the next run. */
 export const VERSIONS = { node18: '18.20.8', node22: '22.23.3', node24: '24.21.0', bun: '1.4.5', deno: '2.9.6' };
 
 const dir = fileURLToPath(new URL('../.cache/runtimes/', import.meta.url));
-const quiet = process.argv.includes('--quiet');
+const quiet = parseArgs({ options: { quiet: { type: 'boolean' } } }).values.quiet === true;
 
 /** The per-platform package of each runtime and where its binary lies inside it. */
 function packages() {

@@ -1,11 +1,10 @@
 // Every way a process can die, and misuse, over real popen gateways. Each case runs
 // TSNET_FAULT_RUNS times (default 20) so that a flake shows up in CI rather than in the field.
-import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { type Channel, ChannelClosedError, type Gateway, GatewayClosedError, isTsnetError, makeGateway } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isAlive, killAll, survivors } from './helpers/processes.js';
+import { isAlive } from './helpers/processes.js';
+import { sigkillGatewayOpener } from './helpers/sigkilled-local.js';
 
 const RUNS = Number(process.env.TSNET_FAULT_RUNS ?? 20);
 const runs = Array.from({ length: RUNS }, (_, i) => i + 1);
@@ -75,22 +74,10 @@ describe('the remote process is SIGKILLed', () => {
 });
 
 describe('the local process is SIGKILLed', () => {
-  const fixture = new URL('./fixtures/opens-gateways.mjs', import.meta.url).pathname;
-
   test.for(runs)('run %i: every remote process it started (and their children) exits within 2 s', async () => {
-    const child = spawn(process.execPath, [fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const lines = createInterface({ input: child.stdout! });
-    const line = await new Promise<string>((resolve, reject) => {
-      lines.once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`the fixture exited early with code ${code}`)));
-    });
-    lines.close();
-    const pids = JSON.parse(line) as number[];
+    const { pids, allAliveBefore, left } = await sigkillGatewayOpener();
     expect(pids).toHaveLength(5); // four remote runtimes and a process one of them started
-    expect(pids.every(isAlive)).toBe(true);
-    child.kill('SIGKILL');
-    const left = await survivors(pids, 2000);
-    killAll(left);
+    expect(allAliveBefore).toBe(true);
     expect(left).toEqual([]);
   });
 });

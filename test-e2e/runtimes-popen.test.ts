@@ -1,13 +1,11 @@
 // The channel contract and the value table with a Bun remote and a Deno remote over popen (binaries
 // from the npm registry, see scripts/install-runtimes.mjs).
-import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Group, makeGateway } from '@tsnet/core';
 import { describe, expect, test } from 'vitest';
 import { runtimeKind } from './helpers/gateway-kinds.js';
-import { isAlive, killAll, survivors } from './helpers/processes.js';
 import { runtimePaths } from './helpers/runtimes.js';
+import { sigkillGatewayOpener } from './helpers/sigkilled-local.js';
 import { binaryWire } from './suites/binary-wire.js';
 import { channelContract } from './suites/channel-contract.js';
 
@@ -65,19 +63,8 @@ test('runtime=bun and runtime=deno without exe= find the runtime on PATH', async
 });
 
 test.each(['bun', 'deno'] as const)('a SIGKILLed local process takes its %s remotes (and what they started) with it within 2 s', async (runtime) => {
-  const fixture = new URL('./fixtures/opens-gateways.mjs', import.meta.url).pathname;
-  const child = spawn(process.execPath, [fixture, `popen//runtime=${runtime}//exe=${paths[runtime]}`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  const line = await new Promise<string>((resolve, reject) => {
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`the fixture exited early with code ${code}`)));
-  });
-  lines.close();
-  const pids = JSON.parse(line) as number[];
+  const { pids, allAliveBefore, left } = await sigkillGatewayOpener(`popen//runtime=${runtime}//exe=${paths[runtime]}`);
   expect(pids).toHaveLength(5); // four remote runtimes and a process one of them started
-  expect(pids.every(isAlive)).toBe(true);
-  child.kill('SIGKILL');
-  const left = await survivors(pids, 2000);
-  killAll(left);
+  expect(allAliveBefore).toBe(true);
   expect(left).toEqual([]);
 });

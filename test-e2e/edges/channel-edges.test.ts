@@ -3,8 +3,9 @@
 // channel, and the remote's pending send() rejects with ChannelClosedError; a string the remote
 // could not decode is refused by the sender, and the channel stays usable.
 import { AbortError, DumpError, type Gateway, Group, isTsnetError, TimeoutError } from '@tsnet/core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { type GatewayKind, popenKind, sshKind } from '../helpers/gateway-kinds.js';
+import { useKindGroup } from '../helpers/use-kind.js';
 
 // Sends until its send() rejects, then reports how it ended on a channel of its own.
 const PRODUCER = `
@@ -18,16 +19,10 @@ const PRODUCER = `
 `;
 
 describe.each([popenKind, sshKind()] as GatewayKind[])('$name', (kind) => {
-  let group: Group;
+  const kindGroup = useKindGroup(kind);
   let gw: Gateway;
   beforeAll(async () => {
-    await kind.setup();
-    group = new Group();
-    gw = await group.makeGateway(kind.spec(), { output: 'ignore' });
-  });
-  afterAll(async () => {
-    await group?.terminate({ timeout: 2000 });
-    await kind.teardown();
+    gw = await kindGroup.open();
   });
 
   test('receive({ signal: AbortSignal.timeout() }) rejects with TimeoutError, the DOMException as cause; abort() with AbortError', async () => {

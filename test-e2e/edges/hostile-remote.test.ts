@@ -3,9 +3,9 @@
 // of CLOSE_ERROR frames on channel 0 keeps a bounded stderr tail, a second HELLO that carries an
 // error is a protocol error, and on socket= gateways the server's private trailer type (0xE0)
 // from remote code is a ProtocolError, never a silent swallow or an unbounded buffer.
-import { type Gateway, Group } from '@tsnet/core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { type GatewayKind, popenKind, socketKind, sshKind } from '../helpers/gateway-kinds.js';
+import { useKindGroup } from '../helpers/use-kind.js';
 
 // Remote helpers: a frame as bytes, and a write of it to the wire once the gateway's own writes are out.
 const RAW = `
@@ -24,16 +24,7 @@ const RAW = `
 `;
 
 describe.each([popenKind, sshKind(), socketKind()] as GatewayKind[])('$name', (kind) => {
-  let group: Group;
-  beforeAll(async () => {
-    await kind.setup();
-    group = new Group();
-  });
-  afterAll(async () => {
-    await group?.terminate({ timeout: 2000 });
-    await kind.teardown();
-  });
-  const open = (): Promise<Gateway> => group.makeGateway(kind.spec(), { output: 'ignore' });
+  const { open } = useKindGroup(kind);
 
   test('a flood of CLOSE_ERROR frames on channel 0 keeps a bounded stderr tail; the local side stays up', async () => {
     const gw = await open();
@@ -66,18 +57,10 @@ describe.each([popenKind, sshKind(), socketKind()] as GatewayKind[])('$name', (k
 
 describe('socket: the server trailer type from remote code', () => {
   const kind = socketKind();
-  let group: Group;
-  beforeAll(async () => {
-    await kind.setup();
-    group = new Group();
-  });
-  afterAll(async () => {
-    await group?.terminate({ timeout: 2000 });
-    await kind.teardown();
-  });
+  const { open } = useKindGroup(kind);
 
   test('a forged trailer (0xE0) is a ProtocolError, not a silent swallow', async () => {
-    const gw = await group.makeGateway(kind.spec(), { output: 'ignore' });
+    const gw = await open();
     const ch = gw.remoteExec(`${RAW}
       await raw(frame(0xe0, 0, Buffer.from('{"code":0,"signal":null}')));
       for (;;) { await channel.send('after'); await new Promise((r) => setTimeout(r, 20)); }
@@ -95,7 +78,7 @@ describe('socket: the server trailer type from remote code', () => {
   });
 
   test('a trailer length of 0xFFFFFFFF is refused from its header: nothing after it is buffered', async () => {
-    const gw = await group.makeGateway(kind.spec(), { output: 'ignore' });
+    const gw = await open();
     const before = process.memoryUsage().rss;
     const ch = gw.remoteExec(`${RAW}
       const head = Buffer.alloc(12); head[0] = 0xf7; head[1] = 0xe0; head.writeUInt32BE(0xffffffff, 8);

@@ -4,8 +4,9 @@
 // on every transport, and a remote child with stdio: 'inherit' cannot break the wire.
 import { execFileSync, spawn } from 'node:child_process';
 import { Group } from '@tsnet/core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { type GatewayKind, popenKind, socketKind, sshKind } from '../helpers/gateway-kinds.js';
+import { useKindGroup } from '../helpers/use-kind.js';
 
 const FIXTURE = new URL('../fixtures/edges-local.mjs', import.meta.url).pathname;
 
@@ -31,18 +32,10 @@ test('32 MiB of remote stderr without a newline: peak local memory stays near th
 });
 
 describe.each([popenKind, sshKind(), socketKind()] as GatewayKind[])('$name', (kind) => {
-  let group: Group;
-  beforeAll(async () => {
-    await kind.setup();
-    group = new Group();
-  });
-  afterAll(async () => {
-    await group?.terminate({ timeout: 2000 });
-    await kind.teardown();
-  });
+  const { open } = useKindGroup(kind);
 
   test("stdout and stderr stay apart, also from a child with stdio: 'inherit', and the wire survives it", async () => {
-    const gw = await group.makeGateway(kind.spec(), { output: 'ignore' });
+    const gw = await open();
     const out: Record<string, string> = { stdout: '', stderr: '' };
     gw.onOutput((stream, text) => {
       out[stream] += text;

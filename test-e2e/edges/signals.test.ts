@@ -3,23 +3,17 @@
 // The local side runs as a child process; /proc says what is left.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { survivors } from '../helpers/processes.js';
-import { type Sshd, startSshd } from '../helpers/sshd.js';
+import { useSshd } from '../helpers/use-sshd.js';
 
 const FIXTURE = new URL('../fixtures/edges-local.mjs', import.meta.url).pathname;
 
-let sshd: Sshd;
-beforeAll(async () => {
-  sshd = await startSshd();
-});
-afterAll(async () => {
-  await sshd?.stop();
-});
+const server = useSshd();
 
 const specs = {
   popen: () => 'popen',
-  ssh: () => `ssh=${sshd.alias}//ssh-config=${sshd.sshConfig}//node=${process.execPath}`,
+  ssh: () => server.spec(),
 };
 
 async function start(mode: 'busy' | 'receive', spec: string): Promise<{ child: ChildProcess; pid: number; stderr: () => string }> {

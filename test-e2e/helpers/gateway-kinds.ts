@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { type Gateway, makeGateway } from '@tsnet/core';
 import { type RunningServer, startServer, tempDir, writeToken } from '../../packages/transport-socket/test/helpers/server.js';
-import { descendants, processName, type Sshd, startSshd } from './sshd.js';
+import { descendants, processName } from './processes.js';
+import { type Sshd, startSshd } from './sshd.js';
 
 export interface GatewayKind {
   readonly name: string;

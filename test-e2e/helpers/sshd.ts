@@ -5,10 +5,11 @@
  * Optionally runs inside a network namespace (`ip netns exec NS sshd …`).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { descendants, isAlive, processName } from './processes.js';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -92,50 +93,6 @@ async function freePort(address: string): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
-}
-
-/** Pids of every descendant of `pid` (from /proc), deepest first. */
-export function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const list = children.get(ppid) ?? [];
-      list.push(Number(name));
-      children.set(ppid, list);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const c of children.get(p) ?? []) {
-      walk(c);
-      out.push(c);
-    }
-  };
-  walk(pid);
-  return out;
-}
-
-/** Name of a process (/proc/PID/comm), or undefined when it is gone. */
-export function processName(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {

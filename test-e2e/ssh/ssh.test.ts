@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { AuthenticationError, GatewayClosedError, Group, HostKeyError, registerTransport } from '@tsnet/core';
 import { createSsh, fingerprint, NodeNotFoundError, type SshProvider, ssh } from '@tsnet/transport-ssh';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { isAlive, type Sshd, startSshd, writeKeyPair } from '../helpers/sshd.js';
+import { isAlive } from '../helpers/processes.js';
+import { type Sshd, startSshd, writeKeyPair } from '../helpers/sshd.js';
 
 const NODE = 'node=/usr/bin/node'; // skips the login shell: faster; the default (PATH) is tested once
 

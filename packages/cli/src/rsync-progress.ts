@@ -4,19 +4,9 @@
  * lines, at most one per gateway per second plus one at each phase change, with no escape codes.
  * `stop()` leaves the bars' last state on screen (or prints nothing more) and is idempotent.
  */
+import type { ProgressEvent } from '@tsnet/rsync';
 import cliProgress from 'cli-progress';
 import { formatBytes, formatDuration } from './output.js';
-
-/** One progress event of RSync.send() (see the contract's "Directory sync"). */
-export interface ProgressEvent {
-  gatewayId: string;
-  phase: 'scan' | 'transfer' | 'done';
-  path?: string;
-  files: number;
-  totalFiles: number;
-  bytes: number;
-  totalBytes: number;
-}
 
 export interface Progress {
   onProgress(event: ProgressEvent): void;

@@ -1,17 +1,11 @@
 /** `tsnet exec` and `tsnet info` over SSH, against a real OpenSSH sshd on 127.0.0.1 (test-e2e's helper). */
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Sshd, startSshd } from '../../../test-e2e/helpers/sshd.js';
+import { expect, test } from 'vitest';
+import { useSshd } from '../../../test-e2e/helpers/use-sshd.js';
 import { runTsnet } from './helpers.js';
 
-let sshd: Sshd;
-beforeAll(async () => {
-  sshd = await startSshd();
-});
-afterAll(async () => {
-  await sshd?.stop();
-});
+const server = useSshd();
 
-const spec = () => `ssh=${sshd.alias}//ssh-config=${sshd.sshConfig}//node=${process.execPath}`;
+const spec = () => server.spec();
 
 test('exec over ssh: the code runs in an SSH session; --tx mixes ssh and popen; info shows both', async () => {
   const r = await runTsnet(['exec', '--json', '--tx', spec(), '--tx', 'popen', '-e', "await channel.send(process.env.SSH_CONNECTION ? 'ssh' : 'local')"]);
@@ -28,11 +22,11 @@ test('exec over ssh: the code runs in an SSH session; --tx mixes ssh and popen; 
   ]);
   const info = await runTsnet(['info', '--tx', spec()]);
   expect(info.code).toBe(0);
-  expect(info.stdout.split('\n')[1]).toMatch(new RegExp(`^gw0\\s+ssh=${sshd.alias}//`));
+  expect(info.stdout.split('\n')[1]).toMatch(new RegExp(`^gw0\\s+ssh=${server.sshd.alias}//`));
 });
 
 test('an ssh host that refuses the connection: exit code 1 and the reason, not a hang', async () => {
-  const r = await runTsnet(['exec', '--tx', `ssh=${sshd.user}@127.0.0.1:1//node=${process.execPath}`, '-e', '1'], { timeout: 40_000 });
+  const r = await runTsnet(['exec', '--tx', `ssh=${server.sshd.user}@127.0.0.1:1//node=${process.execPath}`, '-e', '1'], { timeout: 40_000 });
   expect(r.code).toBe(1);
   expect(r.stdout).toBe('');
   expect(r.stderr).toMatch(/^tsnet exec: .*(ECONNREFUSED|refused)/);

@@ -169,10 +169,15 @@ test.each([
   expect(existsSync(join(source, '..', 'secret'))).toBe(true);
 });
 
-/** A sender that plays `rounds`: each round's messages, then done; a report ends it, a need starts the next round. */
+/**
+ * A sender that plays `rounds`: each round's messages, then done; a report ends it, a need starts
+ * the next round. With `touch`, that file is written to after the first need (someone writes to
+ * the old file while its signature is in flight).
+ */
 const ROUNDS_SENDER = `
   await channel.send({ t: 'list', entries: kwargs.entries, done: true });
   const needs = [await channel.receive()];
+  if (kwargs.touch) require('node:fs').appendFileSync(kwargs.touch, 'x');
   for (const round of kwargs.rounds) {
     for (const m of round) await channel.send(m);
     await channel.send({ t: 'done' });
@@ -222,31 +227,18 @@ test('an old file that changes between its signature and the delta is not truste
   const blocks = sig.weak.length / 4;
   const recipe = h.init().update(full).digest('hex');
   const fresh = Buffer.alloc(300_000, 2);
-  const SENDER = `
-    await channel.send({ t: 'list', entries: kwargs.entries, done: true });
-    const needs = [await channel.receive()];
-    if (kwargs.touch) require('node:fs').appendFileSync(kwargs.touch, 'x'); // someone writes to the old file meanwhile
-    for (const round of kwargs.rounds) {
-      for (const m of round) await channel.send(m);
-      await channel.send({ t: 'done' });
-      const answer = await channel.receive();
-      needs.push(answer);
-      if (answer.t === 'report') break;
-    }
-    await channel.send(needs.map((n) => n.t === 'need' ? n.files.map(([i, s]) => [i, s !== null]) : 'report'));
-  `;
   const rounds = [
     [{ t: 'begin', i: 0, delta: true }, [0, blocks], { t: 'end', i: 0, hash: recipe }],
     [{ t: 'begin', i: 0, delta: false }, fresh, { t: 'end', i: 0, hash: null }],
   ];
   // untouched: the delta is taken as it is (the recipe format agrees on both sides)
-  let ch = gw.remoteExec(SENDER, { entries: [file('big', 300_000)], rounds });
+  let ch = gw.remoteExec(ROUNDS_SENDER, { entries: [file('big', 300_000)], rounds });
   await pullOver(ch, gw.id, local);
   expect(await ch.receive()).toEqual([[[0, true]], 'report']);
   expect(readFileSync(join(local, 'big')).equals(old)).toBe(true);
   // touched after the signature: refused, then taken whole
   write(local, 'big', old, now - 100_000);
-  ch = gw.remoteExec(SENDER, { entries: [file('big', 300_000)], rounds, touch: join(local, 'big') });
+  ch = gw.remoteExec(ROUNDS_SENDER, { entries: [file('big', 300_000)], rounds, touch: join(local, 'big') });
   await pullOver(ch, gw.id, local);
   expect(await ch.receive()).toEqual([[[0, true]], [[0, false]], 'report']);
   expect(readFileSync(join(local, 'big')).equals(fresh)).toBe(true);

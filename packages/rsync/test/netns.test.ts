@@ -1,51 +1,30 @@
 /**
  * 1:N to four hosts, each a network namespace with its own address and its own OpenSSH sshd
- * (test-e2e/helpers): one RSync pushes to all four at once (each source file read once), then a
- * delta resync to all four, then a pull from one. The hosts share this file system, so each gets
- * its own destination directory.
+ * (test-e2e/helpers/fleet.ts): one RSync pushes to all four at once (each source file read
+ * once), then a delta resync to all four, then a pull from one. The hosts share this file
+ * system, so each gets its own destination directory.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Group, registerTransport } from '@tsnet/core';
 import { createSsh, ssh } from '@tsnet/transport-ssh';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { cleanupNetns, createNetHosts, type NetHost } from '../../../test-e2e/helpers/netns.js';
-import { type Sshd, startSshd } from '../../../test-e2e/helpers/sshd.js';
+import { createFleet, type Fleet } from '../../../test-e2e/helpers/fleet.js';
 import { pullDir, RSync } from '../src/index.js';
 import { changeBig, makeTree, snapshot, tempDir } from './helpers.js';
 
 const N = 4;
-let hosts: NetHost[] = [];
-const sshds: Sshd[] = [];
-let dir: string;
-
-async function teardown(): Promise<void> {
-  await Promise.allSettled(sshds.map((s) => s.stop()));
-  cleanupNetns();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-}
+let fleet: Fleet | undefined;
+let hosts: Fleet['hosts'] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tsnet-rsync-netns-'));
-  try {
-    hosts = createNetHosts(N);
-    for (const h of hosts) sshds.push(await startSshd({ address: h.address, netns: h.ns, port: 22 }));
-  } catch (error) {
-    await teardown();
-    throw error;
-  }
-  const knownHosts = join(dir, 'known_hosts');
-  writeFileSync(knownHosts, sshds.map((s) => `${s.address} ${s.hostKey.publicLine.split(' ').slice(0, 2).join(' ')}\n`).join(''));
-  const blocks = sshds.flatMap((s, i) => [`Host h${i + 1}`, `  HostName ${s.address}`, `  User ${s.user}`, `  IdentityFile ${s.userKey.privateFile}`]);
-  blocks.push('Host *', '  IdentitiesOnly yes', `  UserKnownHostsFile ${knownHosts}`, '  GlobalKnownHostsFile /dev/null', '  StrictHostKeyChecking yes');
-  writeFileSync(join(dir, 'ssh_config'), `${blocks.join('\n')}\n`);
-  registerTransport(createSsh({ configFile: join(dir, 'ssh_config'), agent: false }));
+  fleet = await createFleet(N);
+  hosts = fleet.hosts;
+  registerTransport(createSsh({ configFile: fleet.config, agent: false }));
 }, 90_000);
 
 afterAll(async () => {
   registerTransport(ssh);
-  await teardown();
+  await fleet?.teardown();
 }, 60_000);
 
 test('push to four netns hosts at once, delta resync to all four, pull from one', { timeout: 180_000 }, async () => {

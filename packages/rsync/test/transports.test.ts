@@ -5,23 +5,14 @@
  */
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { Group, registerTransport } from '@tsnet/core';
+import { Group } from '@tsnet/core';
 import '@tsnet/transport-popen';
-import { createSsh, ssh } from '@tsnet/transport-ssh';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Sshd, startSshd } from '../../../test-e2e/helpers/sshd.js';
+import { expect, test } from 'vitest';
+import { useSshd } from '../../../test-e2e/helpers/use-sshd.js';
 import { pullDir, RSync } from '../src/index.js';
 import { changeBig, makeTree, snapshot, tempDir } from './helpers.js';
 
-let sshd: Sshd;
-beforeAll(async () => {
-  sshd = await startSshd();
-  registerTransport(createSsh({ configFile: sshd.sshConfig, agent: false }));
-}, 60_000);
-afterAll(async () => {
-  registerTransport(ssh);
-  await sshd?.stop();
-});
+const server = useSshd({ registerSsh: true });
 
 test('over ssh: push, delta resync, pull', { timeout: 120_000 }, async () => {
   using t = tempDir();
@@ -30,7 +21,7 @@ test('over ssh: push, delta resync, pull', { timeout: 120_000 }, async () => {
   makeTree(source);
   const group = new Group();
   try {
-    const gw = await group.makeGateway(`ssh=${sshd.alias}//node=/usr/bin/node`);
+    const gw = await group.makeGateway(`ssh=${server.sshd.alias}//node=/usr/bin/node`);
     let rs = new RSync(source);
     rs.addTarget(gw, dest);
     const first = (await rs.send()).targets[0]!;

@@ -9,23 +9,17 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { killAll, survivors } from '../../../test-e2e/helpers/processes.js';
-import { type Sshd, startSshd } from '../../../test-e2e/helpers/sshd.js';
+import { useSshd } from '../../../test-e2e/helpers/use-sshd.js';
 import { PROJECT, TSNET } from './helpers/fixtures.js';
 
-let sshd: Sshd;
-beforeAll(async () => {
-  sshd = await startSshd();
-}, 60_000);
-afterAll(async () => {
-  await sshd?.stop();
-});
+const server = useSshd();
 
 test('SIGINT stops every gateway and leaves no process behind', { timeout: 60_000 }, async () => {
   const pids = mkdtempSync(join(tmpdir(), 'tsnet-test-pids-'));
   const cwd = new URL('./fixtures/slow/', import.meta.url).pathname;
-  const ssh = `ssh=${sshd.alias}//ssh-config=${sshd.sshConfig}//node=${process.execPath}//env:TSNET_TEST_PIDS=${pids}`;
+  const ssh = server.spec(`//env:TSNET_TEST_PIDS=${pids}`);
   const child = spawn(process.execPath, [TSNET, 'test', '--tx', 'popen', '--tx', ssh], {
     cwd,
     env: { ...process.env, TSNET_TEST_PIDS: pids },

@@ -10,10 +10,7 @@
  * `register()` returns undefined and nothing guards that runtime. Commands are single-quoted word
  * by word, so nothing in them is expanded; they hold no secret (sudo's password is never one).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-
-const SH = '/bin/sh';
+import { LifelineShell } from '@tsnet/transport-popen';
 
 // `+ID 'word' 'word'…` registers a command, `-ID` strikes it off; at end of input the rest run.
 // Also started on a via master's host by its guard tasks (host.ts), with the same lines.
@@ -46,58 +43,34 @@ export class DeathLifeline {
 
   /** The process's death lifeline, started on first use; undefined where none can run. */
   static shared(): DeathLifeline | undefined {
-    if (DeathLifeline.#shared && !DeathLifeline.#shared.#dead) return DeathLifeline.#shared;
-    DeathLifeline.#shared = undefined;
-    if (!existsSync(SH)) return undefined;
-    try {
-      DeathLifeline.#shared = new DeathLifeline(
-        spawn(SH, ['-c', LIFELINE_SCRIPT, 'tsnet-cmd-lifeline'], { stdio: ['pipe', 'ignore', 'ignore'], detached: true }),
-      );
-    } catch {
-      return undefined;
-    }
+    const sh = LifelineShell.shared(LIFELINE_SCRIPT, ['tsnet-cmd-lifeline'], 'ignore');
+    const current = DeathLifeline.#shared;
+    if (!current || current.#sh !== sh) DeathLifeline.#shared = sh && new DeathLifeline(sh);
     return DeathLifeline.#shared;
   }
 
-  readonly #sh: ChildProcess;
-  #dead = false;
+  readonly #sh: LifelineShell;
   #next = 1;
 
-  private constructor(sh: ChildProcess) {
+  private constructor(sh: LifelineShell) {
     this.#sh = sh;
-    const stdin = sh.stdin!;
-    const dead = () => {
-      this.#dead = true;
-    };
-    stdin.on('error', dead);
-    sh.once('error', dead);
-    sh.once('exit', dead);
-    // Neither the shell nor its pipe keeps this process alive.
-    sh.unref();
-    (stdin as unknown as { unref?: () => void }).unref?.();
   }
 
   /** Runs `argv` at our death unless released first; undefined when it cannot be registered. */
   register(argv: string[]): number | undefined {
     const words = lifelineWords(argv);
-    if (this.#dead || words === undefined) return undefined;
+    if (this.#sh.dead || words === undefined) return undefined;
     const id = this.#next++;
-    this.#write(`+${id} ${words}\n`);
+    this.#sh.write(`+${id} ${words}\n`);
     return id;
   }
 
   release(id: number): void {
-    this.#write(`-${id}\n`);
+    this.#sh.write(`-${id}\n`);
   }
 
   /** @internal the shell's pid (tests). */
   get pid(): number | undefined {
     return this.#sh.pid;
-  }
-
-  #write(line: string): void {
-    const stdin = this.#sh.stdin;
-    if (this.#dead || !stdin || stdin.destroyed) return;
-    stdin.write(line);
   }
 }

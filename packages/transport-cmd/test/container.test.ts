@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { type Gateway, Group, isTsnetError } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { makeRootfs, type Rootfs } from '../../../test-e2e/helpers/rootfs.js';
 import { type Container, startContainer } from './helpers/podman.js';
-import { makeRootfs, type Rootfs } from './helpers/rootfs.js';
 import { emptied } from './helpers/settle.js';
 import { type SshMaster, sshMaster } from './helpers/ssh-master.js';
 

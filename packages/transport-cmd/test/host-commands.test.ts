@@ -5,8 +5,8 @@ import { statSync } from 'node:fs';
 import { type Gateway, Group, isTsnetError } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAlive } from '../../../test-e2e/helpers/processes.js';
+import { makeRootfs, type Rootfs } from '../../../test-e2e/helpers/rootfs.js';
 import { runtimePaths } from '../../../test-e2e/helpers/runtimes.js';
-import { makeRootfs, type Rootfs } from './helpers/rootfs.js';
 import { emptied } from './helpers/settle.js';
 import { type SshMaster, sshMaster } from './helpers/ssh-master.js';
 

@@ -37,22 +37,70 @@ export class Lifeline {
 
   /** The process's lifeline, started on first use; undefined where none can run. */
   static shared(): Lifeline | undefined {
-    if (Lifeline.#shared && !Lifeline.#shared.#dead) return Lifeline.#shared;
-    Lifeline.#shared = undefined;
+    const sh = LifelineShell.shared(SCRIPT, ['tsnet-lifeline', String(process.pid)], 'inherit');
+    const current = Lifeline.#shared;
+    if (!current || current.#sh !== sh) Lifeline.#shared = sh && new Lifeline(sh);
+    return Lifeline.#shared;
+  }
+
+  readonly #sh: LifelineShell;
+
+  private constructor(sh: LifelineShell) {
+    this.#sh = sh;
+  }
+
+  /** Registers a process group; resolves false if the lifeline could not start (no guard then). */
+  guard(pgid: number): Promise<boolean> {
+    this.#sh.write(`+ ${pgid}\n`);
+    return this.#sh.started.then((ok) => ok && !this.#sh.dead);
+  }
+
+  /** Strikes a group off (it ended), so a later reuse of its number is never killed. */
+  release(pgid: number): void {
+    this.#sh.write(`- ${pgid}\n`);
+  }
+
+  /** @internal the shell's pid (tests). */
+  get pid(): number | undefined {
+    return this.#sh.pid;
+  }
+}
+
+/**
+ * A small /bin/sh outside every runtime, reading lines from a pipe whose write end only this
+ * process holds: our death, however it comes, is the script's end of input. Popen's Lifeline and
+ * transport-cmd's DeathLifeline each run one, with their own script. Neither the shell nor its pipe
+ * keeps this process alive.
+ *
+ * Contract: `shared()` returns undefined where no /bin/sh can be spawned, and starts the script
+ * again once its shell died (an error on its pipe, its exit); `write()` to a dead shell is dropped.
+ */
+export class LifelineShell {
+  static readonly #running = new Map<string, LifelineShell>();
+
+  /**
+   * The process's shell running `script` (`args`: its $0, $1, …; `stderr` its stderr), started on
+   * first use; undefined where none can run.
+   */
+  static shared(script: string, args: readonly string[], stderr: 'ignore' | 'inherit'): LifelineShell | undefined {
+    const running = LifelineShell.#running.get(script);
+    if (running && !running.#dead) return running;
+    LifelineShell.#running.delete(script);
     if (!existsSync(SH)) return undefined;
+    let shell: LifelineShell;
     try {
-      Lifeline.#shared = new Lifeline(
-        spawn(SH, ['-c', SCRIPT, 'tsnet-lifeline', String(process.pid)], { stdio: ['pipe', 'ignore', 'inherit'], detached: true }),
-      );
+      shell = new LifelineShell(spawn(SH, ['-c', script, ...args], { stdio: ['pipe', 'ignore', stderr], detached: true }));
     } catch {
       return undefined;
     }
-    return Lifeline.#shared;
+    LifelineShell.#running.set(script, shell);
+    return shell;
   }
 
   readonly #sh: ChildProcess;
   #dead = false;
-  readonly #started: Promise<boolean>;
+  /** Resolves true once the shell runs, false if it could not start. */
+  readonly started: Promise<boolean>;
 
   private constructor(sh: ChildProcess) {
     this.#sh = sh;
@@ -60,7 +108,7 @@ export class Lifeline {
     stdin.on('error', () => {
       this.#dead = true;
     });
-    this.#started = new Promise((resolve) => {
+    this.started = new Promise((resolve) => {
       sh.once('error', () => {
         this.#dead = true;
         resolve(false);
@@ -70,28 +118,21 @@ export class Lifeline {
     sh.once('exit', () => {
       this.#dead = true;
     });
-    // Neither the shell nor its pipe keeps this process alive.
     sh.unref();
     (stdin as unknown as { unref?: () => void }).unref?.();
   }
 
-  /** Registers a process group; resolves false if the lifeline could not start (no guard then). */
-  guard(pgid: number): Promise<boolean> {
-    this.#write(`+ ${pgid}\n`);
-    return this.#started.then((ok) => ok && !this.#dead);
+  /** The shell is gone (or never started): nothing it holds will run. */
+  get dead(): boolean {
+    return this.#dead;
   }
 
-  /** Strikes a group off (it ended), so a later reuse of its number is never killed. */
-  release(pgid: number): void {
-    this.#write(`- ${pgid}\n`);
-  }
-
-  /** @internal the shell's pid (tests). */
   get pid(): number | undefined {
     return this.#sh.pid;
   }
 
-  #write(line: string): void {
+  /** Sends one line to the script. */
+  write(line: string): void {
     const stdin = this.#sh.stdin;
     if (this.#dead || !stdin || stdin.destroyed) return;
     stdin.write(line);

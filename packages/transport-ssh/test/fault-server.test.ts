@@ -49,23 +49,28 @@ async function server(hook?: ExecHook): Promise<{ port: number; config: string }
       session.on('exec', (acceptExec, _reject, info) => {
         const channel = acceptExec();
         if (hook?.(info.command, channel, client)) return;
-        const child = spawn('/bin/sh', ['-c', info.command], { env: { ...process.env, SHELL: '/bin/sh' }, stdio: 'pipe' });
-        children.add(child);
-        channel.pipe(child.stdin);
-        child.stdout.pipe(channel, { end: false });
-        child.stderr.pipe(channel.stderr, { end: false });
-        child.on('exit', (code) => {
-          children.delete(child);
-          channel.exit(code ?? 255);
-          channel.end();
-        });
-        channel.on('close', () => child.kill('SIGKILL'));
+        runOnChannel(info.command, channel, { ...process.env, SHELL: '/bin/sh' });
       });
     });
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   servers.push({ close: () => srv.close() });
   return { port: (srv.address() as AddressInfo).port, ...writeClient((srv.address() as AddressInfo).port) };
+}
+
+/** Runs `command` with /bin/sh as sshd would, its stdio on `channel`, its exit code as the channel's. */
+function runOnChannel(command: string, channel: ssh2.ServerChannel, env: NodeJS.ProcessEnv = process.env): void {
+  const child = spawn('/bin/sh', ['-c', command], { env, stdio: 'pipe' });
+  children.add(child);
+  channel.pipe(child.stdin);
+  child.stdout.pipe(channel, { end: false });
+  child.stderr.pipe(channel.stderr, { end: false });
+  child.on('exit', (code) => {
+    children.delete(child);
+    channel.exit(code ?? 255);
+    channel.end();
+  });
+  channel.on('close', () => child.kill('SIGKILL'));
 }
 
 function writeClient(port: number): { config: string } {
@@ -89,17 +94,7 @@ test('a login shell that prints to stdout before node starts does not corrupt th
   const { config } = await server((command, channel) => {
     // what a chatty ~/.bashrc does, then the real command
     channel.write('Welcome to the fault server!\nTSNET-READY-not-our-marker 1\n');
-    const child = spawn('/bin/sh', ['-c', command], { stdio: 'pipe' });
-    children.add(child);
-    channel.pipe(child.stdin);
-    child.stdout.pipe(channel, { end: false });
-    child.stderr.pipe(channel.stderr, { end: false });
-    child.on('exit', (code) => {
-      children.delete(child);
-      channel.exit(code ?? 255);
-      channel.end();
-    });
-    channel.on('close', () => child.kill('SIGKILL'));
+    runOnChannel(command, channel);
     return true;
   });
   const printed: string[] = [];
