@@ -151,7 +151,7 @@ async function startSocketServer() {
   writeFileSync(tokenFile, `${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}\n`, { mode: 0o600 });
   const server = spawn(
     process.execPath,
-    [file, 'serve', '--listen', `127.0.0.1:${port}`, '--token-file', tokenFile, ...(process.env.TSNET_BENCH_SOCKET_HANDOFF ? ['--handoff'] : [])],
+    [file, 'serve', '--listen', `127.0.0.1:${port}`, '--token-file', tokenFile, ...(process.env.TSNET_BENCH_SOCKET_RELAY ? ['--relay'] : [])],
     {
       stdio: ['ignore', 'ignore', 'inherit'],
     },

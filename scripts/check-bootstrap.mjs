@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { SERVER_PART_MARKER as MARKER } from '../packages/bootstrap/dist/first-stage.js';
 
-const BUDGET = 154 * 1024; // bytes, minified; stated in the README (the injected worker part has its own budget)
+const BUDGET = 159 * 1024; // bytes, minified; stated in the README (the injected worker part has its own budget)
 const WORKER_BUDGET = 76 * 1024; // the injected part
 const file = new URL('../packages/bootstrap/dist/standalone/tsnet-bootstrap.js', import.meta.url);
 const code = readFileSync(file);

@@ -18,13 +18,13 @@ function tmp(): string {
   return d;
 }
 
-/** Lifeline shells (`sh -c … tsnet-lifeline`) whose parent is `ppid`. */
-function lifelinesOf(ppid: number): number[] {
+/** Lifeline shells (`sh -c … tsnet-lifeline`, or with `tag` its witness) whose parent is `ppid`. */
+function lifelinesOf(ppid: number, tag = 'tsnet-lifeline'): number[] {
   const out = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' });
   return out
     .split('\n')
     .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f.length > 2 && Number(f[1]) === ppid && f.includes('tsnet-lifeline'))
+    .filter((f) => f.length > 2 && Number(f[1]) === ppid && f.includes(tag))
     .map((f) => Number(f[0]));
 }
 
@@ -38,7 +38,7 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 }
 
 describe('lifeline', () => {
-  test('one lifeline serves every popen gateway of a process, and takes the remaining runtimes with it when the process is killed', async () => {
+  test('one lifeline (and its witness) serves every popen gateway of a process, and takes the remaining runtimes with it when the process is killed', async () => {
     const script = `
       import { makeGateway } from '@tsnet/core';
       const a = await makeGateway('popen', { output: 'ignore' });
@@ -64,8 +64,9 @@ describe('lifeline', () => {
       });
     });
     const pids = JSON.parse(line) as number[];
-    const shells = lifelinesOf(child.pid!);
-    expect(shells).toHaveLength(1);
+    const shells = [...lifelinesOf(child.pid!), ...lifelinesOf(child.pid!, 'tsnet-witness')];
+    // one lifeline and one witness (which names a signal of the process group in the lifeline's line)
+    expect(shells).toHaveLength(2);
     expect(isAlive(pids[0]!)).toBe(false);
     child.kill('SIGKILL');
     expect(await until(() => [...pids, ...shells].every((p) => !isAlive(p)), 2000)).toBe(true);

@@ -1,5 +1,6 @@
 // The channel contract and the value table with a Bun remote and a Deno remote over ssh to a real
-// sshd on 127.0.0.1 (one sshd per runtime; binaries from the npm registry), and Node 18 over ssh.
+// sshd on 127.0.0.1 (one sshd per runtime; binaries from the npm registry). Node 18, 22 and 24 over
+// ssh: node-versions.test.ts.
 import { describe } from 'vitest';
 import { runtimeKind } from './helpers/gateway-kinds.js';
 import { runtimePaths } from './helpers/runtimes.js';
@@ -17,5 +18,3 @@ describe('Deno over ssh', () => {
   channelContract(kind);
   binaryWire(kind);
 });
-// the oldest Node the bundle supports, over ssh too (Node 22 and 24 run the contract over popen)
-describe('Node 18 over ssh', () => channelContract(runtimeKind('node', paths.node18, 'ssh')));

@@ -130,3 +130,16 @@ export function cutLink(host: NetHost): void {
 export function restoreLink(host: NetHost): void {
   ip('-n', host.ns, 'link', 'set', host.iface, 'up');
 }
+
+/**
+ * Makes a host a black hole for connects: its link goes down and the root namespace keeps its MAC
+ * address (a permanent neighbour entry on the bridge), so SYNs to it are sent and silently lost
+ * (no ARP failure, no reset, no ICMP): a TCP connect to it neither completes nor fails. Undone
+ * with the bridge by cleanupNetns().
+ */
+export function blackholeHost(host: NetHost): void {
+  const mac = /link\/ether ([0-9a-f:]+)/.exec(ip('-n', host.ns, 'link', 'show', host.iface))?.[1];
+  if (!mac) throw new Error(`no MAC address on ${host.iface} in ${host.ns}`);
+  ip('neigh', 'replace', host.address, 'lladdr', mac, 'dev', BRIDGE, 'nud', 'permanent');
+  cutLink(host);
+}

@@ -25,3 +25,12 @@ export function runtimePaths(): RuntimePaths {
   ) as RuntimePaths;
   return cached;
 }
+
+/** The other Node versions the runtime suites run, as [major, executable]: 18 (the oldest the bundle supports), 22, 24. */
+export function nodeRemotes(paths: RuntimePaths = runtimePaths()): Array<[major: string, exe: string]> {
+  return [
+    ['18', paths.node18],
+    ['22', paths.node22],
+    ['24', paths.node24],
+  ];
+}

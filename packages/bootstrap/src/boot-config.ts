@@ -18,6 +18,12 @@ export interface BootConfig {
    * read of the client's frames (base64). Stdin is then the server's control stream (see handoff-control.ts).
    */
   handoff?: string;
+  /**
+   * With `handoff`: the connection comes over the IPC channel instead of being fd `wireFd` (a spare
+   * child, started before there was a connection): the child asks for it ('tsnet-wire?') and takes
+   * the socket that comes with the answer (handoff.ts's sendWire).
+   */
+  wireIpc?: boolean;
   /** Local pid for the parent-death watchdog (0: watch nothing). */
   watchPpid?: boolean;
   /** The runtime the spec asked for (`runtime=`): another one refuses the handshake, naming its executable. */

@@ -81,7 +81,9 @@ export class FrameScanner {
       const t = this.#trailer;
       if (t) {
         const n = Math.min(t.need, chunk.length - i);
-        t.parts.push(chunk.subarray(i, i + n));
+        // Copied: an in-place reader reuses its Uint8Array for the next read (a Buffer's slice is a
+        // view, but Buffers, from streams, are never reused).
+        t.parts.push(chunk.slice(i, i + n));
         t.need -= n;
         i += n;
         runStart = chunk.length; // nothing after a trailer is passed on

@@ -2,7 +2,7 @@
  * The remote side: what the first stage runs after reading the worker part of the bundle from
  * stdin. The standalone CLI (`node tsnet-bootstrap.js serve …`) is the file's other part (cli.ts).
  */
-import { fstatSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as net from 'node:net';
 import { hostname } from 'node:os';
@@ -17,8 +17,10 @@ import {
   ExitCode,
   execute,
   killGroup,
+  nextReadBuffer,
   openRawPipe,
   type RawPipe,
+  READ_SIZE,
   type Transport,
   type TransportExit,
   WorkerGateway,
@@ -74,8 +76,11 @@ function wireTransport(input: WireIn, output: WireOut, rest: Uint8Array | undefi
   };
 }
 
-/** A readable net.Socket (or process.stdin) as a WireIn. */
-function socketIn(input: NodeJS.ReadableStream): WireIn {
+/**
+ * A readable net.Socket (or process.stdin) as a WireIn. `direct`: read through the socket's handle
+ * (directRead, which takes the handle away from `input`); false for a socket that is written too.
+ */
+function socketIn(input: NodeJS.ReadableStream, direct = true): WireIn {
   return {
     read(hooks: DirectReadHooks, onEnd: (error?: Error) => void) {
       let ended = false;
@@ -89,8 +94,8 @@ function socketIn(input: NodeJS.ReadableStream): WireIn {
         s.on('close', () => end());
         s.on('error', end);
       };
-      const direct = directRead(input, hooks);
-      if (direct) watch(direct);
+      const moved = direct ? directRead(input, hooks) : undefined;
+      if (moved) watch(moved);
       else {
         watch(input);
         input.on('data', hooks.onChunk as (c: Buffer) => void);
@@ -98,6 +103,61 @@ function socketIn(input: NodeJS.ReadableStream): WireIn {
       }
     },
   };
+}
+
+/**
+ * The connection a spare child got over IPC, both ways through one new net.Socket on its handle
+ * (as directRead does, whose socket cannot write): reads land in place (`onread`, no Readable per
+ * read), writes go through the socket. Bytes that arrive before `read()` is called wait in a queue.
+ */
+function receivedWire(from: net.Socket): { input: WireIn; output: WireOut } {
+  const { Socket } = builtin<typeof net>('node:net');
+  const old = from as net.Socket & { _handle?: { readStop(): number; reading?: boolean } | null };
+  const handle = old._handle!;
+  handle.readStop();
+  handle.reading = false; // or the new socket would think it reads already
+  old._handle = null;
+  let early: Uint8Array[] = [];
+  for (let c = old.read() as Buffer | null; c !== null; c = old.read() as Buffer | null) early.push(c);
+  let hooks: DirectReadHooks | undefined;
+  const own = new Uint8Array(READ_SIZE);
+  const sock = new Socket({
+    handle: handle as never,
+    readable: true,
+    writable: true,
+    onread: {
+      buffer: () => (hooks ? nextReadBuffer(hooks, own) : own),
+      callback: (n: number, buf: Uint8Array) => {
+        if (!hooks) early.push(own.slice(0, n));
+        else if (buf === own) hooks.onChunk(own.subarray(0, n));
+        else hooks.landed!(n);
+        return true;
+      },
+    },
+  } as net.SocketConstructorOpts);
+  sock.on('error', () => {}); // reported through onEnd and the output's onError
+  const input: WireIn = {
+    read(h, onEnd) {
+      hooks = h;
+      const queued = early;
+      early = [];
+      // Delivered on the next tick, as a stream would (the caller may still be setting up).
+      if (queued.length > 0)
+        process.nextTick(() => {
+          for (const c of queued) h.onChunk(c);
+        });
+      let ended = false;
+      const end = (error?: Error): void => {
+        if (ended) return;
+        ended = true;
+        onEnd(error);
+      };
+      sock.on('end', () => end());
+      sock.on('close', () => end());
+      sock.on('error', end);
+    },
+  };
+  return { input, output: socketOut(sock, (b) => sock.write(b)) };
 }
 
 /** A writable stream as a WireOut; `rawWrite` is its write from before any redirection. */
@@ -189,14 +249,48 @@ function startThread(src: Uint8Array | undefined, ids: Int32Array, onBytes: (b: 
   };
 }
 
-function serveWorker(config: BootConfig): void {
+/**
+ * A spare child of the socket server: asks for its connection over the IPC channel and serves it
+ * once it came. Its fd `wireFd` (a pipe nobody uses now) is closed first, so that the received
+ * socket lands there (a received fd takes the lowest free number): remote code that writes the
+ * wire by number (`fs.writeSync(3, …)`) reaches the connection, as on every other path. A channel
+ * that closes first (the server died) ends the process, as a lost wire does.
+ */
+function receiveWire(config: BootConfig): void {
+  const onMessage = (message: unknown, handle: unknown): void => {
+    if (message !== 'tsnet-wire' || !handle) return;
+    process.off('message', onMessage);
+    process.off('disconnect', onGone);
+    // The channel was for this socket only: remote code gets no process.send().
+    process.disconnect();
+    serveWorker({ ...config, wireIpc: false }, handle as net.Socket);
+  };
+  const onGone = (): void => process.exit(ExitCode.OK);
+  try {
+    closeSync(config.wireFd);
+  } catch {
+    // not open: the socket lands on another number (only wire writes by number miss it)
+  }
+  process.on('message', onMessage);
+  process.on('disconnect', onGone);
+  if (process.send) process.send('tsnet-wire?', undefined, {}, (error: Error | null) => error && onGone());
+  else onGone();
+}
+
+function serveWorker(config: BootConfig, received?: net.Socket): void {
   if (config.thread) {
     serveThread(config);
     return;
   }
+  if (config.wireIpc) {
+    receiveWire(config);
+    return;
+  }
   let wireOut: WireOut;
   let handoffIn: WireIn | undefined;
-  if (config.handoff !== undefined) {
+  if (received) {
+    ({ input: handoffIn, output: wireOut } = receivedWire(received));
+  } else if (config.handoff !== undefined) {
     // The client's own connection, both ways (the socket server handed it over after authentication).
     const raw = openRawPipe(config.wireFd);
     if (raw) wireOut = handoffIn = raw;
@@ -336,16 +430,23 @@ function wireIn(config: BootConfig): WireIn {
 }
 
 /** console.log and process.stdout.write must never reach the wire. */
-/** Native writes to fd 1 arrive on `fd` (see BootConfig.stdoutFd) and go out as remote stdout. */
+/**
+ * Native writes to fd 1 arrive on `fd` (see BootConfig.stdoutFd) and go out as remote stdout. Bun
+ * and Deno read the FIFO through an fs stream on a fresh open of /proc/self/fd/N (net.Socket on a
+ * FIFO stops or never reads; Deno's fs knows no fd it did not open; Bun makes fd 1, and so this
+ * shared open file, non-blocking); the ssh script makes a FIFO for them only where /proc is. Their
+ * pending read keeps nothing alive that matters: the remote ends by process.exit().
+ */
 function forwardStdoutPipe(gateway: WorkerGateway, fd: number): void {
   try {
-    if (!fstatSync(fd).isFIFO()) return;
-    const { Socket } = builtin<typeof net>('node:net');
-    const pipe = new Socket({ fd, readable: true, writable: false });
-    pipe.on('data', (chunk: Buffer) => gateway.writeOutput('stdout', chunk));
+    const forward = (chunk: Buffer | string): void => gateway.writeOutput('stdout', chunk as Buffer);
+    const path = `/proc/self/fd/${fd}`;
+    if (!(runtime === 'node' ? fstatSync(fd) : statSync(path)).isFIFO()) return;
+    const pipe = runtime === 'node' ? new (builtin<typeof net>('node:net').Socket)({ fd, readable: true, writable: false }) : createReadStream(path);
+    pipe.on('data', forward);
     pipe.on('error', () => {});
     // Output that may come is no reason to stay alive.
-    pipe.unref();
+    if ('unref' in pipe) pipe.unref();
   } catch {
     // no such fd: fd 1 is stderr (the script's fallback)
   }

@@ -21,9 +21,11 @@ Options:
   --tls-cert PATH          PEM certificate (chain): serve over TLS; clients add //tls
   --tls-key PATH           PEM private key of --tls-cert
   --once                   serve one gateway, then exit
-  --handoff                (experimental, Node servers, plain TCP) give each authenticated connection
-                           to its child, out of the server's data path; see the README for what it
-                           does not do yet (a busy remote whose client vanished runs on; no spares)
+  --relay                  pass every byte through the server process. Without it (the default) a
+                           plain TCP connection on a Node server on Linux is handed to its child after
+                           authentication, and the server leaves the data path; TLS, WebSocket, Bun
+                           and Deno servers and hosts without /proc always relay
+  --handoff                the default (accepted for older command lines); contradicts --relay
   --handshake-timeout MS   time a connection has to finish TLS, upgrade and authentication (default 10000)
   --max-connections N      gateways served at once (default 32)
   --max-pending N          connections in their handshake at once that have sent something (default
@@ -62,6 +64,7 @@ const SERVE_OPTIONS = {
   'insecure-no-auth': { type: 'boolean' },
   once: { type: 'boolean' },
   handoff: { type: 'boolean' },
+  relay: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -105,6 +108,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed |
   const { host, port } = parseListen(str('--listen') ?? '127.0.0.1:8888');
   const notes: string[] = [];
 
+  if (flags.has('--relay') && flags.has('--handoff')) throw new UsageError('--relay contradicts --handoff: give one or the other (the handoff is the default)');
   const insecure = flags.has('--insecure-no-auth');
   const tokenFile = str('--token-file');
   const envToken = env.TSNET_TOKEN;
@@ -158,7 +162,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed |
       token,
       tls: tlsFiles,
       once: flags.has('--once'),
-      handoff: flags.has('--handoff'),
+      handoff: !flags.has('--relay'),
       handshakeTimeout: int('--handshake-timeout', 10_000, 1),
       maxConnections: int('--max-connections', 32, 1),
       maxPending: int('--max-pending', 16, 1),
@@ -259,6 +263,7 @@ export async function serve(argv: string[]): Promise<void> {
     `pid ${process.pid} listening on ${formatAddress(address.address, address.port)} (tcp and WebSocket${parsed.options.tls ? ', TLS' : ''}), ` +
       `node ${process.version}, protocol ${PROTOCOL_VERSION}${parsed.options.once ? ', --once' : ''}`,
   );
+  log(`data path: ${server.dataPath}`);
   for (const note of parsed.notes) log(note);
   await server.finished;
   log('stopped');

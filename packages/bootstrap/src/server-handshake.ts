@@ -65,6 +65,8 @@ export function sniffProtocol(first: Buffer, tls: boolean): 'websocket' | 'tsnet
 export interface HandshakeStep {
   reply: string;
   failure: HandshakeFailure | null;
+  /** An AUTH line's `EXIT <session>`: the client asks how an ended session's process ended (no session starts). */
+  exitOf?: string;
 }
 
 /**
@@ -88,6 +90,11 @@ export class ServerHandshake {
     return this.#token ? 'hmac-sha256' : 'none';
   }
 
+  /** This connection's session id (the server nonce of its greeting): a later EXIT question names it. */
+  get session(): string {
+    return this.#serverNonce;
+  }
+
   hello(line: string): HandshakeStep {
     const hello = parseMagicLine(line, CLIENT_MAGIC);
     if (!hello) throw new HandshakeFailure('not a tsnet client (bad hello line)');
@@ -106,15 +113,18 @@ export class ServerHandshake {
     if (clientNonce === null) throw new Error('ServerHandshake.auth() before a good hello');
     if (!line.startsWith('AUTH ')) throw new HandshakeFailure('no AUTH line');
     const token = this.#token;
-    const given = line.slice(5);
-    if (!token) return { reply: 'OK -\n', failure: null };
+    // `AUTH <proof> EXIT <session>`: a question about an ended session (socket-protocol.ts).
+    const m = /^(\S*) EXIT ([0-9a-f]{64})$/.exec(line.slice(5));
+    const given = m ? m[1]! : line.slice(5);
+    const exitOf = m ? { exitOf: m[2]! } : {};
+    if (!token) return { reply: 'OK -\n', failure: null, ...exitOf };
     if (!proofMatches(clientProof(token, this.#serverNonce, clientNonce), given)) {
       return {
         reply: "DENIED authentication failed: the token does not match the server's\n",
         failure: new HandshakeFailure(given === '-' ? 'no token given' : 'wrong token', 'line'),
       };
     }
-    return { reply: `OK ${serverProof(token, this.#serverNonce, clientNonce)}\n`, failure: null };
+    return { reply: `OK ${serverProof(token, this.#serverNonce, clientNonce)}\n`, failure: null, ...exitOf };
   }
 }
 
@@ -123,7 +133,11 @@ export class ServerHandshake {
  * send and the bytes that arrived after the AUTH line; rejects with a HandshakeFailure (after
  * sending the answer it calls for) or a LineError. `waiting` is told what the server waits for.
  */
-export async function authenticate(stream: Duplex, handshake: ServerHandshake, waiting: (what: string) => void): Promise<{ ok: string; leftover: Buffer }> {
+export async function authenticate(
+  stream: Duplex,
+  handshake: ServerHandshake,
+  waiting: (what: string) => void,
+): Promise<{ ok: string; leftover: Buffer; exitOf: string | undefined }> {
   const reader = new LineReader(stream, MAX_LINE);
   const greeting = handshake.hello(await reader.next());
   waiting('authentication (a client without a token?)');
@@ -138,7 +152,7 @@ export async function authenticate(stream: Duplex, handshake: ServerHandshake, w
     await write(stream, answer.reply);
     throw answer.failure;
   }
-  return { ok: answer.reply, leftover };
+  return { ok: answer.reply, leftover, exitOf: answer.exitOf };
 }
 
 /** Reads until `min` bytes (or a newline) arrived, then puts them back; the caller reads them again. */

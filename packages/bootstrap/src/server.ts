@@ -9,9 +9,11 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { withTimeout } from '@tsnet/core/worker';
+import { ExitRecords } from './exit-records.js';
 import { LineError } from './line-reader.js';
+import { PeerWatch } from './peer-watch.js';
 import { authenticate, HandshakeFailure, ServerHandshake, sniff, sniffProtocol, WebSocketUpgrader, write } from './server-handshake.js';
-import { Session } from './session.js';
+import { SELF, Session } from './session.js';
 import { type AuthMode, formatAddress } from './socket-protocol.js';
 import { SpareChildren } from './spare-children.js';
 
@@ -23,8 +25,8 @@ export interface ServerOptions {
   tls: { cert: Buffer; key: Buffer } | null;
   /** Serve one gateway, then exit. */
   once: boolean;
-  /** Experimental: hand plain TCP connections to their child (Node servers only; see handoff.ts). */
-  handoff?: boolean;
+  /** Hand plain TCP connections to their child (Node servers with /proc only; see handoff.ts); false: relay every byte (--relay). */
+  handoff: boolean;
   /** Milliseconds from accept to a finished handshake (TLS, HTTP upgrade and auth included). */
   handshakeTimeout: number;
   /** Authenticated sessions at once. */
@@ -69,6 +71,10 @@ export class TsnetServer {
   readonly #sessions = new Set<Session>();
   readonly #childEnv: NodeJS.ProcessEnv;
   readonly #spares: SpareChildren;
+  /** Follows handed-off connections; undefined (no /proc, or --relay): every connection is relayed. */
+  readonly #watch: PeerWatch | undefined;
+  /** How ended sessions ended, for clients that ask (their stream ended without the trailer). */
+  readonly #exits = new ExitRecords();
   #count = 0;
   /** Authenticated connections between their OK and their session. */
   #reserved = 0;
@@ -89,7 +95,9 @@ export class TsnetServer {
     this.#server = net.createServer({ pauseOnConnect: false }, (raw) => this.#accept(raw));
     // accept() failures (EMFILE and friends) must not end the server.
     this.#server.on('error', (error) => options.log(`accept failed: ${error.message}`));
-    this.#spares = new SpareChildren({ count: options.spares, env: this.#childEnv, log: options.log });
+    this.#watch = options.handoff ? PeerWatch.open() : undefined;
+    // Spares get an IPC channel, over which a connection is handed to them (Node servers only).
+    this.#spares = new SpareChildren({ count: options.spares, env: this.#childEnv, log: options.log, ipc: this.#watch !== undefined });
   }
 
   /** Binds and resolves with the bound address. */
@@ -109,6 +117,14 @@ export class TsnetServer {
     return this.#server.address() as net.AddressInfo;
   }
 
+  /** For the start-up log: whether plain TCP connections are handed to their children, and if not why. */
+  get dataPath(): string {
+    if (!this.#options.handoff) return 'relay (--relay)';
+    if (!this.#watch) return 'relay (no /proc/self/net/tcp)';
+    if (SELF !== 'node') return 'relay (runtime cannot pass sockets)';
+    return 'plain TCP handed to the child; TLS, WebSocket relayed';
+  }
+
   get authMode(): AuthMode {
     return this.#options.token ? 'hmac-sha256' : 'none';
   }
@@ -119,7 +135,8 @@ export class TsnetServer {
     const id = ++this.#count;
     const peer = formatAddress(raw.remoteAddress, raw.remotePort);
     raw.on('error', () => {}); // the outcome line says what happened
-    if (this.#stopping || this.#onceTaken) {
+    // Stopping (or --once taken), only a client that may ask how its session ended gets in.
+    if ((this.#stopping || this.#onceTaken) && !this.#exits.awaiting) {
       raw.destroy();
       return;
     }
@@ -230,10 +247,15 @@ export class TsnetServer {
       conn.waitingFor = 'the hello';
       conn.stream = stream;
     }
-    const { ok, leftover } = await authenticate(stream, new ServerHandshake({ token: this.#options.token, protocol: this.#options.protocol }), (what) => {
+    const handshake = new ServerHandshake({ token: this.#options.token, protocol: this.#options.protocol });
+    const { ok, leftover, exitOf } = await authenticate(stream, handshake, (what) => {
       conn.waitingFor = what;
       this.#advance(conn); // its hello was read
     });
+    if (exitOf !== undefined) {
+      await this.#answerExit(conn, stream, ok, exitOf);
+      return null;
+    }
     if (this.#sessions.size + this.#reserved >= this.#options.maxConnections || this.#stopping || this.#onceTaken) {
       const why =
         this.#stopping || this.#onceTaken ? 'the server is shutting down' : `the server already serves ${this.#sessions.size} gateways (--max-connections)`;
@@ -257,19 +279,37 @@ export class TsnetServer {
       kind: conn.kind,
       stream,
       leftover,
-      handoff: this.#options.handoff === true,
+      handoff: this.#watch !== undefined,
+      watch: this.#watch,
       env: this.#childEnv,
       log: this.#options.log,
+      onEnded: (status, awaited) => this.#exits.add(handshake.session, conn.id, status, awaited),
     });
     this.#sessions.add(session);
     return session;
   }
 
+  /** An authenticated EXIT question: how the session it names ended (exit-records.ts), then a gentle close. */
+  async #answerExit(conn: Pending, stream: Duplex, ok: string, session: string): Promise<void> {
+    const status = this.#exits.take(session);
+    const answer = status
+      ? `EXIT ${JSON.stringify({ code: status.code, signal: status.signal })}\n`
+      : 'UNKNOWN no record of that session (ended over a minute ago, asked already, or the server restarted)\n';
+    const what = status ? `#${status.id} ${status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`}` : 'an unknown session';
+    this.#options.log(`#${conn.id} ${conn.peer} ${conn.kind}: asked how ${what}`);
+    await write(stream, ok + answer);
+    stream.on('data', () => {});
+    stream.end();
+    setTimeout(() => {
+      stream.destroy();
+      conn.raw.destroy();
+    }, ANSWER_LINGER_MS).unref();
+  }
+
   // ------------------------------------------------------------------ sessions
 
   #startSession(session: Session): void {
-    // A handed-off connection needs a child spawned with it; spares are for the relayed ones.
-    session.start(session.handsOff ? undefined : this.#spares.take());
+    session.start(this.#spares.take());
     if (this.#stopping) session.stop();
     void session.done.then(() => {
       this.#sessions.delete(session);
@@ -280,7 +320,7 @@ export class TsnetServer {
   /** --once: the first authenticated gateway is the only one; stop listening for more. */
   #takeOnce(self: Pending): void {
     this.#onceTaken = true;
-    this.#server.close();
+    // The listener stays open until stop() ends: the client may ask how its session ended.
     // The spare is kept for this one gateway (take() runs after this); no more are started.
     this.#spares.close();
     for (const p of this.#pending) {
@@ -306,7 +346,6 @@ export class TsnetServer {
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      this.#server.close();
       this.#spares.close();
       this.#spares.killAll();
       for (const p of this.#pending) {
@@ -325,6 +364,9 @@ export class TsnetServer {
         for (const s of this.#sessions) s.kill('the server stopped');
         await withTimeout(all, 2000, undefined, { unref: true });
       }
+      // Clients whose session ended without an exit status in the stream may still ask for it.
+      await this.#exits.settled();
+      this.#server.close();
       this.#resolveFinished();
     })();
     return this.#stopping;

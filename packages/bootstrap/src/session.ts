@@ -5,7 +5,8 @@ import { encodeFrame, FrameType, killGroup, STDIO_GRACE_MS } from '@tsnet/core/w
 import type { BootConfig } from './boot-config.js';
 import { HEADER_MAGIC } from './first-stage.js';
 import { encodeTrailer, FrameScanner } from './frame-scanner.js';
-import { canHandOff, keepStopped, stopReading } from './handoff.js';
+import { canHandOff, keepStopped, readAgain, sendWire, stopReading } from './handoff.js';
+import type { PeerWatch } from './peer-watch.js';
 import { firstStageArgs } from './runtime-launch.js';
 
 /** What every child is told, whatever the client's header said: the server relies on fd 3 and the group. */
@@ -23,14 +24,22 @@ const OUTPUT_PIECE = 64 * 1024;
 /** Past this many bytes of OUTPUT frames waiting for a frame boundary, the child's stdout/stderr pause. */
 const OUTPUT_QUEUE_MAX = 1 << 20;
 
-/** The runtime the server runs on (Bun and Deno report a Node version too); its children run on it as well. */
-const SELF = 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node';
+/** The kill reason (and log text) of a session whose client went away first. */
+const CLIENT_GONE = 'the client went away';
 
-/** A fresh `node -e <first stage>` (or the server's own runtime's equivalent) in its own process group, waiting for the bootstrap on stdin. */
-export function spawnChild(env: NodeJS.ProcessEnv, socket?: net.Socket): ChildProcess {
+/** The runtime the server runs on (Bun and Deno report a Node version too); its children run on it as well. */
+export const SELF = 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node';
+
+/**
+ * A fresh `node -e <first stage>` (or the server's own runtime's equivalent) in its own process
+ * group, waiting for the bootstrap on stdin. `wire`: a net.Socket is dup'ed into the child as its
+ * fd 3 (the handoff); 'ipc' (a spare child, Node only) gives it a pipe as fd 3 and an IPC channel
+ * as fd 4, over which a connection can be handed to it later (handoff.ts's sendWire).
+ */
+export function spawnChild(env: NodeJS.ProcessEnv, wire?: net.Socket | 'ipc'): ChildProcess {
+  const ipc = wire === 'ipc' && SELF === 'node';
   return spawn(process.execPath, firstStageArgs(SELF), {
-    // A net.Socket here is dup'ed into the child as its fd 3 (the handoff).
-    stdio: ['pipe', 'pipe', 'pipe', socket ?? 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe', wire === undefined || wire === 'ipc' ? 'pipe' : wire, ...(ipc ? (['ipc'] as const) : [])],
     detached: true,
     env,
     windowsHide: true,
@@ -47,11 +56,18 @@ export interface SessionOptions {
   stream: Duplex;
   /** Bytes that arrived with the last handshake line. */
   leftover: Buffer;
-  /** --handoff: give a plain TCP connection to the child (Node servers only). */
+  /** Give a plain TCP connection to the child (Node servers only; the default, --relay turns it off). */
   handoff: boolean;
+  /** Follows handed-off connections (undefined where it cannot: then the relay is kept). */
+  watch: PeerWatch | undefined;
   /** Environment for the child (the server's, without the token). */
   env: NodeJS.ProcessEnv;
   log(line: string): void;
+  /**
+   * The child exited and the connection is about to end: how it ended, and whether its client
+   * will ask for that (the stream ends without the trailer while the client is still there).
+   */
+  onEnded?(status: { code: number | null; signal: string | null }, awaited: boolean): void;
 }
 
 /**
@@ -93,12 +109,20 @@ export class Session {
   /** The header line and bundle, held until the bundle is whole (handoff only). */
   #held: Buffer[] = [];
   #handedOff = false;
+  /** The handed-off connection's socket inode (peer-watch.ts), and the function that stops watching it. */
+  #inode: string | undefined;
+  #unwatch: (() => void) | undefined;
+  /** A spare child kept for the handoff (it gets the connection over IPC once the bundle is in). */
+  #spare: ChildProcess | undefined;
 
   constructor(options: SessionOptions) {
     this.id = options.id;
     this.#options = options;
     this.#stream = options.stream;
-    this.#handoff = options.handoff && canHandOff(options.stream, options.kind, SELF);
+    // Handed off only where the server can still tell that the client went away (peer-watch.ts).
+    const watch = options.watch;
+    this.#inode = options.handoff && watch && canHandOff(options.stream, options.kind, SELF) ? watch.inodeOf(options.stream) : undefined;
+    this.#handoff = this.#inode !== undefined && watch!.connected(this.#inode);
     this.done = new Promise((r) => {
       this.#resolveDone = r;
     });
@@ -106,12 +130,13 @@ export class Session {
     this.#stream.on('error', () => {});
     this.#stream.once('close', () => {
       this.#streamClosed = true;
-      if (this.#child && !this.#exit) this.kill('the client went away');
+      this.#dropSpare();
+      if (this.#child && !this.#exit) this.kill(CLIENT_GONE);
       this.#finish();
     });
   }
 
-  /** True when the connection goes to the child (no spare child can take it: its fd 3 is a pipe). */
+  /** True when the connection goes to the child. */
   get handsOff(): boolean {
     return this.#handoff;
   }
@@ -128,13 +153,16 @@ export class Session {
       return;
     }
     if (this.#handoff) {
-      // The child is spawned with the connection once the bundle is in (spawn stops this process reading it).
-      if (spare) killGroup(spare);
+      // The child gets the connection once the bundle is in: a spare over IPC, else spawned with it.
+      if (spare?.connected) this.#spare = spare;
+      else if (spare) killGroup(spare);
       stream.on('data', (chunk: Buffer) => this.#relayIn(chunk, null));
       if (this.#options.leftover.length > 0) this.#relayIn(this.#options.leftover, null);
       stream.resume();
       return;
     }
+    // A spare's IPC channel is for a handoff only; remote code gets no process.send().
+    if (spare?.connected) spare.disconnect();
     const child = this.#launch(spare);
     if (!child) return;
     const stdin = child.stdin as Writable;
@@ -275,14 +303,26 @@ export class Session {
     const past = [chunk.subarray(this.#bundleLeft), ...stopReading(socket)];
     this.#bundleLeft = 0;
     this.#handedOff = true;
-    const child = this.#launch(undefined, socket);
+    // A spare that died (or lost its channel) while the bundle came is replaced by a fresh child.
+    let spare = this.#spare;
+    this.#spare = undefined;
+    if (spare && (!spare.connected || spare.exitCode !== null || spare.signalCode !== null)) {
+      killGroup(spare);
+      spare = undefined;
+    }
+    const child = this.#launch(spare, spare ? undefined : socket);
     keepStopped(socket);
     if (!child) return true;
+    // From here the server sees the connection's TCP state only: a client gone while the child is busy (and not reading) is found there.
+    this.#unwatch = this.#options.watch!.watch(this.#inode!, () => {
+      if (!this.#exit) this.kill(CLIENT_GONE);
+    });
+    if (spare) sendWire(spare, socket, (error) => this.kill(`the connection could not be passed to the spare child: ${error.message}`));
     const stdin = child.stdin!;
     stdin.on('drain', () => this.#flushOutput());
     const [lengthAndHash, ...bundle] = this.#held;
     this.#held = [];
-    const config: BootConfig = { ...CHILD_CONFIG, handoff: Buffer.concat(past).toString('base64') };
+    const config: BootConfig = { ...CHILD_CONFIG, handoff: Buffer.concat(past).toString('base64'), ...(spare ? { wireIpc: true } : {}) };
     stdin.write(`${HEADER_MAGIC} ${lengthAndHash!.toString('latin1')} ${JSON.stringify(config)}\n`, 'latin1');
     for (const b of bundle) stdin.write(b);
     this.#flushOutput();
@@ -308,6 +348,11 @@ export class Session {
   #onChildExit(code: number | null, signal: string | null): void {
     if (this.#exit) return;
     this.#exit = { code, signal };
+    if (this.#unwatch) {
+      this.#unwatch();
+      // A child that ended on its own after its client went (it read the end of its wire) is logged as the relay logs it.
+      if (!this.#options.watch!.connected(this.#inode!)) this.#killedBecause ??= CLIENT_GONE;
+    }
     // Grandchildren the remote code left behind go with it.
     this.#killGroup();
     const child = this.#child;
@@ -318,13 +363,18 @@ export class Session {
       ended = true;
       for (const s of child?.stdio ?? []) s?.destroy();
       const stream = this.#stream;
-      if (!stream.destroyed && !stream.writableEnded) {
+      const open = !stream.destroyed && !stream.writableEnded;
+      // The trailer only goes between two frames; a child killed mid-frame gets none.
+      // Handed off, the server did not see the child's frames: an exit with a code follows a flush
+      // of the wire (remote.ts), a signal may have cut a frame. Without a trailer the client asks
+      // the server how the child ended (a second connection, exit-records.ts): recorded first.
+      const boundary = this.#handoff ? !this.#handedOff || code !== null : this.#scanner.atBoundary;
+      this.#options.onEnded?.({ code, signal }, open && !boundary && this.#killedBecause !== CLIENT_GONE);
+      if (open) {
         this.#flushOutput();
-        // The trailer only goes between two frames; a child killed mid-frame gets none.
-        // Handed off, the server did not see the child's frames: an exit with a code follows a flush
-        // of the wire (remote.ts), a signal may have cut a frame.
-        const boundary = this.#handoff ? !this.#handedOff || code !== null : this.#scanner.atBoundary;
         if (boundary) stream.write(encodeTrailer({ code, signal }));
+        // The connection is the server's alone again: its client's close ends the session at once.
+        if (this.#handedOff) readAgain(stream as net.Socket);
         stream.end();
         setTimeout(() => stream.destroy(), LINGER_MS).unref();
       }
@@ -354,6 +404,7 @@ export class Session {
   stop(): void {
     if (this.#handoff && !this.#child && !this.#stopping) {
       this.#stopping = true;
+      this.#dropSpare();
       this.#stream.destroy(); // still before its bundle: nothing runs yet
       return;
     }
@@ -375,9 +426,16 @@ export class Session {
     stdin.end();
   }
 
+  /** A spare kept for a handoff that will not happen. */
+  #dropSpare(): void {
+    if (this.#spare) killGroup(this.#spare);
+    this.#spare = undefined;
+  }
+
   /** Kills the child's whole process group now. */
   kill(reason: string): void {
     this.#killedBecause ??= reason;
+    this.#dropSpare();
     this.#killGroup();
     if (!this.#child) this.#stream.destroy();
   }

@@ -9,7 +9,17 @@
  *               or   DENIED <sentence>\n  or  BUSY <sentence>\n, then the server closes.
  *
  * After OK the client sends the bootstrap preamble and frames; the server relays them to a fresh
- * child process. The last bytes the server sends are a TRAILER frame with the child's exit status.
+ * child process, or (plain TCP on a Node server) hands the connection itself to the child. The last
+ * bytes the server sends are a TRAILER frame with the child's exit status, written only where the
+ * server knows the stream is between two frames.
+ *
+ * A stream that ends without a trailer (a handed-off child killed by a signal, or a relayed one
+ * killed mid-frame) leaves the client asking, on a second connection, how that session ended; the
+ * session is named by the server nonce of its greeting:
+ *
+ *   client → server   AUTH <client proof> EXIT <server nonce of the ended session>\n
+ *   server → client   OK <server proof>\n then  EXIT {"code":null,"signal":"SIGTERM"}\n
+ *               or   OK <server proof>\n then  UNKNOWN <sentence>\n, then the server closes.
  *
  * Proofs are HMAC-SHA256 keyed with the token over both nonces and a role label, so the token
  * never crosses the wire, a recorded handshake is useless against a new server nonce, and the

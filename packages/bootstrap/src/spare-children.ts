@@ -16,10 +16,13 @@ export class SpareChildren {
   readonly #count: number;
   readonly #env: NodeJS.ProcessEnv;
   readonly #log: (line: string) => void;
+  readonly #ipc: boolean;
   readonly #waiting: ChildProcess[] = [];
   #closed = false;
 
-  constructor(options: { count: number; env: NodeJS.ProcessEnv; log(line: string): void }) {
+  /** `ipc`: spawn the spares with an IPC channel, so that a connection can be handed to them. */
+  constructor(options: { count: number; env: NodeJS.ProcessEnv; log(line: string): void; ipc: boolean }) {
+    this.#ipc = options.ipc;
     this.#count = options.count;
     this.#env = options.env;
     this.#log = options.log;
@@ -40,7 +43,7 @@ export class SpareChildren {
     while (!this.#closed && this.#waiting.length < this.#count) {
       let child: ChildProcess;
       try {
-        child = spawnChild(this.#env);
+        child = spawnChild(this.#env, this.#ipc ? 'ipc' : undefined);
       } catch (error) {
         this.#log(`cannot start a spare child: ${(error as Error).message}`);
         return;

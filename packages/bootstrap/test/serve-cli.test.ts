@@ -20,6 +20,11 @@ test('defaults, and flags in both spellings', () => {
   expect(() => parseServeArgs(['--tls-cert', '/x'], env)).toThrow(/go together/);
   expect(() => parseServeArgs(['--insecure-no-auth'], env)).toThrow(/contradicts/);
   expect(parseServeArgs(['--insecure-no-auth'], {})).toMatchObject({ options: { token: null } });
+  // The handoff is the default; --relay turns it off; --handoff is still accepted.
+  expect(parseServeArgs([], env)).toMatchObject({ options: { handoff: true } });
+  expect(parseServeArgs(['--handoff'], env)).toMatchObject({ options: { handoff: true } });
+  expect(parseServeArgs(['--relay'], env)).toMatchObject({ options: { handoff: false } });
+  expect(() => parseServeArgs(['--relay', '--handoff'], env)).toThrow(/--relay contradicts --handoff/);
 });
 
 test('argv mistakes are named in argv order, as given', () => {

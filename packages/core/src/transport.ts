@@ -25,6 +25,7 @@ export { XSpec } from './spec/xspec.js';
 export { deadline, raceSignal, withTimeout } from './util/deadline.js';
 export { killGroup, STDIO_GRACE_MS } from './util/process-group.js';
 export { streamFlushed } from './util/stream-flushed.js';
+export { type TimeoutSignal, timeoutSignal } from './util/timeout-signal.js';
 export { connectTcpVia } from './via/via-socket.js';
 export { connectVia, type ViaCommand } from './via/via-transport.js';
 export { PROTOCOL_VERSION } from './wire/frame.js';

@@ -30,6 +30,8 @@ Runs node:test files on gateways and reports here. Without files: what \`node --
   --reporter NAME           spec (default), tap, dot, junit, json, or a module (repeat)
   --reporter-destination D  stdout (default), stderr or a file, one per --reporter
   --max-worker-restart N    crashes tolerated before the rest is given up (default 4 per gateway)
+  -x, --exitfirst           stop at the first failing file: start no other, kill the gateways
+                            still running one (those files are not run)
   -h, --help                this text
 `;
 
@@ -86,6 +88,7 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
       reporters,
       ...(v['rsync-dir'] !== undefined ? { rsyncDir: v['rsync-dir'] } : {}),
       ...(maxWorkerRestart !== undefined ? { maxWorkerRestart } : {}),
+      ...(v.exitfirst ? { exitFirst: true } : {}),
       signal: controller.signal,
       log: (line) => ctx.stderr.write(`tsnet test: ${line}\n`),
     });
@@ -123,6 +126,7 @@ function parse(argv: string[]) {
       'reporter-destination': { type: 'string', multiple: true },
       'test-reporter-destination': { type: 'string', multiple: true },
       'max-worker-restart': { type: 'string' },
+      exitfirst: { type: 'boolean', short: 'x' },
       help: { type: 'boolean', short: 'h' },
     },
   });

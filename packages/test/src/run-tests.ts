@@ -8,7 +8,10 @@
  * its stderr; the gateway is replaced while fewer than `maxWorkerRestart` crashes happened, after
  * that the files not yet run are reported failed as not run. A gateway that does not open rejects
  * the run (the others are killed) before any file runs. An aborted `signal` kills every gateway (and
- * so every test process under it) and resolves with `aborted: true`. Reporters are always closed.
+ * so every test process under it) and resolves with `aborted: true`. With `exitFirst` the first file
+ * that fails (or crashes) stops the run: no file starts after it, the other gateways are killed
+ * under the files they were running (those files count as not run, their partial events dropped),
+ * and the run ends with its totals, `stoppedBy` naming that file. Reporters are always closed.
  */
 import { relative } from 'node:path';
 import { TestRunError } from './errors.js';
@@ -32,6 +35,8 @@ export interface RunTestsOptions {
   /** Crashes tolerated before the rest of the run is given up; default 4 per gateway. */
   maxWorkerRestart?: number;
   signal?: AbortSignal;
+  /** Stop at the first failing file (`-x`, `--exitfirst`). */
+  exitFirst?: boolean;
   /** Where progress lines go (syncs, restarts); default nowhere. */
   log?: (line: string) => void;
 }
@@ -49,6 +54,10 @@ export interface RunTestsResult {
   cancelled: number;
   /** Crashed files and lost gateways. */
   restarts: number;
+  /** Files not run because `exitFirst` stopped the run (those interrupted on other gateways included). */
+  notRun: number;
+  /** With `exitFirst`: the failing file that stopped the run (relative to `cwd`). */
+  stoppedBy?: string;
   sync: SyncReport[];
 }
 
@@ -79,6 +88,8 @@ export async function runTests(options: RunTestsOptions = {}): Promise<RunTestsR
     throw error;
   }
   const tally = new Tally();
+  /** How many file runs the run holds: every file once, or once per gateway with `each`. */
+  const runCount = (): number => files.length * (dist === 'each' ? slots.length : 1);
   const emit = (list: TestEvent[], label?: string): void => {
     for (const event of list) {
       const out = label === undefined ? event : labelEvent(event, label);
@@ -88,6 +99,18 @@ export async function runTests(options: RunTestsOptions = {}): Promise<RunTestsR
   };
   let restarts = 0;
   let aborted = false;
+  let stoppedBy: string | undefined;
+  let ran = 0;
+  /** Slots running a file now; those killed under one by exitFirst, whose report is dropped. */
+  const busy = new Set<WorkerSlot>();
+  const stopped = new Set<WorkerSlot>();
+  const stop = (name: string): void => {
+    stoppedBy = name;
+    for (const other of busy) {
+      stopped.add(other);
+      void other.kill();
+    }
+  };
   const onAbort = (): void => {
     aborted = true;
     for (const slot of slots) void slot.kill();
@@ -106,14 +129,21 @@ export async function runTests(options: RunTestsOptions = {}): Promise<RunTestsR
     const workLoop = async (slot: WorkerSlot, index: number): Promise<void> => {
       const queue = dist === 'each' ? (queues[index] as string[]) : shared;
       for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-        if (aborted) return;
+        if (aborted || stoppedBy !== undefined) return;
         if (restarts > maxRestarts) {
           emit(fileFailure(nameOf(file), file, `not run: more than --max-worker-restart ${maxRestarts} crashes`, ''), label(slot));
           continue;
         }
+        busy.add(slot);
         const run: FileRun = await slot.run(file, nameOf(file), cwd);
-        if (aborted) return;
+        busy.delete(slot);
+        if (aborted || stopped.has(slot)) return;
+        ran++;
         emit(run.events, label(slot));
+        if (options.exitFirst && stoppedBy === undefined && (run.crashed || run.events.some((e) => e.type === 'test:fail'))) {
+          stop(nameOf(file));
+          return;
+        }
         if (!run.crashed) continue;
         restarts++;
         if (run.gatewayLost) {
@@ -131,7 +161,8 @@ export async function runTests(options: RunTestsOptions = {}): Promise<RunTestsR
     await Promise.all(slots.map((slot, i) => workLoop(slot, i)));
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
-    await Promise.all(slots.map((s) => (aborted ? s.kill() : s.close())));
+    await Promise.all(slots.map((s) => (aborted || stopped.has(s) ? s.kill() : s.close())));
+    if (stoppedBy !== undefined) log(`stopped after ${stoppedBy} failed (-x): ${runCount() - ran} of ${runCount()} files not run`);
     if (!aborted) emit(tally.summary());
     await reporters.close();
   }
@@ -146,6 +177,8 @@ export async function runTests(options: RunTestsOptions = {}): Promise<RunTestsR
     todo: tally.todo,
     cancelled: tally.cancelled,
     restarts,
+    notRun: stoppedBy === undefined ? 0 : runCount() - ran,
+    ...(stoppedBy !== undefined ? { stoppedBy } : {}),
     sync,
   };
 }

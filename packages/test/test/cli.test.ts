@@ -2,7 +2,7 @@
  * `tsnet test` through @tsnet/cli (which loads this package): its exit codes, and Ctrl-C over a
  * popen and an ssh gateway (a real sshd on 127.0.0.1), each running a file that waits: SIGINT stops
  * the run with exit code 130, and neither the gateways nor the test processes under them are left,
- * here or behind sshd.
+ * here or behind sshd. And -x: the first failing file stops the run and the file beside it.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -41,6 +41,32 @@ test('SIGINT stops every gateway and leaves no process behind', { timeout: 60_00
   } finally {
     killAll(seen);
     child.kill('SIGKILL');
+    rmSync(pids, { recursive: true, force: true });
+  }
+});
+
+test('-x stops at the first failing file: no file starts after it, the file running beside it is stopped, no process left', { timeout: 60_000 }, async () => {
+  const pids = mkdtempSync(join(tmpdir(), 'tsnet-test-pids-'));
+  const cwd = new URL('./fixtures/exitfirst/', import.meta.url).pathname;
+  const seen: number[] = [];
+  try {
+    // a-fails and b-waits start at once on the two gateways; b-waits would wait 60 s, c and d pass
+    const run = spawnSync(process.execPath, [TSNET, 'test', '-x', '-n', '2', '--reporter', 'tap'], {
+      cwd,
+      env: { ...process.env, TSNET_TEST_PIDS: pids },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    for (const f of readdirSync(pids)) seen.push(Number(f), Number(readFileSync(join(pids, f), 'utf8')));
+    expect(seen).toHaveLength(2);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('not ok 1 - fails once b-waits runs');
+    expect(run.stdout).not.toMatch(/must not run|waits to be stopped/);
+    expect(run.stdout).toMatch(/# tests 1\n# suites 0\n# pass 0\n# fail 1\n/);
+    expect(run.stderr).toContain('tsnet test: stopped after a-fails.test.mjs failed (-x): 3 of 4 files not run\n');
+    expect(await survivors(seen)).toEqual([]);
+  } finally {
+    killAll(seen);
     rmSync(pids, { recursive: true, force: true });
   }
 });

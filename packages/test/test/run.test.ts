@@ -108,3 +108,10 @@ test('tsnetCommand (the hook @tsnet/cli calls): --help, usage mistakes as the co
   expect(tap.text()).toContain('# pass 2');
   expect(await tsnetCommand.run(['--test-reporter', 'dot', 'fail.test.mjs'], ctx)).toBe(1);
 });
+
+test('exitFirst on one gateway: the first failing file (fail.test.mjs, the first in order) ends the run, the rest is not run', async () => {
+  const out = collect();
+  const result = await runTests({ cwd: PROJECT, exitFirst: true, reporters: [{ name: 'tap', destination: out.stream }] });
+  expect(result).toMatchObject({ exitCode: 1, files: 3, tests: 2, pass: 1, fail: 1, notRun: 2, stoppedBy: 'fail.test.mjs' });
+  expect(out.text()).not.toContain('adds');
+});

@@ -3,12 +3,21 @@ import { LineError, LineReader, socketProtocol as sp } from '@tsnet/bootstrap';
 import { AuthenticationError, ConnectError, PROTOCOL_VERSION, ProtocolError } from '@tsnet/core/transport';
 import type { SocketTarget } from './socket-spec.js';
 
+/** What the handshake left: the bytes after its last line, this session's id, and the answer to an EXIT question. */
+export interface Handshaken {
+  leftover: Buffer;
+  /** The server nonce of the greeting: names this session in a later EXIT question. */
+  session: string;
+  /** With `exitOf`: the server's line after OK (`EXIT {…}` or `UNKNOWN …`). */
+  answer?: string;
+}
+
 /**
  * The client half of the server handshake (see socket-protocol.ts in @tsnet/bootstrap): hello,
- * greeting, proof, and the server's proof checked before anything else is sent. Resolves with
- * the bytes that arrived after the last handshake line.
+ * greeting, proof, and the server's proof checked before anything else is sent. `exitOf` turns
+ * it into an EXIT question about that ended session: then the line after OK is the answer.
  */
-export async function clientHandshake(stream: Duplex, target: SocketTarget, token: Buffer | undefined): Promise<Buffer> {
+export async function clientHandshake(stream: Duplex, target: SocketTarget, token: Buffer | undefined, exitOf?: string): Promise<Handshaken> {
   const reader = new LineReader(stream, sp.MAX_LINE);
   const clientNonce = sp.makeNonce();
   stream.write(sp.clientHello(clientNonce));
@@ -35,6 +44,7 @@ export async function clientHandshake(stream: Duplex, target: SocketTarget, toke
   if (!greeting || typeof greeting.nonce !== 'string' || !sp.isNonce(greeting.nonce)) {
     throw new ProtocolError(`${target.label}: the server's greeting is malformed: ${JSON.stringify(magic.rest.slice(0, 120))}`);
   }
+  const question = exitOf === undefined ? '' : ` EXIT ${exitOf}`;
   if (greeting.auth === 'hmac-sha256') {
     if (!token) {
       throw new AuthenticationError(
@@ -43,7 +53,7 @@ export async function clientHandshake(stream: Duplex, target: SocketTarget, toke
         authDetails(target),
       );
     }
-    stream.write(`AUTH ${sp.clientProof(token, greeting.nonce, clientNonce)}\n`);
+    stream.write(`AUTH ${sp.clientProof(token, greeting.nonce, clientNonce)}${question}\n`);
   } else if (greeting.auth === 'none') {
     if (token) {
       // A server that skips authentication while we expect it could be an impostor: send it nothing.
@@ -53,7 +63,7 @@ export async function clientHandshake(stream: Duplex, target: SocketTarget, toke
         authDetails(target),
       );
     }
-    stream.write('AUTH -\n');
+    stream.write(`AUTH -${question}\n`);
   } else {
     throw new ProtocolError(`${target.label}: the server asks for an authentication this client does not know: ${JSON.stringify(greeting.auth)}`);
   }
@@ -69,7 +79,9 @@ export async function clientHandshake(stream: Duplex, target: SocketTarget, toke
           authDetails(target),
         );
       }
-      return reader.detach();
+      if (exitOf !== undefined)
+        return { leftover: Buffer.alloc(0), session: greeting.nonce, answer: await readLine(reader, target, 'answer to the EXIT question') };
+      return { leftover: reader.detach(), session: greeting.nonce };
     case 'DENIED':
       throw new AuthenticationError(
         `${target.label}: the server refused the token from ${target.tokenSource}: ${rest || 'authentication failed'}`,

@@ -8,7 +8,9 @@ const WS_PIECE = 256 * 1024;
 /**
  * A gateway's byte stream over a connection to the socket server, after the handshake. The
  * server ends the stream with a trailer frame carrying the remote process's exit status; it is
- * taken off here and reported in `closed`, so the gateway never sees it.
+ * taken off here and reported in `closed`, so the gateway never sees it. Where the server could
+ * not write one (a handed-off remote killed by a signal may have cut a frame), `askExit` asks it
+ * on a second connection (bounded in time); `closed` reports what it says, or why it could not.
  *
  * Closing the connection is how the server learns to kill the remote: `kill()` closes it (with a
  * TCP reset where possible). `end()` therefore does not close anything: gw.exit() sends TERMINATE
@@ -28,6 +30,7 @@ export class SocketTransport implements Transport {
   #killed = false;
   #protocolError: ProtocolError | null = null;
   readonly #socket: { ref(): unknown; unref(): unknown } | undefined;
+  readonly #askExit: (() => Promise<Pick<TransportExit, 'code' | 'signal'> | string>) | undefined;
 
   constructor(options: {
     label: string;
@@ -36,7 +39,12 @@ export class SocketTransport implements Transport {
     socket?: { ref(): unknown; unref(): unknown } | undefined;
     leftover: Uint8Array;
     websocket: boolean;
+    /** Asks the server how the remote ended, for a stream that ended without the trailer (ask-exit.ts). */
+    askExit?: () => Promise<Pick<TransportExit, 'code' | 'signal'> | string>;
+    /** Reads the stream in place instead of its 'data' events (in-place-socket.ts); chunks are valid only during the call. */
+    start?: (onChunk: (chunk: Uint8Array) => void) => void;
   }) {
+    this.#askExit = options.askExit;
     this.label = options.label;
     this.#socket = options.socket;
     this.#stream = options.stream;
@@ -49,6 +57,11 @@ export class SocketTransport implements Transport {
     stream.on('error', (error: Error) => {
       this.#error ??= error;
     });
+    if (options.start) {
+      if (options.leftover.length > 0) this.#onChunk(options.leftover);
+      options.start((chunk) => this.#onChunk(chunk));
+      return;
+    }
     stream.on('data', (chunk: Buffer) => this.#onChunk(chunk));
     if (options.leftover.length > 0) this.#onChunk(options.leftover);
     stream.resume();
@@ -58,7 +71,7 @@ export class SocketTransport implements Transport {
     if (this.#protocolError) return;
     this.#scanner.split(chunk, (bytes) => {
       if (this.#handler) this.#handler(bytes);
-      else this.#early.push(bytes);
+      else this.#early.push(new Uint8Array(bytes)); // copied: the reader may reuse its memory
     });
     const violation = this.#scanner.violation;
     if (violation !== null) {
@@ -69,7 +82,7 @@ export class SocketTransport implements Transport {
     }
   }
 
-  #exit(): TransportExit {
+  #exit(): TransportExit | Promise<TransportExit> {
     if (this.#protocolError) {
       return { code: null, signal: null, error: this.#protocolError, reason: `protocol error: ${this.#protocolError.message}` };
     }
@@ -87,14 +100,18 @@ export class SocketTransport implements Transport {
       return { code: null, signal: null, unconfirmed: true, reason: 'the connection was closed by gw.kill(): the server kills the remote process' };
     }
     const error = this.#error;
-    return {
+    const lost = (asked: string): TransportExit => ({
       code: null,
       signal: null,
       ...(error ? { error } : {}),
       reason: error
-        ? `the connection to ${this.label} was lost: ${error.message}`
-        : `the server closed the connection to ${this.label} without an exit status (the server was stopped, or the remote process was killed)`,
-    };
+        ? `the connection to ${this.label} was lost: ${error.message}${asked}`
+        : `the server closed the connection to ${this.label} without an exit status (the server was stopped, or the remote process was killed)${asked}`,
+    });
+    if (!this.#askExit) return lost('');
+    return this.#askExit().then((answer) =>
+      typeof answer === 'string' ? lost(`; asking the server how the remote ended failed: ${answer}`) : { code: answer.code, signal: answer.signal },
+    );
   }
 
   onData(handler: (chunk: Uint8Array) => void): void {

@@ -7,8 +7,8 @@
  * the ready marker with its pid (which stays the runtime's pid: every step execs) and execs
  * `[nice -n N] node -e <first stage>` (or bun's or deno's equivalent, see firstStageArgs in
  * @tsnet/bootstrap) with the channel's stdout as its fd 3 (the wire) and, as fd 1, a FIFO it holds
- * open on fd 4 and reads back as remote stdout (stderr where no FIFO can be made, and on Bun and
- * Deno). The bootstrap itself then arrives on stdin.
+ * open on fd 4 and reads back as remote stdout (stderr where no FIFO can be made, and for Bun and
+ * Deno without /proc). The bootstrap itself then arrives on stdin.
  *
  * Per-host setup (see host-setup.ts): a login-shell start can be asked to `learn`, and then its
  * marker line also carries the login environment (`export -p`, hex) and the resolved runtime path;
@@ -100,15 +100,14 @@ export function remoteScript(o: RemoteCommandOptions): string {
   // The wire moves to fd 3: a raw write to fd 1 by remote code, a library or a child with stdio
   // 'inherit' must never land between two frames. fd 1 becomes a FIFO that the runtime holds open
   // on fd 4 (read back and sent as remote stdout, BootConfig.stdoutFd); where no FIFO can be made,
-  // and on Bun and Deno (which do not read a FIFO through net.Socket: the FIFO would fill and
-  // block the writer), fd 1 is stderr.
-  if (runtime === 'node') {
-    lines.push(
-      `o=2; f="\${TMPDIR:-/tmp}/tsnet-stdout-$$"`,
-      `if mkfifo -m 600 "$f" 2>/dev/null; then exec 4<>"$f"; rm -f "$f"; o=4; fi`,
-      `exec ${nice}"$n" ${firstStageArgs(runtime, words.slice(1)).map(shq).join(' ')} 3>&1 1>&$o`,
-    );
-  } else lines.push(`exec ${nice}"$n" ${firstStageArgs(runtime, words.slice(1)).map(shq).join(' ')} 3>&1 1>&2`);
+  // and for Bun and Deno where there is no /proc (they open the FIFO as /proc/self/fd/4: unread,
+  // it would fill and block the writer), fd 1 is stderr.
+  const canRead = runtime === 'node' ? '' : '[ -d /proc/$$/fd ] && ';
+  lines.push(
+    `o=2; f="\${TMPDIR:-/tmp}/tsnet-stdout-$$"`,
+    `if ${canRead}mkfifo -m 600 "$f" 2>/dev/null; then exec 4<>"$f"; rm -f "$f"; o=4; fi`,
+    `exec ${nice}"$n" ${firstStageArgs(runtime, words.slice(1)).map(shq).join(' ')} 3>&1 1>&$o`,
+  );
   return lines.join('\n');
 }
 

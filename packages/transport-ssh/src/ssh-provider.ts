@@ -13,6 +13,7 @@ import {
   SpecError,
   type Transport,
   type TransportProvider,
+  timeoutSignal,
   type XSpec,
 } from '@tsnet/core/transport';
 import type ssh2 from 'ssh2';
@@ -152,16 +153,22 @@ function isSessionLimit(error: unknown): boolean {
 }
 
 async function connect(state: ProviderState, options: ConnectOptions): Promise<Transport> {
+  // connectTimeout bounds every phase: TCP connect, SSH handshake, authentication, bootstrap.
+  const bounded = options.timeout === undefined ? undefined : timeoutSignal(options.timeout, options.signal);
+  try {
+    return await connectWithin(state, options, bounded?.signal ?? options.signal);
+  } finally {
+    bounded?.dispose();
+  }
+}
+
+async function connectWithin(state: ProviderState, options: ConnectOptions, signal: AbortSignal | undefined): Promise<Transport> {
   const { spec } = options;
   const specText = String(spec);
   const targetText = spec.getString('ssh');
   if (!targetText) throw new SpecError(`gateway spec ${JSON.stringify(specText)}: ssh needs a host (ssh=[user@]host[:port])`);
   const target = parseTarget(targetText, specText);
   const o = state.options;
-  // connectTimeout bounds every phase: TCP connect, SSH handshake, authentication, bootstrap.
-  const bound = options.timeout;
-  const signal =
-    bound === undefined ? options.signal : options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(bound)]) : AbortSignal.timeout(bound);
 
   const hostkey = spec.getString('hostkey');
   if (hostkey !== undefined && hostkey !== 'strict' && hostkey !== 'accept-new') {
@@ -278,9 +285,7 @@ async function start(
   // The bootstrap goes out at once; the shell reads none of it, node's first stage all of it.
   // Frames go out on fd 3 (the channel's stdout, see remote-command.ts); remote stdout and stderr
   // text travel as OUTPUT frames, so each keeps its name and none of it can break the wire.
-  channel.write(
-    preamble({ wireFd: 3, output: 'frames', ...(launch.runtime === 'node' ? { stdoutFd: 4 } : {}), killGroup: true, watchPpid: true, runtime: launch.runtime }),
-  );
+  channel.write(preamble({ wireFd: 3, output: 'frames', stdoutFd: 4, killGroup: true, watchPpid: true, runtime: launch.runtime }));
 
   const timeout = o.startTimeout ?? 30_000;
   try {

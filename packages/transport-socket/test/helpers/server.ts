@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BOOTSTRAP_FILE } from '@tsnet/bootstrap';
@@ -176,4 +176,26 @@ export async function eventually(check: () => boolean, timeoutMs: number, what: 
     if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Local ports of the TCP connections process `pid` holds a socket fd of (or fd `only`), from /proc: what the host sees. */
+export function tcpPortsOf(pid: number, only?: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of only === undefined ? readdirSync(`/proc/${pid}/fd`) : [String(only)]) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed while we looked
+    }
+  }
+  const ports: number[] = [];
+  for (const table of ['tcp', 'tcp6']) {
+    for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // "sl local rem st … inode": an ESTABLISHED (01) connection whose inode is one of the fds
+      if (f.length > 9 && f[3] === '01' && inodes.has(f[9]!)) ports.push(Number.parseInt(f[1]!.split(':')[1]!, 16));
+    }
+  }
+  return ports;
 }
