@@ -120,7 +120,7 @@ export class FrameWriter {
   writeQuick(channelId: number, item: unknown, max: number): number {
     if (this.#closed) return 0;
     const room = Math.min(max, SMALL_FRAME);
-    if (this.#slab.length - this.#slabPos < HEADER_SIZE + Math.min(room, 1024)) this.#newSlab();
+    if (this.#slab.length - this.#slabPos < HEADER_SIZE + 1024) this.#newSlab();
     const at = this.#slabPos + HEADER_SIZE;
     let n = 5;
     if (isInt32(item)) {

@@ -11,8 +11,10 @@
  * NaN, more than QUICK_NODES objects, text over MAX_QUICK_TEXT units), reading it threw (a getter,
  * a Proxy trap), its bytes would pass `limit`, or it was called again from a getter during a walk;
  * then the bytes from `at` on are garbage and the caller takes the full path, which names what it
- * refuses. It never throws and keeps no reference to the buffer. Worker-safe (no Node-only API).
+ * refuses. It never throws. Worker-safe (no Node-only API).
  */
+
+import { channelBrand } from './channel-ref.js';
 
 /** Longer strings (as a value or a leaf) take the full path: the fast path is for small items. */
 export const MAX_QUICK_TEXT = 65536;
@@ -20,12 +22,10 @@ const TAG_JSON = 1;
 const TAG_STRING = 6;
 /** Objects and arrays the walk looks at before it leaves a value to the full path. */
 const QUICK_NODES = 32;
-const CHANNEL = Symbol.for('tsnet.channel');
-const EMPTY = new Uint8Array(0);
 
 // The walk's state: one walk at a time (a getter that serializes meanwhile gets -1).
 let busy = false;
-let out: Uint8Array = EMPTY;
+let out: Uint8Array = new Uint8Array(0); // the last buffer written into (one at most stays referenced)
 let pos = 0;
 let end = 0;
 let seen: object[] = [];
@@ -49,15 +49,14 @@ export function writeQuickItem(b: Uint8Array, at: number, limit: number, value: 
   try {
     if (typeof value === 'string') {
       b[at] = TAG_STRING;
-      return value.length <= MAX_QUICK_TEXT && text(value, false) && pos <= end ? pos : -1;
+      return value.length <= MAX_QUICK_TEXT && text(value, false) ? pos : -1; // text() and node() check `end`
     }
     b[at] = TAG_JSON;
-    return typeof value === 'object' && value !== null && node(value) && pos <= end ? pos : -1;
+    return typeof value === 'object' && value !== null && node(value) ? pos : -1;
   } catch {
     return -1;
   } finally {
     busy = false;
-    out = EMPTY;
     seen = [];
   }
 }
@@ -76,7 +75,7 @@ function node(v: object): boolean {
     b[pos++] = 0x5d; // ]
     return pos <= end;
   }
-  if (Object.getPrototypeOf(v) !== Object.prototype || (v as { [CHANNEL]?: unknown })[CHANNEL] !== undefined) return false;
+  if (Object.getPrototypeOf(v) !== Object.prototype || (v as { [channelBrand]?: unknown })[channelBrand] !== undefined) return false;
   b[pos++] = 0x7b; // {
   let first = true;
   for (const key in v) {
@@ -99,29 +98,12 @@ function leaf(x: unknown): boolean {
       return ascii(x ? 'true' : 'false');
     case 'number':
       if (!Number.isFinite(x) || Object.is(x, -0)) return false;
-      return (x | 0) === x ? int(x) : ascii(String(x));
+      return ascii(String(x)); // JSON's number form is ToString's
     case 'object':
       return x === null ? ascii('null') : node(x);
     default:
       return false;
   }
-}
-
-function int(x: number): boolean {
-  const b = out;
-  if (x < 0) {
-    b[pos++] = 0x2d; // -
-    x = -x;
-  }
-  // x is at most 2 ** 31 here: `| 0` after a division by 10 is exact
-  let digits = 1;
-  for (let t = x; t >= 10; t = (t / 10) | 0) digits++;
-  for (let i = pos + digits - 1; i >= pos; i--) {
-    b[i] = 48 + (x % 10);
-    x = (x / 10) | 0;
-  }
-  pos += digits;
-  return pos <= end;
 }
 
 function ascii(s: string): boolean {

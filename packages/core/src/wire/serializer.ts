@@ -83,11 +83,6 @@ sj.registerCustom<unknown, number>(
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
 const NodeBufferFull = (globalThis as { Buffer?: { from(s: string, e: string): Uint8Array; byteLength(s: string, e: string): number } }).Buffer;
-function utf8(s: string): Uint8Array {
-  // Buffer.from beats TextEncoder by far for short strings on Node; both give the same bytes.
-  return NodeBufferFull ? NodeBufferFull.from(s, 'utf8') : enc.encode(s);
-}
-
 /**
  * The most UTF-8 bytes a receiver can decode into one string (V8's string length limit, which its
  * decoder applies to the input bytes). Larger JSON would be sent and then kill the gateway on the
@@ -95,7 +90,7 @@ function utf8(s: string): Uint8Array {
  */
 export const MAX_UTF8_DECODE = 0x1fffffe8;
 
-/** utf8(), refusing text the receiver could not decode (see MAX_UTF8_DECODE). */
+/** The UTF-8 of `s`, refusing text the receiver could not decode (see MAX_UTF8_DECODE). */
 function utf8Text(s: string): Uint8Array {
   // 3 bytes per UTF-16 unit at most: only long texts need counting.
   if (s.length * 3 > MAX_UTF8_DECODE) {
@@ -106,7 +101,8 @@ function utf8Text(s: string): Uint8Array {
       );
     }
   }
-  return utf8(s);
+  // Buffer.from beats TextEncoder by far for short strings on Node; both give the same bytes.
+  return NodeBufferFull ? NodeBufferFull.from(s, 'utf8') : enc.encode(s);
 }
 
 /** True when loadsAt() gives a value that is a view of its input (binary), not a copy: such input must not be reused memory. */
