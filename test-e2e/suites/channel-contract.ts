@@ -280,6 +280,14 @@ export function channelContract(kind: GatewayKind): void {
     });
     const shared0 = { y: 2 };
 
+    test('the same values through sendMany() both ways (its quick path for small items)', async () => {
+      const ch = gw.remoteExec('const got = []; for (let v; (v = await channel.receive()) !== "end"; ) got.push(v); await channel.sendMany(got);');
+      const values = table().map(([, v]) => v);
+      await ch.sendMany([...values, 'end']);
+      for (const [i, [name]] of table().entries()) expect(await ch.receive(), name).toEqual(values[i]);
+      await ch.waitClose();
+    });
+
     test('values the remote runtime builds arrive as built', async () => {
       const ch = gw.remoteExec(`
         const e = Object.assign(new TypeError('bad', { cause: new Error('root') }), { code: 'E_BAD' });

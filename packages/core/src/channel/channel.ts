@@ -1,6 +1,6 @@
 import { abortError, ChannelClosedError, DumpError, ProtocolError, TimeoutError, TsnetError } from '../errors.js';
 import type { BaseGateway } from '../gateway/base-gateway.js';
-import { channelBrand, isInt32 } from '../wire/serializer.js';
+import { channelBrand } from '../wire/serializer.js';
 import { CallbackDelivery, noEndmarker } from './callback-delivery.js';
 import { ChannelState, type Waiter } from './close-state.js';
 import { Inbox } from './inbox.js';
@@ -96,11 +96,17 @@ export class Channel<In = unknown, Out = In> extends ChannelState implements Asy
     }
   }
 
+  /** True while items may be sent (and then the channel counts as used). */
+  #sendable(): boolean {
+    if (this._sentClose || this._closedBy !== null || this._endCalled) return false;
+    this._used = true;
+    return true;
+  }
+
   /** send() that throws what it cannot send at once. */
   #send(item: Out): Promise<void> {
-    if (this._sentClose || this._closedBy !== null || this._endCalled) throw this._sendClosedError();
-    this._used = true;
-    if (isInt32(item) && this.#outbox.tryInt32(item)) return this.gateway._delivered();
+    if (!this.#sendable()) throw this._sendClosedError();
+    if (this.#outbox.tryQuick(item)) return this.gateway._delivered();
     const parts = this.gateway._dump(item);
     const limit = this.gateway._peerMaxMessage;
     const total = byteLength(parts);
@@ -117,18 +123,24 @@ export class Channel<In = unknown, Out = In> extends ChannelState implements Asy
    * per write as the window allows, and resolves like the send() of the last one. It pulls the next
    * item only when the window has room, so a generator is read at the pace of the receiver. Stops
    * at the first item that fails (DumpError, or the channel closed) and rejects with its error;
-   * the items before it were sent.
+   * the items before it were sent. Ints, short strings and small plain trees are serialized
+   * straight into the writer's buffer (Outbox.tryQuick), with no buffer or promise per item.
    */
   async sendMany(items: Iterable<Out>): Promise<void> {
-    let last: Promise<void> = Promise.resolve();
+    const outbox = this.#outbox;
+    // null: the last item went straight into the writer (tryQuick), which then says when it is delivered
+    let last: Promise<void> | null = null;
     for (const item of items) {
-      last = this.#send(item);
-      // Out of credit: wait until this one went out, so that a generator is not run ahead.
-      // Otherwise `last` is the writer's batch promise, which has a handler already (a rejection
-      // means the gateway closed: the next #send throws that too).
-      if (this.#outbox.waiting) await last;
+      if (this.#sendable() && outbox.tryQuick(item)) last = null;
+      else {
+        last = this.#send(item);
+        // Out of credit: wait until this one went out, so that a generator is not run ahead.
+        // Otherwise `last` is the writer's batch promise, which has a handler already (a
+        // rejection means the gateway closed: the next #send throws that too).
+        if (outbox.waiting) await last;
+      }
     }
-    return last;
+    return last ?? this.gateway._delivered();
   }
 
   /** @internal sends an already serialized item. */

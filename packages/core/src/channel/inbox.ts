@@ -1,4 +1,5 @@
 import { ProtocolError } from '../errors.js';
+import { uninitialized } from '../util/uninitialized.js';
 import { FrameFlag, readU32 } from '../wire/frame.js';
 import { viewsInput } from '../wire/serializer.js';
 
@@ -25,13 +26,14 @@ export interface InboxHost {
 export class Inbox {
   readonly #host: InboxHost;
   readonly #channelId: number;
-  // Items waiting to be received, in three parallel arrays (no object per item: at hundreds of
-  // thousands of small messages a second, that object was a good part of the garbage):
-  // the value, its bytes not yet returned to the sender as credit, and its bytes on the wire.
-  #queue: unknown[] = [];
-  #queueSize: number[] = [];
-  #queueLength: number[] = [];
-  #queueHead = 0;
+  // Items waiting to be received, in a ring (no object per item, nothing shifted or copied per
+  // item: at millions of small messages a second that was a good part of the remote's time):
+  // three slots per item: the value, its bytes not yet returned to the sender as credit, and its
+  // bytes on the wire. `#cap` items fit; a power of two.
+  #ring: unknown[] = new Array(3 * 16);
+  #cap = 16;
+  #head = 0;
+  #count = 0;
   /** Bytes taken by the reader but not yet granted back to the sender. */
   #creditOwed = 0;
   /** The message being assembled from several frames (allocated whole when announced). */
@@ -54,7 +56,7 @@ export class Inbox {
 
   /** Items queued and not taken yet. */
   get size(): number {
-    return this.#queue.length - this.#queueHead;
+    return this.#count;
   }
 
   /**
@@ -106,9 +108,21 @@ export class Inbox {
 
   #push(value: unknown, size: number, length: number): void {
     this.items++;
-    this.#queue.push(value);
-    this.#queueSize.push(size);
-    this.#queueLength.push(length);
+    if (this.#count === this.#cap) this.#resize(2 * this.#cap);
+    const r = this.#ring;
+    const at = 3 * ((this.#head + this.#count++) & (this.#cap - 1));
+    r[at] = value;
+    r[at + 1] = size;
+    r[at + 2] = length;
+  }
+
+  /** A ring of `capacity` items (a power of two, at least `#count`), the queued ones in order from 0. */
+  #resize(capacity: number): void {
+    const r: unknown[] = new Array(3 * capacity);
+    for (let k = 0; k < 3 * this.#count; k++) r[k] = this.#ring[(3 * this.#head + k) % (3 * this.#cap)];
+    this.#ring = r;
+    this.#cap = capacity;
+    this.#head = 0;
   }
 
   /** The frame announcing a message larger than a frame: 4 bytes, its total length. */
@@ -135,7 +149,7 @@ export class Inbox {
    * complete items are waiting to be read, so memory stays at one message plus the window.
    */
   #creditPartial(bytes: number): void {
-    if (this.#queue.length === this.#queueHead) this.#grant(bytes);
+    if (this.#count === 0) this.#grant(bytes);
     else this.#partialUncredited += bytes;
   }
 
@@ -157,22 +171,22 @@ export class Inbox {
 
   /** Takes the oldest item and grants its bytes back. Only while `size > 0`. */
   take(): unknown {
-    const head = this.#queueHead;
-    const value = this.#queue[head];
-    let release = this.#queueSize[head]!;
-    this.#queue[head] = undefined;
-    this.#queueHead = head + 1;
-    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#queueHead);
-      this.#queueSize = this.#queueSize.slice(this.#queueHead);
-      this.#queueLength = this.#queueLength.slice(this.#queueHead);
-      this.#queueHead = 0;
-    }
-    if (this.#queue.length === this.#queueHead && this.#partialUncredited > 0) {
-      // The reader caught up: the chunks of a large message that arrived behind queued items are
-      // granted now, or a sender blocked in the middle of that message would wait forever.
-      release += this.#partialUncredited;
-      this.#partialUncredited = 0;
+    const r = this.#ring;
+    const at = 3 * this.#head;
+    const value = r[at];
+    let release = r[at + 1] as number;
+    r[at] = undefined;
+    this.#head = (this.#head + 1) & (this.#cap - 1);
+    if (--this.#count === 0) {
+      // A ring grown for a burst shrinks once the reader caught up (not to its first size: a
+      // steady stream empties it often).
+      if (this.#cap > 4096) this.#resize(1024);
+      if (this.#partialUncredited > 0) {
+        // The reader caught up: the chunks of a large message that arrived behind queued items are
+        // granted now, or a sender blocked in the middle of that message would wait forever.
+        release += this.#partialUncredited;
+        this.#partialUncredited = 0;
+      }
     }
     this.#grant(release);
     return value;
@@ -193,16 +207,7 @@ export class Inbox {
   /** Bytes on the wire of the items queued, for status reports. */
   get queuedBytes(): number {
     let n = 0;
-    for (let i = this.#queueHead; i < this.#queue.length; i++) n += this.#queueLength[i]!;
+    for (let k = 0; k < this.#count; k++) n += this.#ring[3 * ((this.#head + k) & (this.#cap - 1)) + 2] as number;
     return n;
   }
-}
-
-const NodeBufferAlloc = (globalThis as { Buffer?: { allocUnsafeSlow(n: number): Uint8Array } }).Buffer;
-
-/** A plain Uint8Array over memory that is not zeroed first (a memset of the whole message otherwise). */
-function uninitialized(size: number): Uint8Array {
-  if (!NodeBufferAlloc) return new Uint8Array(size);
-  const b = NodeBufferAlloc.allocUnsafeSlow(size);
-  return new Uint8Array(b.buffer, b.byteOffset, size);
 }

@@ -4,7 +4,9 @@ import { FrameFlag, FrameType, u32 } from '../wire/frame.js';
 export interface OutboxHost {
   readonly _maxFrame: number;
   _writeFrame(type: number, flags: number, channelId: number, parts: readonly Uint8Array[], total: number): void;
-  _writeInt32(channelId: number, value: number): void;
+  _writeQuick(channelId: number, item: unknown, max: number): number;
+  /** The largest item the peer accepts (its maxMessage). */
+  readonly _peerMaxMessage: number;
   _delivered(): Promise<void>;
 }
 
@@ -55,13 +57,18 @@ export class Outbox {
     return this.#pending.length > 0;
   }
 
-  /** The commonest small item, serialized straight into the outgoing buffer: false when it cannot go at once. */
-  tryInt32(value: number): boolean {
-    if (this.held || this.#pending.length !== 0 || this.#credit < 5) return false;
-    this.#credit -= 5;
+  /**
+   * The commonest small items (an int32, a short string, a small plain tree) serialized straight
+   * into the outgoing buffer: false when it is another value or cannot go at once (then dump it).
+   */
+  tryQuick(item: unknown): boolean {
+    if (this.held || this.#pending.length !== 0) return false;
+    const host = this.#host;
+    const n = host._writeQuick(this.#channelId, item, Math.min(this.#credit, host._maxFrame, host._peerMaxMessage));
+    if (n === 0) return false;
+    this.#credit -= n;
     this.items++;
-    this.bytes += 5;
-    this.#host._writeInt32(this.#channelId, value);
+    this.bytes += n;
     return true;
   }
 

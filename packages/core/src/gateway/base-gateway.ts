@@ -353,10 +353,11 @@ export abstract class BaseGateway {
     this.#writer.writeFrame(type, flags, channelId, parts, total);
   }
 
-  /** @internal a DATA frame of one int32 item, serialized straight into the outgoing slab. */
-  _writeInt32(channelId: number, value: number): void {
-    if (tracing.frame) this.#traceFrame('>', FrameType.DATA, 0, channelId, 5);
-    this.#writer.writeInt32(channelId, value);
+  /** @internal a DATA frame of a small item serialized straight into the outgoing slab (FrameWriter.writeQuick): its length, or 0. */
+  _writeQuick(channelId: number, item: unknown, max: number): number {
+    const n = this.#writer.writeQuick(channelId, item, max);
+    if (tracing.frame && n > 0) this.#traceFrame('>', FrameType.DATA, 0, channelId, n);
+    return n;
   }
 
   /** @internal resolves once every frame queued so far is in the kernel or in memory tsnet owns (FrameWriter.delivered). */

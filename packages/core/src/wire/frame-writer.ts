@@ -1,5 +1,7 @@
+import { uninitialized } from '../util/uninitialized.js';
 import { FrameType, HEADER_SIZE, writeHeader, writeU32 } from './frame.js';
-import { writeInt32Item } from './serializer.js';
+import { writeQuickItem } from './quick-item.js';
+import { isInt32, writeInt32Item } from './serializer.js';
 
 /** Where a FrameWriter's bytes go: a Transport's write side. */
 export interface FrameOutput {
@@ -59,7 +61,8 @@ const tick: (fn: () => void) => void =
 export class FrameWriter {
   readonly #output: FrameOutput;
   readonly #highWater: number;
-  #slab = new Uint8Array(SLAB);
+  // not zeroed: only bytes written are ever sent
+  #slab = uninitialized(SLAB);
   #slabStart = 0;
   #slabPos = 0;
   #out: Uint8Array[] = [];
@@ -108,13 +111,29 @@ export class FrameWriter {
     this.#queued(HEADER_SIZE + total);
   }
 
-  /** A DATA frame of one int32 item, serialized straight into the slab: the bytes dumpParts() would give, without its two allocations. */
-  writeInt32(channelId: number, value: number): void {
-    if (this.#closed) return;
-    if (this.#slab.length - this.#slabPos < HEADER_SIZE + 5) this.#newSlab();
-    writeHeader(this.#slab, this.#slabPos, FrameType.DATA, 0, channelId, 5);
-    this.#slabPos = writeInt32Item(this.#slab, this.#slabPos + HEADER_SIZE, value);
-    this.#queued(HEADER_SIZE + 5);
+  /**
+   * A DATA frame of an int32, a short string or a small plain tree serialized straight into the
+   * slab (quick-item.ts): the bytes dumpParts() gives, without its buffers. Returns the payload's
+   * length, or 0 (and writes nothing) for another value, or one over `max` bytes or longer than
+   * what is left of the slab.
+   */
+  writeQuick(channelId: number, item: unknown, max: number): number {
+    if (this.#closed) return 0;
+    const room = Math.min(max, SMALL_FRAME);
+    if (this.#slab.length - this.#slabPos < HEADER_SIZE + 1024) this.#newSlab();
+    const at = this.#slabPos + HEADER_SIZE;
+    let n = 5;
+    if (isInt32(item)) {
+      if (room < 5) return 0;
+      writeInt32Item(this.#slab, at, item);
+    } else {
+      n = writeQuickItem(this.#slab, at, Math.min(this.#slab.length, at + room), item) - at;
+      if (n < 0) return 0;
+    }
+    writeHeader(this.#slab, this.#slabPos, FrameType.DATA, 0, channelId, n);
+    this.#slabPos = at + n;
+    this.#queued(HEADER_SIZE + n);
+    return n;
   }
 
   /** A frame whose payload is one u32 (CREDIT), written straight into the slab. */
@@ -141,7 +160,7 @@ export class FrameWriter {
 
   #newSlab(): void {
     this.#pushSlab();
-    this.#slab = new Uint8Array(SLAB);
+    this.#slab = uninitialized(SLAB);
     this.#slabStart = 0;
     this.#slabPos = 0;
   }

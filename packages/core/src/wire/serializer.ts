@@ -1,7 +1,7 @@
 import { SuperJSON } from 'superjson';
 import { DumpError, LoadError } from '../errors.js';
 import { type ChannelCodec, type ChannelLike, channelBrand } from './channel-ref.js';
-import { MAX_QUICK_TEXT, quickPlain, tagged, wellFormed } from './fast-values.js';
+import { quickBytes } from './quick-item.js';
 import { checkPrimitive, checkTree, MAX_DEPTH } from './value-check.js';
 
 export { type ChannelCodec, type ChannelLike, channelBrand, MAX_DEPTH };
@@ -21,7 +21,7 @@ export { type ChannelCodec, type ChannelLike, channelBrand, MAX_DEPTH };
  *   0x05 INT32         4 bytes, little-endian two's complement (the commonest small value, no JSON)
  *   0x06 STRING        utf8 text of a string (well-formed: no lone surrogates, which JSON carries)
  *
- * The walk that refuses what cannot travel is value-check.ts; the fast paths are fast-values.ts.
+ * The walk that refuses what cannot travel is value-check.ts; the fast path is quick-item.ts.
  */
 
 const TAG_JSON = 1;
@@ -83,11 +83,6 @@ sj.registerCustom<unknown, number>(
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
 const NodeBufferFull = (globalThis as { Buffer?: { from(s: string, e: string): Uint8Array; byteLength(s: string, e: string): number } }).Buffer;
-function utf8(s: string): Uint8Array {
-  // Buffer.from beats TextEncoder by far for short strings on Node; both give the same bytes.
-  return NodeBufferFull ? NodeBufferFull.from(s, 'utf8') : enc.encode(s);
-}
-
 /**
  * The most UTF-8 bytes a receiver can decode into one string (V8's string length limit, which its
  * decoder applies to the input bytes). Larger JSON would be sent and then kill the gateway on the
@@ -95,7 +90,7 @@ function utf8(s: string): Uint8Array {
  */
 export const MAX_UTF8_DECODE = 0x1fffffe8;
 
-/** utf8(), refusing text the receiver could not decode (see MAX_UTF8_DECODE). */
+/** The UTF-8 of `s`, refusing text the receiver could not decode (see MAX_UTF8_DECODE). */
 function utf8Text(s: string): Uint8Array {
   // 3 bytes per UTF-16 unit at most: only long texts need counting.
   if (s.length * 3 > MAX_UTF8_DECODE) {
@@ -106,7 +101,8 @@ function utf8Text(s: string): Uint8Array {
       );
     }
   }
-  return utf8(s);
+  // Buffer.from beats TextEncoder by far for short strings on Node; both give the same bytes.
+  return NodeBufferFull ? NodeBufferFull.from(s, 'utf8') : enc.encode(s);
 }
 
 /** True when loadsAt() gives a value that is a view of its input (binary), not a copy: such input must not be reused memory. */
@@ -144,12 +140,8 @@ export function dumpParts(value: unknown, channels?: ChannelCodec): Uint8Array[]
     return [new Uint8Array([TAG_BYTES, isBuffer(value) ? 1 : 0]), value];
   }
   // Long texts take the full path (and its limits).
-  if (typeof value === 'string') {
-    if (value.length <= MAX_QUICK_TEXT && wellFormed(value)) return [tagged(TAG_STRING, value)];
-  } else if (typeof value === 'object' && value !== null && quickPlain(value)) {
-    const text = JSON.stringify(value);
-    return text.length <= MAX_QUICK_TEXT ? [tagged(TAG_JSON, text)] : [TAG_JSON_PART, utf8(text)];
-  }
+  const quick = quickBytes(value);
+  if (quick !== undefined) return [quick];
   const plain = typeof value !== 'object' || value === null ? checkPrimitive(value, 'value') : checkTree(value, channels);
   if (plain) return [TAG_JSON_PART, utf8Text(JSON.stringify(value))];
   const prev = ctx;
