@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { SERVER_PART_MARKER as MARKER } from '../packages/bootstrap/dist/first-stage.js';
 
-const BUDGET = 163 * 1024; // bytes, minified; stated in the README (the injected worker part has its own budget)
-const WORKER_BUDGET = 78 * 1024; // the injected part (76 KiB until the SSH spawner, +2.5 KB; 77 until the exit report)
+const BUDGET = 164 * 1024; // bytes, minified; stated in the README (the injected worker part has its own budget)
+const WORKER_BUDGET = 78 * 1024; // the injected part (76 KiB until the SSH spawner, +2.5 KB, and sendMany)
 const file = new URL('../packages/bootstrap/dist/standalone/tsnet-bootstrap.js', import.meta.url);
 const code = readFileSync(file);
 const problems = [];
