@@ -6,21 +6,11 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { makeGateway } from '@tsnet/core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type RunningServer, startServer, tempDir, writeToken } from './helpers/server.js';
+import { expect, test } from 'vitest';
+import { useServer } from './helpers/server.js';
 
-const tmp = tempDir();
-const tokenFile = writeToken(tmp.path);
-let server: RunningServer;
-
-beforeAll(async () => {
-  server = await startServer(['--listen', '127.0.0.1:0', '--token-file', tokenFile]);
-});
-
-afterAll(async () => {
-  await server?.stop();
-  tmp.remove();
-});
+const served = useServer();
+const { tokenFile } = served;
 
 async function listen(s: net.Server): Promise<number> {
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -44,14 +34,14 @@ test('ws= through a forward HTTP proxy with proxy=http://HOST:PORT (CONNECT)', a
   });
   const port = await listen(proxy);
   try {
-    const gw = await makeGateway(`ws=ws://${server.address}/tsnet//proxy=http://127.0.0.1:${port}//token-file=${tokenFile}`, { output: 'ignore' });
+    const gw = await makeGateway(`ws=ws://${served.server.address}/tsnet//proxy=http://127.0.0.1:${port}//token-file=${tokenFile}`, { output: 'ignore' });
     expect(await gw.remoteExec('channel.send("through the proxy")').receive()).toBe('through the proxy');
     await gw.exit();
-    expect(tunnels).toEqual([server.address]);
+    expect(tunnels).toEqual([served.server.address]);
     // A proxy that refuses: a ConnectError naming the proxy and its answer.
     proxy.removeAllListeners('connect');
     proxy.on('connect', (_req: http.IncomingMessage, client: net.Socket) => client.end('HTTP/1.1 403 Forbidden\r\n\r\n'));
-    await expect(makeGateway(`ws=ws://${server.address}//proxy=http://127.0.0.1:${port}//token-file=${tokenFile}`)).rejects.toMatchObject({
+    await expect(makeGateway(`ws=ws://${served.server.address}//proxy=http://127.0.0.1:${port}//token-file=${tokenFile}`)).rejects.toMatchObject({
       code: 'TSNET_ERR_CONNECT',
       message: expect.stringContaining('refused the tunnel with HTTP 403'),
     });
@@ -69,7 +59,7 @@ test('ws= through a reverse proxy that forwards upgrades on /tsnet to the server
       return;
     }
     forwarded++;
-    const upstream = net.connect(server.port, server.host, () => {
+    const upstream = net.connect(served.server.port, served.server.host, () => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`];
       for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
       upstream.write(`${lines.join('\r\n')}\r\nX-Forwarded-For: ${client.remoteAddress}\r\n\r\n`);

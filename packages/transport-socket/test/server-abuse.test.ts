@@ -10,28 +10,21 @@ import * as net from 'node:net';
 import { join } from 'node:path';
 import { socketProtocol } from '@tsnet/bootstrap';
 import { AuthenticationError, type Gateway, makeGateway, PROTOCOL_VERSION } from '@tsnet/core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type RunningServer, startServer, tempDir, writeToken } from './helpers/server.js';
+import { beforeAll, expect, test } from 'vitest';
+import { useServer, writeToken } from './helpers/server.js';
 
-const tmp = tempDir();
-const tokenFile = writeToken(tmp.path);
-const wrongTokenFile = writeToken(tmp.path, 'wrong');
-const marker = join(tmp.path, 'marker');
-let server: RunningServer;
+const served = useServer(() => ['--handshake-timeout', '2000', '--max-pending', '4']);
+const { tokenFile } = served;
+const wrongTokenFile = writeToken(served.dir, 'wrong');
+const marker = join(served.dir, 'marker');
 let spec: string;
 
-beforeAll(async () => {
-  server = await startServer(['--listen', '127.0.0.1:0', '--token-file', tokenFile, '--handshake-timeout', '2000', '--max-pending', '4']);
-  spec = `socket=${server.address}//token-file=${tokenFile}`;
-});
-
-afterAll(async () => {
-  await server?.stop();
-  tmp.remove();
+beforeAll(() => {
+  spec = `socket=${served.server.address}//token-file=${tokenFile}`;
 });
 
 /** Connects, writes `data` (if any), and resolves with everything received once the server closed. */
-function rawExchange(data: Buffer | string | undefined, port = server.port): Promise<{ received: string; error?: string }> {
+function rawExchange(data: Buffer | string | undefined, port = served.server.port): Promise<{ received: string; error?: string }> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     let received = '';
@@ -61,38 +54,38 @@ async function echoOnce(gw: Gateway, value: unknown): Promise<void> {
 }
 
 test('wrong token: TSNET_ERR_AUTH, nothing started', async () => {
-  const idle = await server.settledChildren(); // the spare child, waiting
+  const idle = await served.server.settledChildren(); // the spare child, waiting
   expect(idle).toHaveLength(1);
-  const denied = await makeGateway(`socket=${server.address}//token-file=${wrongTokenFile}`).catch((e: unknown) => e);
+  const denied = await makeGateway(`socket=${served.server.address}//token-file=${wrongTokenFile}`).catch((e: unknown) => e);
   expect(denied).toBeInstanceOf(AuthenticationError);
   expect(denied).toMatchObject({
     code: 'TSNET_ERR_AUTH',
     methods: [`token (token-file=${wrongTokenFile})`],
     message: expect.stringContaining(`refused the token from token-file=${wrongTokenFile}`),
   });
-  await expect(makeGateway(`ws=ws://${server.address}/x//token-file=${wrongTokenFile}`)).rejects.toMatchObject({ code: 'TSNET_ERR_AUTH' });
-  await server.waitLog(/ tcp: refused: wrong token/);
-  await server.waitLog(/ ws: refused: wrong token/);
-  expect(await server.settledChildren()).toEqual(idle);
+  await expect(makeGateway(`ws=ws://${served.server.address}/x//token-file=${wrongTokenFile}`)).rejects.toMatchObject({ code: 'TSNET_ERR_AUTH' });
+  await served.server.waitLog(/ tcp: refused: wrong token/);
+  await served.server.waitLog(/ ws: refused: wrong token/);
+  expect(await served.server.settledChildren()).toEqual(idle);
 });
 
 test('no token: TSNET_ERR_AUTH saying how to give one', async () => {
-  const idle = await server.settledChildren();
-  const missing = await makeGateway(`socket=${server.address}`).catch((e: unknown) => e);
+  const idle = await served.server.settledChildren();
+  const missing = await makeGateway(`socket=${served.server.address}`).catch((e: unknown) => e);
   expect(missing).toBeInstanceOf(AuthenticationError);
   expect(missing).toMatchObject({ code: 'TSNET_ERR_AUTH', methods: [], message: expect.stringContaining('token-file=PATH') });
   // A client that claims there is nothing to prove.
   const nonce = socketProtocol.makeNonce();
   const { received } = await rawExchange(`${socketProtocol.clientHello(nonce)}AUTH -\n`);
   expect(received).toMatch(/^TSNET-SERVER\/1 .*\nDENIED /s);
-  await server.waitLog(/refused: no token given/);
-  expect(await server.settledChildren()).toEqual(idle);
+  await served.server.waitLog(/refused: no token given/);
+  expect(await served.server.settledChildren()).toEqual(idle);
 });
 
 test('a recorded session replayed byte for byte is refused and runs nothing', async () => {
   const recorded: Buffer[] = [];
   const proxy = net.createServer((client) => {
-    const upstream = net.connect(server.port, '127.0.0.1');
+    const upstream = net.connect(served.server.port, '127.0.0.1');
     client.on('data', (d) => {
       recorded.push(d);
       upstream.write(d);
@@ -113,17 +106,17 @@ test('a recorded session replayed byte for byte is refused and runs nothing', as
     proxy.close();
   }
   expect(readFileSync(marker, 'utf8')).toBe('ran\n');
-  const idle = await server.settledChildren();
+  const idle = await served.server.settledChildren();
   const { received } = await rawExchange(Buffer.concat(recorded));
   expect(received).toMatch(/^TSNET-SERVER\/1 .*\nDENIED /s);
   expect(readFileSync(marker, 'utf8')).toBe('ran\n');
-  expect(await server.settledChildren()).toEqual(idle);
+  expect(await served.server.settledChildren()).toEqual(idle);
   const { rmSync } = await import('node:fs');
   rmSync(marker);
 });
 
 test('garbage, a preamble without auth, HTTP without upgrade, an endless line: refused, nothing runs', async () => {
-  const idle = await server.settledChildren();
+  const idle = await served.server.settledChildren();
   const cases: Array<[string, Buffer | string, RegExp]> = [
     ['random bytes', randomBytes(64 * 1024), /refused: not a tsnet client/],
     ['a bootstrap preamble straight away', evilPreamble(), /refused: not a tsnet client \(first bytes 54 53 4e 45 54 31/],
@@ -140,10 +133,10 @@ test('garbage, a preamble without auth, HTTP without upgrade, an endless line: r
     const { received } = await rawExchange(bytes);
     if (what === 'HTTP without upgrade') expect(received).toMatch(/^HTTP\/1\.1 426/);
     else expect(received, what).not.toMatch(/^OK|\nOK /);
-    await server.waitLog(logged);
+    await served.server.waitLog(logged);
   }
   expect(existsSync(marker)).toBe(false);
-  expect(await server.settledChildren()).toEqual(idle);
+  expect(await served.server.settledChildren()).toEqual(idle);
   const gw = await makeGateway(spec, { output: 'ignore' });
   await echoOnce(gw, 'still serving');
   await gw.exit();
@@ -152,7 +145,7 @@ test('garbage, a preamble without auth, HTTP without upgrade, an endless line: r
 test('a client of another socket protocol version gets the server version and is refused', async () => {
   const { received } = await rawExchange(`TSNET-CLIENT/99 ${socketProtocol.makeNonce()}\n`);
   expect(received).toMatch(/^TSNET-SERVER\/1 \{"protocol":\d+/);
-  await server.waitLog(/refused: the client speaks socket protocol 99, this server 1/);
+  await served.server.waitLog(/refused: the client speaks socket protocol 99, this server 1/);
 });
 
 test('this client against a server of another version: TSNET_ERR_VERSION naming both', async () => {
@@ -179,7 +172,7 @@ test('slowloris: connections trickling a byte a second are cut by the handshake 
   // More tricklers than --max-pending (4): they are dropped (oldest first) or timed out, and
   // each is gone within a bound, whatever happens.
   const tricklers = Array.from({ length: 6 }, () => {
-    const s = net.connect(server.port, '127.0.0.1');
+    const s = net.connect(served.server.port, '127.0.0.1');
     s.on('error', () => {});
     let i = 0;
     const timer = setInterval(() => {
@@ -201,14 +194,14 @@ test('slowloris: connections trickling a byte a second are cut by the handshake 
       t.s.destroy();
     }
   }
-  await server.waitLog(/refused: handshake timeout \(2000 ms, waiting for the hello\)/);
-  expect(await server.settledChildren()).toHaveLength(1); // the spare; the gateway is gone
+  await served.server.waitLog(/refused: handshake timeout \(2000 ms, waiting for the hello\)/);
+  expect(await served.server.settledChildren()).toHaveLength(1); // the spare; the gateway is gone
 });
 
 test('1,000 connections opened and dropped: the server stays up and serves a valid client throughout', async () => {
   const gw = await makeGateway(spec, { output: 'ignore' });
   const { pid } = await gw.remoteInfo();
-  const before = await server.settledChildren(); // the gateway's child and the spare
+  const before = await served.server.settledChildren(); // the gateway's child and the spare
   expect(before).toContain(pid);
   const hello = socketProtocol.clientHello(socketProtocol.makeNonce());
   let opened = 0;
@@ -217,7 +210,7 @@ test('1,000 connections opened and dropped: the server stays up and serves a val
       await Promise.all(
         Array.from({ length: 50 }, (_, i) => {
           return new Promise<void>((resolve) => {
-            const s = net.connect(server.port, '127.0.0.1');
+            const s = net.connect(served.server.port, '127.0.0.1');
             s.on('error', () => {});
             s.on('close', () => resolve());
             s.on('connect', () => {
@@ -232,20 +225,20 @@ test('1,000 connections opened and dropped: the server stays up and serves a val
       );
     }
   })();
-  let served = 0;
+  let echoes = 0;
   let flooding = true;
   void flood.finally(() => {
     flooding = false;
   });
-  while (flooding && served < 10_000) {
-    await echoOnce(gw, served);
-    served++;
+  while (flooding && echoes < 10_000) {
+    await echoOnce(gw, echoes);
+    echoes++;
   }
   await flood;
   expect(opened).toBe(1000);
-  expect(served).toBeGreaterThan(0);
-  expect(server.proc.exitCode).toBeNull();
-  expect(await server.settledChildren()).toEqual(before);
+  expect(echoes).toBeGreaterThan(0);
+  expect(served.server.proc.exitCode).toBeNull();
+  expect(await served.server.settledChildren()).toEqual(before);
   await gw.exit();
   const after = await makeGateway(spec, { output: 'ignore' });
   await echoOnce(after, 'after the flood');
@@ -264,7 +257,7 @@ test('a flood of half-open connections that never speak does not cost legitimate
       await Promise.all(
         Array.from({ length: 40 }, () => {
           return new Promise<void>((resolve) => {
-            const s = net.connect(server.port, '127.0.0.1');
+            const s = net.connect(served.server.port, '127.0.0.1');
             open.add(s);
             s.on('error', () => {});
             s.on('connect', () => {

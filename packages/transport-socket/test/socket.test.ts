@@ -7,20 +7,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type Gateway, makeGateway } from '@tsnet/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { eventually, isAlive, processesInGroups, type RunningServer, startServer, tempDir, writeToken } from './helpers/server.js';
+import { eventually, isAlive, processesInGroups, type RunningServer, startServer, useServer } from './helpers/server.js';
 
-const tmp = tempDir();
-const tokenFile = writeToken(tmp.path);
-let server: RunningServer;
-
-beforeAll(async () => {
-  server = await startServer(['--listen', '127.0.0.1:0', '--token-file', tokenFile]);
-});
-
-afterAll(async () => {
-  await server?.stop();
-  tmp.remove();
-});
+const served = useServer();
+const { tokenFile } = served;
 
 async function roundTrip(gw: Gateway): Promise<void> {
   const ch = gw.remoteExec('for await (const item of channel) await channel.send(item * 2)');
@@ -45,12 +35,12 @@ test("the seed's example: a server on loopback without auth, makeGateway('socket
 });
 
 test('socket=HOST:PORT with a token: remote code runs in a fresh child of the server, output comes back', async () => {
-  const gw = await makeGateway(`socket=${server.address}//token-file=${tokenFile}`, { output: 'ignore' });
+  const gw = await makeGateway(`socket=${served.server.address}//token-file=${tokenFile}`, { output: 'ignore' });
   const lines: string[] = [];
   gw.onOutput((stream, text) => lines.push(`${stream}:${text}`));
   const info = await gw.remoteInfo();
-  expect(info.ppid).toBe(server.pid);
-  expect(server.children()).toContain(info.pid);
+  expect(info.ppid).toBe(served.server.pid);
+  expect(served.server.children()).toContain(info.pid);
   await roundTrip(gw);
   const ch = gw.remoteExec('console.log("hello over the socket"); console.error("and on stderr"); channel.send(1)');
   expect(await ch.receive()).toBe(1);
@@ -64,13 +54,13 @@ test('socket=HOST:PORT with a token: remote code runs in a fresh child of the se
 });
 
 test('ws=ws://HOST:PORT/PATH on the same port, with a payload bigger than a WebSocket message', async () => {
-  const gw = await makeGateway(`ws=ws://${server.address}/tsnet//token-env=TSNET_TEST_TOKEN_WS`, { output: 'ignore' }).catch((e) => e);
+  const gw = await makeGateway(`ws=ws://${served.server.address}/tsnet//token-env=TSNET_TEST_TOKEN_WS`, { output: 'ignore' }).catch((e) => e);
   // token-env names a variable that is not set: a spec error, before connecting
   expect(gw).toMatchObject({ code: 'TSNET_ERR_SPEC' });
   process.env.TSNET_TEST_TOKEN_WS = (await import('node:fs')).readFileSync(tokenFile, 'utf8').trim();
   try {
-    const ws = await makeGateway(`ws=ws://${server.address}/tsnet//token-env=TSNET_TEST_TOKEN_WS`, { output: 'ignore' });
-    expect((await ws.remoteInfo()).ppid).toBe(server.pid);
+    const ws = await makeGateway(`ws=ws://${served.server.address}/tsnet//token-env=TSNET_TEST_TOKEN_WS`, { output: 'ignore' });
+    expect((await ws.remoteInfo()).ppid).toBe(served.server.pid);
     const echo = ws.remoteExec('for await (const item of channel) await channel.send(item)');
     const big = Buffer.alloc(3 << 20, 7);
     await echo.send(big);
@@ -84,17 +74,17 @@ test('ws=ws://HOST:PORT/PATH on the same port, with a payload bigger than a WebS
 });
 
 test('the server keeps a spare child waiting: a gateway adopts it, and another takes its place', async () => {
-  const [spare] = await server.settledChildren();
-  const gw = await makeGateway(`socket=${server.address}//token-file=${tokenFile}`, { output: 'ignore' });
+  const [spare] = await served.server.settledChildren();
+  const gw = await makeGateway(`socket=${served.server.address}//token-file=${tokenFile}`, { output: 'ignore' });
   expect((await gw.remoteInfo()).pid).toBe(spare);
-  const now = await server.settledChildren();
+  const now = await served.server.settledChildren();
   expect(now).toHaveLength(2);
   expect(now).toContain(spare);
   await gw.exit();
 });
 
 test('remote process.exit(3) closes the gateway with that exit code', async () => {
-  const gw = await makeGateway(`socket=${server.address}//token-file=${tokenFile}`, { output: 'ignore' });
+  const gw = await makeGateway(`socket=${served.server.address}//token-file=${tokenFile}`, { output: 'ignore' });
   const pending = gw.remoteExec('await new Promise(() => {})').receive();
   gw.remoteExec('setTimeout(() => process.exit(3), 50)');
   await expect(pending).rejects.toMatchObject({ code: 'TSNET_ERR_GATEWAY_CLOSED', exitCode: 3 });
@@ -102,17 +92,17 @@ test('remote process.exit(3) closes the gateway with that exit code', async () =
 });
 
 test('gw.kill() closes the connection and the server kills the busy remote at once', async () => {
-  const gw = await makeGateway(`socket=${server.address}//token-file=${tokenFile}`, { output: 'ignore' });
+  const gw = await makeGateway(`socket=${served.server.address}//token-file=${tokenFile}`, { output: 'ignore' });
   const { pid } = await gw.remoteInfo();
   gw.remoteExec('for (;;) {}');
   await gw.kill();
   await eventually(() => !isAlive(pid), 10_000, 'the remote process is killed');
-  await server.waitLog(new RegExp(`pid ${pid}, the client went away; remote killed`));
+  await served.server.waitLog(new RegExp(`pid ${pid}, the client went away; remote killed`));
 });
 
 test('a client killed mid-session leaves no child process behind', async () => {
   const fixture = fileURLToPath(new URL('./fixtures/killed-client.mjs', import.meta.url));
-  const client = spawn(process.execPath, [fixture, `socket=${server.address}//token-file=${tokenFile}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const client = spawn(process.execPath, [fixture, `socket=${served.server.address}//token-file=${tokenFile}`], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const [line] = await Promise.race([
       (async () => {
@@ -122,12 +112,12 @@ test('a client killed mid-session leaves no child process behind', async () => {
       new Promise<string[]>((_, reject) => client.once('exit', (code) => reject(new Error(`the client exited early (code ${code})`)))),
     ]);
     const { pid, grandchild } = JSON.parse(line!) as { pid: number; grandchild: number };
-    expect(server.children()).toContain(pid);
+    expect(served.server.children()).toContain(pid);
     expect(processesInGroups([pid])).toEqual(expect.arrayContaining([pid, grandchild]));
     client.kill('SIGKILL');
     await eventually(() => processesInGroups([pid]).length === 0, 15_000, 'the remote and its grandchild are gone');
-    expect(server.children()).not.toContain(pid);
-    await server.waitLog(new RegExp(`pid ${pid}, the client went away; remote killed`));
+    expect(served.server.children()).not.toContain(pid);
+    await served.server.waitLog(new RegExp(`pid ${pid}, the client went away; remote killed`));
   } finally {
     client.kill('SIGKILL');
   }
@@ -153,7 +143,7 @@ describe('IPv6 and host names', () => {
   });
 
   test('socket=localhost:PORT reaches a server on either loopback address', async () => {
-    const gw = await makeGateway(`socket=localhost:${server.port}//token-file=${tokenFile}`, { output: 'ignore' });
+    const gw = await makeGateway(`socket=localhost:${served.server.port}//token-file=${tokenFile}`, { output: 'ignore' });
     await roundTrip(gw);
     await gw.exit();
   });

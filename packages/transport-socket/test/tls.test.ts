@@ -7,17 +7,14 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostKeyError, makeGateway } from '@tsnet/core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type RunningServer, startServer, tempDir, writeToken } from './helpers/server.js';
+import { expect, test } from 'vitest';
+import { useServer } from './helpers/server.js';
 
-const tmp = tempDir();
-const tokenFile = writeToken(tmp.path);
-const certFile = join(tmp.path, 'cert.pem');
-const keyFile = join(tmp.path, 'key.pem');
 let fingerprint: string;
-let server: RunningServer;
-
-beforeAll(async () => {
+let certFile: string;
+const served = useServer((dir) => {
+  certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
   execFileSync(
     'openssl',
     [
@@ -42,42 +39,38 @@ beforeAll(async () => {
     { stdio: 'ignore' },
   );
   fingerprint = new X509Certificate(readFileSync(certFile)).fingerprint256;
-  server = await startServer(['--listen', '127.0.0.1:0', '--token-file', tokenFile, '--tls-cert', certFile, '--tls-key', keyFile]);
+  return ['--tls-cert', certFile, '--tls-key', keyFile];
 });
-
-afterAll(async () => {
-  await server?.stop();
-  tmp.remove();
-});
+const { tokenFile } = served;
 
 test('the server prints the fingerprint to pin', async () => {
-  await server.waitLog(new RegExp(`fingerprint ${fingerprint}`));
+  await served.server.waitLog(new RegExp(`fingerprint ${fingerprint}`));
 });
 
 test('socket=…//tls//tls-fingerprint= and ws=wss://…//tls-fingerprint= reach the server', async () => {
   for (const spec of [
-    `socket=${server.address}//tls//tls-fingerprint=${fingerprint}//token-file=${tokenFile}`,
-    `ws=wss://${server.address}/x//tls-fingerprint=${fingerprint.toLowerCase()}//token-file=${tokenFile}`,
+    `socket=${served.server.address}//tls//tls-fingerprint=${fingerprint}//token-file=${tokenFile}`,
+    `ws=wss://${served.server.address}/x//tls-fingerprint=${fingerprint.toLowerCase()}//token-file=${tokenFile}`,
   ]) {
     const gw = await makeGateway(spec, { output: 'ignore' });
     expect(await gw.remoteExec('channel.send(6 * 7)').receive()).toBe(42);
     await gw.exit();
     expect(await gw.closed).toMatchObject({ exitCode: 0 });
   }
-  await server.waitLog(/ tls: served/);
-  await server.waitLog(/ wss: served/);
+  await served.server.waitLog(/ tls: served/);
+  await served.server.waitLog(/ wss: served/);
 });
 
 test('tls-ca= trusts the self-signed certificate as its own CA, with the host name checked', async () => {
-  const gw = await makeGateway(`socket=localhost:${server.port}//tls//tls-ca=${certFile}//token-file=${tokenFile}`, { output: 'ignore' });
+  const gw = await makeGateway(`socket=localhost:${served.server.port}//tls//tls-ca=${certFile}//token-file=${tokenFile}`, { output: 'ignore' });
   expect(await gw.remoteExec('channel.send(1)').receive()).toBe(1);
   await gw.exit();
 });
 
 test('a wrong pin, no pin, and a plain client: refused before any code is sent', async () => {
-  const idle = await server.settledChildren();
+  const idle = await served.server.settledChildren();
   const wrong = fingerprint.replace(/^../, fingerprint.startsWith('00') ? '11' : '00');
-  const pinned = (await makeGateway(`socket=${server.address}//tls//tls-fingerprint=${wrong}//token-file=${tokenFile}`).catch(
+  const pinned = (await makeGateway(`socket=${served.server.address}//tls//tls-fingerprint=${wrong}//token-file=${tokenFile}`).catch(
     (e: unknown) => e,
   )) as HostKeyError;
   expect(pinned).toBeInstanceOf(HostKeyError);
@@ -88,17 +81,17 @@ test('a wrong pin, no pin, and a plain client: refused before any code is sent',
     knownFingerprints: [wrong.toUpperCase()],
     message: expect.stringContaining('does not match tls-fingerprint='),
   });
-  const pinnedWs = await makeGateway(`ws=wss://${server.address}/x//tls-fingerprint=${wrong}//token-file=${tokenFile}`).catch((e: unknown) => e);
+  const pinnedWs = await makeGateway(`ws=wss://${served.server.address}/x//tls-fingerprint=${wrong}//token-file=${tokenFile}`).catch((e: unknown) => e);
   expect(pinnedWs).toBeInstanceOf(HostKeyError);
   expect(pinnedWs).toMatchObject({ code: 'TSNET_ERR_HOST_KEY' });
-  await expect(makeGateway(`socket=${server.address}//tls//token-file=${tokenFile}`)).rejects.toMatchObject({
+  await expect(makeGateway(`socket=${served.server.address}//tls//token-file=${tokenFile}`)).rejects.toMatchObject({
     code: 'TSNET_ERR_CONNECT',
     message: expect.stringContaining('tls-fingerprint='),
   });
-  await expect(makeGateway(`socket=${server.address}//token-file=${tokenFile}`)).rejects.toMatchObject({
+  await expect(makeGateway(`socket=${served.server.address}//token-file=${tokenFile}`)).rejects.toMatchObject({
     code: 'TSNET_ERR_CONNECT',
     message: expect.stringContaining('add //tls'),
   });
-  await server.waitLog(/refused: TLS handshake failed/);
-  expect(await server.settledChildren()).toEqual(idle);
+  await served.server.waitLog(/refused: TLS handshake failed/);
+  expect(await served.server.settledChildren()).toEqual(idle);
 });

@@ -8,6 +8,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BOOTSTRAP_FILE } from '@tsnet/bootstrap';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface RunningServer {
   proc: ChildProcess;
@@ -45,6 +46,37 @@ export function writeToken(dir: string, name = 'token', token = randomToken()): 
 
 export function randomToken(): string {
   return randomBytes(32).toString('hex');
+}
+
+/**
+ * One server for a test file: a temp dir with a token, the server started in `beforeAll` with
+ * `--listen 127.0.0.1:0 --token-file TOKEN` and the arguments `extra(dir)` returns (called then,
+ * so it may first make the files they name), stopped and the dir removed in `afterAll`. Reading
+ * `server` before `beforeAll` ran throws.
+ */
+export function useServer(extra: (dir: string) => string[] | Promise<string[]> = () => []): {
+  readonly dir: string;
+  readonly tokenFile: string;
+  readonly server: RunningServer;
+} {
+  const tmp = tempDir();
+  const tokenFile = writeToken(tmp.path);
+  let server: RunningServer | undefined;
+  beforeAll(async () => {
+    server = await startServer(['--listen', '127.0.0.1:0', '--token-file', tokenFile, ...(await extra(tmp.path))]);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    tmp.remove();
+  });
+  return {
+    dir: tmp.path,
+    tokenFile,
+    get server(): RunningServer {
+      if (!server) throw new Error('useServer(): the server starts in beforeAll; read it inside a test or hook');
+      return server;
+    },
+  };
 }
 
 /** `runtime`: the executable and its arguments before the file (default: this Node), e.g. `['deno', 'run', '-A']`. */
