@@ -34,6 +34,7 @@ export async function startSpawned(s: SpawnedStart): Promise<SshTransport> {
   const { options: o, marker, host, launch, endpoint } = s;
   const t0 = performance.now();
   const conn = await s.acquire();
+  const startDone = conn.startBegins();
   let transport: SshTransport;
   try {
     transport = await openSpawned(conn, endpoint, s.script, marker, `ssh:${host}`, o.receiveWindow, {
@@ -41,6 +42,7 @@ export async function startSpawned(s: SpawnedStart): Promise<SshTransport> {
       exe: launch.exe ?? launch.runtime,
     });
   } catch (error) {
+    startDone();
     conn.release();
     throw error;
   }
@@ -64,6 +66,7 @@ export async function startSpawned(s: SpawnedStart): Promise<SshTransport> {
       },
     });
   } catch (error) {
+    startDone();
     if (!transport.exitInfo) await transport.kill();
     else await transport.closed;
     // Ended before its marker (a refused request, a learned path gone): exec may still work.
@@ -85,6 +88,7 @@ export async function startSpawned(s: SpawnedStart): Promise<SshTransport> {
       runtime: launch.runtime,
     }),
   );
+  void transport.talking.then(startDone); // the HELLO goes out right after the bootstrap's tail
   if (o.debug) o.debug(`${host}: spawner channels ${(t1 - t0).toFixed(1)} ms, to the start marker ${(performance.now() - t1).toFixed(1)} ms`);
   return transport;
 }

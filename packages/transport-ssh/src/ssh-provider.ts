@@ -320,6 +320,7 @@ async function start(
     }
   }
   const t2 = performance.now();
+  const startDone = conn.startBegins();
   const label = `ssh:${host}`;
   const transport = new SshTransport(channel, conn, label, marker, o.receiveWindow, { name: launch.runtime, exe: launch.exe ?? launch.runtime });
   const owned = conn;
@@ -349,8 +350,11 @@ async function start(
     const failure = startFailure(error as Error, transport, conn, host, launch.exe ?? launch.runtime, launch.runtime);
     // The start script ended before the runtime ran: a learned setup may be what failed.
     if (exit) Object.defineProperty(failure, 'beforeNode', { value: true, enumerable: false });
+    startDone();
     throw failure;
   }
+  // Until the runtime answers: the HELLO goes out right after the bootstrap's tail.
+  void transport.talking.then(startDone);
   if (o.debug) {
     const ms = (a: number, b: number) => `${(b - a).toFixed(1)} ms`;
     o.debug(`${host}: connection ${ms(t0, t1)}, exec channel ${ms(t1, t2)}, remote shell to the start marker ${ms(t2, performance.now())}`);
