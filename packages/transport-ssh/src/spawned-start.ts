@@ -97,19 +97,12 @@ export async function startSpawned(s: SpawnedStart): Promise<SshTransport> {
  * Opens the two channels of a spawned start (stderr and the wire) and sends the request; resolves
  * with the transport, before its ready marker (the caller waits for it, then sends the bootstrap).
  */
-export async function openSpawned(
-  conn: SshConnection,
-  endpoint: SpawnerEndpoint,
-  script: string,
-  marker: string,
-  label: string,
-  receiveWindow: number | undefined,
-  runtime: { name: string; exe: string },
-): Promise<SshTransport> {
+export async function openSpawned(...args: Parameters<typeof openBoth>): Promise<SshTransport> {
+  const conn = args[0];
   // The process stays alive while the channels open (an idle gateway on this connection does not hold it).
   conn.holdRef();
   try {
-    return await openBoth(conn, endpoint, script, marker, label, receiveWindow, runtime);
+    return await openBoth(...args);
   } finally {
     conn.dropRef();
   }
